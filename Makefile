@@ -1,0 +1,73 @@
+# Entry points named in the README. Everything a target needs is installed by the target itself:
+# Python tools into the project-local .venv (pinned in infra/local/requirements.txt), Rust crates
+# by cargo. Nothing is installed system-wide.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+VENV_STAMP  := $(VENV)/.installed
+REQS        := infra/local/requirements.txt
+# cargo-lambda (from PyPI) is the `cargo-lambda` script in the venv; cargo finds subcommands on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+# Lambda architecture for `make build`: arm64 by default (what template.yaml deploys).
+ARCH        ?= arm64
+FUNCTIONS   := invoke stream-url count async-callback
+
+.PHONY: help venv dev test test-rust test-python build lint fmt bench bench-quick clean-stack
+
+help:
+	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
+	@echo "make test    install what is needed, run every test (unit, integration, conformance, template lint)"
+	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
+	@echo "make build   cargo lambda build --release for the four functions (ARCH=arm64|x86_64)"
+	@echo "make lint    cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
+
+$(VENV_STAMP): $(REQS)
+	@command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(REQS)
+	@touch $@
+
+venv: $(VENV_STAMP)
+
+# Debug build of every workspace binary: bedrock-local and the functions that the stack and the
+# tests run. `cargo lambda watch` reuses these artifacts (same target dir, same profile).
+build-dev:
+	cargo build --workspace --bins
+
+dev: $(VENV_STAMP) build-dev
+	$(PY) infra/local/stack.py up
+
+test: $(VENV_STAMP) build-dev test-rust test-python
+
+test-rust:
+	cargo test --workspace --no-fail-fast
+
+test-python: $(VENV_STAMP)
+	$(PY) -m pytest tests/python -q
+
+build: $(VENV_STAMP)
+	@bash infra/local/build.sh "$(ARCH)" $(FUNCTIONS)
+
+lint: $(VENV_STAMP)
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	@if [ -f template.yaml ]; then $(VENV)/bin/cfn-lint template.yaml; fi
+
+fmt:
+	cargo fmt --all
+
+bench: $(VENV_STAMP)
+	cargo build --release -p bedrock-local -p bench $(addprefix -p ,$(FUNCTIONS))
+	cargo run --release -p bench -- --out bench/results.json --doc docs/performance.md
+
+bench-quick: $(VENV_STAMP)
+	cargo build --release -p bedrock-local -p bench $(addprefix -p ,$(FUNCTIONS))
+	cargo run --release -p bench -- --quick --out bench/results.json --doc docs/performance.md
+
+.PHONY: build-dev

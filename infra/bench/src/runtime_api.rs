@@ -1,0 +1,162 @@
+//! A minimal Lambda Runtime API (2018-06-01) on 127.0.0.1, enough to run an unmodified Lambda
+//! function binary or `awslambdaric`: `invocation/next`, `invocation/{id}/response`,
+//! `invocation/{id}/error` and `init/error`. Each call is reported to the harness as a
+//! timestamped [`Signal`]; events are queued with [`RuntimeApi::push`].
+//!
+//! One server per function process: a killed process's pending `next` can never take an event
+//! meant for the next process.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinHandle;
+
+/// One event to hand out.
+#[derive(Debug)]
+pub struct Invocation {
+    pub id: String,
+    pub body: Bytes,
+}
+
+/// What the function did, and when the server saw it.
+#[derive(Debug)]
+pub enum Signal {
+    /// A `GET next` arrived (before an event was available or not).
+    NextCalled { at: Instant },
+    /// `next` returned this invocation to the function.
+    HandedOut { id: String, at: Instant },
+    /// The whole response body was received (`at` is after the last byte).
+    Response { id: String, at: Instant, body: Bytes, streaming: bool },
+    /// `invocation/{id}/error`.
+    Error { id: String, at: Instant, body: Bytes },
+    /// `init/error`.
+    InitError { at: Instant, body: Bytes },
+}
+
+struct Shared {
+    events: Mutex<mpsc::UnboundedReceiver<Invocation>>,
+    signals: mpsc::UnboundedSender<Signal>,
+    function_name: String,
+}
+
+/// The server; stopped when dropped.
+pub struct RuntimeApi {
+    pub addr: SocketAddr,
+    events: mpsc::UnboundedSender<Invocation>,
+    signals: mpsc::UnboundedReceiver<Signal>,
+    task: JoinHandle<()>,
+    seq: AtomicU64,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl RuntimeApi {
+    /// Binds 127.0.0.1 on a free port and serves in the background.
+    pub async fn start(function_name: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (etx, erx) = mpsc::unbounded_channel();
+        let (stx, srx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            events: Mutex::new(erx),
+            signals: stx,
+            function_name: function_name.to_string(),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .layer(DefaultBodyLimit::disable())
+            .with_state(shared);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(RuntimeApi { addr, events: etx, signals: srx, task, seq: AtomicU64::new(0) })
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn host_port(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Queues an event; returns its request ID.
+    pub fn push(&self, body: Bytes) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let id = format!("00000000-0000-4000-8000-{n:012x}");
+        let _ = self.events.send(Invocation { id: id.clone(), body });
+        id
+    }
+
+    /// The next signal, or `None` after `timeout`.
+    pub async fn signal(&mut self, timeout: Duration) -> Option<Signal> {
+        tokio::time::timeout(timeout, self.signals.recv()).await.ok().flatten()
+    }
+}
+
+fn epoch_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+}
+
+async fn next(State(s): State<Arc<Shared>>) -> Response {
+    let _ = s.signals.send(Signal::NextCalled { at: Instant::now() });
+    let inv = {
+        let mut rx = s.events.lock().await;
+        rx.recv().await
+    };
+    let Some(inv) = inv else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "runtime API shutting down").into_response();
+    };
+    let mut headers = HeaderMap::new();
+    let hv = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("invalid"));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("lambda-runtime-aws-request-id", hv(inv.id.clone()));
+    // 15 minutes from now, as Lambda's maximum timeout.
+    headers.insert("lambda-runtime-deadline-ms", hv((epoch_ms() + 900_000).to_string()));
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        hv(format!("arn:aws:lambda:us-east-1:123456789012:function:{}", s.function_name)),
+    );
+    headers.insert(
+        "lambda-runtime-trace-id",
+        hv(format!("Root=1-00000000-{:024x};Parent=0000000000000001;Sampled=0", inv.id.len())),
+    );
+    let _ = s.signals.send(Signal::HandedOut { id: inv.id, at: Instant::now() });
+    (StatusCode::OK, headers, inv.body).into_response()
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, [("content-type", "application/json")], r#"{"status":"OK"}"#).into_response()
+}
+
+async fn response(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let at = Instant::now();
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    let _ = s.signals.send(Signal::Response { id, at, body, streaming });
+    accepted()
+}
+
+async fn error(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let _ = s.signals.send(Signal::Error { id, at: Instant::now(), body });
+    accepted()
+}
+
+async fn init_error(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let _ = s.signals.send(Signal::InitError { at: Instant::now(), body });
+    accepted()
+}

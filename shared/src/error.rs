@@ -1,0 +1,343 @@
+//! The crate's one error type, [`GatewayError`], and its single mapping to HTTP.
+//!
+//! Every failure a caller can see (bad input, policy refusals, Bedrock errors, timeouts) is a
+//! `GatewayError` with a [`ErrorKind`]; the kind alone decides the status code and the `type`
+//! string, so the HTTP contract lives in [`ErrorKind::status`] and nowhere else.
+
+mod sdk;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use sdk::{from_sdk_error, UpstreamErrorCode};
+
+/// What went wrong, as the caller should act on it. Decides status and `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// 400: the request is malformed or asks for something impossible (fix it, don't retry).
+    InvalidRequest,
+    /// 400: the model exists but this deployment does not allow it. A 400 rather than 403
+    /// (the contract has no 403) and not 404, so callers are not told to fix a spelling.
+    ModelNotAllowed,
+    /// 404: no model by that name (the body lists close matches).
+    ModelNotFound,
+    /// 404: some other resource (a route, a job, an async invocation) does not exist.
+    NotFound,
+    /// 405: the route exists but not for this method.
+    MethodNotAllowed,
+    /// 413: the body exceeds `GATEWAY_MAX_BODY_BYTES`.
+    PayloadTooLarge,
+    /// 415: the body is not JSON.
+    UnsupportedMediaType,
+    /// 429: Bedrock throttled the call (retry after `Retry-After`).
+    Throttled,
+    /// 429: a Bedrock service quota was exceeded.
+    QuotaExceeded,
+    /// 502: the model itself failed (ModelErrorException, ModelStreamErrorException).
+    UpstreamModelError,
+    /// 502: Bedrock refused our credentials or model access (AccessDeniedException): an
+    /// operator problem, not the caller's.
+    UpstreamAccessDenied,
+    /// 502: Bedrock failed internally (InternalServerException) or answered something we could
+    /// not read. The SDK has already retried it.
+    UpstreamError,
+    /// 503: the model is not ready (ModelNotReadyException): retry after `Retry-After`.
+    ModelNotReady,
+    /// 503: Bedrock is unavailable (ServiceUnavailableException), or the connection failed.
+    ServiceUnavailable,
+    /// 504: the model or the SDK timed out, or the Lambda deadline was reached.
+    Timeout,
+    /// 500: a bug or a misconfigured deployment (bad catalog, bad configuration).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status for this kind: the one place the error contract is written down.
+    pub fn status(self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            ErrorKind::InvalidRequest | ErrorKind::ModelNotAllowed => S::BAD_REQUEST,
+            ErrorKind::ModelNotFound | ErrorKind::NotFound => S::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            ErrorKind::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::Throttled | ErrorKind::QuotaExceeded => S::TOO_MANY_REQUESTS,
+            ErrorKind::UpstreamModelError
+            | ErrorKind::UpstreamAccessDenied
+            | ErrorKind::UpstreamError => S::BAD_GATEWAY,
+            ErrorKind::ModelNotReady | ErrorKind::ServiceUnavailable => S::SERVICE_UNAVAILABLE,
+            ErrorKind::Timeout => S::GATEWAY_TIMEOUT,
+            ErrorKind::Internal => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error.type` string of the JSON body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::ModelNotAllowed => "model_not_allowed",
+            ErrorKind::ModelNotFound => "model_not_found",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::UpstreamModelError => "model_error",
+            ErrorKind::UpstreamAccessDenied => "upstream_access_denied",
+            ErrorKind::UpstreamError => "upstream_error",
+            ErrorKind::ModelNotReady => "model_not_ready",
+            ErrorKind::ServiceUnavailable => "service_unavailable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Internal => "internal_error",
+        }
+    }
+
+    /// Whether the same request may succeed later (used by fallback and by async job retries).
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Throttled
+                | ErrorKind::QuotaExceeded
+                | ErrorKind::UpstreamError
+                | ErrorKind::ModelNotReady
+                | ErrorKind::ServiceUnavailable
+                | ErrorKind::Timeout
+        )
+    }
+
+    /// The default `Retry-After` (seconds) for kinds that carry one.
+    pub fn default_retry_after(self) -> Option<u64> {
+        match self {
+            ErrorKind::Throttled => Some(2),
+            ErrorKind::QuotaExceeded => Some(10),
+            ErrorKind::ModelNotReady => Some(5),
+            ErrorKind::ServiceUnavailable => Some(3),
+            _ => None,
+        }
+    }
+}
+
+/// The Bedrock error behind a gateway error, named in the body as `upstream`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upstream {
+    /// Bedrock's error name (`ThrottlingException`), or the SDK failure kind
+    /// (`DispatchFailure`, `TimeoutError`, `ResponseError`).
+    pub error: String,
+    /// Bedrock's message, as received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The HTTP status Bedrock answered with, when there was an answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Bedrock's request ID, for AWS support cases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// The one error type of `inference-core`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind_str}: {message}", kind_str = self.kind.as_str())]
+pub struct GatewayError {
+    kind: ErrorKind,
+    message: String,
+    retry_after: Option<u64>,
+    upstream: Option<Upstream>,
+    suggestions: Vec<String>,
+}
+
+impl GatewayError {
+    /// An error of `kind` with a caller-facing message (no secrets, no prompt text).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        GatewayError {
+            kind,
+            message: message.into(),
+            retry_after: kind.default_retry_after(),
+            upstream: None,
+            suggestions: Vec::new(),
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, message)
+    }
+
+    /// 404 `model_not_found`, with close matches to offer.
+    pub fn model_not_found(name: &str, suggestions: Vec<String>) -> Self {
+        let mut message = format!("unknown model {name:?}");
+        if !suggestions.is_empty() {
+            message.push_str(&format!("; did you mean: {}?", suggestions.join(", ")));
+        }
+        let mut e = Self::new(ErrorKind::ModelNotFound, message);
+        e.suggestions = suggestions;
+        e
+    }
+
+    /// 400 `model_not_allowed`.
+    pub fn model_not_allowed(model: &str) -> Self {
+        Self::new(
+            ErrorKind::ModelNotAllowed,
+            format!("model {model:?} is not allowed by this deployment (GATEWAY_ALLOWED_MODELS)"),
+        )
+    }
+
+    /// 404 `not_found` for non-model resources.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// 405 `method_not_allowed`.
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::MethodNotAllowed, message)
+    }
+
+    /// 413 `payload_too_large`.
+    pub fn payload_too_large(size: usize, limit: usize) -> Self {
+        Self::new(
+            ErrorKind::PayloadTooLarge,
+            format!("request body is {size} bytes; the limit is {limit} bytes"),
+        )
+    }
+
+    /// 415 `unsupported_media_type`.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::UnsupportedMediaType, message)
+    }
+
+    /// 504 `timeout`.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    /// 500 `internal_error`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    /// Attaches the Bedrock error that caused this one.
+    pub fn with_upstream(mut self, upstream: Upstream) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// Overrides `Retry-After` (seconds).
+    pub fn with_retry_after(mut self, seconds: Option<u64>) -> Self {
+        self.retry_after = seconds;
+        self
+    }
+
+    /// Prefixes the message with context (e.g. the field path).
+    pub fn context(mut self, prefix: &str) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> http::StatusCode {
+        self.kind.status()
+    }
+
+    /// The `error.type` string.
+    pub fn error_type(&self) -> &'static str {
+        self.kind.as_str()
+    }
+
+    /// The caller-facing message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Seconds for the `Retry-After` header, for 429 and 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+
+    /// The Bedrock error behind this one, if any.
+    pub fn upstream(&self) -> Option<&Upstream> {
+        self.upstream.as_ref()
+    }
+
+    /// Close matches offered for `model_not_found`.
+    pub fn suggestions(&self) -> &[String] {
+        &self.suggestions
+    }
+
+    /// The typed body.
+    pub fn body(&self, request_id: &str) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                error_type: self.error_type().to_owned(),
+                message: self.message.clone(),
+                request_id: request_id.to_owned(),
+                upstream: self.upstream.clone(),
+                suggestions: self.suggestions.clone(),
+                retry_after: self.retry_after,
+            },
+        }
+    }
+
+    /// The JSON body: `{"error": {"type", "message", "request_id", "upstream"?}}`.
+    pub fn to_body(&self, request_id: &str) -> Value {
+        serde_json::to_value(self.body(request_id)).unwrap_or_else(|_| {
+            serde_json::json!({"error": {"type": self.error_type(), "message": self.message, "request_id": request_id}})
+        })
+    }
+
+    /// A complete HTTP response (JSON body, `Content-Type`, `Retry-After`), for functions that
+    /// want the whole answer from one place.
+    pub fn to_http_response(&self, request_id: &str) -> http::Response<String> {
+        let mut builder = http::Response::builder()
+            .status(self.status())
+            .header(http::header::CONTENT_TYPE, "application/json");
+        if let Some(secs) = self.retry_after {
+            builder = builder.header(http::header::RETRY_AFTER, secs.to_string());
+        }
+        let body = self.to_body(request_id).to_string();
+        builder.body(body.clone()).unwrap_or_else(|_| http::Response::new(body))
+    }
+}
+
+impl From<crate::config::ConfigError> for GatewayError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        GatewayError::internal(format!("configuration: {e}"))
+    }
+}
+
+/// The JSON error body, typed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    /// The single `error` member.
+    pub error: ErrorDetail,
+}
+
+/// Inside [`ErrorBody`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorDetail {
+    /// The stable error type (`throttled`, `model_not_found`, ...).
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The gateway request ID (the Lambda request ID).
+    pub request_id: String,
+    /// The Bedrock error behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
+    /// Close matches, for `model_not_found`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+    /// Mirrors the `Retry-After` header, for clients that only read bodies (SSE errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}

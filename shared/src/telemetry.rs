@@ -1,0 +1,187 @@
+//! Logs and metrics.
+//!
+//! Logs are `tracing` events rendered as one JSON object per line (CloudWatch Logs Insights reads
+//! the fields), with the Lambda request ID as a span field. Metrics are CloudWatch Embedded Metric
+//! Format (EMF) records: one JSON line on stdout per call, which CloudWatch turns into metrics
+//! without an API call from the function. Prompt and completion text is never logged unless the
+//! deployment sets `GATEWAY_LOG_CONTENT=true`.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Map, Value, json};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+
+/// Installs the JSON `tracing` subscriber. Call once per cold start (in `main`); later calls,
+/// and calls after another subscriber was installed, do nothing.
+pub fn init(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .try_init();
+}
+
+/// The span every request's work runs in: its fields appear on every log line inside it.
+pub fn request_span(request_id: &str, function: &'static str) -> tracing::Span {
+    tracing::info_span!("request", request_id = %request_id, function = function)
+}
+
+/// Logs prompt or completion text only when the deployment allows it.
+pub fn log_content(config: &Config, what: &'static str, content: &Value) {
+    if config.log_content {
+        tracing::info!(content_kind = what, content = %content, "content");
+    }
+}
+
+/// One call's measurements, written as a single EMF line.
+#[derive(Debug, Clone, Default)]
+pub struct CallMetrics {
+    /// `Model` dimension: the bare model ID.
+    pub model: String,
+    /// `Function` dimension: which Lambda function made the call.
+    pub function: String,
+    /// Operation (`Converse`, `ConverseStream`, `InvokeModel`, ...), a property, not a dimension.
+    pub operation: String,
+    /// The gateway request ID, as a property for correlation.
+    pub request_id: String,
+    /// Wall time of the call.
+    pub latency: Option<Duration>,
+    /// Time to first token (streaming).
+    pub time_to_first_token: Option<Duration>,
+    /// Input tokens (uncached).
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
+    /// Cost in USD.
+    pub cost: Option<Decimal>,
+    /// 1 if the call ended throttled.
+    pub throttles: u64,
+    /// Fallback steps taken.
+    pub fallbacks: u64,
+    /// 1 if a guardrail intervened.
+    pub guardrail_interventions: u64,
+    /// 1 if the call failed.
+    pub errors: u64,
+    /// The error type, when it failed.
+    pub error_type: Option<String>,
+}
+
+impl CallMetrics {
+    /// The EMF document for these metrics in `namespace`, stamped `timestamp_ms`.
+    pub fn to_emf(&self, namespace: &str, timestamp_ms: u128) -> Value {
+        let mut metrics = Vec::new();
+        let mut root = Map::new();
+        let mut put = |name: &str, unit: &str, value: Value| {
+            metrics.push(json!({"Name": name, "Unit": unit}));
+            root.insert(name.to_owned(), value);
+        };
+        if let Some(l) = self.latency {
+            put("Latency", "Milliseconds", json!(l.as_secs_f64() * 1000.0));
+        }
+        if let Some(t) = self.time_to_first_token {
+            put("TimeToFirstToken", "Milliseconds", json!(t.as_secs_f64() * 1000.0));
+        }
+        put("InputTokens", "Count", json!(self.input_tokens));
+        put("OutputTokens", "Count", json!(self.output_tokens));
+        put("CacheReadTokens", "Count", json!(self.cache_read_tokens));
+        put("CacheWriteTokens", "Count", json!(self.cache_write_tokens));
+        if let Some(c) = self.cost {
+            // EMF values are doubles; the exact decimal is kept as a property below.
+            put("Cost", "None", json!(c.to_f64().unwrap_or(0.0)));
+        }
+        put("Throttles", "Count", json!(self.throttles));
+        put("Fallbacks", "Count", json!(self.fallbacks));
+        put("GuardrailInterventions", "Count", json!(self.guardrail_interventions));
+        put("Errors", "Count", json!(self.errors));
+
+        root.insert(
+            "_aws".to_owned(),
+            json!({
+                "Timestamp": timestamp_ms as u64,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["Model", "Function"], ["Function"]],
+                    "Metrics": metrics,
+                }],
+            }),
+        );
+        root.insert("Model".to_owned(), json!(self.model));
+        root.insert("Function".to_owned(), json!(self.function));
+        root.insert("Operation".to_owned(), json!(self.operation));
+        root.insert("request_id".to_owned(), json!(self.request_id));
+        if let Some(c) = self.cost {
+            root.insert("cost_usd".to_owned(), json!(c.normalize().to_string()));
+        }
+        if let Some(e) = &self.error_type {
+            root.insert("error_type".to_owned(), json!(e));
+        }
+        Value::Object(root)
+    }
+
+    /// Writes the EMF line to stdout (if metrics are enabled), in one `write` so concurrent
+    /// output cannot split it.
+    pub fn emit(&self, config: &Config) {
+        if !config.metrics_enabled {
+            return;
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let mut line = self.to_emf(&config.metrics_namespace, now).to_string();
+        line.push('\n');
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::dec;
+
+    #[test]
+    fn emf_shape() {
+        let m = CallMetrics {
+            model: "amazon.nova-pro-v1:0".into(),
+            function: "invoke".into(),
+            operation: "Converse".into(),
+            request_id: "r-1".into(),
+            latency: Some(Duration::from_millis(120)),
+            input_tokens: 10,
+            output_tokens: 5,
+            cost: Some(dec!(0.000024)),
+            fallbacks: 1,
+            ..Default::default()
+        };
+        let v = m.to_emf("BedrockGateway", 1_700_000_000_000);
+        let cw = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "BedrockGateway");
+        assert_eq!(cw["Dimensions"][0], json!(["Model", "Function"]));
+        assert_eq!(v["Model"], "amazon.nova-pro-v1:0");
+        assert_eq!(v["Function"], "invoke");
+        assert_eq!(v["Latency"], json!(120.0));
+        assert_eq!(v["InputTokens"], 10);
+        assert_eq!(v["Fallbacks"], 1);
+        assert_eq!(v["cost_usd"], "0.000024");
+        // Every declared metric has a value at the root.
+        for metric in cw["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(v.get(name).is_some(), "{name}");
+        }
+        assert!(v.get("TimeToFirstToken").is_none());
+        // One line.
+        assert!(!v.to_string().contains('\n'));
+    }
+}

@@ -1,0 +1,118 @@
+"""The local stack behind `make dev`: it serves, it reports port clashes clearly, and it leaves
+no process behind when stopped by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from stack_fixture import ROOT, local_stack, stack_module  # noqa: F401
+
+STACK_PY = ROOT / "infra" / "local" / "stack.py"
+
+
+def test_models_list_through_cargo_lambda_watch(local_stack):  # noqa: F811
+    resp = requests.get(local_stack.function_url("invoke", "/v1/models"), timeout=60)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/json")
+    ids = [m["id"] for m in resp.json()["models"]]
+    assert "anthropic.claude-sonnet-4-5-20250929-v1:0" in ids
+
+
+def test_resources_of_the_template_exist(local_stack):  # noqa: F811
+    s3 = local_stack._boto("s3")
+    assert stack_module.BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    sqs = local_stack._boto("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=local_stack.queue_url, AttributeNames=["All"])["Attributes"]
+    assert "RedrivePolicy" in attrs
+    ddb = local_stack._boto("dynamodb")
+    assert ddb.describe_table(TableName=stack_module.TABLE)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_port_in_use_names_the_port_and_the_variable(monkeypatch):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        monkeypatch.setenv("MOTO_PORT", str(port))
+        ports = stack_module.Ports.from_env()
+        st = stack_module.LocalStack(ports=ports, use_bedrock_local=False, watch=False,
+                                     log_dir=ROOT / "target" / "test-stack-clash")
+        with pytest.raises(stack_module.StackError) as err:
+            st.start()
+        assert str(port) in str(err.value)
+        assert "MOTO_PORT" in str(err.value)
+        assert not st.children, "nothing is left running after a failed start"
+
+
+def test_bad_port_value_is_named():
+    env = dict(os.environ, BEDROCK_LOCAL_PORT="ninety")
+    out = subprocess.run([sys.executable, str(STACK_PY), "up"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 2
+    assert "BEDROCK_LOCAL_PORT" in out.stderr
+
+
+def _processes_mentioning(needle: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _port_listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_make_dev_stops_everything_on_signal(sig):
+    """What `make dev` runs, stopped the way a user stops it: nothing of the stack survives."""
+    ports = stack_module.Ports.free()
+    env = dict(os.environ, GATEWAY_FUNCTIONS_PORT=str(ports.functions),
+               BEDROCK_LOCAL_PORT=str(ports.bedrock), MOTO_PORT=str(ports.moto))
+    proc = subprocess.Popen([sys.executable, str(STACK_PY), "up"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        text = "".join(output)
+        assert "Local stack is up" in text, text
+        # The printed curl works as printed.
+        curl = next(l.strip() for l in output if l.strip().startswith("curl -s http"))
+        url = curl.split()[-1]
+        assert requests.get(url, timeout=60).json()["models"]
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, "".join(output)
+    for port in (ports.functions, ports.bedrock, ports.moto):
+        assert not _port_listening(port), f"something still listens on {port}"
+    assert not _processes_mentioning(f"--port {ports.bedrock}"), "bedrock-local survived"
+    assert not _processes_mentioning(f"-p {ports.moto}"), "moto survived"
+    assert not _processes_mentioning(f"--invoke-port {ports.functions}"), "cargo lambda watch survived"

@@ -1,0 +1,20 @@
+//! Shared harness for the workspace's Rust integration tests: locating the binaries built by
+//! `cargo build --workspace --bins` and the recorded event fixtures.
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A recorded event under `tests/fixtures/events/`, parsed as JSON.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = workspace_root().join("tests/fixtures/events").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
