@@ -122,6 +122,8 @@ class LocalStack:
     ports: Ports
     use_bedrock_local: bool = True
     watch: bool = True
+    bridge: bool = True
+    visibility_timeout: int = 30
     log_dir: Path = field(default_factory=lambda: ROOT / "target" / "local-stack")
     extra_env: dict[str, str] = field(default_factory=dict)
     bedrock_args: list[str] = field(default_factory=list)
@@ -181,6 +183,8 @@ class LocalStack:
             self._create_resources()
             if self.watch:
                 self._start_watch()
+                if self.bridge:
+                    self._start_bridge()
         except BaseException:
             self.stop()
             raise
@@ -268,13 +272,21 @@ class LocalStack:
         self.queue_url = sqs.create_queue(
             QueueName=QUEUE,
             Attributes={
-                "VisibilityTimeout": "30",
+                "VisibilityTimeout": str(self.visibility_timeout),
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
                 ),
             },
         )["QueueUrl"]
-        self.events_queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
+        self.events_queue_url = sqs.create_queue(
+            QueueName=EVENTS_QUEUE,
+            Attributes={
+                "VisibilityTimeout": str(self.visibility_timeout),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+                ),
+            },
+        )["QueueUrl"]
         events_arn = sqs.get_queue_attributes(
             QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self._boto("s3").put_bucket_notification_configuration(
@@ -322,6 +334,18 @@ class LocalStack:
                    timeout=300)
         _wait_http(self.function_url("invoke", "/v1/models"), "invoke (via cargo lambda watch)",
                    child, timeout=600)
+
+    def _start_bridge(self) -> None:
+        """The event-source bridge (bridge.py): SQS -> async-callback, as Lambda's mapping does."""
+        self._spawn(
+            "bridge",
+            [sys.executable, str(ROOT / "infra" / "local" / "bridge.py"),
+             "--endpoint-url", self.moto_url,
+             "--queue-url", self.queue_url,
+             "--queue-url", self.events_queue_url,
+             "--invoke-url", self.invoke_url("async-callback"),
+             "--region", REGION],
+        )
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.log_dir / f"{name}.log"

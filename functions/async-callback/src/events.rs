@@ -1,0 +1,146 @@
+//! What can trigger `async-callback`, told apart by the records' `eventSource`.
+//!
+//! S3 and SQS events both have a `Records` array and mostly optional fields, so deserializing into
+//! an untagged enum would happily read one as the other; the source field is the real tag.
+
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::SqsEvent;
+use serde_json::Value;
+
+use crate::error::CallbackError;
+
+/// A trigger the function understands.
+#[derive(Debug)]
+pub enum Trigger {
+    /// A batch from an SQS event source mapping (jobs, or S3 notifications through a queue).
+    Sqs(SqsEvent),
+    /// S3 ObjectCreated delivered to the function directly.
+    S3(S3Event),
+}
+
+impl Trigger {
+    pub fn from_json(event: Value) -> Result<Self, CallbackError> {
+        let source = event
+            .get("Records")
+            .and_then(|r| r.get(0))
+            .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match source.as_str() {
+            "aws:sqs" => Ok(Trigger::Sqs(serde_json::from_value(event)?)),
+            "aws:s3" => Ok(Trigger::S3(serde_json::from_value(event)?)),
+            "" => Err(CallbackError::UnknownEvent("no Records[0].eventSource".into())),
+            other => Err(CallbackError::UnknownEvent(format!("event source {other:?}"))),
+        }
+    }
+}
+
+/// What one SQS message body asks for.
+#[derive(Debug, PartialEq)]
+pub enum MessageBody {
+    /// S3 notification(s) carried through the notification queue.
+    S3(S3Event),
+    /// The `s3:TestEvent` S3 sends when notifications are configured: nothing to do.
+    S3Test,
+    /// Anything else: not understood; left to the queue's redrive so it ends in the DLQ, not lost.
+    Unknown(String),
+}
+
+impl MessageBody {
+    pub fn parse(body: &str) -> Self {
+        let Ok(value) = serde_json::from_str::<Value>(body) else {
+            return MessageBody::Unknown("message body is not JSON".into());
+        };
+        if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+            return MessageBody::S3Test;
+        }
+        let is_s3 = value
+            .get("Records")
+            .and_then(|r| r.get(0))
+            .and_then(|r| r.get("eventSource"))
+            .and_then(Value::as_str)
+            == Some("aws:s3");
+        if is_s3 {
+            return match serde_json::from_value::<S3Event>(value) {
+                Ok(event) => MessageBody::S3(event),
+                Err(e) => MessageBody::Unknown(format!("malformed S3 notification: {e}")),
+            };
+        }
+        MessageBody::Unknown("message body is neither a job nor an S3 notification".into())
+    }
+}
+
+/// An S3 object named by an event: bucket and (URL-decoded) key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// The ObjectCreated records of an S3 event. S3 URL-encodes keys in notifications (spaces as `+`).
+pub fn created_objects(event: &S3Event) -> Vec<ObjectRef> {
+    event
+        .records
+        .iter()
+        .filter(|r| {
+            r.event_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("ObjectCreated:"))
+        })
+        .filter_map(|r| {
+            Some(ObjectRef {
+                bucket: r.s3.bucket.name.clone()?,
+                key: url_decode_key(r.s3.object.key.as_deref()?),
+            })
+        })
+        .collect()
+}
+
+fn url_decode_key(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                // Bytes, not a str slice: a multi-byte character after `%` must not panic.
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_url_decoded() {
+        assert_eq!(url_decode_key("inbox/Happy+Face%20x.jsonl"), "inbox/Happy Face x.jsonl");
+        assert_eq!(url_decode_key("inbox/100%"), "inbox/100%");
+        assert_eq!(url_decode_key("inbox/%zz"), "inbox/%zz");
+        assert_eq!(url_decode_key("inbox/%é"), "inbox/%é");
+    }
+
+    #[test]
+    fn test_events_and_garbage_are_told_apart() {
+        assert_eq!(
+            MessageBody::parse(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#),
+            MessageBody::S3Test
+        );
+        assert!(matches!(MessageBody::parse("not json"), MessageBody::Unknown(_)));
+        assert!(matches!(MessageBody::parse("{}"), MessageBody::Unknown(_)));
+    }
+}

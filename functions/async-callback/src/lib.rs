@@ -1,0 +1,12 @@
+//! `async-callback`: work that should not hold an HTTP connection. Triggered by SQS (with partial
+//! batch responses) and by S3 ObjectCreated under `inbox/` (directly, or through the notification
+//! queue). Thin by design: requests run through `inference-core`.
+
+pub mod error;
+pub mod events;
+pub mod handler;
+pub mod inbox;
+pub mod storage;
+
+pub use error::CallbackError;
+pub use handler::{Runner, State, handle};
