@@ -171,6 +171,8 @@ class LocalStack:
         }
         if self.use_bedrock_local:
             env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = self.bedrock_url
+            # bedrock-local's built-in demo guardrail, so guardrail paths work in `make dev` too.
+            env.update(GATEWAY_GUARDRAIL_ID="demo", GATEWAY_GUARDRAIL_VERSION="1")
         env.update(self.extra_env)
         return env
 
@@ -248,7 +250,8 @@ class LocalStack:
         moto = VENV_BIN / "moto_server"
         if not moto.exists():
             raise StackError("moto_server not found in .venv: run `make venv`")
-        child = self._spawn("moto", [str(moto), "-H", "127.0.0.1", "-p", str(self.ports.moto)])
+        child = self._spawn("moto", [str(VENV_BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
+                                     "-p", str(self.ports.moto)])
         _wait_http(f"{self.moto_url}/moto-api/", "moto", child)
 
     def _boto(self, service: str):

@@ -18,7 +18,12 @@ pub fn parse_json_body(
         return Err(GatewayError::payload_too_large(body.len(), limit));
     }
     if let Some(ct) = content_type {
-        let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
             return Err(GatewayError::unsupported_media_type(format!(
                 "Content-Type must be application/json, got {ct:?}"
@@ -26,14 +31,18 @@ pub fn parse_json_body(
         }
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        if std::str::from_utf8(body).is_err() || body.first().is_some_and(|b| !b"{[ \t\r\n".contains(b)) {
+        if std::str::from_utf8(body).is_err()
+            || body.first().is_some_and(|b| !b"{[ \t\r\n".contains(b))
+        {
             GatewayError::unsupported_media_type(format!("request body is not JSON: {e}"))
         } else {
             GatewayError::invalid_request(format!("request body is not valid JSON: {e}"))
         }
     })?;
     if !value.is_object() {
-        return Err(GatewayError::invalid_request("request body must be a JSON object"));
+        return Err(GatewayError::invalid_request(
+            "request body must be a JSON object",
+        ));
     }
     Ok(value)
 }
@@ -45,11 +54,27 @@ mod tests {
     #[test]
     fn body_checks() {
         assert!(parse_json_body(None, b"{}", 10).is_ok());
-        assert!(parse_json_body(Some("application/json; charset=utf-8"), b"{\"a\":1}", 100).is_ok());
-        assert_eq!(parse_json_body(None, b"{\"a\":1}", 3).unwrap_err().status(), 413);
-        assert_eq!(parse_json_body(Some("text/plain"), b"{}", 10).unwrap_err().status(), 415);
-        assert_eq!(parse_json_body(None, b"hello", 10).unwrap_err().status(), 415);
-        assert_eq!(parse_json_body(None, b"{\"a\":", 10).unwrap_err().status(), 400);
+        assert!(
+            parse_json_body(Some("application/json; charset=utf-8"), b"{\"a\":1}", 100).is_ok()
+        );
+        assert_eq!(
+            parse_json_body(None, b"{\"a\":1}", 3).unwrap_err().status(),
+            413
+        );
+        assert_eq!(
+            parse_json_body(Some("text/plain"), b"{}", 10)
+                .unwrap_err()
+                .status(),
+            415
+        );
+        assert_eq!(
+            parse_json_body(None, b"hello", 10).unwrap_err().status(),
+            415
+        );
+        assert_eq!(
+            parse_json_body(None, b"{\"a\":", 10).unwrap_err().status(),
+            400
+        );
         assert_eq!(parse_json_body(None, b"[1]", 10).unwrap_err().status(), 400);
     }
 }

@@ -163,12 +163,14 @@ impl Prices {
 
     /// Cache-read price; a model without one is charged the input price (never zero by accident).
     pub fn cache_read(&self) -> Decimal {
-        self.cache_read_input_token_cost_per_mtok.unwrap_or(self.input_cost_per_mtok)
+        self.cache_read_input_token_cost_per_mtok
+            .unwrap_or(self.input_cost_per_mtok)
     }
 
     /// 5-minute cache-write price, falling back to input.
     pub fn cache_write_5m(&self) -> Decimal {
-        self.cache_creation_input_token_cost_per_mtok.unwrap_or(self.input_cost_per_mtok)
+        self.cache_creation_input_token_cost_per_mtok
+            .unwrap_or(self.input_cost_per_mtok)
     }
 
     /// 1-hour cache-write price, falling back to the 5-minute price.
@@ -320,7 +322,10 @@ impl Catalog {
     fn from_parts(meta: CatalogMeta, models: Vec<ModelEntry>) -> Result<Catalog, GatewayError> {
         let bad = |m: String| GatewayError::internal(format!("catalog: {m}"));
         if !is_date(&meta.price_date) {
-            return Err(bad(format!("meta.price_date {:?} is not YYYY-MM-DD", meta.price_date)));
+            return Err(bad(format!(
+                "meta.price_date {:?} is not YYYY-MM-DD",
+                meta.price_date
+            )));
         }
         let mut by_id = HashMap::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -330,16 +335,29 @@ impl Catalog {
                 return Err(bad(format!("model {id} is listed twice")));
             }
             if m.id.provider() != m.provider {
-                return Err(bad(format!("model {id}: provider {:?} does not match the ID", m.provider)));
+                return Err(bad(format!(
+                    "model {id}: provider {:?} does not match the ID",
+                    m.provider
+                )));
             }
             if !m.on_demand && m.profiles.is_empty() {
-                return Err(bad(format!("model {id}: not callable on demand and has no profiles")));
+                return Err(bad(format!(
+                    "model {id}: not callable on demand and has no profiles"
+                )));
             }
             if m.mode == Mode::Chat && m.max_output_tokens == 0 {
-                return Err(bad(format!("model {id}: a chat model needs max_output_tokens > 0")));
+                return Err(bad(format!(
+                    "model {id}: a chat model needs max_output_tokens > 0"
+                )));
             }
-            let prices = m.price.all().chain(m.price_regional.iter().flat_map(Prices::all));
-            if prices.into_iter().any(|p| p.is_sign_negative() || p > MAX_PRICE_PER_MTOK) {
+            let prices = m
+                .price
+                .all()
+                .chain(m.price_regional.iter().flat_map(Prices::all));
+            if prices
+                .into_iter()
+                .any(|p| p.is_sign_negative() || p > MAX_PRICE_PER_MTOK)
+            {
                 return Err(bad(format!(
                     "model {id}: prices must be between 0 and {MAX_PRICE_PER_MTOK} per million"
                 )));
@@ -347,12 +365,16 @@ impl Catalog {
             if let Some(d) = &m.price_date
                 && !is_date(d)
             {
-                return Err(bad(format!("model {id}: price_date {d:?} is not YYYY-MM-DD")));
+                return Err(bad(format!(
+                    "model {id}: price_date {d:?} is not YYYY-MM-DD"
+                )));
             }
             for name in std::iter::once(id).chain(m.aliases.iter().map(String::as_str)) {
                 let key = name.to_ascii_lowercase();
                 if name != id && !matches!(ModelRef::parse(name), ModelRef::Name(_)) {
-                    return Err(bad(format!("model {id}: alias {name:?} looks like a model ID")));
+                    return Err(bad(format!(
+                        "model {id}: alias {name:?} looks like a model ID"
+                    )));
                 }
                 if let Some(&other) = by_name.get(&key)
                     && other != i
@@ -365,7 +387,12 @@ impl Catalog {
                 by_name.insert(key, i);
             }
         }
-        Ok(Catalog { meta, models, by_id, by_name })
+        Ok(Catalog {
+            meta,
+            models,
+            by_id,
+            by_name,
+        })
     }
 
     /// Catalog-wide facts (currency, price source and date).
@@ -385,14 +412,16 @@ impl Catalog {
 
     /// A model by alias or bare ID, case-insensitively.
     pub fn by_name(&self, name: &str) -> Option<&ModelEntry> {
-        self.by_name.get(&name.trim().to_ascii_lowercase()).map(|&i| &self.models[i])
+        self.by_name
+            .get(&name.trim().to_ascii_lowercase())
+            .map(|&i| &self.models[i])
     }
 
     /// Every name (IDs and aliases) the catalog knows, for suggestions.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.models
-            .iter()
-            .flat_map(|m| std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str)))
+        self.models.iter().flat_map(|m| {
+            std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str))
+        })
     }
 
     /// The price date of a model (its own, or the catalog's).
@@ -402,7 +431,10 @@ impl Catalog {
 
     /// The price source of a model (its own, or the catalog's).
     pub fn price_source<'a>(&'a self, model: &'a ModelEntry) -> &'a str {
-        model.price_source.as_deref().unwrap_or(&self.meta.price_source)
+        model
+            .price_source
+            .as_deref()
+            .unwrap_or(&self.meta.price_source)
     }
 }
 
@@ -411,7 +443,9 @@ fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -458,10 +492,25 @@ mod tests {
             assert!(c.get(&id.parse().unwrap()).is_some(), "{id} missing");
         }
         for alias in [
-            "opus", "sonnet", "haiku", "opus-4.5", "sonnet-4.5", "haiku-4.5", "claude-3-haiku",
-            "nova-premier", "nova-pro", "nova-lite", "nova-micro", "titan-premier",
-            "titan-express", "titan-lite", "llama-3.1-8b", "mistral-large", "command-r",
-            "command-r-plus", "titan-embed",
+            "opus",
+            "sonnet",
+            "haiku",
+            "opus-4.5",
+            "sonnet-4.5",
+            "haiku-4.5",
+            "claude-3-haiku",
+            "nova-premier",
+            "nova-pro",
+            "nova-lite",
+            "nova-micro",
+            "titan-premier",
+            "titan-express",
+            "titan-lite",
+            "llama-3.1-8b",
+            "mistral-large",
+            "command-r",
+            "command-r-plus",
+            "titan-embed",
         ] {
             assert!(c.by_name(alias).is_some(), "alias {alias} missing");
         }
@@ -472,7 +521,11 @@ mod tests {
         let c = Catalog::embedded().unwrap();
         for (id, input, output) in [
             ("anthropic.claude-opus-4-5-20251101-v1:0", dec!(5), dec!(25)),
-            ("anthropic.claude-sonnet-4-5-20250929-v1:0", dec!(3), dec!(15)),
+            (
+                "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                dec!(3),
+                dec!(15),
+            ),
             ("anthropic.claude-haiku-4-5-20251001-v1:0", dec!(1), dec!(5)),
         ] {
             let m = c.get(&id.parse().unwrap()).unwrap();
@@ -520,14 +573,20 @@ on_demand = ONDEMAND
 price = { input_cost_per_mtok = "PRICE", output_cost_per_mtok = "1" }
 "#;
         let make = |name: &str, on_demand: &str, price: &str| {
-            base.replace("NAME", name).replace("ONDEMAND", on_demand).replace("PRICE", price)
+            base.replace("NAME", name)
+                .replace("ONDEMAND", on_demand)
+                .replace("PRICE", price)
         };
         assert!(Catalog::parse(&make("pro", "true", "1")).is_ok());
         assert!(Catalog::parse(&make("pro", "false", "1")).is_err());
         assert!(Catalog::parse(&make("pro", "true", "-1")).is_err());
         assert!(Catalog::parse(&make("pro", "true", "abc")).is_err());
         assert!(Catalog::parse(&make("us.amazon.nova-pro-v1:0", "true", "1")).is_err());
-        let doubled = format!("{}{}", make("pro", "true", "1"), &make("x", "true", "1")[base.find("[[models]]").unwrap()..]);
+        let doubled = format!(
+            "{}{}",
+            make("pro", "true", "1"),
+            &make("x", "true", "1")[base.find("[[models]]").unwrap()..]
+        );
         assert!(Catalog::parse(&doubled).is_err());
     }
 }

@@ -163,7 +163,10 @@ impl fmt::Debug for Config {
             .field("jobs_table", &self.jobs_table)
             .field("jobs_queue_url", &self.jobs_queue_url)
             .field("results_bucket", &self.results_bucket)
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("allow_http_webhooks", &self.allow_http_webhooks)
             .finish()
     }
@@ -182,7 +185,11 @@ impl Config {
 
     /// Reads settings through `lookup` (tests pass a map). Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let region_text = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
@@ -286,15 +293,21 @@ impl Config {
             log_level: get("GATEWAY_LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             retry_mode,
             max_attempts,
-            fallback_models: get("GATEWAY_FALLBACK_MODELS").map(|v| list(&v)).unwrap_or_default(),
+            fallback_models: get("GATEWAY_FALLBACK_MODELS")
+                .map(|v| list(&v))
+                .unwrap_or_default(),
             max_body_bytes: positive(&get, "GATEWAY_MAX_BODY_BYTES")?
                 .map(|n| n as usize)
                 .unwrap_or(DEFAULT_MAX_BODY_BYTES),
             deadline_margin: Duration::from_millis(
-                non_negative(&get, "GATEWAY_DEADLINE_MARGIN_MS")?.unwrap_or(500).into(),
+                non_negative(&get, "GATEWAY_DEADLINE_MARGIN_MS")?
+                    .unwrap_or(500)
+                    .into(),
             ),
             connect_timeout: Duration::from_millis(
-                positive(&get, "GATEWAY_CONNECT_TIMEOUT_MS")?.unwrap_or(3000).into(),
+                positive(&get, "GATEWAY_CONNECT_TIMEOUT_MS")?
+                    .unwrap_or(3000)
+                    .into(),
             ),
             metrics_namespace: get("GATEWAY_METRICS_NAMESPACE")
                 .unwrap_or_else(|| "BedrockGateway".to_owned()),
@@ -309,7 +322,11 @@ impl Config {
 }
 
 fn list(v: &str) -> Vec<String> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn positive(
@@ -320,7 +337,11 @@ fn positive(
         None => Ok(None),
         Some(v) => match v.parse::<u32>() {
             Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(ConfigError::Invalid { var, expected: "a positive integer", got: v }),
+            _ => Err(ConfigError::Invalid {
+                var,
+                expected: "a positive integer",
+                got: v,
+            }),
         },
     }
 }
@@ -334,7 +355,11 @@ fn non_negative(
         Some(v) => v
             .parse::<u32>()
             .map(Some)
-            .map_err(|_| ConfigError::Invalid { var, expected: "a non-negative integer", got: v }),
+            .map_err(|_| ConfigError::Invalid {
+                var,
+                expected: "a non-negative integer",
+                got: v,
+            }),
     }
 }
 
@@ -346,7 +371,11 @@ fn boolean(
         None => Ok(None),
         Some((l, _)) if matches!(l.as_str(), "true" | "1" | "yes" | "on") => Ok(Some(true)),
         Some((l, _)) if matches!(l.as_str(), "false" | "0" | "no" | "off") => Ok(Some(false)),
-        Some((_, v)) => Err(ConfigError::Invalid { var, expected: "true or false", got: v }),
+        Some((_, v)) => Err(ConfigError::Invalid {
+            var,
+            expected: "true or false",
+            got: v,
+        }),
     }
 }
 
@@ -356,8 +385,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(move |k| map.get(k).cloned())
     }
 
@@ -377,7 +408,10 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable() {
         let e = cfg(&[("GATEWAY_MAX_TOKENS_CAP", "abc")]).unwrap_err();
-        assert_eq!(e.to_string(), r#"GATEWAY_MAX_TOKENS_CAP: expected a positive integer, got "abc""#);
+        assert_eq!(
+            e.to_string(),
+            r#"GATEWAY_MAX_TOKENS_CAP: expected a positive integer, got "abc""#
+        );
         let e = cfg(&[("GATEWAY_MAX_TOKENS_CAP", "0")]).unwrap_err();
         assert!(e.to_string().starts_with("GATEWAY_MAX_TOKENS_CAP"));
         let e = cfg(&[("GATEWAY_RETRY_MODE", "fast")]).unwrap_err();
@@ -387,8 +421,18 @@ mod tests {
         let e = cfg(&[("GATEWAY_LOG_CONTENT", "maybe")]).unwrap_err();
         assert!(e.to_string().starts_with("GATEWAY_LOG_CONTENT"));
         let e = cfg(&[("GATEWAY_GUARDRAIL_ID", "abc")]).unwrap_err();
-        assert!(matches!(e, ConfigError::Missing { var: "GATEWAY_GUARDRAIL_VERSION", .. }));
-        let e = cfg(&[("GATEWAY_GUARDRAIL_ID", "abc"), ("GATEWAY_GUARDRAIL_VERSION", "v1")]).unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Missing {
+                var: "GATEWAY_GUARDRAIL_VERSION",
+                ..
+            }
+        ));
+        let e = cfg(&[
+            ("GATEWAY_GUARDRAIL_ID", "abc"),
+            ("GATEWAY_GUARDRAIL_VERSION", "v1"),
+        ])
+        .unwrap_err();
         assert!(e.to_string().starts_with("GATEWAY_GUARDRAIL_VERSION"));
         let e = cfg(&[("GATEWAY_MAX_ATTEMPTS", "50")]).unwrap_err();
         assert!(e.to_string().starts_with("GATEWAY_MAX_ATTEMPTS"));

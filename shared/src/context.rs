@@ -17,7 +17,11 @@ pub struct CallContext {
 impl CallContext {
     /// A context with a fresh request ID and no deadline.
     pub fn new(function: &'static str) -> Self {
-        CallContext { request_id: new_request_id(), deadline: None, function }
+        CallContext {
+            request_id: new_request_id(),
+            deadline: None,
+            function,
+        }
     }
 
     /// Sets the request ID.
@@ -40,12 +44,22 @@ impl CallContext {
     }
 }
 
-/// Converts an epoch-milliseconds deadline to an `Instant` (None for 0).
+/// Smallest value read as an epoch-milliseconds deadline (2001-09-09). Local runtime emulators
+/// put other things in `Lambda-Runtime-Deadline-Ms` (`cargo lambda watch` sends the timeout
+/// itself, e.g. `600000`); read as a date that is 1970, every call would fail at once with
+/// "not enough time left".
+const MIN_EPOCH_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+/// Converts an epoch-milliseconds deadline to an `Instant` (None for 0, or for a value too small
+/// to be an epoch date: see [`MIN_EPOCH_DEADLINE_MS`]).
 pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
-    if deadline_ms == 0 {
+    if deadline_ms < MIN_EPOCH_DEADLINE_MS {
         return None;
     }
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis();
     let remaining = u128::from(deadline_ms).saturating_sub(now_ms);
     Some(Instant::now() + Duration::from_millis(u64::try_from(remaining).unwrap_or(u64::MAX / 2)))
 }
@@ -53,4 +67,23 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
 /// A random request ID for calls that have no Lambda request ID (local runs, tests).
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_that_are_not_epoch_dates_are_unknown() {
+        assert!(deadline_from_epoch_ms(0).is_none());
+        // cargo lambda watch: the timeout in milliseconds, not a date.
+        assert!(deadline_from_epoch_ms(600_000).is_none());
+        let in_a_minute = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            + 60_000;
+        let d = deadline_from_epoch_ms(in_a_minute).unwrap();
+        assert!(d > Instant::now() + Duration::from_secs(50));
+    }
 }

@@ -28,12 +28,17 @@ pub struct Usage {
 impl Usage {
     /// Plain input/output usage.
     pub fn new(input_tokens: u64, output_tokens: u64) -> Usage {
-        Usage { input_tokens, output_tokens, ..Usage::default() }
+        Usage {
+            input_tokens,
+            output_tokens,
+            ..Usage::default()
+        }
     }
 
     /// All cache writes.
     pub fn cache_write_tokens(&self) -> u64 {
-        self.cache_write_5m_tokens.saturating_add(self.cache_write_1h_tokens)
+        self.cache_write_5m_tokens
+            .saturating_add(self.cache_write_1h_tokens)
     }
 
     /// Every token counted.
@@ -48,9 +53,15 @@ impl Usage {
     pub fn add(&mut self, other: &Usage) {
         self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
-        self.cache_read_tokens = self.cache_read_tokens.saturating_add(other.cache_read_tokens);
-        self.cache_write_5m_tokens = self.cache_write_5m_tokens.saturating_add(other.cache_write_5m_tokens);
-        self.cache_write_1h_tokens = self.cache_write_1h_tokens.saturating_add(other.cache_write_1h_tokens);
+        self.cache_read_tokens = self
+            .cache_read_tokens
+            .saturating_add(other.cache_read_tokens);
+        self.cache_write_5m_tokens = self
+            .cache_write_5m_tokens
+            .saturating_add(other.cache_write_5m_tokens);
+        self.cache_write_1h_tokens = self
+            .cache_write_1h_tokens
+            .saturating_add(other.cache_write_1h_tokens);
     }
 
     /// Bedrock's `usage` JSON (`inputTokens`, `outputTokens`, `totalTokens`, cache counts).
@@ -65,7 +76,10 @@ impl Usage {
                 o.insert("cacheReadInputTokens".into(), self.cache_read_tokens.into());
             }
             if self.cache_write_tokens() > 0 {
-                o.insert("cacheWriteInputTokens".into(), self.cache_write_tokens().into());
+                o.insert(
+                    "cacheWriteInputTokens".into(),
+                    self.cache_write_tokens().into(),
+                );
             }
         }
         v
@@ -166,7 +180,12 @@ pub fn estimate(
     input_tokens: u64,
     expected_output_tokens: u64,
 ) -> Cost {
-    let mut c = cost_of(catalog, model, scope, &Usage::new(input_tokens, expected_output_tokens));
+    let mut c = cost_of(
+        catalog,
+        model,
+        scope,
+        &Usage::new(input_tokens, expected_output_tokens),
+    );
     c.estimate = true;
     c
 }
@@ -187,10 +206,34 @@ mod tests {
         cost_of(&c, &m, scope, &u)
     }
 
-    const NO_CACHE: Usage = Usage { input_tokens: 1000, output_tokens: 500, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0 };
-    const CACHE_READ: Usage = Usage { input_tokens: 100, output_tokens: 500, cache_read_tokens: 10_000, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0 };
-    const CACHE_WRITE_5M: Usage = Usage { input_tokens: 100, output_tokens: 500, cache_read_tokens: 0, cache_write_5m_tokens: 10_000, cache_write_1h_tokens: 0 };
-    const CACHE_WRITE_1H: Usage = Usage { input_tokens: 100, output_tokens: 500, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 10_000 };
+    const NO_CACHE: Usage = Usage {
+        input_tokens: 1000,
+        output_tokens: 500,
+        cache_read_tokens: 0,
+        cache_write_5m_tokens: 0,
+        cache_write_1h_tokens: 0,
+    };
+    const CACHE_READ: Usage = Usage {
+        input_tokens: 100,
+        output_tokens: 500,
+        cache_read_tokens: 10_000,
+        cache_write_5m_tokens: 0,
+        cache_write_1h_tokens: 0,
+    };
+    const CACHE_WRITE_5M: Usage = Usage {
+        input_tokens: 100,
+        output_tokens: 500,
+        cache_read_tokens: 0,
+        cache_write_5m_tokens: 10_000,
+        cache_write_1h_tokens: 0,
+    };
+    const CACHE_WRITE_1H: Usage = Usage {
+        input_tokens: 100,
+        output_tokens: 500,
+        cache_read_tokens: 0,
+        cache_write_5m_tokens: 0,
+        cache_write_1h_tokens: 10_000,
+    };
 
     /// Hand-computed figures (price per million x tokens / 1e6):
     ///
@@ -213,18 +256,78 @@ mod tests {
     fn cost_matrix() {
         use PricingScope::{Global, Regional};
         let cases: [(&str, PricingScope, Usage, [&str; 5]); 12] = [
-            ("sonnet", Global, NO_CACHE, ["0.003", "0.0075", "0", "0", "0.0105"]),
-            ("sonnet", Global, CACHE_READ, ["0.0003", "0.0075", "0.003", "0", "0.0108"]),
-            ("sonnet", Global, CACHE_WRITE_5M, ["0.0003", "0.0075", "0", "0.0375", "0.0453"]),
-            ("sonnet", Global, CACHE_WRITE_1H, ["0.0003", "0.0075", "0", "0.06", "0.0678"]),
-            ("sonnet", Regional, NO_CACHE, ["0.0033", "0.00825", "0", "0", "0.01155"]),
-            ("sonnet", Regional, CACHE_READ, ["0.00033", "0.00825", "0.0033", "0", "0.01188"]),
-            ("sonnet", Regional, CACHE_WRITE_5M, ["0.00033", "0.00825", "0", "0.04125", "0.04983"]),
-            ("sonnet", Regional, CACHE_WRITE_1H, ["0.00033", "0.00825", "0", "0.066", "0.07458"]),
-            ("nova-pro", Regional, NO_CACHE, ["0.0008", "0.0016", "0", "0", "0.0024"]),
-            ("nova-pro", Regional, CACHE_READ, ["0.00008", "0.0016", "0.002", "0", "0.00368"]),
-            ("nova-pro", Regional, CACHE_WRITE_5M, ["0.00008", "0.0016", "0", "0.008", "0.00968"]),
-            ("nova-pro", Regional, CACHE_WRITE_1H, ["0.00008", "0.0016", "0", "0.008", "0.00968"]),
+            (
+                "sonnet",
+                Global,
+                NO_CACHE,
+                ["0.003", "0.0075", "0", "0", "0.0105"],
+            ),
+            (
+                "sonnet",
+                Global,
+                CACHE_READ,
+                ["0.0003", "0.0075", "0.003", "0", "0.0108"],
+            ),
+            (
+                "sonnet",
+                Global,
+                CACHE_WRITE_5M,
+                ["0.0003", "0.0075", "0", "0.0375", "0.0453"],
+            ),
+            (
+                "sonnet",
+                Global,
+                CACHE_WRITE_1H,
+                ["0.0003", "0.0075", "0", "0.06", "0.0678"],
+            ),
+            (
+                "sonnet",
+                Regional,
+                NO_CACHE,
+                ["0.0033", "0.00825", "0", "0", "0.01155"],
+            ),
+            (
+                "sonnet",
+                Regional,
+                CACHE_READ,
+                ["0.00033", "0.00825", "0.0033", "0", "0.01188"],
+            ),
+            (
+                "sonnet",
+                Regional,
+                CACHE_WRITE_5M,
+                ["0.00033", "0.00825", "0", "0.04125", "0.04983"],
+            ),
+            (
+                "sonnet",
+                Regional,
+                CACHE_WRITE_1H,
+                ["0.00033", "0.00825", "0", "0.066", "0.07458"],
+            ),
+            (
+                "nova-pro",
+                Regional,
+                NO_CACHE,
+                ["0.0008", "0.0016", "0", "0", "0.0024"],
+            ),
+            (
+                "nova-pro",
+                Regional,
+                CACHE_READ,
+                ["0.00008", "0.0016", "0.002", "0", "0.00368"],
+            ),
+            (
+                "nova-pro",
+                Regional,
+                CACHE_WRITE_5M,
+                ["0.00008", "0.0016", "0", "0.008", "0.00968"],
+            ),
+            (
+                "nova-pro",
+                Regional,
+                CACHE_WRITE_1H,
+                ["0.00008", "0.0016", "0", "0.008", "0.00968"],
+            ),
         ];
         for (name, scope, usage, [i, o, r, w, t]) in cases {
             let c = cost(name, scope, usage);
@@ -252,14 +355,32 @@ mod tests {
         // Tiny amounts keep their digits.
         let c = cost("nova-micro", PricingScope::Regional, Usage::new(1, 0));
         assert_eq!(c.to_json()["input"], "0.000000035");
-        let e = estimate(&catalog(), catalog().by_name("haiku").unwrap(), PricingScope::Global, 1000, 1000);
+        let e = estimate(
+            &catalog(),
+            catalog().by_name("haiku").unwrap(),
+            PricingScope::Global,
+            1000,
+            1000,
+        );
         assert_eq!(e.total.0, dec!(0.006));
         assert_eq!(e.to_json()["estimate"], true);
     }
 
     fn usage() -> impl Strategy<Value = Usage> {
-        (0u64..10_000_000, 0u64..10_000_000, 0u64..10_000_000, 0u64..10_000_000, 0u64..10_000_000)
-            .prop_map(|(a, b, c, d, e)| Usage { input_tokens: a, output_tokens: b, cache_read_tokens: c, cache_write_5m_tokens: d, cache_write_1h_tokens: e })
+        (
+            0u64..10_000_000,
+            0u64..10_000_000,
+            0u64..10_000_000,
+            0u64..10_000_000,
+            0u64..10_000_000,
+        )
+            .prop_map(|(a, b, c, d, e)| Usage {
+                input_tokens: a,
+                output_tokens: b,
+                cache_read_tokens: c,
+                cache_write_5m_tokens: d,
+                cache_write_1h_tokens: e,
+            })
     }
 
     proptest! {

@@ -9,7 +9,10 @@ mod sdk;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use sdk::{from_sdk_error, UpstreamErrorCode};
+pub use sdk::{
+    BedrockServiceError, RawResponseInfo, Resource, UpstreamErrorCode, UpstreamFault, from_fault,
+    from_sdk_error,
+};
 
 /// What went wrong, as the caller should act on it. Decides status and `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +28,9 @@ pub enum ErrorKind {
     NotFound,
     /// 405: the route exists but not for this method.
     MethodNotAllowed,
+    /// 409: the request conflicts with what already exists (an idempotency key reused with a
+    /// different body).
+    Conflict,
     /// 413: the body exceeds `GATEWAY_MAX_BODY_BYTES`.
     PayloadTooLarge,
     /// 415: the body is not JSON.
@@ -59,6 +65,7 @@ impl ErrorKind {
             ErrorKind::InvalidRequest | ErrorKind::ModelNotAllowed => S::BAD_REQUEST,
             ErrorKind::ModelNotFound | ErrorKind::NotFound => S::NOT_FOUND,
             ErrorKind::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            ErrorKind::Conflict => S::CONFLICT,
             ErrorKind::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Throttled | ErrorKind::QuotaExceeded => S::TOO_MANY_REQUESTS,
@@ -79,6 +86,7 @@ impl ErrorKind {
             ErrorKind::ModelNotFound => "model_not_found",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Throttled => "throttled",
@@ -135,10 +143,16 @@ pub struct Upstream {
     pub request_id: Option<String>,
 }
 
-/// The one error type of `inference-core`.
+/// The one error type of `inference-core`. Boxed inside, so `Result<T, GatewayError>` stays
+/// one pointer wide on the happy path.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{kind_str}: {message}", kind_str = self.kind.as_str())]
+#[error("{}: {}", self.inner.kind.as_str(), self.inner.message)]
 pub struct GatewayError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     retry_after: Option<u64>,
@@ -150,11 +164,13 @@ impl GatewayError {
     /// An error of `kind` with a caller-facing message (no secrets, no prompt text).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         GatewayError {
-            kind,
-            message: message.into(),
-            retry_after: kind.default_retry_after(),
-            upstream: None,
-            suggestions: Vec::new(),
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                retry_after: kind.default_retry_after(),
+                upstream: None,
+                suggestions: Vec::new(),
+            }),
         }
     }
 
@@ -170,7 +186,7 @@ impl GatewayError {
             message.push_str(&format!("; did you mean: {}?", suggestions.join(", ")));
         }
         let mut e = Self::new(ErrorKind::ModelNotFound, message);
-        e.suggestions = suggestions;
+        e.inner.suggestions = suggestions;
         e
     }
 
@@ -190,6 +206,11 @@ impl GatewayError {
     /// 405 `method_not_allowed`.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::MethodNotAllowed, message)
+    }
+
+    /// 409 `conflict`.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
     }
 
     /// 413 `payload_too_large`.
@@ -217,60 +238,60 @@ impl GatewayError {
 
     /// Attaches the Bedrock error that caused this one.
     pub fn with_upstream(mut self, upstream: Upstream) -> Self {
-        self.upstream = Some(upstream);
+        self.inner.upstream = Some(upstream);
         self
     }
 
     /// Overrides `Retry-After` (seconds).
     pub fn with_retry_after(mut self, seconds: Option<u64>) -> Self {
-        self.retry_after = seconds;
+        self.inner.retry_after = seconds;
         self
     }
 
     /// Prefixes the message with context (e.g. the field path).
     pub fn context(mut self, prefix: &str) -> Self {
-        self.message = format!("{prefix}: {}", self.message);
+        self.inner.message = format!("{prefix}: {}", self.inner.message);
         self
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The HTTP status to answer with.
     pub fn status(&self) -> http::StatusCode {
-        self.kind.status()
+        self.inner.kind.status()
     }
 
     /// The `error.type` string.
     pub fn error_type(&self) -> &'static str {
-        self.kind.as_str()
+        self.inner.kind.as_str()
     }
 
     /// The caller-facing message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// Seconds for the `Retry-After` header, for 429 and 503.
     pub fn retry_after(&self) -> Option<u64> {
-        self.retry_after
+        self.inner.retry_after
     }
 
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        self.kind.is_retryable()
+        self.inner.kind.is_retryable()
     }
 
     /// The Bedrock error behind this one, if any.
     pub fn upstream(&self) -> Option<&Upstream> {
-        self.upstream.as_ref()
+        self.inner.upstream.as_ref()
     }
 
     /// Close matches offered for `model_not_found`.
     pub fn suggestions(&self) -> &[String] {
-        &self.suggestions
+        &self.inner.suggestions
     }
 
     /// The typed body.
@@ -278,11 +299,11 @@ impl GatewayError {
         ErrorBody {
             error: ErrorDetail {
                 error_type: self.error_type().to_owned(),
-                message: self.message.clone(),
+                message: self.inner.message.clone(),
                 request_id: request_id.to_owned(),
-                upstream: self.upstream.clone(),
-                suggestions: self.suggestions.clone(),
-                retry_after: self.retry_after,
+                upstream: self.inner.upstream.clone(),
+                suggestions: self.inner.suggestions.clone(),
+                retry_after: self.inner.retry_after,
             },
         }
     }
@@ -290,7 +311,7 @@ impl GatewayError {
     /// The JSON body: `{"error": {"type", "message", "request_id", "upstream"?}}`.
     pub fn to_body(&self, request_id: &str) -> Value {
         serde_json::to_value(self.body(request_id)).unwrap_or_else(|_| {
-            serde_json::json!({"error": {"type": self.error_type(), "message": self.message, "request_id": request_id}})
+            serde_json::json!({"error": {"type": self.error_type(), "message": self.inner.message, "request_id": request_id}})
         })
     }
 
@@ -300,11 +321,13 @@ impl GatewayError {
         let mut builder = http::Response::builder()
             .status(self.status())
             .header(http::header::CONTENT_TYPE, "application/json");
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = self.inner.retry_after {
             builder = builder.header(http::header::RETRY_AFTER, secs.to_string());
         }
         let body = self.to_body(request_id).to_string();
-        builder.body(body.clone()).unwrap_or_else(|_| http::Response::new(body))
+        builder
+            .body(body.clone())
+            .unwrap_or_else(|_| http::Response::new(body))
     }
 }
 

@@ -19,7 +19,11 @@ pub struct IdError {
 }
 
 fn id_err(what: &'static str, input: &str, why: &'static str) -> IdError {
-    IdError { what, input: input.to_owned(), why }
+    IdError {
+        what,
+        input: input.to_owned(),
+        why,
+    }
 }
 
 /// A cross-region inference geography: the prefix of a system inference profile ID
@@ -90,7 +94,13 @@ impl FromStr for Geography {
         Geography::ALL
             .into_iter()
             .find(|g| g.prefix() == s)
-            .ok_or_else(|| id_err("geography", s, "is not one of us, us-gov, eu, apac, jp, au, ca, global"))
+            .ok_or_else(|| {
+                id_err(
+                    "geography",
+                    s,
+                    "is not one of us, us-gov, eu, apac, jp, au, ca, global",
+                )
+            })
     }
 }
 
@@ -139,7 +149,11 @@ impl FromStr for Region {
         if ok {
             Ok(Region(s.to_owned()))
         } else {
-            Err(id_err("region", s, "is not an AWS region name like us-east-1"))
+            Err(id_err(
+                "region",
+                s,
+                "is not an AWS region name like us-east-1",
+            ))
         }
     }
 }
@@ -177,20 +191,39 @@ impl FromStr for ModelId {
     fn from_str(s: &str) -> Result<Self, IdError> {
         const WHAT: &str = "model ID";
         let Some((provider, rest)) = s.split_once('.') else {
-            return Err(id_err(WHAT, s, "has no provider prefix (expected provider.model)"));
+            return Err(id_err(
+                WHAT,
+                s,
+                "has no provider prefix (expected provider.model)",
+            ));
         };
         if provider.is_empty() || rest.is_empty() {
             return Err(id_err(WHAT, s, "has an empty provider or model name"));
         }
-        if !provider.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-            return Err(id_err(WHAT, s, "has a provider that is not lowercase letters/digits"));
+        if !provider
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(id_err(
+                WHAT,
+                s,
+                "has a provider that is not lowercase letters/digits",
+            ));
         }
         if Geography::from_str(provider).is_ok() {
-            return Err(id_err(WHAT, s, "is an inference-profile ID, not a model ID"));
+            return Err(id_err(
+                WHAT,
+                s,
+                "is an inference-profile ID, not a model ID",
+            ));
         }
         let valid = |b: u8| b.is_ascii_alphanumeric() || b"-._:".contains(&b);
         if !rest.bytes().all(valid) {
-            return Err(id_err(WHAT, s, "contains characters not allowed in a model ID"));
+            return Err(id_err(
+                WHAT,
+                s,
+                "contains characters not allowed in a model ID",
+            ));
         }
         Ok(ModelId(s.to_owned()))
     }
@@ -238,10 +271,17 @@ impl FromStr for ProfileId {
         let Some((prefix, model)) = s.split_once('.') else {
             return Err(id_err("inference-profile ID", s, "has no geography prefix"));
         };
-        let geography = prefix
-            .parse::<Geography>()
-            .map_err(|_| id_err("inference-profile ID", s, "does not start with a geography (us., eu., apac., global., ...)"))?;
-        Ok(ProfileId { geography, model: model.parse()? })
+        let geography = prefix.parse::<Geography>().map_err(|_| {
+            id_err(
+                "inference-profile ID",
+                s,
+                "does not start with a geography (us., eu., apac., global., ...)",
+            )
+        })?;
+        Ok(ProfileId {
+            geography,
+            model: model.parse()?,
+        })
     }
 }
 
@@ -366,11 +406,18 @@ mod tests {
     fn model_and_profile_ids() {
         let m: ModelId = "anthropic.claude-sonnet-4-5-20250929-v1:0".parse().unwrap();
         assert_eq!(m.provider(), "anthropic");
-        let p: ProfileId = "us.anthropic.claude-sonnet-4-5-20250929-v1:0".parse().unwrap();
+        let p: ProfileId = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+            .parse()
+            .unwrap();
         assert_eq!(p.geography, Geography::Us);
         assert_eq!(p.model, m);
-        assert_eq!(p.to_string(), "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
-        let g: ProfileId = "us-gov.anthropic.claude-3-haiku-20240307-v1:0".parse().unwrap();
+        assert_eq!(
+            p.to_string(),
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
+        let g: ProfileId = "us-gov.anthropic.claude-3-haiku-20240307-v1:0"
+            .parse()
+            .unwrap();
         assert_eq!(g.geography, Geography::UsGov);
         assert!("us.anthropic.claude".parse::<ModelId>().is_err());
         assert!("sonnet".parse::<ModelId>().is_err());
@@ -380,13 +427,28 @@ mod tests {
     #[test]
     fn model_refs() {
         assert!(matches!(ModelRef::parse("sonnet"), ModelRef::Name(_)));
-        assert!(matches!(ModelRef::parse("amazon.nova-pro-v1:0"), ModelRef::Model(_)));
-        assert!(matches!(ModelRef::parse("eu.amazon.nova-pro-v1:0"), ModelRef::Profile(_)));
+        assert!(matches!(
+            ModelRef::parse("amazon.nova-pro-v1:0"),
+            ModelRef::Model(_)
+        ));
+        assert!(matches!(
+            ModelRef::parse("eu.amazon.nova-pro-v1:0"),
+            ModelRef::Profile(_)
+        ));
         let arn = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0";
-        assert_eq!(ModelRef::parse(arn), ModelRef::Model("amazon.nova-pro-v1:0".parse().unwrap()));
-        let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0";
-        assert!(matches!(ModelRef::parse(arn), ModelRef::Profile(p) if p.geography == Geography::Us));
+        assert_eq!(
+            ModelRef::parse(arn),
+            ModelRef::Model("amazon.nova-pro-v1:0".parse().unwrap())
+        );
+        let arn =
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0";
+        assert!(
+            matches!(ModelRef::parse(arn), ModelRef::Profile(p) if p.geography == Geography::Us)
+        );
         let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
-        assert!(matches!(ModelRef::parse(arn), ModelRef::ApplicationProfileArn(_)));
+        assert!(matches!(
+            ModelRef::parse(arn),
+            ModelRef::ApplicationProfileArn(_)
+        ));
     }
 }

@@ -1,31 +1,46 @@
 //! `inference-core`: everything the gateway's Lambda functions share.
 //!
+//! - [`client`]: the Bedrock SDK client and the [`Gateway`] facade the functions call.
 //! - [`config`]: typed settings from the environment, parsed once per cold start.
 //! - [`catalog`]: the model catalog (capabilities, limits, profiles, prices) as data.
 //! - [`ids`]: model IDs, profile IDs, regions and geographies as types.
 //! - [`resolve`]: caller's model name + region -> the ID Bedrock accepts.
 //! - [`policy`]: allowlist and `maxTokens` limits.
+//! - [`convert`]: Converse JSON <-> SDK types (requests, responses, stream events).
 //! - [`cost`]: usage -> USD by component, exact decimals.
 //! - [`error`]: the one error type and its HTTP mapping (including every Bedrock SDK error).
+//! - [`resilience`]: SDK retries, deadline-derived timeouts, fallback.
+//! - [`native`]: InvokeModel bodies per family (max-tokens field, usage).
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
 //! - [`models_view`]: the catalog as a deployment exposes it.
+//! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
 //! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
 
 pub mod body;
 pub mod catalog;
+pub mod client;
 pub mod config;
 pub mod context;
+pub mod convert;
 pub mod cost;
 pub mod error;
+pub mod estimate;
+pub mod filter;
 pub mod ids;
+#[cfg(feature = "jobs")]
+pub mod jobs;
 pub mod models_view;
+pub mod native;
 pub mod policy;
+pub mod resilience;
 pub mod resolve;
 pub mod telemetry;
 #[cfg(feature = "web")]
 pub mod web;
 
 pub use catalog::{Catalog, ModelEntry};
+pub use client::{BedrockClient, ConverseStreamCall, Gateway, NativeReply};
+pub use client::InvokeStreamCall;
 pub use config::{Config, ConfigError};
 pub use context::CallContext;
 pub use error::{ErrorBody, GatewayError};

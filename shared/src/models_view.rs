@@ -18,7 +18,9 @@ pub fn list_models(catalog: &Catalog, config: &Config) -> Value {
         .iter()
         .filter_map(|m| {
             let target = choose_target(m, &config.region, config.profile_preference).ok();
-            policy.is_allowed(m, target.as_ref()).then(|| model_json(catalog, config, &policy, m))
+            policy
+                .is_allowed(m, target.as_ref())
+                .then(|| model_json(catalog, config, &policy, m))
         })
         .collect();
     json!({
@@ -32,7 +34,11 @@ pub fn list_models(catalog: &Catalog, config: &Config) -> Value {
 
 /// One model by any name a caller may use; 404 if unknown, 400 `model_not_allowed` if the
 /// deployment does not allow it.
-pub fn describe_model(catalog: &Catalog, config: &Config, name: &str) -> Result<Value, GatewayError> {
+pub fn describe_model(
+    catalog: &Catalog,
+    config: &Config,
+    name: &str,
+) -> Result<Value, GatewayError> {
     let policy = Policy::from_config(config);
     // Unknown names are 404 with suggestions even when the model cannot be called here.
     let resolved = match resolve(catalog, config, name) {
@@ -54,7 +60,10 @@ pub fn describe_model(catalog: &Catalog, config: &Config, name: &str) -> Result<
     if let Value::Object(o) = &mut v {
         o.insert("requested".into(), json!(resolved.requested));
         o.insert("invoked".into(), json!(resolved.target.id()));
-        o.insert("pricing".into(), pricing_json(catalog, &resolved.model, resolved.pricing));
+        o.insert(
+            "pricing".into(),
+            pricing_json(catalog, &resolved.model, resolved.pricing),
+        );
     }
     Ok(v)
 }
@@ -74,7 +83,12 @@ fn model_json(catalog: &Catalog, config: &Config, policy: &Policy, m: &ModelEntr
             };
             (Some(t.id()), true, None, scope)
         }
-        Err(e) => (None, false, Some(e.message().to_owned()), PricingScope::Regional),
+        Err(e) => (
+            None,
+            false,
+            Some(e.message().to_owned()),
+            PricingScope::Regional,
+        ),
     };
     let mut v = json!({
         "id": m.id,
@@ -131,7 +145,10 @@ fn pricing_json(catalog: &Catalog, m: &ModelEntry, scope: PricingScope) -> Value
         o.extend(p);
         if m.price_regional.is_some() {
             o.insert("global".into(), prices_json(&m.price));
-            o.insert("regional".into(), prices_json(m.prices(PricingScope::Regional)));
+            o.insert(
+                "regional".into(),
+                prices_json(m.prices(PricingScope::Regional)),
+            );
         }
     }
     v
@@ -143,19 +160,27 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(move |k| map.get(k).cloned()).unwrap()
     }
 
     #[test]
     fn lists_allowed_models_with_resolution_and_prices() {
         let c = Catalog::embedded().unwrap();
-        let v = list_models(&c, &config(&[("GATEWAY_ALLOWED_MODELS", "anthropic.claude-*,nova-pro")]));
+        let v = list_models(
+            &c,
+            &config(&[("GATEWAY_ALLOWED_MODELS", "anthropic.claude-*,nova-pro")]),
+        );
         let models = v["models"].as_array().unwrap();
         assert_eq!(models.len(), 8);
         let sonnet = models.iter().find(|m| m["aliases"][0] == "sonnet").unwrap();
-        assert_eq!(sonnet["invoked"], "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+        assert_eq!(
+            sonnet["invoked"],
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
         assert_eq!(sonnet["pricing"]["pricing"], "regional");
         assert_eq!(sonnet["pricing"]["input"], "3.3");
         assert_eq!(sonnet["pricing"]["global"]["input"], "3");
@@ -166,15 +191,24 @@ mod tests {
     #[test]
     fn describe() {
         let c = Catalog::embedded().unwrap();
-        let cfg = config(&[("AWS_REGION", "eu-west-1"), ("GATEWAY_PROFILE_PREFERENCE", "global")]);
+        let cfg = config(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("GATEWAY_PROFILE_PREFERENCE", "global"),
+        ]);
         let v = describe_model(&c, &cfg, "sonnet").unwrap();
-        assert_eq!(v["invoked"], "global.anthropic.claude-sonnet-4-5-20250929-v1:0");
+        assert_eq!(
+            v["invoked"],
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
         assert_eq!(v["pricing"]["pricing"], "global");
         assert_eq!(v["pricing"]["input"], "3");
         assert_eq!(describe_model(&c, &cfg, "sonet").unwrap_err().status(), 404);
         let v = describe_model(&c, &cfg, "llama-3.3-70b").unwrap();
         assert_eq!(v["available"], false);
         let cfg = config(&[("GATEWAY_ALLOWED_MODELS", "nova-*")]);
-        assert_eq!(describe_model(&c, &cfg, "sonnet").unwrap_err().error_type(), "model_not_allowed");
+        assert_eq!(
+            describe_model(&c, &cfg, "sonnet").unwrap_err().error_type(),
+            "model_not_allowed"
+        );
     }
 }

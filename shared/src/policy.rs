@@ -24,7 +24,8 @@ impl ModelPattern {
     pub fn parse(s: &str) -> Result<ModelPattern, IdError> {
         let s = s.trim();
         let ok = !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:*?/".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:*?/".contains(&b));
         if ok {
             Ok(ModelPattern(s.to_ascii_lowercase()))
         } else {
@@ -129,7 +130,9 @@ impl Policy {
             .chain(model.aliases.iter().map(String::as_str))
             .chain(target_id.as_deref());
         let names: Vec<&str> = names.collect();
-        self.allowed.iter().any(|p| names.iter().any(|n| p.matches(n)))
+        self.allowed
+            .iter()
+            .any(|p| names.iter().any(|n| p.matches(n)))
     }
 
     /// `Ok` if allowed, else 400 `model_not_allowed`.
@@ -162,7 +165,10 @@ impl Policy {
         requested: Option<i64>,
     ) -> Result<MaxTokens, GatewayError> {
         let Some(requested) = requested else {
-            return Ok(MaxTokens { value: self.default_max_tokens(model), source: MaxTokensSource::Default });
+            return Ok(MaxTokens {
+                value: self.default_max_tokens(model),
+                source: MaxTokensSource::Default,
+            });
         };
         if requested < 1 {
             return Err(GatewayError::invalid_request(format!(
@@ -185,7 +191,10 @@ impl Policy {
         }
         // In range of u32 because it is at most model.max_output_tokens.
         let value = u32::try_from(requested).unwrap_or(model.max_output_tokens);
-        Ok(MaxTokens { value, source: MaxTokensSource::Request })
+        Ok(MaxTokens {
+            value,
+            source: MaxTokensSource::Request,
+        })
     }
 }
 
@@ -197,8 +206,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn policy(vars: &[(&str, &str)]) -> Policy {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Policy::from_config(&Config::from_lookup(move |k| map.get(k).cloned()).unwrap())
     }
 
@@ -237,8 +248,11 @@ mod tests {
         let p = policy(&[("GATEWAY_ALLOWED_MODELS", "nova-pro")]);
         assert!(p.is_allowed(&nova, None));
         let p = policy(&[("GATEWAY_ALLOWED_MODELS", "global.*")]);
-        let target: InvocationTarget =
-            InvocationTarget::Profile("global.anthropic.claude-sonnet-4-5-20250929-v1:0".parse().unwrap());
+        let target: InvocationTarget = InvocationTarget::Profile(
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+                .parse()
+                .unwrap(),
+        );
         assert!(p.is_allowed(&sonnet, Some(&target)));
         assert!(!p.is_allowed(&sonnet, None));
     }
@@ -248,12 +262,22 @@ mod tests {
         let sonnet = model("sonnet"); // 64000 max output
         let llama = model("llama-3.1-8b"); // 2048 max output
         let p = policy(&[("GATEWAY_MAX_TOKENS_CAP", "8000")]);
-        assert_eq!(p.max_tokens(&sonnet, None).unwrap(), MaxTokens { value: 4096, source: MaxTokensSource::Default });
+        assert_eq!(
+            p.max_tokens(&sonnet, None).unwrap(),
+            MaxTokens {
+                value: 4096,
+                source: MaxTokensSource::Default
+            }
+        );
         assert_eq!(p.max_tokens(&llama, None).unwrap().value, 2048);
         assert_eq!(p.max_tokens(&sonnet, Some(8000)).unwrap().value, 8000);
         let e = p.max_tokens(&sonnet, Some(8001)).unwrap_err();
         assert_eq!(e.status(), 400);
-        assert!(e.message().contains("GATEWAY_MAX_TOKENS_CAP"), "{}", e.message());
+        assert!(
+            e.message().contains("GATEWAY_MAX_TOKENS_CAP"),
+            "{}",
+            e.message()
+        );
         let e = p.max_tokens(&llama, Some(4000)).unwrap_err();
         assert!(e.message().contains("limit of 2048"), "{}", e.message());
         assert!(p.max_tokens(&llama, Some(0)).is_err());

@@ -73,7 +73,9 @@ pub fn resolve_in(
             (model, target)
         }
         ModelRef::Model(id) => {
-            let model = catalog.get(&id).ok_or_else(|| not_found(catalog, id.as_str()))?;
+            let model = catalog
+                .get(&id)
+                .ok_or_else(|| not_found(catalog, id.as_str()))?;
             let target = choose_target(model, region, preference)?;
             (model, target)
         }
@@ -95,7 +97,12 @@ pub fn resolve_in(
         Some(Geography::Global) => PricingScope::Global,
         _ => PricingScope::Regional,
     };
-    Ok(Resolved { model: model.clone(), target, pricing, requested })
+    Ok(Resolved {
+        model: model.clone(),
+        target,
+        pricing,
+        requested,
+    })
 }
 
 /// The target for a model named without a profile.
@@ -107,7 +114,12 @@ pub fn choose_target(
     if model.on_demand {
         return Ok(InvocationTarget::Model(model.id.clone()));
     }
-    let profile = |geography| InvocationTarget::Profile(ProfileId { geography, model: model.id.clone() });
+    let profile = |geography| {
+        InvocationTarget::Profile(ProfileId {
+            geography,
+            model: model.id.clone(),
+        })
+    };
     if preference == ProfilePreference::Global && model.has_profile(Geography::Global) {
         return Ok(profile(Geography::Global));
     }
@@ -140,7 +152,11 @@ pub fn profile_serves(geography: Geography, region: &Region) -> bool {
     }
 }
 
-fn check_profile(model: &ModelEntry, profile: &ProfileId, region: &Region) -> Result<(), GatewayError> {
+fn check_profile(
+    model: &ModelEntry,
+    profile: &ProfileId,
+    region: &Region,
+) -> Result<(), GatewayError> {
     if !model.has_profile(profile.geography) {
         return Err(GatewayError::invalid_request(format!(
             "model: {profile} does not exist; {} has profiles: {}",
@@ -155,8 +171,14 @@ fn check_profile(model: &ModelEntry, profile: &ProfileId, region: &Region) -> Re
             region
                 .geography()
                 .filter(|g| model.has_profile(*g))
-                .or(model.has_profile(Geography::Global).then_some(Geography::Global))
-                .map(|g| ProfileId { geography: g, model: model.id.clone() }.to_string())
+                .or(model
+                    .has_profile(Geography::Global)
+                    .then_some(Geography::Global))
+                .map(|g| ProfileId {
+                    geography: g,
+                    model: model.id.clone()
+                }
+                .to_string())
                 .unwrap_or_else(|| "another region".to_owned())
         )));
     }
@@ -167,7 +189,12 @@ fn list_profiles(model: &ModelEntry) -> String {
     if model.profiles.is_empty() {
         return "none".to_owned();
     }
-    model.profiles.iter().map(|g| g.prefix()).collect::<Vec<_>>().join(", ")
+    model
+        .profiles
+        .iter()
+        .map(|g| g.prefix())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn not_found(catalog: &Catalog, name: &str) -> GatewayError {
@@ -241,7 +268,10 @@ mod tests {
     }
 
     fn id(name: &str, region: &str) -> String {
-        r(name, region, ProfilePreference::Regional).unwrap().target.id()
+        r(name, region, ProfilePreference::Regional)
+            .unwrap()
+            .target
+            .id()
     }
 
     const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -255,7 +285,10 @@ mod tests {
         assert_eq!(id(SONNET, "eu-central-1"), format!("eu.{SONNET}"));
         assert_eq!(id("Sonnet-4.5", "us-west-2"), format!("us.{SONNET}"));
         // No regional profile for this geography: global is the only way.
-        assert_eq!(id("opus", "ap-northeast-1"), "global.anthropic.claude-opus-4-5-20251101-v1:0");
+        assert_eq!(
+            id("opus", "ap-northeast-1"),
+            "global.anthropic.claude-opus-4-5-20251101-v1:0"
+        );
         assert_eq!(id("sonnet", "sa-east-1"), format!("global.{SONNET}"));
     }
 
@@ -273,39 +306,88 @@ mod tests {
     #[test]
     fn on_demand_models_keep_the_bare_id() {
         assert_eq!(id("nova-pro", "us-east-1"), "amazon.nova-pro-v1:0");
-        assert_eq!(id("claude-3-haiku", "eu-west-1"), "anthropic.claude-3-haiku-20240307-v1:0");
-        assert_eq!(id("titan-embed", "ap-northeast-1"), "amazon.titan-embed-text-v2:0");
+        assert_eq!(
+            id("claude-3-haiku", "eu-west-1"),
+            "anthropic.claude-3-haiku-20240307-v1:0"
+        );
+        assert_eq!(
+            id("titan-embed", "ap-northeast-1"),
+            "amazon.titan-embed-text-v2:0"
+        );
     }
 
     #[test]
     fn explicit_profiles_and_arns() {
-        assert_eq!(id(&format!("us.{SONNET}"), "us-east-1"), format!("us.{SONNET}"));
-        assert_eq!(id(&format!("global.{SONNET}"), "eu-west-1"), format!("global.{SONNET}"));
+        assert_eq!(
+            id(&format!("us.{SONNET}"), "us-east-1"),
+            format!("us.{SONNET}")
+        );
+        assert_eq!(
+            id(&format!("global.{SONNET}"), "eu-west-1"),
+            format!("global.{SONNET}")
+        );
         let arn = format!("arn:aws:bedrock:us-east-1::foundation-model/{SONNET}");
         assert_eq!(id(&arn, "us-east-1"), format!("us.{SONNET}"));
         let arn = format!("arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.{SONNET}");
         assert_eq!(id(&arn, "eu-west-1"), format!("eu.{SONNET}"));
         // An eu profile from a us region, or a profile that does not exist: refused before calling.
-        let e = r(&format!("eu.{SONNET}"), "us-east-1", ProfilePreference::Regional).unwrap_err();
+        let e = r(
+            &format!("eu.{SONNET}"),
+            "us-east-1",
+            ProfilePreference::Regional,
+        )
+        .unwrap_err();
         assert_eq!(e.status(), 400);
-        assert!(e.message().contains(&format!("us.{SONNET}")), "{}", e.message());
-        let e = r("eu.amazon.nova-premier-v1:0", "eu-west-1", ProfilePreference::Regional).unwrap_err();
+        assert!(
+            e.message().contains(&format!("us.{SONNET}")),
+            "{}",
+            e.message()
+        );
+        let e = r(
+            "eu.amazon.nova-premier-v1:0",
+            "eu-west-1",
+            ProfilePreference::Regional,
+        )
+        .unwrap_err();
         assert!(e.message().contains("profiles: us"), "{}", e.message());
         let app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc";
-        assert_eq!(r(app, "us-east-1", ProfilePreference::Regional).unwrap_err().status(), 400);
+        assert_eq!(
+            r(app, "us-east-1", ProfilePreference::Regional)
+                .unwrap_err()
+                .status(),
+            400
+        );
     }
 
     #[test]
     fn pricing_scope_follows_the_target() {
-        assert_eq!(r("sonnet", "us-east-1", ProfilePreference::Regional).unwrap().pricing, PricingScope::Regional);
-        assert_eq!(r(&format!("global.{SONNET}"), "us-east-1", ProfilePreference::Regional).unwrap().pricing, PricingScope::Global);
+        assert_eq!(
+            r("sonnet", "us-east-1", ProfilePreference::Regional)
+                .unwrap()
+                .pricing,
+            PricingScope::Regional
+        );
+        assert_eq!(
+            r(
+                &format!("global.{SONNET}"),
+                "us-east-1",
+                ProfilePreference::Regional
+            )
+            .unwrap()
+            .pricing,
+            PricingScope::Global
+        );
     }
 
     #[test]
     fn unavailable_geography_is_a_clear_400() {
         let e = r("llama-3.3-70b", "eu-west-1", ProfilePreference::Regional).unwrap_err();
         assert_eq!(e.status(), 400);
-        assert!(e.message().contains("none serves region eu-west-1"), "{}", e.message());
+        assert!(
+            e.message().contains("none serves region eu-west-1"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
@@ -313,11 +395,28 @@ mod tests {
         let e = r("sonet", "us-east-1", ProfilePreference::Regional).unwrap_err();
         assert_eq!(e.status(), 404);
         assert_eq!(e.error_type(), "model_not_found");
-        assert!(e.suggestions().iter().any(|s| s == "sonnet"), "{:?}", e.suggestions());
-        let e = r("anthropic.claude-sonnet-4-5-20250929-v2:0", "us-east-1", ProfilePreference::Regional).unwrap_err();
-        assert!(e.suggestions().iter().any(|s| s == SONNET), "{:?}", e.suggestions());
+        assert!(
+            e.suggestions().iter().any(|s| s == "sonnet"),
+            "{:?}",
+            e.suggestions()
+        );
+        let e = r(
+            "anthropic.claude-sonnet-4-5-20250929-v2:0",
+            "us-east-1",
+            ProfilePreference::Regional,
+        )
+        .unwrap_err();
+        assert!(
+            e.suggestions().iter().any(|s| s == SONNET),
+            "{:?}",
+            e.suggestions()
+        );
         let e = r("nova", "us-east-1", ProfilePreference::Regional).unwrap_err();
-        assert!(e.suggestions().iter().any(|s| s.starts_with("nova-")), "{:?}", e.suggestions());
+        assert!(
+            e.suggestions().iter().any(|s| s.starts_with("nova-")),
+            "{:?}",
+            e.suggestions()
+        );
         let body = e.to_body("req-1");
         assert_eq!(body["error"]["type"], "model_not_found");
         assert!(body["error"]["suggestions"].is_array());

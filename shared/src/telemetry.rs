@@ -92,7 +92,11 @@ impl CallMetrics {
             put("Latency", "Milliseconds", json!(l.as_secs_f64() * 1000.0));
         }
         if let Some(t) = self.time_to_first_token {
-            put("TimeToFirstToken", "Milliseconds", json!(t.as_secs_f64() * 1000.0));
+            put(
+                "TimeToFirstToken",
+                "Milliseconds",
+                json!(t.as_secs_f64() * 1000.0),
+            );
         }
         put("InputTokens", "Count", json!(self.input_tokens));
         put("OutputTokens", "Count", json!(self.output_tokens));
@@ -104,7 +108,11 @@ impl CallMetrics {
         }
         put("Throttles", "Count", json!(self.throttles));
         put("Fallbacks", "Count", json!(self.fallbacks));
-        put("GuardrailInterventions", "Count", json!(self.guardrail_interventions));
+        put(
+            "GuardrailInterventions",
+            "Count",
+            json!(self.guardrail_interventions),
+        );
         put("Errors", "Count", json!(self.errors));
 
         root.insert(
@@ -137,7 +145,10 @@ impl CallMetrics {
         if !config.metrics_enabled {
             return;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
         let mut line = self.to_emf(&config.metrics_namespace, now).to_string();
         line.push('\n');
         let mut out = std::io::stdout().lock();

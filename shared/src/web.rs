@@ -24,7 +24,10 @@ pub struct ApiError {
 impl ApiError {
     /// Pairs an error with its request ID.
     pub fn new(error: GatewayError, request_id: impl Into<String>) -> Self {
-        ApiError { error, request_id: request_id.into() }
+        ApiError {
+            error,
+            request_id: request_id.into(),
+        }
     }
 }
 
@@ -51,17 +54,66 @@ pub fn request_id<B>(req: &http::Request<B>) -> String {
 
 /// When the Lambda invocation serving `req` times out, if known.
 pub fn deadline<B>(req: &http::Request<B>) -> Option<Instant> {
-    req.lambda_context_ref().and_then(|c| deadline_from_epoch_ms(c.deadline))
+    req.lambda_context_ref()
+        .and_then(|c| deadline_from_epoch_ms(c.deadline))
 }
 
 /// The [`CallContext`] of a request.
 pub fn call_context<B>(req: &http::Request<B>, function: &'static str) -> CallContext {
-    CallContext { request_id: request_id(req), deadline: deadline(req), function }
+    CallContext {
+        request_id: request_id(req),
+        deadline: deadline(req),
+        function,
+    }
 }
+
+/// Middleware for every route of an HTTP function:
+/// `.layer(axum::middleware::from_fn_with_state("invoke", web::request_scope))`.
+///
+/// Fixes the request ID once and writes it into the request's `x-request-id` (so handlers,
+/// error bodies and the response agree even outside Lambda, where [`request_id`] would otherwise
+/// mint a new ID per call), returns it as the response's `x-request-id`, runs the request in its
+/// log span and writes one access line (method, path, status, latency; never bodies).
+pub async fn request_scope(
+    axum::extract::State(function): axum::extract::State<&'static str>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tracing::Instrument;
+    let id = request_id(&req);
+    let header = http::HeaderValue::from_str(&id).ok();
+    if let Some(h) = &header {
+        req.headers_mut().insert(REQUEST_ID_HEADER, h.clone());
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = Instant::now();
+    let span = crate::telemetry::request_span(&id, function);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    if let Some(h) = header {
+        response.headers_mut().insert(REQUEST_ID_HEADER, h);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "request"
+        );
+    });
+    response
+}
+
+/// The header that carries the request ID on responses (and that a caller may send).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Router fallback: 404 `not_found` as JSON.
 pub async fn not_found(req: axum::extract::Request) -> Response {
-    let err = GatewayError::not_found(format!("no route for {} {}", req.method(), req.uri().path()));
+    let err = GatewayError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ));
     ApiError::new(err, request_id(&req)).into_response()
 }
 
@@ -90,7 +142,10 @@ mod tests {
 
     #[test]
     fn request_id_falls_back() {
-        let req = http::Request::builder().header("x-request-id", "abc").body(()).unwrap();
+        let req = http::Request::builder()
+            .header("x-request-id", "abc")
+            .body(())
+            .unwrap();
         assert_eq!(request_id(&req), "abc");
         let req = http::Request::builder().body(()).unwrap();
         assert_eq!(request_id(&req).len(), 36);

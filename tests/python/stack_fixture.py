@@ -6,6 +6,7 @@ a session. The stack stops its processes by their own pids when the session ends
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import stack as stack_module  # noqa: E402
 def local_stack():
     st = stack_module.LocalStack(
         ports=stack_module.Ports.free(),
-        log_dir=ROOT / "target" / "test-stack",
+        log_dir=ROOT / "target" / "test-stack" / str(os.getpid()),
     )
     try:
         st.start()

@@ -22,8 +22,8 @@ fn http_fixtures_are_api_gateway_v2_events() {
 #[test]
 fn sqs_and_s3_fixtures_parse() {
     let sqs: aws_lambda_events::sqs::SqsEvent =
-        serde_json::from_value(fixture("sqs-jobs.json")).expect("SQS event");
-    assert_eq!(sqs.records.len(), 2);
+        serde_json::from_value(fixture("sqs-s3-notifications.json")).expect("SQS event");
+    assert_eq!(sqs.records.len(), 3);
     let s3: aws_lambda_events::s3::S3Event =
         serde_json::from_value(fixture("s3-object-created-inbox.json")).expect("S3 event");
     assert_eq!(

@@ -17,3 +17,20 @@ pub enum CallbackError {
     #[error(transparent)]
     Gateway(#[from] GatewayError),
 }
+
+impl From<CallbackError> for lambda_runtime::Diagnostic {
+    /// How a failed invocation is reported to Lambda (and so to the event source, which then
+    /// retries the whole event). The message names the object, never a prompt.
+    fn from(error: CallbackError) -> Self {
+        let error_type = match &error {
+            CallbackError::UnknownEvent(_) => "UnknownEvent",
+            CallbackError::MalformedEvent(_) => "MalformedEvent",
+            CallbackError::Storage { .. } => "StorageError",
+            CallbackError::Gateway(_) => "GatewayError",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}

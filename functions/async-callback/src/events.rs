@@ -3,7 +3,6 @@
 //! S3 and SQS events both have a `Records` array and mostly optional fields, so deserializing into
 //! an untagged enum would happily read one as the other; the source field is the real tag.
 
-use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::Value;
 
@@ -15,7 +14,7 @@ pub enum Trigger {
     /// A batch from an SQS event source mapping (jobs, or S3 notifications through a queue).
     Sqs(SqsEvent),
     /// S3 ObjectCreated delivered to the function directly.
-    S3(S3Event),
+    S3(Vec<ObjectRef>),
 }
 
 impl Trigger {
@@ -29,7 +28,7 @@ impl Trigger {
             .to_string();
         match source.as_str() {
             "aws:sqs" => Ok(Trigger::Sqs(serde_json::from_value(event)?)),
-            "aws:s3" => Ok(Trigger::S3(serde_json::from_value(event)?)),
+            "aws:s3" => Ok(Trigger::S3(created_objects(&event)?)),
             "" => Err(CallbackError::UnknownEvent("no Records[0].eventSource".into())),
             other => Err(CallbackError::UnknownEvent(format!("event source {other:?}"))),
         }
@@ -39,8 +38,8 @@ impl Trigger {
 /// What one SQS message body asks for.
 #[derive(Debug, PartialEq)]
 pub enum MessageBody {
-    /// S3 notification(s) carried through the notification queue.
-    S3(S3Event),
+    /// Objects created, from S3 notification(s) carried through the notification queue.
+    S3(Vec<ObjectRef>),
     /// The `s3:TestEvent` S3 sends when notifications are configured: nothing to do.
     S3Test,
     /// Anything else: not understood; left to the queue's redrive so it ends in the DLQ, not lost.
@@ -62,9 +61,9 @@ impl MessageBody {
             .and_then(Value::as_str)
             == Some("aws:s3");
         if is_s3 {
-            return match serde_json::from_value::<S3Event>(value) {
-                Ok(event) => MessageBody::S3(event),
-                Err(e) => MessageBody::Unknown(format!("malformed S3 notification: {e}")),
+            return match created_objects(&value) {
+                Ok(objects) => MessageBody::S3(objects),
+                Err(e) => MessageBody::Unknown(e.to_string()),
             };
         }
         MessageBody::Unknown("message body is neither a job nor an S3 notification".into())
@@ -78,23 +77,39 @@ pub struct ObjectRef {
     pub key: String,
 }
 
-/// The ObjectCreated records of an S3 event. S3 URL-encodes keys in notifications (spaces as `+`).
-pub fn created_objects(event: &S3Event) -> Vec<ObjectRef> {
-    event
-        .records
-        .iter()
-        .filter(|r| {
-            r.event_name
-                .as_deref()
-                .is_some_and(|n| n.starts_with("ObjectCreated:"))
-        })
-        .filter_map(|r| {
-            Some(ObjectRef {
-                bucket: r.s3.bucket.name.clone()?,
-                key: url_decode_key(r.s3.object.key.as_deref()?),
-            })
-        })
-        .collect()
+/// The ObjectCreated records of an S3 event. Read field by field rather than through
+/// `aws_lambda_events::s3::S3Event`, which requires members (e.g. `userIdentity`) that only matter
+/// for auditing and that some S3-compatible stores leave out. S3 URL-encodes keys in
+/// notifications (spaces as `+`).
+pub fn created_objects(event: &Value) -> Result<Vec<ObjectRef>, CallbackError> {
+    let records = event
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CallbackError::UnknownEvent("S3 notification without Records".into()))?;
+    let mut objects = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let name = record.get("eventName").and_then(Value::as_str).unwrap_or("");
+        if !name.starts_with("ObjectCreated:") {
+            continue;
+        }
+        let s3 = record.get("s3");
+        let bucket = s3
+            .and_then(|s| s.pointer("/bucket/name"))
+            .and_then(Value::as_str);
+        let key = s3.and_then(|s| s.pointer("/object/key")).and_then(Value::as_str);
+        match (bucket, key) {
+            (Some(bucket), Some(key)) => objects.push(ObjectRef {
+                bucket: bucket.to_string(),
+                key: url_decode_key(key),
+            }),
+            _ => {
+                return Err(CallbackError::UnknownEvent(format!(
+                    "malformed S3 notification: Records[{i}] has no s3.bucket.name or s3.object.key"
+                )));
+            }
+        }
+    }
+    Ok(objects)
 }
 
 fn url_decode_key(key: &str) -> String {
@@ -142,5 +157,12 @@ mod tests {
         );
         assert!(matches!(MessageBody::parse("not json"), MessageBody::Unknown(_)));
         assert!(matches!(MessageBody::parse("{}"), MessageBody::Unknown(_)));
+        // What moto sends: no userIdentity / requestParameters.
+        let minimal = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+            "s3":{"bucket":{"name":"b"},"object":{"key":"inbox/a+b.jsonl"}}}]}"#;
+        assert_eq!(
+            MessageBody::parse(minimal),
+            MessageBody::S3(vec![ObjectRef { bucket: "b".into(), key: "inbox/a b.jsonl".into() }])
+        );
     }
 }

@@ -9,7 +9,7 @@ use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
 
 use crate::error::CallbackError;
-use crate::events::{MessageBody, ObjectRef, Trigger, created_objects};
+use crate::events::{MessageBody, ObjectRef, Trigger};
 use crate::inbox;
 use crate::storage::Storage;
 
@@ -41,21 +41,19 @@ pub async fn handle(state: &State, event: Value, ctx: &CallContext) -> Result<Va
                 if let Err(reason) = handle_message(state, body, ctx).await {
                     // Logged without the body: it may hold a prompt.
                     tracing::warn!(message_id = %id, error = %reason, "message will be retried");
-                    failures.push(BatchItemFailure {
-                        item_identifier: id,
-                        ..Default::default()
-                    });
+                    // The event types are non-exhaustive: build from Default, then set.
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    failures.push(failure);
                 }
             }
-            let response = SqsBatchResponse {
-                batch_item_failures: failures,
-                ..Default::default()
-            };
+            let mut response = SqsBatchResponse::default();
+            response.batch_item_failures = failures;
             Ok(serde_json::to_value(response)?)
         }
-        Trigger::S3(event) => {
-            for object in created_objects(&event) {
-                process_inbox_object(state, &object, ctx).await?;
+        Trigger::S3(objects) => {
+            for object in &objects {
+                process_inbox_object(state, object, ctx).await?;
             }
             Ok(Value::Object(Default::default()))
         }
@@ -65,9 +63,9 @@ pub async fn handle(state: &State, event: Value, ctx: &CallContext) -> Result<Va
 async fn handle_message(state: &State, body: &str, ctx: &CallContext) -> Result<(), CallbackError> {
     match MessageBody::parse(body) {
         MessageBody::S3Test => Ok(()),
-        MessageBody::S3(event) => {
-            for object in created_objects(&event) {
-                process_inbox_object(state, &object, ctx).await?;
+        MessageBody::S3(objects) => {
+            for object in &objects {
+                process_inbox_object(state, object, ctx).await?;
             }
             Ok(())
         }

@@ -6,7 +6,9 @@ pub mod error;
 pub mod events;
 pub mod handler;
 pub mod inbox;
+pub mod runner;
 pub mod storage;
 
 pub use error::CallbackError;
 pub use handler::{Runner, State, handle};
+pub use runner::GatewayRunner;

@@ -1,1 +1,27 @@
-fn main() {}
+use async_callback::{GatewayRunner, State, handle, storage::Storage};
+use aws_config::BehaviorVersion;
+use inference_core::client::Gateway;
+use inference_core::{CallContext, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // Built once per cold start: configuration (a bad value stops init with its name), the
+    // Bedrock client behind the gateway, and the S3 client for the results bucket.
+    let gateway = Gateway::from_env().await?;
+    telemetry::init(gateway.config());
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let state = State {
+        runner: Box::new(GatewayRunner(gateway)),
+        storage: Storage::new(&sdk_config),
+    };
+    let state = &state;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let ctx = CallContext::new("async-callback")
+            .with_request_id(event.context.request_id.clone())
+            .with_deadline_epoch_ms(event.context.deadline);
+        handle(state, event.payload, &ctx).await
+    }))
+    .await
+}

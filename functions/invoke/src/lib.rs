@@ -1,8 +1,14 @@
 //! `invoke`: the synchronous HTTP API behind API Gateway (HTTP API, payload format 2.0).
 //!
 //! Thin by design: parse the request, call `inference-core`, shape the response. Routing is an
-//! axum `Router` handed to `lambda_http`, as the runtime's own examples do.
+//! axum `Router` handed to `lambda_http`, as the runtime's own examples do. The routes and their
+//! shapes are documented in `docs/openapi.yaml`.
 
+pub mod converse;
+pub mod guardrail;
+pub mod jobs;
+pub mod native;
+pub mod request;
 pub mod routes;
 
 pub use routes::{AppState, router};

@@ -1,15 +1,27 @@
 use std::sync::Arc;
 
-use inference_core::{Catalog, Config, telemetry};
+use inference_core::{BedrockClient, Catalog, Config, Gateway, telemetry};
+use inference_core::jobs::JobsSettings;
+use invoke::jobs::JobsApi;
 use invoke::{AppState, router};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    // Configuration and catalog are read once per cold start; a bad value stops init here with a
-    // message naming the variable, instead of failing every request later.
+    // Configuration, catalog and the SDK client are built once per cold start; a bad value stops
+    // init here with a message naming the variable, instead of failing every request later.
     let config = Config::from_env()?;
     telemetry::init(&config);
     let catalog = Catalog::load(&config)?;
-    let state = Arc::new(AppState { config, catalog });
+    let client = BedrockClient::new(&config).await;
+    let jobs = match JobsSettings::from_env(&config)? {
+        Some(settings) => {
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            JobsApi::new(&sdk, settings)
+        }
+        None => None,
+    };
+    let state = Arc::new(AppState::new(Gateway::new(config, catalog, client)).with_jobs(jobs));
     lambda_http::run(router(state)).await
 }

@@ -1,78 +1,190 @@
-//! Handler tests: recorded API Gateway HTTP API (payload 2.0) events in, responses checked.
+//! Handler tests that never reach Bedrock: recorded API Gateway HTTP API (payload 2.0) events in,
+//! routing, catalog answers and the request checks (404, 405, 413, 415, 400) out.
 
-use std::sync::Arc;
+mod common;
 
-use http_body_util::BodyExt;
-use inference_core::{Catalog, Config};
-use invoke::{AppState, router};
-use tower::ServiceExt;
+use common::{fixture, offline_app, send, with_body};
+use serde_json::{Value, json};
 
-fn state() -> Arc<AppState> {
-    let config = Config::from_lookup(|name| match name {
-        "AWS_REGION" => Some("us-east-1".to_string()),
-        _ => None,
-    })
-    .expect("default configuration is valid");
-    let catalog = Catalog::load(&config).expect("embedded catalog loads");
-    Arc::new(AppState { config, catalog })
-}
-
-fn event(name: &str) -> lambda_http::Request {
-    let path = format!("{}/../../tests/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    lambda_http::request::from_str(&json).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-async fn call(name: &str) -> (http::StatusCode, serde_json::Value) {
-    let response = router(state()).oneshot(event(name)).await.unwrap();
-    let status = response.status();
-    let content_type = response.headers()[http::header::CONTENT_TYPE].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/json"), "{name}: content-type {content_type}");
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&body).expect("body is JSON"))
+async fn call(name: &str) -> common::Reply {
+    send(offline_app(), &fixture(name)).await
 }
 
 #[tokio::test]
 async fn lists_the_catalog() {
-    let (status, body) = call("apigw-v2-get-models.json").await;
-    assert_eq!(status, 200);
-    let models = body["models"].as_array().expect("models array");
+    let r = call("apigw-v2-get-models.json").await;
+    assert_eq!(r.status, 200);
+    let models = r.body["models"].as_array().expect("models array");
     assert!(models.len() >= 20, "catalog lists {} models", models.len());
     assert!(
-        models.iter().any(|m| m["id"] == "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        models
+            .iter()
+            .any(|m| m["id"] == "anthropic.claude-sonnet-4-5-20250929-v1:0"),
         "Sonnet 4.5 is listed"
     );
+    assert!(!r.header("x-request-id").is_empty());
 }
 
 #[tokio::test]
 async fn describes_a_model_by_alias() {
-    let (status, body) = call("apigw-v2-get-model-sonnet.json").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["id"], "anthropic.claude-sonnet-4-5-20250929-v1:0");
+    let r = call("apigw-v2-get-model-sonnet.json").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["id"], "anthropic.claude-sonnet-4-5-20250929-v1:0");
     // In us-east-1 Sonnet 4.5 must be called through an inference profile.
-    let resolved = body["invoked"].as_str().expect("invoked: the ID called here");
+    let resolved = r.body["invoked"]
+        .as_str()
+        .expect("invoked: the ID called here");
     assert!(resolved.ends_with("anthropic.claude-sonnet-4-5-20250929-v1:0"));
-    assert_ne!(resolved, "anthropic.claude-sonnet-4-5-20250929-v1:0", "a profile, not the bare ID");
+    assert_ne!(
+        resolved, "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "a profile, not the bare ID"
+    );
 }
 
 #[tokio::test]
 async fn unknown_model_is_a_json_404_with_suggestions() {
-    let (status, body) = call("apigw-v2-get-model-unknown.json").await;
-    assert_eq!(status, 404);
-    assert_eq!(body["error"]["request_id"].as_str().map(str::is_empty), Some(false));
-    assert!(body["error"]["message"].as_str().unwrap().contains("gpt-4"));
+    let r = call("apigw-v2-get-model-unknown.json").await;
+    let e = r.assert_error(404, "model_not_found");
+    assert!(e["message"].as_str().unwrap().contains("gpt-4"));
 }
 
 #[tokio::test]
 async fn unknown_route_is_a_json_404() {
-    let (status, body) = call("apigw-v2-get-unknown-route.json").await;
-    assert_eq!(status, 404);
-    assert!(body["error"]["type"].is_string());
+    call("apigw-v2-get-unknown-route.json")
+        .await
+        .assert_error(404, "not_found");
 }
 
 #[tokio::test]
 async fn wrong_method_is_a_json_405() {
-    let (status, body) = call("apigw-v2-delete-models.json").await;
-    assert_eq!(status, 405);
-    assert!(body["error"]["message"].as_str().unwrap().contains("DELETE"));
+    let r = call("apigw-v2-delete-models.json").await;
+    let e = r.assert_error(405, "method_not_allowed");
+    assert!(e["message"].as_str().unwrap().contains("DELETE"));
+}
+
+#[tokio::test]
+async fn get_on_a_post_route_is_405() {
+    let mut event = fixture("apigw-v2-get-models.json");
+    event["rawPath"] = json!("/v1/converse");
+    event["requestContext"]["http"]["path"] = json!("/v1/converse");
+    send(offline_app(), &event)
+        .await
+        .assert_error(405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn a_caller_request_id_is_echoed() {
+    let mut event = fixture("apigw-v2-get-models.json");
+    event["headers"]["x-request-id"] = json!("caller-chosen-id");
+    let r = send(offline_app(), &event).await;
+    assert_eq!(r.header("x-request-id"), "caller-chosen-id");
+}
+
+#[tokio::test]
+async fn non_json_is_415() {
+    let r = call("apigw-v2-post-converse-text-plain.json").await;
+    let e = r.assert_error(415, "unsupported_media_type");
+    assert!(e["message"].as_str().unwrap().contains("text/plain"));
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_with_the_position() {
+    for path in [
+        "/v1/converse",
+        "/v1/invoke/amazon.nova-lite-v1:0",
+        "/v1/guardrail/check",
+    ] {
+        let mut event = fixture("apigw-v2-post-converse.json");
+        event["rawPath"] = json!(path);
+        event["body"] = json!("{\"model\": \"haiku\", \"messages\": [}");
+        let r = send(offline_app(), &event).await;
+        let e = r.assert_error(400, "invalid_request");
+        assert!(
+            e["message"].as_str().unwrap().contains("line 1 column 33"),
+            "{path}: {e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_that_is_not_an_object_is_400() {
+    let mut event = fixture("apigw-v2-post-invoke-nova.json");
+    event["body"] = json!("[1, 2, 3]");
+    send(offline_app(), &event)
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn oversize_body_is_413() {
+    let app = common::app("http://127.0.0.1:9", &[("GATEWAY_MAX_BODY_BYTES", "1000")]);
+    let big = "x".repeat(2000);
+    let event = common::converse_event("haiku", &big);
+    let e = send(app, &event)
+        .await
+        .assert_error(413, "payload_too_large")
+        .clone();
+    assert!(e["message"].as_str().unwrap().contains("1000"));
+}
+
+#[tokio::test]
+async fn oversize_without_content_length_is_413() {
+    let app = common::app("http://127.0.0.1:9", &[("GATEWAY_MAX_BODY_BYTES", "1000")]);
+    let mut event = with_body(
+        fixture("apigw-v2-post-guardrail-check.json"),
+        &json!({"text": "y".repeat(5000)}),
+    );
+    if let Value::Object(h) = &mut event["headers"] {
+        h.remove("content-length");
+    }
+    send(app, &event)
+        .await
+        .assert_error(413, "payload_too_large");
+}
+
+#[tokio::test]
+async fn guardrail_check_without_a_guardrail_is_404() {
+    let r = call("apigw-v2-post-guardrail-check.json").await;
+    let e = r.assert_error(404, "not_found");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("GATEWAY_GUARDRAIL_ID")
+    );
+}
+
+#[tokio::test]
+async fn converse_without_model_or_default_is_400() {
+    let event = with_body(
+        fixture("apigw-v2-post-converse.json"),
+        &json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
+    );
+    let e = send(offline_app(), &event)
+        .await
+        .assert_error(400, "invalid_request")
+        .clone();
+    assert!(e["message"].as_str().unwrap().contains("model"));
+}
+
+#[tokio::test]
+async fn disallowed_model_is_400_model_not_allowed() {
+    let app = common::app(
+        "http://127.0.0.1:9",
+        &[("GATEWAY_ALLOWED_MODELS", "nova-*")],
+    );
+    send(app, &common::converse_event("haiku", "hi"))
+        .await
+        .assert_error(400, "model_not_allowed");
+}
+
+#[tokio::test]
+async fn max_tokens_over_the_cap_is_400() {
+    let app = common::app("http://127.0.0.1:9", &[("GATEWAY_MAX_TOKENS_CAP", "100")]);
+    let event = with_body(
+        fixture("apigw-v2-post-converse.json"),
+        &json!({"model": "haiku", "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                "inferenceConfig": {"maxTokens": 500}}),
+    );
+    send(app, &event).await.assert_error(400, "invalid_request");
 }

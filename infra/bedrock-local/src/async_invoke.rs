@@ -64,7 +64,11 @@ pub fn iso(t: OffsetDateTime) -> String {
 fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
-        .or_else(|| s.parse::<f64>().ok().and_then(|secs| OffsetDateTime::from_unix_timestamp(secs as i64).ok()))
+        .or_else(|| {
+            s.parse::<f64>()
+                .ok()
+                .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs as i64).ok())
+        })
 }
 
 impl Job {
@@ -110,7 +114,9 @@ fn parse_s3_uri(uri: &str) -> Option<(String, String)> {
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let ok = bucket.len() >= 3
         && bucket.len() <= 63
-        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     ok.then(|| (bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
@@ -128,11 +134,16 @@ impl AsyncStore {
             .ok_or_else(|| BedrockError::Validation("1 validation error detected: Value null at 'modelId' failed to satisfy constraint: Member must not be null".into()))?;
         let model = models::parse(model_id)?.model;
         if !model.caps.asynchronous {
-            return validation(format!(
-                "The model {} does not support asynchronous invocation. {UNSUPPORTED_ACTION}",
-                model.id
-            )
-            .replace(" Try again with a supported text or chat model.", " Use a model that supports StartAsyncInvoke."));
+            return validation(
+                format!(
+                    "The model {} does not support asynchronous invocation. {UNSUPPORTED_ACTION}",
+                    model.id
+                )
+                .replace(
+                    " Try again with a supported text or chat model.",
+                    " Use a model that supports StartAsyncInvoke.",
+                ),
+            );
         }
         let input = body.get("modelInput").filter(|v| v.is_object()).ok_or_else(|| {
             BedrockError::Validation("1 validation error detected: Value null at 'modelInput' failed to satisfy constraint: Member must not be null".into())
@@ -149,10 +160,16 @@ impl AsyncStore {
                 "1 validation error detected: Value '{uri}' at 'outputDataConfig.s3OutputDataConfig.s3Uri' failed to satisfy constraint: Member must satisfy regular expression pattern: s3://[a-z0-9][\\.\\-a-z0-9]{{1,61}}[a-z0-9](/.*)?"
             ))
         })?;
-        let token = body.get("clientRequestToken").and_then(Value::as_str).map(str::to_string);
+        let token = body
+            .get("clientRequestToken")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let now = OffsetDateTime::now_utc();
         let (arn, id) = {
-            let mut inner = self.inner.lock().map_err(|_| BedrockError::InternalServer("state poisoned".into()))?;
+            let mut inner = self
+                .inner
+                .lock()
+                .map_err(|_| BedrockError::InternalServer("state poisoned".into()))?;
             if let Some(t) = &token
                 && let Some(&i) = inner.by_token.get(t)
             {
@@ -191,9 +208,22 @@ impl AsyncStore {
         tokio::spawn(async move {
             tokio::time::sleep(complete_after).await;
             let result = if fail {
-                Err("The model failed to generate the video: [[fault:async_fail]] requested.".to_string())
+                Err(
+                    "The model failed to generate the video: [[fault:async_fail]] requested."
+                        .to_string(),
+                )
             } else {
-                store.write_output(&region, &bucket, &prefix, &id, &arn2, model_id, uri_for(&bucket, &prefix, &id)).await
+                store
+                    .write_output(
+                        &region,
+                        &bucket,
+                        &prefix,
+                        &id,
+                        &arn2,
+                        model_id,
+                        uri_for(&bucket, &prefix, &id),
+                    )
+                    .await
             };
             store.finish(&arn2, result);
         });
@@ -212,9 +242,17 @@ impl AsyncStore {
         folder: String,
     ) -> Result<(), String> {
         let client = self.s3.get_or_init(|| s3_client(region.to_string())).await;
-        let key = |name: &str| if prefix.is_empty() { format!("{id}/{name}") } else { format!("{prefix}/{id}/{name}") };
+        let key = |name: &str| {
+            if prefix.is_empty() {
+                format!("{id}/{name}")
+            } else {
+                format!("{prefix}/{id}/{name}")
+            }
+        };
         // A tiny ISO BMFF header: enough for a file-type sniffer, not a playable video.
-        let video: Vec<u8> = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom bedrock-local placeholder video".to_vec();
+        let video: Vec<u8> =
+            b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom bedrock-local placeholder video"
+                .to_vec();
         let manifest = json!({
             "invocationArn": arn,
             "modelId": model_id,
@@ -223,7 +261,11 @@ impl AsyncStore {
         });
         for (name, bytes, ctype) in [
             ("output.mp4", video, "video/mp4"),
-            ("manifest.json", manifest.to_string().into_bytes(), "application/json"),
+            (
+                "manifest.json",
+                manifest.to_string().into_bytes(),
+                "application/json",
+            ),
         ] {
             client
                 .put_object()
@@ -264,19 +306,22 @@ impl AsyncStore {
 
     /// Handles GetAsyncInvoke.
     pub fn get(&self, arn: &str) -> Result<Value, BedrockError> {
-        let well_formed = arn
-            .rsplit_once(":async-invoke/")
-            .is_some_and(|(head, id)| {
-                head.starts_with("arn:aws:bedrock:")
-                    && id.len() == 12
-                    && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            });
+        let well_formed = arn.rsplit_once(":async-invoke/").is_some_and(|(head, id)| {
+            head.starts_with("arn:aws:bedrock:")
+                && id.len() == 12
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
         if !well_formed {
             return validation(format!(
                 "1 validation error detected: Value '{arn}' at 'invocationArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{{1,20}}:[0-9]{{12}}:async-invoke/[a-z0-9]{{12}}"
             ));
         }
-        let inner = self.inner.lock().map_err(|_| BedrockError::InternalServer("state poisoned".into()))?;
+        let inner = self
+            .inner
+            .lock()
+            .map_err(|_| BedrockError::InternalServer("state poisoned".into()))?;
         match inner.by_arn.get(arn) {
             Some(&i) => Ok(inner.jobs[i].json()),
             None => validation(format!("The provided invocation ARN {arn} doesn't exist.")),
@@ -294,9 +339,11 @@ impl AsyncStore {
         let time_param = |k: &str| -> Result<Option<OffsetDateTime>, BedrockError> {
             match q.get(k) {
                 None => Ok(None),
-                Some(s) => parse_time(s)
-                    .map(Some)
-                    .ok_or_else(|| BedrockError::Validation(format!("The value {s} for {k} is not a valid timestamp."))),
+                Some(s) => parse_time(s).map(Some).ok_or_else(|| {
+                    BedrockError::Validation(format!(
+                        "The value {s} for {k} is not a valid timestamp."
+                    ))
+                }),
             }
         };
         let after = time_param("submitTimeAfter")?;
@@ -305,27 +352,42 @@ impl AsyncStore {
             None => 1000,
             Some(s) => match s.parse::<usize>() {
                 Ok(n @ 1..=1000) => n,
-                _ => return validation(format!("1 validation error detected: Value '{s}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000")),
+                _ => {
+                    return validation(format!(
+                        "1 validation error detected: Value '{s}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
+                    ));
+                }
             },
         };
         if let Some(s) = q.get("sortBy")
             && s != "SubmissionTime"
         {
-            return validation(format!("1 validation error detected: Value '{s}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [SubmissionTime]"));
+            return validation(format!(
+                "1 validation error detected: Value '{s}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [SubmissionTime]"
+            ));
         }
         let ascending = match q.get("sortOrder").map(String::as_str) {
             None | Some("Descending") => false,
             Some("Ascending") => true,
-            Some(s) => return validation(format!("1 validation error detected: Value '{s}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]")),
+            Some(s) => {
+                return validation(format!(
+                    "1 validation error detected: Value '{s}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]"
+                ));
+            }
         };
         let start = match q.get("nextToken") {
             None => 0,
             Some(t) => t
                 .strip_prefix("page-")
                 .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| BedrockError::Validation("The provided nextToken is not valid.".into()))?,
+                .ok_or_else(|| {
+                    BedrockError::Validation("The provided nextToken is not valid.".into())
+                })?,
         };
-        let inner = self.inner.lock().map_err(|_| BedrockError::InternalServer("state poisoned".into()))?;
+        let inner = self
+            .inner
+            .lock()
+            .map_err(|_| BedrockError::InternalServer("state poisoned".into()))?;
         let mut jobs: Vec<&Job> = inner
             .jobs
             .iter()
@@ -338,7 +400,12 @@ impl AsyncStore {
         if !ascending {
             jobs.reverse();
         }
-        let page: Vec<Value> = jobs.iter().skip(start).take(max).map(|j| j.json()).collect();
+        let page: Vec<Value> = jobs
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|j| j.json())
+            .collect();
         let mut out = json!({"asyncInvokeSummaries": page});
         if start + max < jobs.len() {
             out["nextToken"] = json!(format!("page-{}", start + max));
@@ -375,12 +442,19 @@ fn validate_reel_input(input: &Value) -> Result<String, BedrockError> {
 async fn s3_client(region: String) -> aws_sdk_s3::Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region));
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none() {
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none()
+    {
         loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "bedrock-local",
+            "test",
+            "test",
+            None,
+            None,
+            "bedrock-local",
         ));
     }
     let shared = loader.load().await;
-    let conf = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
+    let conf = aws_sdk_s3::config::Builder::from(&shared)
+        .force_path_style(true)
+        .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

@@ -17,8 +17,13 @@ impl PromptCache {
     /// Splits a request's input tokens into uncached, cache-read and cache-write parts, and
     /// records the prefix. A hit refreshes the entry's lifetime, as Bedrock does.
     pub fn usage(&self, count: &InputCount) -> Usage {
-        let mut usage = Usage { input: count.total, ..Usage::default() };
-        let Some(prefix) = count.prefix.filter(|p| p.tokens > 0) else { return usage };
+        let mut usage = Usage {
+            input: count.total,
+            ..Usage::default()
+        };
+        let Some(prefix) = count.prefix.filter(|p| p.tokens > 0) else {
+            return usage;
+        };
         let now = Instant::now();
         let hit = match self.entries.lock() {
             Ok(mut map) => {

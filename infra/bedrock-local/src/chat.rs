@@ -155,10 +155,13 @@ impl ChatRequest {
 
     /// Name of the tool a toolUse id refers to, searching the conversation.
     pub fn tool_name_for(&self, tool_use_id: &str) -> Option<&str> {
-        self.messages.iter().flat_map(|m| &m.content).find_map(|b| match b {
-            Block::ToolUse { id, name, .. } if id == tool_use_id => Some(name.as_str()),
-            _ => None,
-        })
+        self.messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .find_map(|b| match b {
+                Block::ToolUse { id, name, .. } if id == tool_use_id => Some(name.as_str()),
+                _ => None,
+            })
     }
 
     /// The text a guardrail evaluates on input: `guardContent` blocks when any are present,

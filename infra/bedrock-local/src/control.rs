@@ -25,7 +25,12 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 fn json_reply(status: StatusCode, v: serde_json::Value) -> Response {
-    (status, [(http::header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 async fn arm(State(st): St, body: Bytes) -> Response {

@@ -36,11 +36,14 @@ fn cache_point(v: &Value, path: &str) -> Result<Ttl, BedrockError> {
     {
         return Err(bad(path, "cachePoint.type must be \"default\""));
     }
-    Ttl::parse(v.get("ttl").and_then(Value::as_str)).ok_or_else(|| bad(path, "cachePoint.ttl must be 5m or 1h"))
+    Ttl::parse(v.get("ttl").and_then(Value::as_str))
+        .ok_or_else(|| bad(path, "cachePoint.ttl must be 5m or 1h"))
 }
 
 fn base64_len(v: Option<&Value>) -> usize {
-    v.and_then(Value::as_str).map(|s| s.len() / 4 * 3).unwrap_or(0)
+    v.and_then(Value::as_str)
+        .map(|s| s.len() / 4 * 3)
+        .unwrap_or(0)
 }
 
 /// Parses one ContentBlock union value.
@@ -61,7 +64,10 @@ fn block(v: &Value, path: &str) -> Result<Block, BedrockError> {
         "image" => {
             let fmt = val.get("format").and_then(Value::as_str).unwrap_or("");
             if !matches!(fmt, "png" | "jpeg" | "gif" | "webp") {
-                return Err(bad(path, "image.format must be one of png, jpeg, gif, webp"));
+                return Err(bad(
+                    path,
+                    "image.format must be one of png, jpeg, gif, webp",
+                ));
             }
             if val.get("source").is_none() {
                 return Err(bad(path, "image.source is required"));
@@ -72,16 +78,22 @@ fn block(v: &Value, path: &str) -> Result<Block, BedrockError> {
             if val.get("name").and_then(Value::as_str).is_none() {
                 return Err(bad(path, "document.name is required"));
             }
-            let src = val.get("source").ok_or_else(|| bad(path, "document.source is required"))?;
-            let text = src.get("text").and_then(Value::as_str).map(str::to_string).or_else(|| {
-                src.get("content").and_then(Value::as_array).map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| i.get("text").and_then(Value::as_str))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-            });
+            let src = val
+                .get("source")
+                .ok_or_else(|| bad(path, "document.source is required"))?;
+            let text = src
+                .get("text")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    src.get("content").and_then(Value::as_array).map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|i| i.get("text").and_then(Value::as_str))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                });
             Block::Document {
                 text,
                 bytes: base64_len(src.get("bytes")),
@@ -135,7 +147,9 @@ fn block(v: &Value, path: &str) -> Result<Block, BedrockError> {
 
 pub fn messages(v: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
     let Some(v) = v else { return Ok(Vec::new()) };
-    let arr = v.as_array().ok_or_else(|| bad("messages", "messages must be a list"))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| bad("messages", "messages must be a list"))?;
     let mut out = Vec::with_capacity(arr.len());
     for (i, m) in arr.iter().enumerate() {
         let role = match m.get("role").and_then(Value::as_str) {
@@ -155,7 +169,12 @@ pub fn messages(v: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
                 .map(|(j, b)| block(b, &format!("messages.{i}.content.{j}")))
                 .collect::<Result<Vec<_>, _>>()?,
             Some(Value::String(s)) => vec![Block::Text(s.clone())],
-            _ => return Err(bad(&format!("messages.{i}.content"), "content is required and must be a list")),
+            _ => {
+                return Err(bad(
+                    &format!("messages.{i}.content"),
+                    "content is required and must be a list",
+                ));
+            }
         };
         out.push(Message { role, content });
     }
@@ -164,14 +183,19 @@ pub fn messages(v: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
 
 pub fn system(v: Option<&Value>) -> Result<Vec<Block>, BedrockError> {
     let Some(v) = v else { return Ok(Vec::new()) };
-    let arr = v.as_array().ok_or_else(|| bad("system", "system must be a list"))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| bad("system", "system must be a list"))?;
     arr.iter()
         .enumerate()
         .map(|(i, b)| {
             let path = format!("system.{i}");
             match block(b, &path)? {
                 b @ (Block::Text(_) | Block::GuardContent(_) | Block::CachePoint(_)) => Ok(b),
-                _ => Err(bad(&path, "a system block must be text, guardContent or cachePoint")),
+                _ => Err(bad(
+                    &path,
+                    "a system block must be text, guardContent or cachePoint",
+                )),
             }
         })
         .collect()
@@ -191,14 +215,25 @@ pub fn tool_config(req: &mut ChatRequest, v: &Value) -> Result<(), BedrockError>
             if t.get("systemTool").is_some() {
                 continue;
             }
-            return Err(bad(&format!("toolConfig.tools.{i}"), "each tool must be a toolSpec or cachePoint"));
+            return Err(bad(
+                &format!("toolConfig.tools.{i}"),
+                "each tool must be a toolSpec or cachePoint",
+            ));
         };
         let name = spec
             .get("name")
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty() && n.len() <= 64)
-            .ok_or_else(|| bad(&format!("toolConfig.tools.{i}.toolSpec.name"), "a tool name of 1-64 characters is required"))?;
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            .ok_or_else(|| {
+                bad(
+                    &format!("toolConfig.tools.{i}.toolSpec.name"),
+                    "a tool name of 1-64 characters is required",
+                )
+            })?;
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return validation(format!(
                 "1 validation error detected: Value '{name}' at 'toolConfig.tools.{}.member.toolSpec.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+",
                 i + 1
@@ -208,7 +243,10 @@ pub fn tool_config(req: &mut ChatRequest, v: &Value) -> Result<(), BedrockError>
         check::tool_schema(name, schema)?;
         req.tools.push(Tool {
             name: name.to_string(),
-            description: spec.get("description").and_then(Value::as_str).map(str::to_string),
+            description: spec
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             schema: schema.cloned().unwrap_or(Value::Null),
         });
     }
@@ -252,15 +290,18 @@ pub fn reasoning_budget(extra: Option<&Value>) -> Result<Option<u32>, BedrockErr
             _ => Ok(None),
         };
     }
-    let rc = extra.get("reasoningConfig").or_else(|| extra.get("reasoning_config"));
+    let rc = extra
+        .get("reasoningConfig")
+        .or_else(|| extra.get("reasoning_config"));
     match rc {
-        Some(rc) if rc.get("type").and_then(Value::as_str) == Some("enabled") => Ok(Some(
-            match rc.get("maxReasoningEffort").and_then(Value::as_str) {
-                Some("high") => 4096,
-                Some("medium") => 2048,
-                _ => 1024,
-            },
-        )),
+        Some(rc) if rc.get("type").and_then(Value::as_str) == Some("enabled") => Ok(Some(match rc
+            .get("maxReasoningEffort")
+            .and_then(Value::as_str)
+        {
+            Some("high") => 4096,
+            Some("medium") => 2048,
+            _ => 1024,
+        })),
         _ => Ok(None),
     }
 }
@@ -281,31 +322,25 @@ pub fn parse(model: &Model, body: &Value, streaming: bool) -> Result<ConverseInp
         .flat_map(|m| &m.content)
         .any(|b| matches!(b, Block::ToolUse { .. } | Block::ToolResult { .. }))
     {
-        return validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.");
+        return validation(
+            "The toolConfig field must be defined when using toolUse and toolResult content blocks.",
+        );
     }
     inference_config(model, &mut chat, obj_field(body, "inferenceConfig"), false)?;
     chat.reasoning = reasoning_budget(obj_field(body, "additionalModelRequestFields"))?;
     check::conversation(&chat)?;
     check::capabilities(model, &chat, streaming)?;
-    let guardrail = match obj_field(body, "guardrailConfig") {
-        Some(g) => Some(GuardrailConfig {
-            id: g
-                .get("guardrailIdentifier")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            version: g
-                .get("guardrailVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+    let guardrail = obj_field(body, "guardrailConfig").map(|g| {
+        let field = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        GuardrailConfig {
+            id: field("guardrailIdentifier"),
+            version: field("guardrailVersion"),
             trace: matches!(
                 g.get("trace").and_then(Value::as_str),
                 Some("enabled" | "enabled_full")
             ),
-        }),
-        None => None,
-    };
+        }
+    });
     Ok(ConverseInput { chat, guardrail })
 }
 
@@ -324,7 +359,10 @@ pub fn inference_config(
     };
     let max = get("maxTokens", "max_new_tokens");
     let max_i = match max {
-        Some(v) => Some(v.as_i64().ok_or_else(|| bad("inferenceConfig.maxTokens", "maxTokens must be an integer"))?),
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or_else(|| bad("inferenceConfig.maxTokens", "maxTokens must be an integer"))?,
+        ),
         None => None,
     };
     let temperature = get("temperature", "temperature").and_then(Value::as_f64);
@@ -332,10 +370,17 @@ pub fn inference_config(
     check::inference(model, max_i, temperature, top_p)?;
     chat.max_tokens = max_i.map(|m| m as u32);
     if let Some(stops) = get("stopSequences", "stop_sequences") {
-        let arr = stops
-            .as_array()
-            .ok_or_else(|| bad("inferenceConfig.stopSequences", "stopSequences must be a list of strings"))?;
-        chat.stop_sequences = arr.iter().filter_map(Value::as_str).map(str::to_string).collect();
+        let arr = stops.as_array().ok_or_else(|| {
+            bad(
+                "inferenceConfig.stopSequences",
+                "stopSequences must be a list of strings",
+            )
+        })?;
+        chat.stop_sequences = arr
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
     }
     Ok(())
 }

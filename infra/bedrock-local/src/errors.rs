@@ -108,7 +108,9 @@ impl BedrockError {
             Self::ResourceNotFound(_) => StatusCode::NOT_FOUND,
             Self::ModelTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Throttling(_) | Self::ModelNotReady(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::ModelError { .. } | Self::ModelStreamError { .. } => StatusCode::FAILED_DEPENDENCY,
+            Self::ModelError { .. } | Self::ModelStreamError { .. } => {
+                StatusCode::FAILED_DEPENDENCY
+            }
             Self::InternalServer(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -160,7 +162,9 @@ impl BedrockError {
 
     fn error_type_header(&self) -> String {
         match self {
-            Self::MissingAuth | Self::UnrecognizedClient => format!("{}{CORAL_SUFFIX}", self.name()),
+            Self::MissingAuth | Self::UnrecognizedClient => {
+                format!("{}{CORAL_SUFFIX}", self.name())
+            }
             _ => self.name().to_string(),
         }
     }

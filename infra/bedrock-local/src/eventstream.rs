@@ -25,7 +25,10 @@ pub fn event(event_type: &'static str, payload: &serde_json::Value) -> Bytes {
     frame(&Message::new_from_parts(
         vec![
             Header::new(":event-type", HeaderValue::String(event_type.into())),
-            Header::new(":content-type", HeaderValue::String("application/json".into())),
+            Header::new(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            ),
             Header::new(":message-type", HeaderValue::String("event".into())),
         ],
         body,
@@ -37,8 +40,14 @@ pub fn exception(err: &BedrockError) -> Bytes {
     let body = serde_json::to_vec(&err.body()).unwrap_or_default();
     frame(&Message::new_from_parts(
         vec![
-            Header::new(":exception-type", HeaderValue::String(err.stream_name().into())),
-            Header::new(":content-type", HeaderValue::String("application/json".into())),
+            Header::new(
+                ":exception-type",
+                HeaderValue::String(err.stream_name().into()),
+            ),
+            Header::new(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            ),
             Header::new(":message-type", HeaderValue::String("exception".into())),
         ],
         body,

@@ -41,13 +41,18 @@ impl Fault {
             "internal" => Fault::Internal,
             "access_denied" => Fault::AccessDenied,
             "stream_error_after" | "stream_error" => Fault::StreamErrorAfter(arg.unwrap_or(1)),
-            "stream_throttle_after" | "stream_throttle" => Fault::StreamThrottleAfter(arg.unwrap_or(1)),
+            "stream_throttle_after" | "stream_throttle" => {
+                Fault::StreamThrottleAfter(arg.unwrap_or(1))
+            }
             _ => return None,
         })
     }
 
     pub fn is_stream(self) -> bool {
-        matches!(self, Fault::StreamErrorAfter(_) | Fault::StreamThrottleAfter(_))
+        matches!(
+            self,
+            Fault::StreamErrorAfter(_) | Fault::StreamThrottleAfter(_)
+        )
     }
 
     /// The error Bedrock answers with, in its usual wording.
@@ -144,7 +149,8 @@ impl Faults {
     }
 
     pub fn arm(&self, req: ArmRequest) -> Result<(), String> {
-        let mut fault = Fault::parse(&req.fault).ok_or_else(|| format!("unknown fault {:?}", req.fault))?;
+        let mut fault =
+            Fault::parse(&req.fault).ok_or_else(|| format!("unknown fault {:?}", req.fault))?;
         if let Some(n) = req.after {
             fault = match fault {
                 Fault::StreamErrorAfter(_) => Fault::StreamErrorAfter(n),
@@ -153,7 +159,12 @@ impl Faults {
             };
         }
         if let Ok(mut a) = self.armed.lock() {
-            a.push(Armed { fault, remaining: req.count.max(1), operation: req.operation, model: req.model });
+            a.push(Armed {
+                fault,
+                remaining: req.count.max(1),
+                operation: req.operation,
+                model: req.model,
+            });
         }
         Ok(())
     }
@@ -166,14 +177,22 @@ impl Faults {
 
     /// Takes the fault (if any) for this call: armed faults first, then a marker in the body,
     /// then the random rate. Stream faults only apply to streaming operations.
-    pub fn take(&self, op: &str, model_ids: &[&str], body: &[u8], streaming: bool) -> Option<Fault> {
+    pub fn take(
+        &self,
+        op: &str,
+        model_ids: &[&str],
+        body: &[u8],
+        streaming: bool,
+    ) -> Option<Fault> {
         if let Ok(mut armed) = self.armed.lock()
             && !armed.is_empty()
         {
             let hit = armed.iter_mut().find(|a| {
                 a.remaining > 0
                     && (streaming || !a.fault.is_stream())
-                    && a.operation.as_deref().is_none_or(|o| o.eq_ignore_ascii_case(op))
+                    && a.operation
+                        .as_deref()
+                        .is_none_or(|o| o.eq_ignore_ascii_case(op))
                     && a.model.as_deref().is_none_or(|m| model_ids.contains(&m))
             });
             if let Some(a) = hit {
@@ -199,11 +218,19 @@ mod tests {
 
     #[test]
     fn markers() {
-        assert_eq!(from_body(br#"{"x":"a [[fault:throttle]]"}"#), Some(Fault::Throttle));
-        assert_eq!(from_body(b"[[fault:stream_error_after=3]]"), Some(Fault::StreamErrorAfter(3)));
+        assert_eq!(
+            from_body(br#"{"x":"a [[fault:throttle]]"}"#),
+            Some(Fault::Throttle)
+        );
+        assert_eq!(
+            from_body(b"[[fault:stream_error_after=3]]"),
+            Some(Fault::StreamErrorAfter(3))
+        );
         assert_eq!(from_body(b"[[fault:nope]]"), None);
         let f = Faults::new(0.5, 42);
-        let hits = (0..100).filter(|_| f.take("Converse", &[], b"", false).is_some()).count();
+        let hits = (0..100)
+            .filter(|_| f.take("Converse", &[], b"", false).is_some())
+            .count();
         assert!((30..70).contains(&hits));
     }
 }

@@ -116,10 +116,48 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "model", "answers", "with", "care", "and", "a", "clear", "plan", "for", "each", "step",
-    "data", "flows", "through", "local", "tests", "quickly", "while", "results", "stay", "stable",
-    "every", "run", "so", "teams", "can", "trust", "their", "checks", "before", "shipping", "code",
-    "to", "production", "this", "reply", "is", "generated", "deterministically", "from", "seed",
+    "the",
+    "model",
+    "answers",
+    "with",
+    "care",
+    "and",
+    "a",
+    "clear",
+    "plan",
+    "for",
+    "each",
+    "step",
+    "data",
+    "flows",
+    "through",
+    "local",
+    "tests",
+    "quickly",
+    "while",
+    "results",
+    "stay",
+    "stable",
+    "every",
+    "run",
+    "so",
+    "teams",
+    "can",
+    "trust",
+    "their",
+    "checks",
+    "before",
+    "shipping",
+    "code",
+    "to",
+    "production",
+    "this",
+    "reply",
+    "is",
+    "generated",
+    "deterministically",
+    "from",
+    "seed",
 ];
 
 /// Reads `[[name:value]]` from text.
@@ -132,7 +170,13 @@ pub fn marker<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 
 /// Builds `target` tokens of prose, optionally writing `say` as the sixth word, never
 /// exceeding `limit` tokens. Returns the text and whether the limit cut it short.
-fn prose(rng: &mut Rng, opener: &str, target: u32, limit: u32, say: Option<&str>) -> (String, bool) {
+fn prose(
+    rng: &mut Rng,
+    opener: &str,
+    target: u32,
+    limit: u32,
+    say: Option<&str>,
+) -> (String, bool) {
     let mut text = String::with_capacity(target as usize * 6);
     let mut tokens = 0u32;
     let mut words = 0usize;
@@ -166,7 +210,7 @@ fn prose(rng: &mut Rng, opener: &str, target: u32, limit: u32, say: Option<&str>
             return (text, true);
         }
         words += 1;
-        if tokens + 1 < target && words % 12 == 0 && !push(",", &mut text, &mut tokens) {
+        if tokens + 1 < target && words.is_multiple_of(12) && !push(",", &mut text, &mut tokens) {
             return (text, true);
         }
     }
@@ -209,7 +253,9 @@ pub fn sample_for_schema(schema: &Value, name: &str, depth: usize) -> Value {
     match ty {
         "object" => {
             let mut obj = Map::new();
-            if let (Some(Value::Array(req)), props) = (schema.get("required"), schema.get("properties")) {
+            if let (Some(Value::Array(req)), props) =
+                (schema.get("required"), schema.get("properties"))
+            {
                 for r in req.iter().filter_map(Value::as_str) {
                     let sub = props.and_then(|p| p.get(r)).unwrap_or(&Value::Null);
                     obj.insert(r.to_string(), sample_for_schema(sub, r, depth + 1));
@@ -218,9 +264,17 @@ pub fn sample_for_schema(schema: &Value, name: &str, depth: usize) -> Value {
             Value::Object(obj)
         }
         "array" => {
-            let n = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1).clamp(1, 8);
+            let n = schema
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .clamp(1, 8);
             let items = schema.get("items").unwrap_or(&Value::Null);
-            Value::Array((0..n).map(|_| sample_for_schema(items, name, depth + 1)).collect())
+            Value::Array(
+                (0..n)
+                    .map(|_| sample_for_schema(items, name, depth + 1))
+                    .collect(),
+            )
         }
         "integer" => json!(num("minimum").map(|m| m.ceil() as i64).unwrap_or(1)),
         "number" => json!(num("minimum").unwrap_or(1.5)),
@@ -270,7 +324,13 @@ pub fn generate(model: &Model, req: &ChatRequest, seed: u64) -> Generation {
         && model.caps.reasoning
     {
         let target = budget.clamp(1, 40);
-        let (text, _) = prose(&mut rng, "Let me think about this request step by step.", target, u32::MAX, None);
+        let (text, _) = prose(
+            &mut rng,
+            "Let me think about this request step by step.",
+            target,
+            u32::MAX,
+            None,
+        );
         used += count_text(&text);
         let signature = format!("sig{}", rng.alnum(40));
         blocks.push(OutBlock::Reasoning { text, signature });
@@ -372,7 +432,11 @@ mod tests {
         let a = generate(m, &r, 7);
         let b = generate(m, &r, 7);
         assert_eq!(a.text(), b.text());
-        assert!(a.output_tokens >= 50 && a.output_tokens <= 52, "{}", a.output_tokens);
+        assert!(
+            a.output_tokens >= 50 && a.output_tokens <= 52,
+            "{}",
+            a.output_tokens
+        );
         r.max_tokens = Some(10);
         let c = generate(m, &r, 7);
         assert_eq!(c.stop_reason, StopReason::MaxTokens);
@@ -383,6 +447,9 @@ mod tests {
     #[test]
     fn schema_sample() {
         let s = json!({"type":"object","properties":{"city":{"type":"string"},"n":{"type":"integer"},"u":{"enum":["c","f"]}},"required":["city","n","u"]});
-        assert_eq!(sample_for_schema(&s, "x", 0), json!({"city":"sample city","n":1,"u":"c"}));
+        assert_eq!(
+            sample_for_schema(&s, "x", 0),
+            json!({"city":"sample city","n":1,"u":"c"})
+        );
     }
 }

@@ -89,7 +89,10 @@ static PII: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
         ("US_SOCIAL_SECURITY_NUMBER", r"\b\d{3}-\d{2}-\d{4}\b"),
         ("CREDIT_DEBIT_CARD_NUMBER", r"\b(?:\d{4}[- ]?){3}\d{4}\b"),
-        ("PHONE", r"(?:\+?1[-. ]?)?\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b"),
+        (
+            "PHONE",
+            r"(?:\+?1[-. ]?)?\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b",
+        ),
         ("AWS_ACCESS_KEY", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
         ("IP_ADDRESS", r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
     ]
@@ -116,14 +119,33 @@ pub fn demo() -> Guardrail {
         denied_words: vec!["forbidden".into(), "badword".into()],
         topics: vec![Topic {
             name: "Investment advice".into(),
-            keywords: vec!["stock tip".into(), "which stocks".into(), "invest in".into()],
+            keywords: vec![
+                "stock tip".into(),
+                "which stocks".into(),
+                "invest in".into(),
+            ],
         }],
         pii: vec![
-            PiiRule { kind: "EMAIL".into(), action: Action::Anonymized },
-            PiiRule { kind: "PHONE".into(), action: Action::Anonymized },
-            PiiRule { kind: "US_SOCIAL_SECURITY_NUMBER".into(), action: Action::Blocked },
-            PiiRule { kind: "CREDIT_DEBIT_CARD_NUMBER".into(), action: Action::Blocked },
-            PiiRule { kind: "AWS_ACCESS_KEY".into(), action: Action::Blocked },
+            PiiRule {
+                kind: "EMAIL".into(),
+                action: Action::Anonymized,
+            },
+            PiiRule {
+                kind: "PHONE".into(),
+                action: Action::Anonymized,
+            },
+            PiiRule {
+                kind: "US_SOCIAL_SECURITY_NUMBER".into(),
+                action: Action::Blocked,
+            },
+            PiiRule {
+                kind: "CREDIT_DEBIT_CARD_NUMBER".into(),
+                action: Action::Blocked,
+            },
+            PiiRule {
+                kind: "AWS_ACCESS_KEY".into(),
+                action: Action::Blocked,
+            },
         ],
         regexes: Vec::new(),
         blocked_input_messaging: "Sorry, the model cannot answer this question.".into(),
@@ -160,8 +182,14 @@ fn find_word(haystack_lower: &str, word: &str) -> bool {
     while let Some(pos) = haystack_lower[start..].find(&w) {
         let at = start + pos;
         let end = at + w.len();
-        let before = haystack_lower[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-        let after = haystack_lower[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        let before = haystack_lower[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = haystack_lower[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
         if before && after {
             return true;
         }
@@ -179,7 +207,10 @@ impl Guardrail {
             self.versions = vec!["DRAFT".into()];
         }
         for r in &mut self.regexes {
-            r.compiled = Some(Regex::new(&r.pattern).map_err(|e| format!("guardrail {}: regex {}: {e}", self.id, r.name))?);
+            r.compiled = Some(
+                Regex::new(&r.pattern)
+                    .map_err(|e| format!("guardrail {}: regex {}: {e}", self.id, r.name))?,
+            );
         }
         Ok(self)
     }
@@ -187,7 +218,10 @@ impl Guardrail {
     /// Evaluates a text against every policy.
     pub fn assess(&self, text: &str) -> Assessment {
         let lower = text.to_lowercase();
-        let mut a = Assessment { chars: text.chars().count(), ..Default::default() };
+        let mut a = Assessment {
+            chars: text.chars().count(),
+            ..Default::default()
+        };
         for w in &self.denied_words {
             if find_word(&lower, w) {
                 a.words.push(w.clone());
@@ -204,10 +238,14 @@ impl Guardrail {
         for rule in &self.pii {
             if let Some((_, re)) = PII.iter().find(|(k, _)| *k == rule.kind) {
                 for m in re.find_iter(text) {
-                    if masks.iter().any(|(r, _)| r.start < m.end() && m.start() < r.end) {
+                    if masks
+                        .iter()
+                        .any(|(r, _)| r.start < m.end() && m.start() < r.end)
+                    {
                         continue;
                     }
-                    a.pii.push((rule.kind.clone(), m.as_str().to_string(), rule.action));
+                    a.pii
+                        .push((rule.kind.clone(), m.as_str().to_string(), rule.action));
                     match rule.action {
                         Action::Blocked => a.blocked = true,
                         Action::Anonymized => a.anonymized = true,
@@ -219,7 +257,12 @@ impl Guardrail {
         for rule in &self.regexes {
             if let Some(re) = &rule.compiled {
                 for m in re.find_iter(text) {
-                    a.regexes.push((rule.name.clone(), m.as_str().to_string(), rule.pattern.clone(), rule.action));
+                    a.regexes.push((
+                        rule.name.clone(),
+                        m.as_str().to_string(),
+                        rule.pattern.clone(),
+                        rule.action,
+                    ));
                     match rule.action {
                         Action::Blocked => a.blocked = true,
                         Action::Anonymized => {
@@ -306,8 +349,10 @@ impl Guardrails {
         let d = demo();
         by_id.insert(d.id.clone(), Arc::new(d));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let rules: RulesFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let rules: RulesFile =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             for g in rules.guardrails {
                 let g = g.finish()?;
                 by_id.insert(g.id.clone(), Arc::new(g));
@@ -328,11 +373,15 @@ impl Guardrails {
                 "1 validation error detected: Value '{version}' at 'guardrailVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (([1-9][0-9]{{0,7}})|(DRAFT))"
             ));
         }
-        let id = identifier.rsplit_once("guardrail/").map(|(_, id)| id).unwrap_or(identifier);
+        let id = identifier
+            .rsplit_once("guardrail/")
+            .map(|(_, id)| id)
+            .unwrap_or(identifier);
         match self.by_id.get(id) {
             Some(g) if g.versions.iter().any(|v| v == version) => Ok(Arc::clone(g)),
             _ => Err(BedrockError::ResourceNotFound(
-                "The guardrail identifier or version provided in the request does not exist.".into(),
+                "The guardrail identifier or version provided in the request does not exist."
+                    .into(),
             )),
         }
     }

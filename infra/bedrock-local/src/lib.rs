@@ -30,12 +30,18 @@ pub use errors::BedrockError;
 
 /// Binds `host:port` and serves until SIGTERM/Ctrl-C, calling `on_listening` with the real
 /// address once bound.
-pub async fn run(config: Config, on_listening: impl FnOnce(std::net::SocketAddr)) -> Result<(), String> {
+pub async fn run(
+    config: Config,
+    on_listening: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), String> {
     let state = server::AppState::new(config.clone())?;
+    let shutdown = server::Shutdown::install().map_err(|e| format!("signal handlers: {e}"))?;
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .map_err(|e| format!("bind {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     on_listening(addr);
-    server::serve(listener, state).await.map_err(|e| e.to_string())
+    server::serve(listener, state, shutdown)
+        .await
+        .map_err(|e| e.to_string())
 }

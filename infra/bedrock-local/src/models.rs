@@ -184,39 +184,303 @@ macro_rules! m {
 
 /// Every model the emulator knows, with real Bedrock model IDs.
 pub static MODELS: &[Model] = &[
-    m!("anthropic.claude-opus-4-5-20251101-v1:0", Anthropic, CLAUDE_REASONING, 64_000, 200_000, ALL_GEOS, false),
-    m!("anthropic.claude-sonnet-4-5-20250929-v1:0", Anthropic, CLAUDE_REASONING, 64_000, 200_000, ALL_GEOS, false),
-    m!("anthropic.claude-haiku-4-5-20251001-v1:0", Anthropic, CLAUDE_REASONING, 64_000, 200_000, ALL_GEOS, false),
-    m!("anthropic.claude-3-7-sonnet-20250219-v1:0", Anthropic, CLAUDE_REASONING, 64_000, 200_000, US_EU_APAC, false),
-    m!("anthropic.claude-3-5-sonnet-20241022-v2:0", Anthropic, CLAUDE, 8_192, 200_000, US_EU_APAC, true),
-    m!("anthropic.claude-3-5-sonnet-20240620-v1:0", Anthropic, CLAUDE, 8_192, 200_000, US_EU_APAC, true),
-    m!("anthropic.claude-3-5-haiku-20241022-v1:0", Anthropic, CLAUDE, 8_192, 200_000, US, true),
-    m!("anthropic.claude-3-haiku-20240307-v1:0", Anthropic, CLAUDE3, 4_096, 200_000, US_EU_APAC, true),
-    m!("amazon.nova-premier-v1:0", Nova, NOVA, 32_000, 1_000_000, US, false),
-    m!("amazon.nova-pro-v1:0", Nova, NOVA, 10_000, 300_000, US_EU_APAC, true),
-    m!("amazon.nova-lite-v1:0", Nova, NOVA, 10_000, 300_000, US_EU_APAC, true),
-    m!("amazon.nova-micro-v1:0", Nova, NOVA_MICRO, 10_000, 128_000, US_EU_APAC, true),
-    m!("amazon.titan-text-premier-v1:0", Titan, TITAN, 3_072, 32_000, NONE, true),
-    m!("amazon.titan-text-express-v1", Titan, TITAN, 8_192, 8_192, NONE, true),
-    m!("amazon.titan-text-lite-v1", Titan, TITAN, 4_096, 4_096, NONE, true),
-    m!("meta.llama3-1-8b-instruct-v1:0", Llama, LLAMA, 2_048, 128_000, US, true),
-    m!("meta.llama3-1-70b-instruct-v1:0", Llama, LLAMA, 2_048, 128_000, US, true),
-    m!("meta.llama3-2-1b-instruct-v1:0", Llama, LLAMA_NO_TOOLS, 2_048, 128_000, US_EU, false),
-    m!("meta.llama3-2-3b-instruct-v1:0", Llama, LLAMA_NO_TOOLS, 2_048, 128_000, US_EU, false),
-    m!("meta.llama3-2-11b-instruct-v1:0", Llama, LLAMA_VISION, 2_048, 128_000, US, false),
-    m!("meta.llama3-2-90b-instruct-v1:0", Llama, LLAMA_VISION, 2_048, 128_000, US, false),
-    m!("meta.llama3-3-70b-instruct-v1:0", Llama, LLAMA, 2_048, 128_000, US, false),
-    m!("meta.llama4-maverick-17b-instruct-v1:0", Llama, LLAMA_VISION, 8_192, 1_000_000, US, false),
-    m!("meta.llama4-scout-17b-instruct-v1:0", Llama, LLAMA_VISION, 8_192, 3_500_000, US, false),
-    m!("mistral.mistral-large-2402-v1:0", MistralChat, MISTRAL_LARGE, 8_192, 32_000, NONE, true),
-    m!("mistral.mistral-small-2402-v1:0", Mistral, MISTRAL_TEXT, 8_192, 32_000, NONE, true),
-    m!("mistral.mistral-7b-instruct-v0:2", Mistral, MISTRAL_TEXT, 8_192, 32_000, NONE, true),
-    m!("mistral.mixtral-8x7b-instruct-v0:1", Mistral, MISTRAL_TEXT, 4_096, 32_000, NONE, true),
-    m!("cohere.command-r-v1:0", Cohere, COHERE, 4_000, 128_000, NONE, true),
-    m!("cohere.command-r-plus-v1:0", Cohere, COHERE, 4_000, 128_000, NONE, true),
-    m!("amazon.titan-embed-text-v2:0", TitanEmbed, EMBED, 0, 8_192, NONE, true),
-    m!("cohere.embed-english-v3", CohereEmbed, EMBED, 0, 512, NONE, true),
-    m!("amazon.nova-reel-v1:0", NovaReel, ASYNC_ONLY, 0, 512, NONE, true),
+    m!(
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        Anthropic,
+        CLAUDE_REASONING,
+        64_000,
+        200_000,
+        ALL_GEOS,
+        false
+    ),
+    m!(
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        Anthropic,
+        CLAUDE_REASONING,
+        64_000,
+        200_000,
+        ALL_GEOS,
+        false
+    ),
+    m!(
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        Anthropic,
+        CLAUDE_REASONING,
+        64_000,
+        200_000,
+        ALL_GEOS,
+        false
+    ),
+    m!(
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        Anthropic,
+        CLAUDE_REASONING,
+        64_000,
+        200_000,
+        US_EU_APAC,
+        false
+    ),
+    m!(
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        Anthropic,
+        CLAUDE,
+        8_192,
+        200_000,
+        US_EU_APAC,
+        true
+    ),
+    m!(
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        Anthropic,
+        CLAUDE,
+        8_192,
+        200_000,
+        US_EU_APAC,
+        true
+    ),
+    m!(
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        Anthropic,
+        CLAUDE,
+        8_192,
+        200_000,
+        US,
+        true
+    ),
+    m!(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        Anthropic,
+        CLAUDE3,
+        4_096,
+        200_000,
+        US_EU_APAC,
+        true
+    ),
+    m!(
+        "amazon.nova-premier-v1:0",
+        Nova,
+        NOVA,
+        32_000,
+        1_000_000,
+        US,
+        false
+    ),
+    m!(
+        "amazon.nova-pro-v1:0",
+        Nova,
+        NOVA,
+        10_000,
+        300_000,
+        US_EU_APAC,
+        true
+    ),
+    m!(
+        "amazon.nova-lite-v1:0",
+        Nova,
+        NOVA,
+        10_000,
+        300_000,
+        US_EU_APAC,
+        true
+    ),
+    m!(
+        "amazon.nova-micro-v1:0",
+        Nova,
+        NOVA_MICRO,
+        10_000,
+        128_000,
+        US_EU_APAC,
+        true
+    ),
+    m!(
+        "amazon.titan-text-premier-v1:0",
+        Titan,
+        TITAN,
+        3_072,
+        32_000,
+        NONE,
+        true
+    ),
+    m!(
+        "amazon.titan-text-express-v1",
+        Titan,
+        TITAN,
+        8_192,
+        8_192,
+        NONE,
+        true
+    ),
+    m!(
+        "amazon.titan-text-lite-v1",
+        Titan,
+        TITAN,
+        4_096,
+        4_096,
+        NONE,
+        true
+    ),
+    m!(
+        "meta.llama3-1-8b-instruct-v1:0",
+        Llama,
+        LLAMA,
+        2_048,
+        128_000,
+        US,
+        true
+    ),
+    m!(
+        "meta.llama3-1-70b-instruct-v1:0",
+        Llama,
+        LLAMA,
+        2_048,
+        128_000,
+        US,
+        true
+    ),
+    m!(
+        "meta.llama3-2-1b-instruct-v1:0",
+        Llama,
+        LLAMA_NO_TOOLS,
+        2_048,
+        128_000,
+        US_EU,
+        false
+    ),
+    m!(
+        "meta.llama3-2-3b-instruct-v1:0",
+        Llama,
+        LLAMA_NO_TOOLS,
+        2_048,
+        128_000,
+        US_EU,
+        false
+    ),
+    m!(
+        "meta.llama3-2-11b-instruct-v1:0",
+        Llama,
+        LLAMA_VISION,
+        2_048,
+        128_000,
+        US,
+        false
+    ),
+    m!(
+        "meta.llama3-2-90b-instruct-v1:0",
+        Llama,
+        LLAMA_VISION,
+        2_048,
+        128_000,
+        US,
+        false
+    ),
+    m!(
+        "meta.llama3-3-70b-instruct-v1:0",
+        Llama,
+        LLAMA,
+        2_048,
+        128_000,
+        US,
+        false
+    ),
+    m!(
+        "meta.llama4-maverick-17b-instruct-v1:0",
+        Llama,
+        LLAMA_VISION,
+        8_192,
+        1_000_000,
+        US,
+        false
+    ),
+    m!(
+        "meta.llama4-scout-17b-instruct-v1:0",
+        Llama,
+        LLAMA_VISION,
+        8_192,
+        3_500_000,
+        US,
+        false
+    ),
+    m!(
+        "mistral.mistral-large-2402-v1:0",
+        MistralChat,
+        MISTRAL_LARGE,
+        8_192,
+        32_000,
+        NONE,
+        true
+    ),
+    m!(
+        "mistral.mistral-small-2402-v1:0",
+        Mistral,
+        MISTRAL_TEXT,
+        8_192,
+        32_000,
+        NONE,
+        true
+    ),
+    m!(
+        "mistral.mistral-7b-instruct-v0:2",
+        Mistral,
+        MISTRAL_TEXT,
+        8_192,
+        32_000,
+        NONE,
+        true
+    ),
+    m!(
+        "mistral.mixtral-8x7b-instruct-v0:1",
+        Mistral,
+        MISTRAL_TEXT,
+        4_096,
+        32_000,
+        NONE,
+        true
+    ),
+    m!(
+        "cohere.command-r-v1:0",
+        Cohere,
+        COHERE,
+        4_000,
+        128_000,
+        NONE,
+        true
+    ),
+    m!(
+        "cohere.command-r-plus-v1:0",
+        Cohere,
+        COHERE,
+        4_000,
+        128_000,
+        NONE,
+        true
+    ),
+    m!(
+        "amazon.titan-embed-text-v2:0",
+        TitanEmbed,
+        EMBED,
+        0,
+        8_192,
+        NONE,
+        true
+    ),
+    m!(
+        "cohere.embed-english-v3",
+        CohereEmbed,
+        EMBED,
+        0,
+        512,
+        NONE,
+        true
+    ),
+    m!(
+        "amazon.nova-reel-v1:0",
+        NovaReel,
+        ASYNC_ONLY,
+        0,
+        512,
+        NONE,
+        true
+    ),
 ];
 
 /// The model a request names, and the inference profile it came through, if any.
@@ -303,8 +567,7 @@ pub fn resolve_for_invoke(identifier: &str) -> Result<Resolved, BedrockError> {
 }
 
 /// Message Bedrock uses when an operation does not serve a model at all.
-pub const UNSUPPORTED_ACTION: &str =
-    "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
+pub const UNSUPPORTED_ACTION: &str = "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
 
 impl Model {
     /// The model name the Anthropic Messages API reports (`claude-sonnet-4-5-20250929`).
@@ -343,7 +606,9 @@ mod tests {
         );
         assert!(parse("nope").is_err());
         assert_eq!(
-            find("anthropic.claude-sonnet-4-5-20250929-v1:0").unwrap().short_name(),
+            find("anthropic.claude-sonnet-4-5-20250929-v1:0")
+                .unwrap()
+                .short_name(),
             "claude-sonnet-4-5-20250929"
         );
     }

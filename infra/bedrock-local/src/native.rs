@@ -29,8 +29,10 @@ impl Usage {
 }
 
 fn require_object(body: &Value) -> Result<&Map<String, Value>, BedrockError> {
-    body.as_object()
-        .map_or_else(|| malformed("#: expected type: JSONObject, found: something else"), Ok)
+    body.as_object().map_or_else(
+        || malformed("#: expected type: JSONObject, found: something else"),
+        Ok,
+    )
 }
 
 fn allowed_keys(obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), BedrockError> {
@@ -55,7 +57,10 @@ fn opt_f64(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<f64
         Some(v) => match v.as_f64() {
             Some(f) if (0.0..=1.0).contains(&f) => Ok(Some(f)),
             Some(f) => malformed(format!("#/{path}: {f} is not in the range [0, 1]")),
-            None => malformed(format!("#/{path}: expected type: Number, found: {}", type_name(v))),
+            None => malformed(format!(
+                "#/{path}: expected type: Number, found: {}",
+                type_name(v)
+            )),
         },
     }
 }
@@ -71,14 +76,24 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn max_int(obj: &Map<String, Value>, key: &str, path: &str, limit: u32) -> Result<Option<u32>, BedrockError> {
+fn max_int(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    limit: u32,
+) -> Result<Option<u32>, BedrockError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(n) if n < 1 => malformed(format!("#/{path}: {n} is not greater or equal to 1")),
-            Some(n) if n > i64::from(limit) => malformed(format!("#/{path}: {n} is not less or equal to {limit}")),
+            Some(n) if n > i64::from(limit) => {
+                malformed(format!("#/{path}: {n} is not less or equal to {limit}"))
+            }
             Some(n) => Ok(Some(n as u32)),
-            None => malformed(format!("#/{path}: expected type: Integer, found: {}", type_name(v))),
+            None => malformed(format!(
+                "#/{path}: expected type: Integer, found: {}",
+                type_name(v)
+            )),
         },
     }
 }
@@ -86,14 +101,26 @@ fn max_int(obj: &Map<String, Value>, key: &str, path: &str, limit: u32) -> Resul
 fn string_list(obj: &Map<String, Value>, key: &str) -> Vec<String> {
     obj.get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, BedrockError> {
     let v = required(obj, key)?;
-    v.as_str()
-        .map_or_else(|| malformed(format!("#/{key}: expected type: String, found: {}", type_name(v))), Ok)
+    v.as_str().map_or_else(
+        || {
+            malformed(format!(
+                "#/{key}: expected type: String, found: {}",
+                type_name(v)
+            ))
+        },
+        Ok,
+    )
 }
 
 /// Parses a native request body for a text model.
@@ -125,7 +152,12 @@ fn anthropic_blocks(content: &Value, path: &str) -> Result<Vec<Block>, BedrockEr
     let items = match content {
         Value::String(s) => return Ok(vec![Block::Text(s.clone())]),
         Value::Array(a) => a,
-        other => return malformed(format!("#/{path}: expected type: JSONArray, found: {}", type_name(other))),
+        other => {
+            return malformed(format!(
+                "#/{path}: expected type: JSONArray, found: {}",
+                type_name(other)
+            ));
+        }
     };
     let mut out = Vec::with_capacity(items.len());
     for (j, b) in items.iter().enumerate() {
@@ -135,26 +167,59 @@ fn anthropic_blocks(content: &Value, path: &str) -> Result<Vec<Block>, BedrockEr
             "text" => Block::Text(
                 b.get("text")
                     .and_then(Value::as_str)
-                    .map_or_else(|| malformed(format!("#/{p}: required key [text] not found")), Ok)?
+                    .map_or_else(
+                        || malformed(format!("#/{p}: required key [text] not found")),
+                        Ok,
+                    )?
                     .to_string(),
             ),
             "image" => Block::Image,
             "document" => Block::Document {
-                text: b.get("source").and_then(|s| s.get("data")).and_then(Value::as_str).filter(|_| {
-                    b.get("source").and_then(|s| s.get("type")).and_then(Value::as_str) == Some("text")
-                }).map(str::to_string),
-                bytes: b.get("source").and_then(|s| s.get("data")).and_then(Value::as_str).map(|d| d.len() / 4 * 3).unwrap_or(0),
+                text: b
+                    .get("source")
+                    .and_then(|s| s.get("data"))
+                    .and_then(Value::as_str)
+                    .filter(|_| {
+                        b.get("source")
+                            .and_then(|s| s.get("type"))
+                            .and_then(Value::as_str)
+                            == Some("text")
+                    })
+                    .map(str::to_string),
+                bytes: b
+                    .get("source")
+                    .and_then(|s| s.get("data"))
+                    .and_then(Value::as_str)
+                    .map(|d| d.len() / 4 * 3)
+                    .unwrap_or(0),
             },
             "tool_use" => Block::ToolUse {
-                id: b.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
-                name: b.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                id: b
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                name: b
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 input: b.get("input").cloned().unwrap_or(json!({})),
             },
             "tool_result" => Block::ToolResult {
-                id: b.get("tool_use_id").and_then(Value::as_str).unwrap_or("").to_string(),
+                id: b
+                    .get("tool_use_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 text: tool_result_text(b.get("content").unwrap_or(&Value::Null)),
             },
-            "thinking" => Block::Reasoning(b.get("thinking").and_then(Value::as_str).unwrap_or("").to_string()),
+            "thinking" => Block::Reasoning(
+                b.get("thinking")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ),
             "redacted_thinking" => Block::Reasoning(String::new()),
             other => {
                 return validation(format!(
@@ -175,16 +240,32 @@ fn anthropic(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     allowed_keys(
         obj,
         &[
-            "anthropic_version", "anthropic_beta", "max_tokens", "messages", "system", "temperature", "top_p",
-            "top_k", "stop_sequences", "tools", "tool_choice", "thinking", "metadata",
+            "anthropic_version",
+            "anthropic_beta",
+            "max_tokens",
+            "messages",
+            "system",
+            "temperature",
+            "top_p",
+            "top_k",
+            "stop_sequences",
+            "tools",
+            "tool_choice",
+            "thinking",
+            "metadata",
         ],
     )?;
     let version = str_field(obj, "anthropic_version")?;
     if version != "bedrock-2023-05-31" {
-        return malformed(format!("#/anthropic_version: {version} is not a valid enum value"));
+        return malformed(format!(
+            "#/anthropic_version: {version} is not a valid enum value"
+        ));
     }
     let max = required(obj, "max_tokens")?;
-    let max = max.as_i64().map_or_else(|| malformed("#/max_tokens: expected type: Integer, found: something else"), Ok)?;
+    let max = max.as_i64().map_or_else(
+        || malformed("#/max_tokens: expected type: Integer, found: something else"),
+        Ok,
+    )?;
     if max < 1 {
         return malformed(format!("#/max_tokens: {max} is not greater or equal to 1"));
     }
@@ -200,15 +281,19 @@ fn anthropic(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
     chat.stop_sequences = string_list(obj, "stop_sequences");
-    let messages = required(obj, "messages")?
-        .as_array()
-        .map_or_else(|| malformed("#/messages: expected type: JSONArray, found: something else"), Ok)?;
+    let messages = required(obj, "messages")?.as_array().map_or_else(
+        || malformed("#/messages: expected type: JSONArray, found: something else"),
+        Ok,
+    )?;
     for (i, m) in messages.iter().enumerate() {
         let role = match m.get("role").and_then(Value::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
             other => {
-                return malformed(format!("#/messages/{i}/role: {} is not a valid enum value", other.unwrap_or("null")));
+                return malformed(format!(
+                    "#/messages/{i}/role: {} is not a valid enum value",
+                    other.unwrap_or("null")
+                ));
             }
         };
         let content = m.get("content").unwrap_or(&Value::Null);
@@ -227,7 +312,10 @@ fn anthropic(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
             check::tool_schema(name, schema)?;
             chat.tools.push(Tool {
                 name: name.to_string(),
-                description: t.get("description").and_then(Value::as_str).map(str::to_string),
+                description: t
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 schema: schema.cloned().unwrap_or(Value::Null),
             });
             if let Some(ttl) = anthropic_cache(t)? {
@@ -238,7 +326,12 @@ fn anthropic(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     if let Some(tc) = obj.get("tool_choice") {
         chat.tool_choice = match tc.get("type").and_then(Value::as_str) {
             Some("any") => ToolChoice::Any,
-            Some("tool") => ToolChoice::Tool(tc.get("name").and_then(Value::as_str).unwrap_or("").to_string()),
+            Some("tool") => ToolChoice::Tool(
+                tc.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ),
             Some("none") => ToolChoice::NoTool,
             _ => ToolChoice::Auto,
         };
@@ -253,7 +346,14 @@ fn nova(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     let obj = require_object(body)?;
     allowed_keys(
         obj,
-        &["schemaVersion", "messages", "system", "inferenceConfig", "toolConfig", "additionalModelRequestFields"],
+        &[
+            "schemaVersion",
+            "messages",
+            "system",
+            "inferenceConfig",
+            "toolConfig",
+            "additionalModelRequestFields",
+        ],
     )?;
     required(obj, "messages")?;
     let mut chat = ChatRequest::new();
@@ -275,11 +375,24 @@ fn titan(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     let text = str_field(obj, "inputText")?;
     let mut chat = ChatRequest::from_prompt(text.to_string());
     if let Some(cfg) = obj.get("textGenerationConfig") {
-        let cfg = cfg
-            .as_object()
-            .map_or_else(|| malformed("#/textGenerationConfig: expected type: JSONObject, found: something else"), Ok)?;
-        allowed_keys(cfg, &["maxTokenCount", "temperature", "topP", "stopSequences"])?;
-        chat.max_tokens = max_int(cfg, "maxTokenCount", "textGenerationConfig/maxTokenCount", model.max_output)?;
+        let cfg = cfg.as_object().map_or_else(
+            || {
+                malformed(
+                    "#/textGenerationConfig: expected type: JSONObject, found: something else",
+                )
+            },
+            Ok,
+        )?;
+        allowed_keys(
+            cfg,
+            &["maxTokenCount", "temperature", "topP", "stopSequences"],
+        )?;
+        chat.max_tokens = max_int(
+            cfg,
+            "maxTokenCount",
+            "textGenerationConfig/maxTokenCount",
+            model.max_output,
+        )?;
         opt_f64(cfg, "temperature", "textGenerationConfig/temperature")?;
         opt_f64(cfg, "topP", "textGenerationConfig/topP")?;
         chat.stop_sequences = string_list(cfg, "stopSequences");
@@ -290,7 +403,10 @@ fn titan(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
 
 fn llama(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     let obj = require_object(body)?;
-    allowed_keys(obj, &["prompt", "max_gen_len", "temperature", "top_p", "images"])?;
+    allowed_keys(
+        obj,
+        &["prompt", "max_gen_len", "temperature", "top_p", "images"],
+    )?;
     let mut chat = ChatRequest::from_prompt(str_field(obj, "prompt")?.to_string());
     if obj.get("images").is_some() {
         if !model.caps.images {
@@ -298,7 +414,8 @@ fn llama(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
         }
         chat.messages[0].content.push(Block::Image);
     }
-    chat.max_tokens = Some(max_int(obj, "max_gen_len", "max_gen_len", model.max_output)?.unwrap_or(512));
+    chat.max_tokens =
+        Some(max_int(obj, "max_gen_len", "max_gen_len", model.max_output)?.unwrap_or(512));
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
     Ok(chat)
@@ -307,20 +424,47 @@ fn llama(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
 fn mistral(model: &Model, body: &Value, chat_capable: bool) -> Result<ChatRequest, BedrockError> {
     let obj = require_object(body)?;
     let mut chat = if chat_capable && obj.contains_key("messages") {
-        allowed_keys(obj, &["messages", "max_tokens", "temperature", "top_p", "tools", "tool_choice"])?;
+        allowed_keys(
+            obj,
+            &[
+                "messages",
+                "max_tokens",
+                "temperature",
+                "top_p",
+                "tools",
+                "tool_choice",
+            ],
+        )?;
         let mut chat = ChatRequest::new();
-        let msgs = required(obj, "messages")?
-            .as_array()
-            .map_or_else(|| malformed("#/messages: expected type: JSONArray, found: something else"), Ok)?;
+        let msgs = required(obj, "messages")?.as_array().map_or_else(
+            || malformed("#/messages: expected type: JSONArray, found: something else"),
+            Ok,
+        )?;
         for (i, m) in msgs.iter().enumerate() {
-            let text = m.get("content").and_then(Value::as_str).unwrap_or("").to_string();
+            let text = m
+                .get("content")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             match m.get("role").and_then(Value::as_str) {
                 Some("system") => chat.system.push(Block::Text(text)),
-                Some("user") => chat.messages.push(Message { role: Role::User, content: vec![Block::Text(text)] }),
-                Some("assistant") => chat.messages.push(Message { role: Role::Assistant, content: vec![Block::Text(text)] }),
-                Some("tool") => chat.messages.push(Message { role: Role::User, content: vec![Block::Text(format!("Tool result: {text}"))] }),
+                Some("user") => chat.messages.push(Message {
+                    role: Role::User,
+                    content: vec![Block::Text(text)],
+                }),
+                Some("assistant") => chat.messages.push(Message {
+                    role: Role::Assistant,
+                    content: vec![Block::Text(text)],
+                }),
+                Some("tool") => chat.messages.push(Message {
+                    role: Role::User,
+                    content: vec![Block::Text(format!("Tool result: {text}"))],
+                }),
                 other => {
-                    return malformed(format!("#/messages/{i}/role: {} is not a valid enum value", other.unwrap_or("null")));
+                    return malformed(format!(
+                        "#/messages/{i}/role: {} is not a valid enum value",
+                        other.unwrap_or("null")
+                    ));
                 }
             }
         }
@@ -332,7 +476,10 @@ fn mistral(model: &Model, body: &Value, chat_capable: bool) -> Result<ChatReques
                 check::tool_schema(name, schema)?;
                 chat.tools.push(Tool {
                     name: name.to_string(),
-                    description: f.get("description").and_then(Value::as_str).map(str::to_string),
+                    description: f
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     schema: schema.cloned().unwrap_or(Value::Null),
                 });
             }
@@ -343,12 +490,23 @@ fn mistral(model: &Model, body: &Value, chat_capable: bool) -> Result<ChatReques
         check::conversation(&chat)?;
         chat
     } else {
-        allowed_keys(obj, &["prompt", "max_tokens", "temperature", "top_p", "top_k", "stop"])?;
+        allowed_keys(
+            obj,
+            &[
+                "prompt",
+                "max_tokens",
+                "temperature",
+                "top_p",
+                "top_k",
+                "stop",
+            ],
+        )?;
         let mut chat = ChatRequest::from_prompt(str_field(obj, "prompt")?.to_string());
         chat.stop_sequences = string_list(obj, "stop");
         chat
     };
-    chat.max_tokens = Some(max_int(obj, "max_tokens", "max_tokens", model.max_output)?.unwrap_or(512));
+    chat.max_tokens =
+        Some(max_int(obj, "max_tokens", "max_tokens", model.max_output)?.unwrap_or(512));
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
     Ok(chat)
@@ -359,9 +517,24 @@ fn cohere(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     allowed_keys(
         obj,
         &[
-            "message", "chat_history", "documents", "search_queries_only", "preamble", "max_tokens", "temperature",
-            "p", "k", "prompt_truncation", "frequency_penalty", "presence_penalty", "seed", "return_prompt",
-            "tools", "tool_results", "stop_sequences", "raw_prompting",
+            "message",
+            "chat_history",
+            "documents",
+            "search_queries_only",
+            "preamble",
+            "max_tokens",
+            "temperature",
+            "p",
+            "k",
+            "prompt_truncation",
+            "frequency_penalty",
+            "presence_penalty",
+            "seed",
+            "return_prompt",
+            "tools",
+            "tool_results",
+            "stop_sequences",
+            "raw_prompting",
         ],
     )?;
     let message = str_field(obj, "message")?;
@@ -369,33 +542,61 @@ fn cohere(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     if let Some(p) = obj.get("preamble").and_then(Value::as_str) {
         chat.system.push(Block::Text(p.to_string()));
     }
-    for h in obj.get("chat_history").and_then(Value::as_array).into_iter().flatten() {
+    for h in obj
+        .get("chat_history")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let role = match h.get("role").and_then(Value::as_str) {
             Some("CHATBOT") => Role::Assistant,
             _ => Role::User,
         };
-        let text = h.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+        let text = h
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         match chat.messages.last_mut() {
             Some(last) if last.role == role => last.content.push(Block::Text(text)),
-            _ => chat.messages.push(Message { role, content: vec![Block::Text(text)] }),
+            _ => chat.messages.push(Message {
+                role,
+                content: vec![Block::Text(text)],
+            }),
         }
     }
     let mut text = message.to_string();
     if let Some(results) = obj.get("tool_results").and_then(Value::as_array) {
         chat.tool_choice = ToolChoice::NoTool;
         for r in results {
-            text.push_str(&format!(" Tool result: {}", r.get("outputs").unwrap_or(&Value::Null)));
+            text.push_str(&format!(
+                " Tool result: {}",
+                r.get("outputs").unwrap_or(&Value::Null)
+            ));
         }
     }
     match chat.messages.last_mut() {
         Some(last) if last.role == Role::User => last.content.push(Block::Text(text)),
-        _ => chat.messages.push(Message { role: Role::User, content: vec![Block::Text(text)] }),
+        _ => chat.messages.push(Message {
+            role: Role::User,
+            content: vec![Block::Text(text)],
+        }),
     }
-    for t in obj.get("tools").and_then(Value::as_array).into_iter().flatten() {
+    for t in obj
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let name = t.get("name").and_then(Value::as_str).unwrap_or("");
         let mut props = Map::new();
         let mut req = Vec::new();
-        for (p, d) in t.get("parameter_definitions").and_then(Value::as_object).into_iter().flatten() {
+        for (p, d) in t
+            .get("parameter_definitions")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let ty = match d.get("type").and_then(Value::as_str) {
                 Some("int") => "integer",
                 Some("float") => "number",
@@ -409,11 +610,15 @@ fn cohere(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
         }
         chat.tools.push(Tool {
             name: name.to_string(),
-            description: t.get("description").and_then(Value::as_str).map(str::to_string),
+            description: t
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             schema: json!({"type": "object", "properties": props, "required": req}),
         });
     }
-    chat.max_tokens = Some(max_int(obj, "max_tokens", "max_tokens", model.max_output)?.unwrap_or(512));
+    chat.max_tokens =
+        Some(max_int(obj, "max_tokens", "max_tokens", model.max_output)?.unwrap_or(512));
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "p", "p")?;
     chat.stop_sequences = string_list(obj, "stop_sequences");
@@ -434,9 +639,13 @@ pub fn anthropic_content(g: &Generation) -> Vec<Value> {
     g.blocks
         .iter()
         .map(|b| match b {
-            OutBlock::Reasoning { text, signature } => json!({"type": "thinking", "thinking": text, "signature": signature}),
+            OutBlock::Reasoning { text, signature } => {
+                json!({"type": "thinking", "thinking": text, "signature": signature})
+            }
             OutBlock::Text(t) => json!({"type": "text", "text": t}),
-            OutBlock::ToolUse { id, name, input } => json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+            OutBlock::ToolUse { id, name, input } => {
+                json!({"type": "tool_use", "id": id, "name": name, "input": input})
+            }
         })
         .collect()
 }
@@ -488,7 +697,14 @@ pub fn anthropic_stop(stop: StopReason) -> &'static str {
 }
 
 /// The family's non-streaming response body.
-pub fn response(model: &Model, chat: &ChatRequest, g: &Generation, usage: &Usage, id: &str, extras: &NativeExtras) -> Value {
+pub fn response(
+    model: &Model,
+    chat: &ChatRequest,
+    g: &Generation,
+    usage: &Usage,
+    id: &str,
+    extras: &NativeExtras,
+) -> Value {
     let text = g.text();
     let mut body = match model.family {
         Family::Anthropic => json!({
@@ -527,7 +743,9 @@ pub fn response(model: &Model, chat: &ChatRequest, g: &Generation, usage: &Usage
             "generation_token_count": usage.output,
             "stop_reason": short_stop(g.stop_reason),
         }),
-        Family::Mistral => json!({"outputs": [{"text": text, "stop_reason": short_stop(g.stop_reason)}]}),
+        Family::Mistral => {
+            json!({"outputs": [{"text": text, "stop_reason": short_stop(g.stop_reason)}]})
+        }
         Family::MistralChat => {
             let calls: Vec<Value> = tool_calls(g)
                 .map(|(id, name, input)| json!({"id": id, "function": {"name": name, "arguments": input.to_string()}}))
@@ -549,7 +767,9 @@ pub fn response(model: &Model, chat: &ChatRequest, g: &Generation, usage: &Usage
                 ],
                 "finish_reason": cohere_reason(g.stop_reason),
             });
-            let calls: Vec<Value> = tool_calls(g).map(|(_, name, input)| json!({"name": name, "parameters": input})).collect();
+            let calls: Vec<Value> = tool_calls(g)
+                .map(|(_, name, input)| json!({"name": name, "parameters": input}))
+                .collect();
             if !calls.is_empty() {
                 body["tool_calls"] = Value::Array(calls);
             }
@@ -590,12 +810,22 @@ pub fn embed(model: &Model, body: &Value, seed: u64) -> Result<(Value, u32), Bed
         h.write(text.as_bytes());
         let mut rng = crate::generate::Rng::new(h.0);
         let v: Vec<f64> = (0..dims).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::EPSILON);
-        v.into_iter().map(|x| ((x / norm) * 1e6).round() / 1e6).collect()
+        let norm = v
+            .iter()
+            .map(|x| x * x)
+            .sum::<f64>()
+            .sqrt()
+            .max(f64::EPSILON);
+        v.into_iter()
+            .map(|x| ((x / norm) * 1e6).round() / 1e6)
+            .collect()
     };
     match model.family {
         Family::TitanEmbed => {
-            allowed_keys(obj, &["inputText", "dimensions", "normalize", "embeddingTypes"])?;
+            allowed_keys(
+                obj,
+                &["inputText", "dimensions", "normalize", "embeddingTypes"],
+            )?;
             let text = str_field(obj, "inputText")?;
             let dims = match obj.get("dimensions").map(Value::as_u64) {
                 None => 1024,
@@ -603,13 +833,26 @@ pub fn embed(model: &Model, body: &Value, seed: u64) -> Result<(Value, u32), Bed
                 Some(_) => return malformed("#/dimensions: must be one of 256, 512, 1024"),
             };
             let tokens = crate::tokens::count_text(text);
-            Ok((json!({"embedding": vector(text, dims), "inputTextTokenCount": tokens}), tokens))
+            Ok((
+                json!({"embedding": vector(text, dims), "inputTextTokenCount": tokens}),
+                tokens,
+            ))
         }
         _ => {
-            allowed_keys(obj, &["texts", "images", "input_type", "truncate", "embedding_types"])?;
-            let texts = required(obj, "texts")?
-                .as_array()
-                .map_or_else(|| malformed("#/texts: expected type: JSONArray, found: something else"), Ok)?;
+            allowed_keys(
+                obj,
+                &[
+                    "texts",
+                    "images",
+                    "input_type",
+                    "truncate",
+                    "embedding_types",
+                ],
+            )?;
+            let texts = required(obj, "texts")?.as_array().map_or_else(
+                || malformed("#/texts: expected type: JSONArray, found: something else"),
+                Ok,
+            )?;
             str_field(obj, "input_type")?;
             let texts: Vec<&str> = texts.iter().filter_map(Value::as_str).collect();
             let tokens = texts.iter().map(|t| crate::tokens::count_text(t)).sum();

@@ -51,22 +51,31 @@ pub fn percent_decode(s: &str) -> Result<String, BedrockError> {
                     i += 3;
                     continue;
                 }
-                None => return validation("The request path contains an invalid percent-encoding."),
+                None => {
+                    return validation("The request path contains an invalid percent-encoding.");
+                }
             }
         }
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| BedrockError::Validation("The request path is not valid UTF-8.".into()))
+    String::from_utf8(out)
+        .map_err(|_| BedrockError::Validation("The request path is not valid UTF-8.".into()))
 }
 
 fn label(params: &RawPathParams, name: &str) -> Result<String, BedrockError> {
-    let raw = params.iter().find(|(k, _)| *k == name).map(|(_, v)| v).unwrap_or("");
+    let raw = params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .unwrap_or("");
     percent_decode(raw)
 }
 
 async fn read_body(body: Body) -> Result<Bytes, BedrockError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| body_too_large())
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| body_too_large())
 }
 
 fn respond(r: Result<Response, BedrockError>) -> Response {
@@ -74,8 +83,14 @@ fn respond(r: Result<Response, BedrockError>) -> Response {
 }
 
 async fn pause(ms: u64) {
-    if ms > 0 {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+    pause_for(Duration::from_millis(ms)).await;
+}
+
+/// Sleeps only when there is something to wait: even a zero `sleep` waits for the next
+/// timer tick (about 1 ms), which would cap throughput with timing off.
+async fn pause_for(d: Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
     }
 }
 
@@ -95,20 +110,37 @@ fn seed(model: &Model, body: &[u8]) -> u64 {
 }
 
 fn json_response(value: &Value) -> Response {
-    let mut r = (StatusCode::OK, serde_json::to_vec(value).unwrap_or_default()).into_response();
-    r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut r = (
+        StatusCode::OK,
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 /// Applies a fault taken for this call: non-stream faults end the call now; a stream fault
 /// is handed back for the stream to fire later.
-fn take_fault(st: &AppState, op: Op, ids: &[&str], body: &[u8], model_id: &str) -> Result<Option<Fault>, BedrockError> {
+fn take_fault(
+    st: &AppState,
+    op: Op,
+    ids: &[&str],
+    body: &[u8],
+    model_id: &str,
+) -> Result<Option<Fault>, BedrockError> {
     let streaming = matches!(op, Op::ConverseStream | Op::InvokeModelWithResponseStream);
     match st.faults.take(op.name(), ids, body, streaming) {
         None => Ok(None),
         Some(f) => {
             st.stats.faults_injected.fetch_add(1, Relaxed);
-            if f.is_stream() { Ok(Some(f)) } else { Err(f.error(model_id, &st.config.region)) }
+            if f.is_stream() {
+                Ok(Some(f))
+            } else {
+                Err(f.error(model_id, &st.config.region))
+            }
         }
     }
 }
@@ -143,7 +175,13 @@ fn blocked_generation(message: &str) -> Generation {
 }
 
 /// Counts, caches, generates and applies the guardrail: shared by every text operation.
-fn plan(st: &AppState, model: &'static Model, chat: &ChatRequest, guard: Option<&Guard>, seed: u64) -> Planned {
+fn plan(
+    st: &AppState,
+    model: &'static Model,
+    chat: &ChatRequest,
+    guard: Option<&Guard>,
+    seed: u64,
+) -> Planned {
     let count = tokens::count_request(model.id, chat);
     let mut usage = st.cache.usage(&count);
     let mut trace = None;
@@ -197,7 +235,13 @@ fn plan(st: &AppState, model: &'static Model, chat: &ChatRequest, guard: Option<
         trace = Some(json!({"inputAssessment": {g.rail.id.clone(): input}}));
     }
     usage.output = generation.output_tokens;
-    Planned { generation, usage, trace, intervened, blocked_output }
+    Planned {
+        generation,
+        usage,
+        trace,
+        intervened,
+        blocked_output,
+    }
 }
 
 impl Planned {
@@ -220,7 +264,13 @@ impl Planned {
         }
         self.usage.output = steps
             .iter()
-            .map(|s| if let Step::Delta { tokens, .. } = s { *tokens } else { 0 })
+            .map(|s| {
+                if let Step::Delta { tokens, .. } = s {
+                    *tokens
+                } else {
+                    0
+                }
+            })
             .sum();
         steps
     }
@@ -228,9 +278,14 @@ impl Planned {
 
 fn guard_from(st: &AppState, id: &str, version: &str, trace: bool) -> Result<Guard, BedrockError> {
     if id.is_empty() {
-        return validation("1 validation error detected: Value null at 'guardrailIdentifier' failed to satisfy constraint: Member must not be null");
+        return validation(
+            "1 validation error detected: Value null at 'guardrailIdentifier' failed to satisfy constraint: Member must not be null",
+        );
     }
-    Ok(Guard { rail: st.guardrails.get(id, version)?, trace })
+    Ok(Guard {
+        rail: st.guardrails.get(id, version)?,
+        trace,
+    })
 }
 
 // ---------------------------------------------------------------- Converse
@@ -243,19 +298,29 @@ pub async fn converse_stream(State(st): St, params: RawPathParams, body: Body) -
     respond(converse_call(st, params, body, true).await)
 }
 
-async fn converse_call(st: Arc<AppState>, params: RawPathParams, body: Body, streaming: bool) -> Result<Response, BedrockError> {
+async fn converse_call(
+    st: Arc<AppState>,
+    params: RawPathParams,
+    body: Body,
+    streaming: bool,
+) -> Result<Response, BedrockError> {
     let started = Instant::now();
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
     let model = models::resolve_for_invoke(&id)?.model;
     let bytes = read_body(body).await?;
-    let op = if streaming { Op::ConverseStream } else { Op::Converse };
+    let op = if streaming {
+        Op::ConverseStream
+    } else {
+        Op::Converse
+    };
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     if !model.caps.converse {
         return validation(UNSUPPORTED_ACTION);
     }
-    let json: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| BedrockError::Validation(format!("The request body is not valid JSON: {e}")))?;
+    let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+    })?;
     let input = converse::parse(model, &json, streaming)?;
     let guard = match &input.guardrail {
         Some(cfg) => Some(guard_from(&st, &cfg.id, &cfg.version, cfg.trace)?),
@@ -264,12 +329,25 @@ async fn converse_call(st: Arc<AppState>, params: RawPathParams, body: Body, str
     let mut planned = plan(&st, model, &input.chat, guard.as_ref(), seed(model, &bytes));
     if streaming {
         let steps = planned.stream_steps(guard.as_ref());
-        let enc = Encoder::new(Format::Converse, model, String::new(), planned.usage.all_input());
-        return Ok(spawn_stream(st, enc, steps, planned, stream_fault, started, None));
+        let enc = Encoder::new(
+            Format::Converse,
+            model,
+            String::new(),
+            planned.usage.all_input(),
+        );
+        return Ok(spawn_stream(
+            st,
+            enc,
+            steps,
+            planned,
+            stream_fault,
+            started,
+            None,
+        ));
     }
     planned.settle();
     pause(st.config.ttft_ms).await;
-    tokio::time::sleep(pace(planned.usage.output, st.config.tokens_per_sec)).await;
+    pause_for(pace(planned.usage.output, st.config.tokens_per_sec)).await;
     let mut out = json!({
         "output": {"message": {"role": "assistant", "content": native::converse_content(&planned.generation)}},
         "stopReason": planned.generation.stop_reason.as_str(),
@@ -307,7 +385,10 @@ impl Sink {
             let _ = self.tx.send(eventstream::exception(err)).await;
             return Err(StreamOutcome::Failed);
         }
-        self.tx.send(frame).await.map_err(|_| StreamOutcome::Cancelled)?;
+        self.tx
+            .send(frame)
+            .await
+            .map_err(|_| StreamOutcome::Cancelled)?;
         self.sent += 1;
         Ok(())
     }
@@ -352,7 +433,11 @@ fn spawn_stream(
     tokio::spawn(async move {
         let st = task_state;
         let _active = ActiveStream(Arc::clone(&st));
-        let mut sink = Sink { tx, sent: 0, fault: fault.map(|f| (f.after(), f.error(model_id, &region))) };
+        let mut sink = Sink {
+            tx,
+            sent: 0,
+            fault: fault.map(|f| (f.after(), f.error(model_id, &region))),
+        };
         let outcome = async {
             for f in enc.start(&planned.usage) {
                 sink.send(f).await?;
@@ -390,11 +475,16 @@ fn spawn_stream(
         counter.fetch_add(1, Relaxed);
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<Bytes, std::convert::Infallible>(b), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<Bytes, std::convert::Infallible>(b), rx))
     });
     let mut r = Response::new(Body::from_stream(stream));
     let h = r.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(eventstream::CONTENT_TYPE));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(eventstream::CONTENT_TYPE),
+    );
     if let Some(ct) = native_content_type {
         h.insert("X-Amzn-Bedrock-Content-Type", HeaderValue::from_static(ct));
     }
@@ -404,23 +494,42 @@ fn spawn_stream(
 // ---------------------------------------------------------------- InvokeModel
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty())
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
 }
 
 fn invoke_guard(st: &AppState, h: &HeaderMap) -> Result<Option<Guard>, BedrockError> {
-    let Some(id) = header(h, "x-amzn-bedrock-guardrailidentifier") else { return Ok(None) };
+    let Some(id) = header(h, "x-amzn-bedrock-guardrailidentifier") else {
+        return Ok(None);
+    };
     let version = header(h, "x-amzn-bedrock-guardrailversion").ok_or_else(|| {
-        BedrockError::Validation("Guardrail version is required when a guardrail identifier is provided.".into())
+        BedrockError::Validation(
+            "Guardrail version is required when a guardrail identifier is provided.".into(),
+        )
     })?;
-    let trace = matches!(header(h, "x-amzn-bedrock-trace"), Some("ENABLED" | "ENABLED_FULL"));
+    let trace = matches!(
+        header(h, "x-amzn-bedrock-trace"),
+        Some("ENABLED" | "ENABLED_FULL")
+    );
     guard_from(st, id, version, trace).map(Some)
 }
 
-pub async fn invoke(State(st): St, params: RawPathParams, headers: HeaderMap, body: Body) -> Response {
+pub async fn invoke(
+    State(st): St,
+    params: RawPathParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     respond(invoke_call(st, params, headers, body, false).await)
 }
 
-pub async fn invoke_stream(State(st): St, params: RawPathParams, headers: HeaderMap, body: Body) -> Response {
+pub async fn invoke_stream(
+    State(st): St,
+    params: RawPathParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     respond(invoke_call(st, params, headers, body, true).await)
 }
 
@@ -436,7 +545,11 @@ async fn invoke_call(
     let id = label(&params, "model_id")?;
     let model = models::resolve_for_invoke(&id)?.model;
     let bytes = read_body(body).await?;
-    let op = if streaming { Op::InvokeModelWithResponseStream } else { Op::InvokeModel };
+    let op = if streaming {
+        Op::InvokeModelWithResponseStream
+    } else {
+        Op::InvokeModel
+    };
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     let json: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -465,20 +578,45 @@ async fn invoke_call(
     let msg_id = format!("{:024x}", seed as u128 * 0x1_0000_0001);
     if streaming {
         let steps = planned.stream_steps(guard.as_ref());
-        let enc = Encoder::new(Format::Native(model.family), model, msg_id, planned.usage.all_input());
-        return Ok(spawn_stream(st, enc, steps, planned, stream_fault, started, Some("application/json")));
+        let enc = Encoder::new(
+            Format::Native(model.family),
+            model,
+            msg_id,
+            planned.usage.all_input(),
+        );
+        return Ok(spawn_stream(
+            st,
+            enc,
+            steps,
+            planned,
+            stream_fault,
+            started,
+            Some("application/json"),
+        ));
     }
     planned.settle();
     pause(st.config.ttft_ms).await;
-    tokio::time::sleep(pace(planned.usage.output, st.config.tokens_per_sec)).await;
+    pause_for(pace(planned.usage.output, st.config.tokens_per_sec)).await;
     let extras = NativeExtras {
         guardrail_intervened: planned.intervened,
         trace: planned.trace.clone(),
         metrics: None,
     };
-    let out = native::response(model, &chat, &planned.generation, &planned.usage, &msg_id, &extras);
+    let out = native::response(
+        model,
+        &chat,
+        &planned.generation,
+        &planned.usage,
+        &msg_id,
+        &extras,
+    );
     let mut r = json_response(&out);
-    token_headers(&mut r, planned.usage.all_input(), planned.usage.output, started);
+    token_headers(
+        &mut r,
+        planned.usage.all_input(),
+        planned.usage.output,
+        started,
+    );
     Ok(r)
 }
 
@@ -495,8 +633,14 @@ fn check_stream_tools(model: &Model, chat: &ChatRequest) -> Result<(), BedrockEr
 fn token_headers(r: &mut Response, input: u32, output: u32, started: Instant) {
     let h = r.headers_mut();
     h.insert("X-Amzn-Bedrock-Input-Token-Count", HeaderValue::from(input));
-    h.insert("X-Amzn-Bedrock-Output-Token-Count", HeaderValue::from(output));
-    h.insert("X-Amzn-Bedrock-Invocation-Latency", HeaderValue::from(started.elapsed().as_millis() as u64));
+    h.insert(
+        "X-Amzn-Bedrock-Output-Token-Count",
+        HeaderValue::from(output),
+    );
+    h.insert(
+        "X-Amzn-Bedrock-Invocation-Latency",
+        HeaderValue::from(started.elapsed().as_millis() as u64),
+    );
 }
 
 // ---------------------------------------------------------------- CountTokens
@@ -505,7 +649,11 @@ pub async fn count_tokens(State(st): St, params: RawPathParams, body: Body) -> R
     respond(count_call(st, params, body).await)
 }
 
-async fn count_call(st: Arc<AppState>, params: RawPathParams, body: Body) -> Result<Response, BedrockError> {
+async fn count_call(
+    st: Arc<AppState>,
+    params: RawPathParams,
+    body: Body,
+) -> Result<Response, BedrockError> {
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
     let resolved = models::parse(&id)?;
@@ -516,12 +664,19 @@ async fn count_call(st: Arc<AppState>, params: RawPathParams, body: Body) -> Res
     }
     let model = resolved.model;
     let bytes = read_body(body).await?;
-    take_fault(&st, Op::CountTokens, &[id.as_str(), model.id], &bytes, model.id)?;
+    take_fault(
+        &st,
+        Op::CountTokens,
+        &[id.as_str(), model.id],
+        &bytes,
+        model.id,
+    )?;
     if !model.caps.count_tokens {
         return validation("The provided model doesn't support counting tokens.");
     }
-    let json: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| BedrockError::Validation(format!("The request body is not valid JSON: {e}")))?;
+    let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+    })?;
     let input = json.get("input").ok_or_else(|| {
         BedrockError::Validation("1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null".into())
     })?;
@@ -531,8 +686,11 @@ async fn count_call(st: Arc<AppState>, params: RawPathParams, body: Body) -> Res
         let b64 = im.get("body").and_then(Value::as_str).unwrap_or("");
         let raw = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|_| BedrockError::Validation("The invokeModel body is not valid base64.".into()))?;
-        let native: Value = serde_json::from_slice(&raw).or_else(|_| malformed("#: expected type: JSONObject, found: String"))?;
+            .map_err(|_| {
+                BedrockError::Validation("The invokeModel body is not valid base64.".into())
+            })?;
+        let native: Value = serde_json::from_slice(&raw)
+            .or_else(|_| malformed("#: expected type: JSONObject, found: String"))?;
         native::parse(model, &native)?
     } else {
         return validation("The input must set exactly one of converse or invokeModel.");
@@ -547,34 +705,54 @@ pub async fn apply_guardrail(State(st): St, params: RawPathParams, body: Body) -
     respond(apply_call(st, params, body).await)
 }
 
-async fn apply_call(st: Arc<AppState>, params: RawPathParams, body: Body) -> Result<Response, BedrockError> {
+async fn apply_call(
+    st: Arc<AppState>,
+    params: RawPathParams,
+    body: Body,
+) -> Result<Response, BedrockError> {
     pause(st.config.latency_ms).await;
     let id = label(&params, "id")?;
     let version = label(&params, "version")?;
     let bytes = read_body(body).await?;
     take_fault(&st, Op::ApplyGuardrail, &[id.as_str()], &bytes, &id)?;
     let rail = st.guardrails.get(&id, &version)?;
-    let json: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| BedrockError::Validation(format!("The request body is not valid JSON: {e}")))?;
+    let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+    })?;
     let input_source = match json.get("source").and_then(Value::as_str) {
         Some("INPUT") => true,
         Some("OUTPUT") => false,
-        _ => return validation("1 validation error detected: Value at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]"),
+        _ => {
+            return validation(
+                "1 validation error detected: Value at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]",
+            );
+        }
     };
     let content = json.get("content").and_then(Value::as_array).ok_or_else(|| {
         BedrockError::Validation("1 validation error detected: Value null at 'content' failed to satisfy constraint: Member must not be null".into())
     })?;
     let texts: Vec<&str> = content
         .iter()
-        .filter_map(|c| c.get("text").and_then(|t| t.get("text")).and_then(Value::as_str))
+        .filter_map(|c| {
+            c.get("text")
+                .and_then(|t| t.get("text"))
+                .and_then(Value::as_str)
+        })
         .collect();
     let whole = texts.join("\n");
     let a = rail.assess(&whole);
     let outputs: Vec<Value> = if a.blocked {
-        let msg = if input_source { &rail.blocked_input_messaging } else { &rail.blocked_outputs_messaging };
+        let msg = if input_source {
+            &rail.blocked_input_messaging
+        } else {
+            &rail.blocked_outputs_messaging
+        };
         vec![json!({"text": msg})]
     } else if a.anonymized {
-        texts.iter().map(|t| json!({"text": rail.assess(t).masked})).collect()
+        texts
+            .iter()
+            .map(|t| json!({"text": rail.assess(t).masked}))
+            .collect()
     } else {
         Vec::new()
     };
@@ -597,11 +775,16 @@ pub async fn start_async(State(st): St, body: Body) -> Response {
         async {
             pause(st.config.latency_ms).await;
             let bytes = read_body(body).await?;
-            let json: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| BedrockError::Validation(format!("The request body is not valid JSON: {e}")))?;
+            let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+            })?;
             let model_id = json.get("modelId").and_then(Value::as_str).unwrap_or("");
             take_fault(&st, Op::StartAsyncInvoke, &[model_id], &bytes, model_id)?;
-            let arn = st.async_jobs.start(&json, &st.config.region, Duration::from_millis(st.config.async_complete_ms))?;
+            let arn = st.async_jobs.start(
+                &json,
+                &st.config.region,
+                Duration::from_millis(st.config.async_complete_ms),
+            )?;
             Ok(json_response(&json!({"invocationArn": arn})))
         }
         .await,
@@ -626,7 +809,12 @@ pub async fn list_async(State(st): St, RawQuery(q): RawQuery) -> Response {
             pause(st.config.latency_ms).await;
             take_fault(&st, Op::ListAsyncInvokes, &[], &[], "")?;
             let mut map = HashMap::new();
-            for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            for pair in q
+                .as_deref()
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty())
+            {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                 map.insert(percent_decode(k)?, percent_decode(&v.replace('+', " "))?);
             }

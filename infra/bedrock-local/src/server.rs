@@ -11,6 +11,7 @@ use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 
 use crate::async_invoke::AsyncStore;
 use crate::cache::PromptCache;
@@ -49,15 +50,30 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let bedrock = Router::new()
         .route("/model/{model_id}/converse", post(routes::converse))
-        .route("/model/{model_id}/converse-stream", post(routes::converse_stream))
+        .route(
+            "/model/{model_id}/converse-stream",
+            post(routes::converse_stream),
+        )
         .route("/model/{model_id}/invoke", post(routes::invoke))
-        .route("/model/{model_id}/invoke-with-response-stream", post(routes::invoke_stream))
+        .route(
+            "/model/{model_id}/invoke-with-response-stream",
+            post(routes::invoke_stream),
+        )
         .route("/model/{model_id}/count-tokens", post(routes::count_tokens))
-        .route("/guardrail/{id}/version/{version}/apply", post(routes::apply_guardrail))
-        .route("/async-invoke", post(routes::start_async).get(routes::list_async))
+        .route(
+            "/guardrail/{id}/version/{version}/apply",
+            post(routes::apply_guardrail),
+        )
+        .route(
+            "/async-invoke",
+            post(routes::start_async).get(routes::list_async),
+        )
         .route("/async-invoke/{arn}", get(routes::get_async))
         .fallback(unknown_operation)
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), front_door));
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            front_door,
+        ));
     Router::new()
         .nest("/_local", control::router())
         .merge(bedrock)
@@ -68,7 +84,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn unknown_operation() -> Response {
     let mut r = (axum::http::StatusCode::NOT_FOUND, r#"{"message":null}"#).into_response();
-    r.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static("UnknownOperationException"));
+    r.headers_mut().insert(
+        "x-amzn-ErrorType",
+        HeaderValue::from_static("UnknownOperationException"),
+    );
     r
 }
 
@@ -83,7 +102,11 @@ async fn request_id(req: Request, next: Next) -> Response {
 }
 
 /// Auth check, per-operation counters, and the optional request log line.
-async fn front_door(State(state): State<Arc<AppState>>, req: Request<Body>, next: Next) -> Response {
+async fn front_door(
+    State(state): State<Arc<AppState>>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
     let op = Op::from_request(req.method(), req.uri().path());
     if let Some(op) = op {
         state.stats.request(op);
@@ -97,7 +120,10 @@ async fn front_door(State(state): State<Arc<AppState>>, req: Request<Body>, next
             .unwrap_or_else(|| "-".into());
         (op.map_or("Unknown", Op::name), model)
     });
-    let auth = req.headers().get(http::header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    let auth = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
     let resp = match sigv4::check(auth) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
@@ -108,43 +134,69 @@ async fn front_door(State(state): State<Arc<AppState>>, req: Request<Body>, next
     resp
 }
 
-/// Runs the server on a bound listener until SIGTERM or Ctrl-C. In-flight requests get two
+/// SIGTERM/SIGINT handlers, installed before the address is announced so a signal sent
+/// right after start-up stops the server cleanly instead of killing it.
+#[derive(Debug)]
+pub struct Shutdown {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    pub fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Shutdown {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Shutdown {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Runs the server on a bound listener until `shutdown` fires. In-flight requests get two
 /// seconds to finish.
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
     let app = router(state);
     let (tx, mut rx) = tokio::sync::watch::channel(false);
-    let shutdown = async move {
+    let graceful = async move {
         let _ = rx.wait_for(|v| *v).await;
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    // Stream frames are small writes: without TCP_NODELAY, Nagle + delayed ACK hold each
+    // one back ~40 ms, which would break TTFT and pacing.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
     let signals = async move {
-        shutdown_signal().await;
+        shutdown.wait().await;
         let _ = tx.send(true);
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     tokio::select! {
         r = server.into_future() => r,
         () = signals => Ok(()),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

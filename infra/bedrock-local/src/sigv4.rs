@@ -17,8 +17,12 @@ static SIGV4: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// Accepts `AWS4-HMAC-SHA256 Credential=.../DATE/REGION/bedrock/aws4_request, ...` and
 /// `Bearer <key>`; refuses a missing header or anything else the way AWS does.
 pub fn check(authorization: Option<&[u8]>) -> Result<(), BedrockError> {
-    let Some(raw) = authorization else { return Err(BedrockError::MissingAuth) };
-    let Ok(value) = std::str::from_utf8(raw) else { return Err(BedrockError::UnrecognizedClient) };
+    let Some(raw) = authorization else {
+        return Err(BedrockError::MissingAuth);
+    };
+    let Ok(value) = std::str::from_utf8(raw) else {
+        return Err(BedrockError::UnrecognizedClient);
+    };
     if let Some(key) = value.strip_prefix("Bearer ") {
         return if !key.is_empty() && !key.contains(char::is_whitespace) {
             Ok(())
@@ -45,7 +49,10 @@ mod tests {
         assert!(check(Some(good.as_bytes())).is_ok());
         assert!(check(Some(b"Bearer abc")).is_ok());
         assert!(matches!(check(None), Err(BedrockError::MissingAuth)));
-        assert!(matches!(check(Some(b"Basic xyz")), Err(BedrockError::UnrecognizedClient)));
+        assert!(matches!(
+            check(Some(b"Basic xyz")),
+            Err(BedrockError::UnrecognizedClient)
+        ));
         let wrong_service = good.replace("/bedrock/", "/s3/");
         assert!(check(Some(wrong_service.as_bytes())).is_err());
     }

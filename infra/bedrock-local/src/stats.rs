@@ -53,7 +53,9 @@ impl Op {
             ["model", _, "converse"] if post => Op::Converse,
             ["model", _, "converse-stream"] if post => Op::ConverseStream,
             ["model", _, "invoke"] if post => Op::InvokeModel,
-            ["model", _, "invoke-with-response-stream"] if post => Op::InvokeModelWithResponseStream,
+            ["model", _, "invoke-with-response-stream"] if post => {
+                Op::InvokeModelWithResponseStream
+            }
             ["model", _, "count-tokens"] if post => Op::CountTokens,
             ["guardrail", _, "version", _, "apply"] if post => Op::ApplyGuardrail,
             ["async-invoke"] if post => Op::StartAsyncInvoke,
@@ -94,7 +96,10 @@ impl Stats {
     pub fn json(&self) -> Value {
         let mut per_op = serde_json::Map::new();
         for op in Op::ALL {
-            per_op.insert(op.name().into(), json!(self.requests[op as usize].load(Relaxed)));
+            per_op.insert(
+                op.name().into(),
+                json!(self.requests[op as usize].load(Relaxed)),
+            );
         }
         json!({
             "requests": per_op,

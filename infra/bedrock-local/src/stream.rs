@@ -29,9 +29,18 @@ pub enum Delta {
 
 #[derive(Debug, Clone)]
 pub enum Step {
-    BlockStart { index: usize, kind: BlockKind },
-    Delta { index: usize, delta: Delta, tokens: u32 },
-    BlockStop { index: usize },
+    BlockStart {
+        index: usize,
+        kind: BlockKind,
+    },
+    Delta {
+        index: usize,
+        delta: Delta,
+        tokens: u32,
+    },
+    BlockStop {
+        index: usize,
+    },
 }
 
 /// Cuts a generation into steps: one delta per word of text, 16-character slices of tool
@@ -41,30 +50,62 @@ pub fn steps(g: &Generation) -> Vec<Step> {
     for (index, b) in g.blocks.iter().enumerate() {
         match b {
             OutBlock::Text(t) => {
-                out.push(Step::BlockStart { index, kind: BlockKind::Text });
+                out.push(Step::BlockStart {
+                    index,
+                    kind: BlockKind::Text,
+                });
                 for p in pieces(t) {
-                    out.push(Step::Delta { index, tokens: count_text(p), delta: Delta::Text(p.to_string()) });
+                    out.push(Step::Delta {
+                        index,
+                        tokens: count_text(p),
+                        delta: Delta::Text(p.to_string()),
+                    });
                 }
             }
             OutBlock::Reasoning { text, signature } => {
-                out.push(Step::BlockStart { index, kind: BlockKind::Reasoning });
+                out.push(Step::BlockStart {
+                    index,
+                    kind: BlockKind::Reasoning,
+                });
                 for p in pieces(text) {
-                    out.push(Step::Delta { index, tokens: count_text(p), delta: Delta::ReasoningText(p.to_string()) });
+                    out.push(Step::Delta {
+                        index,
+                        tokens: count_text(p),
+                        delta: Delta::ReasoningText(p.to_string()),
+                    });
                 }
-                out.push(Step::Delta { index, tokens: 0, delta: Delta::Signature(signature.clone()) });
+                out.push(Step::Delta {
+                    index,
+                    tokens: 0,
+                    delta: Delta::Signature(signature.clone()),
+                });
             }
             OutBlock::ToolUse { id, name, input } => {
-                out.push(Step::BlockStart { index, kind: BlockKind::ToolUse { id: id.clone(), name: name.clone() } });
+                out.push(Step::BlockStart {
+                    index,
+                    kind: BlockKind::ToolUse {
+                        id: id.clone(),
+                        name: name.clone(),
+                    },
+                });
                 let json = input.to_string();
                 let mut chunk = String::new();
                 for c in json.chars() {
                     chunk.push(c);
                     if chunk.len() >= 16 {
-                        out.push(Step::Delta { index, tokens: count_text(&chunk), delta: Delta::ToolInput(std::mem::take(&mut chunk)) });
+                        out.push(Step::Delta {
+                            index,
+                            tokens: count_text(&chunk),
+                            delta: Delta::ToolInput(std::mem::take(&mut chunk)),
+                        });
                     }
                 }
                 if !chunk.is_empty() {
-                    out.push(Step::Delta { index, tokens: count_text(&chunk), delta: Delta::ToolInput(chunk) });
+                    out.push(Step::Delta {
+                        index,
+                        tokens: count_text(&chunk),
+                        delta: Delta::ToolInput(chunk),
+                    });
                 }
             }
         }
@@ -79,7 +120,12 @@ pub fn intervene(steps: &mut Vec<Step>, message: &str, blocked: impl Fn(&str) ->
     let mut acc = String::new();
     let mut cut = None;
     for (i, s) in steps.iter().enumerate() {
-        if let Step::Delta { index, delta: Delta::Text(t), .. } = s {
+        if let Step::Delta {
+            index,
+            delta: Delta::Text(t),
+            ..
+        } = s
+        {
             acc.push_str(t);
             if blocked(&acc) {
                 cut = Some((i, *index));
@@ -89,7 +135,11 @@ pub fn intervene(steps: &mut Vec<Step>, message: &str, blocked: impl Fn(&str) ->
     }
     let Some((i, index)) = cut else { return false };
     steps.truncate(i);
-    steps.push(Step::Delta { index, tokens: count_text(message), delta: Delta::Text(message.to_string()) });
+    steps.push(Step::Delta {
+        index,
+        tokens: count_text(message),
+        delta: Delta::Text(message.to_string()),
+    });
     steps.push(Step::BlockStop { index });
     true
 }
@@ -138,7 +188,10 @@ pub struct Encoder {
 
 fn chunk(v: &Value) -> Bytes {
     let raw = serde_json::to_vec(v).unwrap_or_default();
-    event("chunk", &json!({"bytes": base64::engine::general_purpose::STANDARD.encode(raw)}))
+    event(
+        "chunk",
+        &json!({"bytes": base64::engine::general_purpose::STANDARD.encode(raw)}),
+    )
 }
 
 /// Converse `usage` object (also used by the non-streaming Converse response).
@@ -182,7 +235,9 @@ impl Encoder {
     pub fn start(&mut self, usage: &Usage) -> Vec<Bytes> {
         match self.format {
             Format::Converse => vec![event("messageStart", &json!({"role": "assistant"}))],
-            Format::Native(Family::Nova) => vec![chunk(&json!({"messageStart": {"role": "assistant"}}))],
+            Format::Native(Family::Nova) => {
+                vec![chunk(&json!({"messageStart": {"role": "assistant"}}))]
+            }
             Format::Native(Family::Anthropic) => vec![chunk(&json!({
                 "type": "message_start",
                 "message": {
@@ -223,7 +278,10 @@ impl Encoder {
 
     fn converse_step(&mut self, s: &Step, nova: bool) -> Option<Bytes> {
         let (name, payload) = match s {
-            Step::BlockStart { index, kind: BlockKind::ToolUse { id, name } } => (
+            Step::BlockStart {
+                index,
+                kind: BlockKind::ToolUse { id, name },
+            } => (
                 "contentBlockStart",
                 json!({"start": {"toolUse": {"toolUseId": id, "name": name}}, "contentBlockIndex": index}),
             ),
@@ -235,29 +293,49 @@ impl Encoder {
                     Delta::ReasoningText(t) => json!({"reasoningContent": {"text": t}}),
                     Delta::Signature(t) => json!({"reasoningContent": {"signature": t}}),
                 };
-                ("contentBlockDelta", json!({"delta": d, "contentBlockIndex": index}))
+                (
+                    "contentBlockDelta",
+                    json!({"delta": d, "contentBlockIndex": index}),
+                )
             }
             Step::BlockStop { index } => ("contentBlockStop", json!({"contentBlockIndex": index})),
         };
-        Some(if nova { chunk(&json!({ name: payload })) } else { event(name, &payload) })
+        Some(if nova {
+            chunk(&json!({ name: payload }))
+        } else {
+            event(name, &payload)
+        })
     }
 
     fn text_step(&mut self, s: &Step) -> Option<Bytes> {
         match s {
-            Step::BlockStart { kind: BlockKind::ToolUse { id, name }, .. } => {
+            Step::BlockStart {
+                kind: BlockKind::ToolUse { id, name },
+                ..
+            } => {
                 self.tools.push((id.clone(), name.clone(), String::new()));
                 None
             }
-            Step::Delta { delta: Delta::ToolInput(t), .. } => {
+            Step::Delta {
+                delta: Delta::ToolInput(t),
+                ..
+            } => {
                 if let Some(last) = self.tools.last_mut() {
                     last.2.push_str(t);
                 }
                 None
             }
-            Step::Delta { delta: Delta::Text(t), .. } => {
+            Step::Delta {
+                delta: Delta::Text(t),
+                ..
+            } => {
                 self.text.push_str(t);
                 let first = std::mem::replace(&mut self.first_chunk, false);
-                let input = if first { json!(self.input_tokens) } else { Value::Null };
+                let input = if first {
+                    json!(self.input_tokens)
+                } else {
+                    Value::Null
+                };
                 let v = match self.format {
                     Format::Native(Family::Titan) => json!({
                         "outputText": t, "index": 0, "totalOutputTextTokenCount": self.output_so_far,
@@ -267,7 +345,9 @@ impl Encoder {
                         "generation": t, "prompt_token_count": input,
                         "generation_token_count": self.output_so_far, "stop_reason": null,
                     }),
-                    Format::Native(Family::Mistral) => json!({"outputs": [{"text": t, "stop_reason": null}]}),
+                    Format::Native(Family::Mistral) => {
+                        json!({"outputs": [{"text": t, "stop_reason": null}]})
+                    }
                     Format::Native(Family::MistralChat) => json!({
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": t}, "stop_reason": null}],
                     }),
@@ -333,7 +413,9 @@ impl Encoder {
                 "stop_reason": short_stop(end.stop_reason),
             }))],
             Format::Native(Family::Mistral) => {
-                vec![guard(json!({"outputs": [{"text": "", "stop_reason": short_stop(end.stop_reason)}]}))]
+                vec![guard(
+                    json!({"outputs": [{"text": "", "stop_reason": short_stop(end.stop_reason)}]}),
+                )]
             }
             Format::Native(Family::MistralChat) => {
                 let mut message = json!({"role": "assistant", "content": ""});
@@ -344,7 +426,9 @@ impl Encoder {
                         .map(|(id, name, args)| json!({"id": id, "function": {"name": name, "arguments": args}}))
                         .collect();
                 }
-                vec![guard(json!({"choices": [{"index": 0, "message": message, "stop_reason": short_stop(end.stop_reason)}]}))]
+                vec![guard(
+                    json!({"choices": [{"index": 0, "message": message, "stop_reason": short_stop(end.stop_reason)}]}),
+                )]
             }
             Format::Native(_) => {
                 let mut response = json!({
@@ -373,7 +457,9 @@ fn anthropic_step(s: &Step) -> Option<Value> {
             let block = match kind {
                 BlockKind::Text => json!({"type": "text", "text": ""}),
                 BlockKind::Reasoning => json!({"type": "thinking", "thinking": ""}),
-                BlockKind::ToolUse { id, name } => json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+                BlockKind::ToolUse { id, name } => {
+                    json!({"type": "tool_use", "id": id, "name": name, "input": {}})
+                }
             };
             json!({"type": "content_block_start", "index": index, "content_block": block})
         }

@@ -31,7 +31,11 @@ pub fn conversation(req: &ChatRequest) -> Result<(), BedrockError> {
             return validation(format!(
                 "A conversation must alternate between user and assistant roles. Messages {i} and {} both have the role {}. Make sure the conversation alternates between user and assistant roles and try again.",
                 i + 1,
-                if pair[1].role == Role::User { "user" } else { "assistant" }
+                if pair[1].role == Role::User {
+                    "user"
+                } else {
+                    "assistant"
+                }
             ));
         }
     }
@@ -78,7 +82,11 @@ pub fn inference(
     {
         return validation(format!(
             "1 validation error detected: Value '{t}' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value {} 1",
-            if t < 0.0 { "greater than or equal to 0, and less than or equal to" } else { "less than or equal to" }
+            if t < 0.0 {
+                "greater than or equal to 0, and less than or equal to"
+            } else {
+                "less than or equal to"
+            }
         ));
     }
     if let Some(p) = top_p
@@ -107,7 +115,9 @@ pub fn inference(
 /// Features the request uses against what the model supports.
 pub fn capabilities(model: &Model, req: &ChatRequest, streaming: bool) -> Result<(), BedrockError> {
     if req.has_system_text() && !model.caps.system {
-        return validation("This model doesn't support system messages. Try again without a system message.");
+        return validation(
+            "This model doesn't support system messages. Try again without a system message.",
+        );
     }
     let uses_tools = !req.tools.is_empty()
         || req
@@ -125,10 +135,14 @@ pub fn capabilities(model: &Model, req: &ChatRequest, streaming: bool) -> Result
         return validation("This model doesn't support the image content block that you provided.");
     }
     if req.has_documents() && !model.caps.documents {
-        return validation("This model doesn't support documents. Try again without a document content block.");
+        return validation(
+            "This model doesn't support documents. Try again without a document content block.",
+        );
     }
     if req.reasoning.is_some() && !model.caps.reasoning {
-        return validation("The model returned the following errors: thinking: Extra inputs are not permitted");
+        return validation(
+            "The model returned the following errors: thinking: Extra inputs are not permitted",
+        );
     }
     if let (Some(budget), Some(max)) = (req.reasoning, req.max_tokens)
         && budget >= max

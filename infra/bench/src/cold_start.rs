@@ -67,7 +67,11 @@ pub async fn measure(
     r
 }
 
-async fn one(spec: &FnSpec, ctx: &LaunchCtx, event: Option<Bytes>) -> Result<(f64, Option<f64>, Option<u16>), Failure> {
+async fn one(
+    spec: &FnSpec,
+    ctx: &LaunchCtx,
+    event: Option<Bytes>,
+) -> Result<(f64, Option<f64>, Option<u16>), Failure> {
     let (mut s, id) = Session::launch(spec, ctx, event).await?;
     let first_next = s.wait_first_next(Duration::from_secs(30)).await?;
     let init = ms(first_next.duration_since(s.spawned_at));
@@ -84,9 +88,14 @@ async fn one(spec: &FnSpec, ctx: &LaunchCtx, event: Option<Bytes>) -> Result<(f6
 
 /// One launch with `event`, returning the response's HTTP status (to probe whether a route is
 /// implemented) and the raw body.
-pub async fn probe(spec: &FnSpec, ctx: &LaunchCtx, event: Bytes) -> Result<(Option<u16>, Bytes), Failure> {
+pub async fn probe(
+    spec: &FnSpec,
+    ctx: &LaunchCtx,
+    event: Bytes,
+) -> Result<(Option<u16>, Bytes), Failure> {
     let (mut s, id) = Session::launch(spec, ctx, Some(event)).await?;
     let id = id.unwrap_or_default();
+    s.wait_first_next(Duration::from_secs(30)).await?;
     let out = s.wait_outcome(&id, Duration::from_secs(30)).await?;
     s.stop();
     Ok((out.http_status(), out.body))

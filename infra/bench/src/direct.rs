@@ -31,10 +31,18 @@ impl Direct {
         let conf = aws_sdk_bedrockruntime::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDBENCHEXAMPLE", "bench-secret-key", None, None, "bench"))
+            .credentials_provider(Credentials::new(
+                "AKIDBENCHEXAMPLE",
+                "bench-secret-key",
+                None,
+                None,
+                "bench",
+            ))
             .endpoint_url(endpoint)
             .build();
-        Direct { client: Client::from_conf(conf) }
+        Direct {
+            client: Client::from_conf(conf),
+        }
     }
 
     /// One Converse call; returns its latency in ms.
@@ -64,21 +72,31 @@ pub struct RawConn {
 
 /// `http://127.0.0.1:PORT` -> socket address.
 pub fn parse_http_url(url: &str) -> Result<SocketAddr, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| format!("not an http:// URL: {url}"))?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("not an http:// URL: {url}"))?;
     let hostport = rest.split('/').next().unwrap_or(rest);
-    hostport.parse().map_err(|e| format!("bad address {hostport}: {e}"))
+    hostport
+        .parse()
+        .map_err(|e| format!("bad address {hostport}: {e}"))
 }
 
 impl RawConn {
     pub async fn connect(addr: SocketAddr) -> Result<Self, String> {
-        let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(RawConn { sender, host: addr.to_string() })
+        Ok(RawConn {
+            sender,
+            host: addr.to_string(),
+        })
     }
 
     fn request(&self, path: &str, body: Bytes) -> Result<http::Request<Full<Bytes>>, String> {
@@ -94,17 +112,35 @@ impl RawConn {
     pub async fn post(&mut self, path: &str, body: Bytes) -> Result<(u16, Bytes), String> {
         let req = self.request(path, body)?;
         self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self.sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
         Ok((status, body))
     }
 
     /// POST and hand each body chunk to `on_chunk` as it arrives; returns the status.
-    pub async fn post_streaming(&mut self, path: &str, body: Bytes, mut on_chunk: impl FnMut(&[u8])) -> Result<u16, String> {
+    pub async fn post_streaming(
+        &mut self,
+        path: &str,
+        body: Bytes,
+        mut on_chunk: impl FnMut(&[u8]),
+    ) -> Result<u16, String> {
         let req = self.request(path, body)?;
         self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self.sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         while let Some(frame) = body.frame().await {

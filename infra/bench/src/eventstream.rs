@@ -7,9 +7,12 @@ pub fn drain(buf: &mut Vec<u8>, mut on_payload: impl FnMut(&[u8])) -> Result<(),
     let mut off = 0;
     while buf.len() - off >= 12 {
         let total = u32::from_be_bytes(buf[off..off + 4].try_into().unwrap_or_default()) as usize;
-        let headers = u32::from_be_bytes(buf[off + 4..off + 8].try_into().unwrap_or_default()) as usize;
+        let headers =
+            u32::from_be_bytes(buf[off + 4..off + 8].try_into().unwrap_or_default()) as usize;
         if total < 16 + headers {
-            return Err(format!("malformed eventstream message (total {total}, headers {headers})"));
+            return Err(format!(
+                "malformed eventstream message (total {total}, headers {headers})"
+            ));
         }
         if buf.len() - off < total {
             break;

@@ -27,12 +27,20 @@ impl ChildGuard {
         };
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = cmd.spawn()?;
-        Ok(ChildGuard { child, name: name.to_string(), log: log.map(Path::to_path_buf) })
+        Ok(ChildGuard {
+            child,
+            name: name.to_string(),
+            log: log.map(Path::to_path_buf),
+        })
     }
 
     /// Wraps a child started elsewhere (with pipes the caller needs).
     pub fn adopt(child: Child, name: &str) -> Self {
-        ChildGuard { child, name: name.to_string(), log: None }
+        ChildGuard {
+            child,
+            name: name.to_string(),
+            log: None,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -55,8 +63,12 @@ impl ChildGuard {
 
     /// The last `max` bytes of the log, for error messages.
     pub fn log_tail(&self, max: usize) -> String {
-        let Some(p) = &self.log else { return String::new() };
-        let Ok(mut f) = File::open(p) else { return String::new() };
+        let Some(p) = &self.log else {
+            return String::new();
+        };
+        let Ok(mut f) = File::open(p) else {
+            return String::new();
+        };
         let mut s = Vec::new();
         let _ = f.read_to_end(&mut s);
         let start = s.len().saturating_sub(max);
@@ -84,8 +96,15 @@ impl Drop for ChildGuard {
 
 pub fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = text.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A running `bedrock-local`: its URL and its guard.
@@ -104,8 +123,12 @@ impl BedrockLocal {
             .append(true)
             .open(log)
             .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(errlog));
-        let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(errlog));
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let mut guard = ChildGuard::adopt(child, "bedrock-local");
         guard.log = Some(log.to_path_buf());
         let stdout = guard.child_mut().stdout.take().ok_or("no stdout pipe")?;
@@ -119,13 +142,21 @@ impl BedrockLocal {
             let mut sink = Vec::new();
             let _ = r.read_to_end(&mut sink);
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .map_err(|_| format!("bedrock-local did not announce its address in 20 s: {}", guard.log_tail(2000)))?;
+        let line = rx.recv_timeout(Duration::from_secs(20)).map_err(|_| {
+            format!(
+                "bedrock-local did not announce its address in 20 s: {}",
+                guard.log_tail(2000)
+            )
+        })?;
         let url = line
             .trim()
             .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected first line from bedrock-local: {line:?} {}", guard.log_tail(2000)))?
+            .ok_or_else(|| {
+                format!(
+                    "unexpected first line from bedrock-local: {line:?} {}",
+                    guard.log_tail(2000)
+                )
+            })?
             .to_string();
         Ok(BedrockLocal { url, guard })
     }
@@ -134,6 +165,13 @@ impl BedrockLocal {
 /// A field of `/proc/meminfo` in kB.
 pub fn proc_meminfo_kb(field: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }

@@ -49,7 +49,10 @@ impl Figure {
         if b.median != 0.0 {
             self.ratio = Some(self.ours.median / b.median);
         }
-        self.baseline = Some(Baseline { name: name.into(), summary: b });
+        self.baseline = Some(Baseline {
+            name: name.into(),
+            summary: b,
+        });
         self
     }
 
@@ -85,11 +88,20 @@ impl Machine {
     pub fn detect() -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
             .unwrap_or_default();
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         Machine {
-            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             arch: std::env::consts::ARCH,
             os: std::env::consts::OS,
             cpu,
@@ -129,7 +141,13 @@ fn summary_cell(s: &Summary, unit: &str) -> String {
     if s.n == 1 {
         num(s.median, unit)
     } else {
-        format!("{} (min {}, p99 {}, n={})", num(s.median, unit), num(s.min, unit), num(s.p99, unit), s.n)
+        format!(
+            "{} (min {}, p99 {}, n={})",
+            num(s.median, unit),
+            num(s.min, unit),
+            num(s.p99, unit),
+            s.n
+        )
     }
 }
 
@@ -147,7 +165,10 @@ impl Report {
             std::fs::create_dir_all(d)?;
         }
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n")?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n",
+        )?;
         std::fs::rename(tmp, path)
     }
 
@@ -170,20 +191,65 @@ impl Report {
             mc.os,
             mc.arch,
             mc.cores,
-            if mc.cpu.is_empty() { "unknown CPU" } else { &mc.cpu },
+            if mc.cpu.is_empty() {
+                "unknown CPU"
+            } else {
+                &mc.cpu
+            },
             mc.kernel,
-            mc.mem_total_mb.map(|mb| format!(", {mb} MiB RAM")).unwrap_or_default(),
+            mc.mem_total_mb
+                .map(|mb| format!(", {mb} MiB RAM"))
+                .unwrap_or_default(),
         );
+        if let Some(l) = self.settings.get("load_average").and_then(|v| v.as_str()) {
+            let _ = writeln!(
+                m,
+                "Load average (1, 5, 15 min): {l}. Other work on this {}-core machine shows up in every figure.\n",
+                mc.cores
+            );
+        }
+        if self.mode == "quick" {
+            let _ = writeln!(
+                m,
+                "> Quick mode: few repetitions, sensitive to other load; quote figures from `make bench`.\n"
+            );
+        }
+        if let Some(py) = self
+            .settings
+            .get("python_baseline")
+            .and_then(|v| v.as_str())
+        {
+            let _ = writeln!(m, "Python baseline: CPython {py}.\n");
+        }
         if self.profile != "release" {
-            let _ = writeln!(m, "> **Not a release run**: these figures come from `{}` binaries and say nothing about production.\n", self.profile);
+            let _ = writeln!(
+                m,
+                "> **Not a release run**: these figures come from `{}` binaries and say nothing about production.\n",
+                self.profile
+            );
         }
         let _ = writeln!(m, "## Targets (issue 12)\n");
-        let _ = writeln!(m, "- Cold start (first invoke) at least **10× faster** than the Python baseline (boto3 + awslambdaric) and **within 2×** of a minimal Rust function.");
-        let _ = writeln!(m, "- Warm overhead (added latency over calling Bedrock directly): **p50 < 1 ms, p99 < 3 ms**.");
-        let _ = writeln!(m, "- Binaries **< 10 MB**; peak RSS **< 40 MB** (MB = 10^6 bytes).");
-        let _ = writeln!(m, "\nTargets are reported, not enforced: the bench fails only when it cannot measure.\n");
+        let _ = writeln!(
+            m,
+            "- Cold start (first invoke) at least **10× faster** than the Python baseline (boto3 + awslambdaric) and **within 2×** of a minimal Rust function."
+        );
+        let _ = writeln!(
+            m,
+            "- Warm overhead (added latency over calling Bedrock directly): **p50 < 1 ms, p99 < 3 ms**."
+        );
+        let _ = writeln!(
+            m,
+            "- Binaries **< 10 MB**; peak RSS **< 40 MB** (MB = 10^6 bytes)."
+        );
+        let _ = writeln!(
+            m,
+            "\nTargets are reported, not enforced: the bench fails only when it cannot measure.\n"
+        );
         let _ = writeln!(m, "## Results\n");
-        let _ = writeln!(m, "Cells: median (min, p99, n). Ratio = ours / baseline on medians.\n");
+        let _ = writeln!(
+            m,
+            "Cells: median (min, p99, n). Ratio = ours / baseline on medians.\n"
+        );
         let _ = writeln!(m, "| Figure | Ours | Baseline | Ratio | Target | Met? |");
         let _ = writeln!(m, "|---|---|---|---|---|---|");
         for f in &self.figures {
@@ -208,7 +274,11 @@ impl Report {
                 met
             );
         }
-        let notes: Vec<_> = self.figures.iter().filter(|f| !f.notes.is_empty()).collect();
+        let notes: Vec<_> = self
+            .figures
+            .iter()
+            .filter(|f| !f.notes.is_empty())
+            .collect();
         if !notes.is_empty() {
             let _ = writeln!(m, "\n### Notes on figures\n");
             for f in notes {
@@ -281,3 +351,53 @@ Everything runs on 127.0.0.1 on this one machine; no AWS account, no network bey
 - Every loop is bounded in count and time; prompts are derived from the request index and a fixed
   seed, and bedrock-local runs with `--seed 42` (its output is deterministic).
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::summarize;
+
+    #[test]
+    fn markdown_row_has_ratio_target_and_verdict() {
+        let f = Figure::new(
+            "x",
+            "Cold start",
+            "ms",
+            summarize(&[5.0, 6.0, 7.0]).unwrap(),
+        )
+        .with_baseline("py", summarize(&[100.0]).unwrap())
+        .with_target("≥ 10× faster", true);
+        assert_eq!(f.ratio, Some(0.06));
+        let r = Report {
+            schema: 1,
+            generated_unix: 0,
+            mode: "quick",
+            profile: "release".into(),
+            bin_dir: String::new(),
+            machine: Machine::detect(),
+            settings: serde_json::json!({}),
+            figures: vec![f],
+            not_measured: vec![NotMeasured {
+                what: "a".into(),
+                why: "b".into(),
+            }],
+            errors: vec![],
+            duration_s: 1.0,
+        };
+        let md = r.markdown();
+        assert!(
+            md.contains(
+                "| Cold start | 6.000 ms (min 5.000 ms, p99 7.000 ms, n=3) | py: 100.0 ms |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| ≥ 10× faster | yes |"));
+        assert!(md.contains("- **a**: b"));
+        let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["figures"][0]["met"], true);
+        assert_eq!(
+            v["machine"]["cores"].as_u64().unwrap() as usize,
+            std::thread::available_parallelism().unwrap().get()
+        );
+    }
+}

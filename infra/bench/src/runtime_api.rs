@@ -35,9 +35,18 @@ pub enum Signal {
     /// `next` returned this invocation to the function.
     HandedOut { id: String, at: Instant },
     /// The whole response body was received (`at` is after the last byte).
-    Response { id: String, at: Instant, body: Bytes, streaming: bool },
+    Response {
+        id: String,
+        at: Instant,
+        body: Bytes,
+        streaming: bool,
+    },
     /// `invocation/{id}/error`.
-    Error { id: String, at: Instant, body: Bytes },
+    Error {
+        id: String,
+        at: Instant,
+        body: Bytes,
+    },
     /// `init/error`.
     InitError { at: Instant, body: Bytes },
 }
@@ -77,7 +86,10 @@ impl RuntimeApi {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .layer(DefaultBodyLimit::disable())
@@ -85,7 +97,13 @@ impl RuntimeApi {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(RuntimeApi { addr, events: etx, signals: srx, task, seq: AtomicU64::new(0) })
+        Ok(RuntimeApi {
+            addr,
+            events: etx,
+            signals: srx,
+            task,
+            seq: AtomicU64::new(0),
+        })
     }
 
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
@@ -97,18 +115,27 @@ impl RuntimeApi {
     pub fn push(&self, body: Bytes) -> String {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let id = format!("00000000-0000-4000-8000-{n:012x}");
-        let _ = self.events.send(Invocation { id: id.clone(), body });
+        let _ = self.events.send(Invocation {
+            id: id.clone(),
+            body,
+        });
         id
     }
 
     /// The next signal, or `None` after `timeout`.
     pub async fn signal(&mut self, timeout: Duration) -> Option<Signal> {
-        tokio::time::timeout(timeout, self.signals.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, self.signals.recv())
+            .await
+            .ok()
+            .flatten()
     }
 }
 
 fn epoch_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 async fn next(State(s): State<Arc<Shared>>) -> Response {
@@ -118,45 +145,83 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
         rx.recv().await
     };
     let Some(inv) = inv else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "runtime API shutting down").into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "runtime API shutting down",
+        )
+            .into_response();
     };
     let mut headers = HeaderMap::new();
     let hv = |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("invalid"));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("lambda-runtime-aws-request-id", hv(inv.id.clone()));
     // 15 minutes from now, as Lambda's maximum timeout.
-    headers.insert("lambda-runtime-deadline-ms", hv((epoch_ms() + 900_000).to_string()));
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        hv((epoch_ms() + 900_000).to_string()),
+    );
     headers.insert(
         "lambda-runtime-invoked-function-arn",
-        hv(format!("arn:aws:lambda:us-east-1:123456789012:function:{}", s.function_name)),
+        hv(format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}",
+            s.function_name
+        )),
     );
     headers.insert(
         "lambda-runtime-trace-id",
-        hv(format!("Root=1-00000000-{:024x};Parent=0000000000000001;Sampled=0", inv.id.len())),
+        hv(format!(
+            "Root=1-00000000-{:024x};Parent=0000000000000001;Sampled=0",
+            inv.id.len()
+        )),
     );
-    let _ = s.signals.send(Signal::HandedOut { id: inv.id, at: Instant::now() });
+    let _ = s.signals.send(Signal::HandedOut {
+        id: inv.id,
+        at: Instant::now(),
+    });
     (StatusCode::OK, headers, inv.body).into_response()
 }
 
 fn accepted() -> Response {
-    (StatusCode::ACCEPTED, [("content-type", "application/json")], r#"{"status":"OK"}"#).into_response()
+    (
+        StatusCode::ACCEPTED,
+        [("content-type", "application/json")],
+        r#"{"status":"OK"}"#,
+    )
+        .into_response()
 }
 
-async fn response(State(s): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn response(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let at = Instant::now();
     let streaming = headers
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
-    let _ = s.signals.send(Signal::Response { id, at, body, streaming });
+    let _ = s.signals.send(Signal::Response {
+        id,
+        at,
+        body,
+        streaming,
+    });
     accepted()
 }
 
 async fn error(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
-    let _ = s.signals.send(Signal::Error { id, at: Instant::now(), body });
+    let _ = s.signals.send(Signal::Error {
+        id,
+        at: Instant::now(),
+        body,
+    });
     accepted()
 }
 
 async fn init_error(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    let _ = s.signals.send(Signal::InitError { at: Instant::now(), body });
+    let _ = s.signals.send(Signal::InitError {
+        at: Instant::now(),
+        body,
+    });
     accepted()
 }

@@ -17,7 +17,11 @@ pub enum FnKind {
     /// A `provided.al2023` bootstrap binary.
     Rust { bin: PathBuf },
     /// `python -m awslambdaric <handler>` in `task_root`, as the Python managed runtime does.
-    Python { python: PathBuf, task_root: PathBuf, handler: String },
+    Python {
+        python: PathBuf,
+        task_root: PathBuf,
+        handler: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -41,16 +45,30 @@ pub enum Failure {
     Spawn(String),
     /// Exited before doing what was awaited (`code` 0 before the first `next`: a placeholder
     /// `fn main() {}`).
-    Exited { code: Option<i32>, waiting_for: &'static str, log: String },
+    Exited {
+        code: Option<i32>,
+        waiting_for: &'static str,
+        log: String,
+    },
     InitError(String),
     FunctionError(String),
-    Timeout { waiting_for: &'static str, log: String },
+    Timeout {
+        waiting_for: &'static str,
+        log: String,
+    },
 }
 
 impl Failure {
     /// A placeholder binary: exits 0 without ever asking for an event.
     pub fn is_not_implemented(&self) -> bool {
-        matches!(self, Failure::Exited { code: Some(0), waiting_for: "first next", .. })
+        matches!(
+            self,
+            Failure::Exited {
+                code: Some(0),
+                waiting_for: "first next",
+                ..
+            }
+        )
     }
 }
 
@@ -58,15 +76,31 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Spawn(e) => write!(f, "could not start: {e}"),
-            Failure::Exited { code: Some(0), waiting_for: "first next", .. } => {
-                write!(f, "exited with status 0 without calling the runtime API (not implemented yet)")
+            Failure::Exited {
+                code: Some(0),
+                waiting_for: "first next",
+                ..
+            } => {
+                write!(
+                    f,
+                    "exited with status 0 without calling the runtime API (not implemented yet)"
+                )
             }
-            Failure::Exited { code, waiting_for, log } => {
-                write!(f, "exited ({code:?}) while waiting for {waiting_for}; log tail: {log}")
+            Failure::Exited {
+                code,
+                waiting_for,
+                log,
+            } => {
+                write!(
+                    f,
+                    "exited ({code:?}) while waiting for {waiting_for}; log tail: {log}"
+                )
             }
             Failure::InitError(b) => write!(f, "reported an init error: {b}"),
             Failure::FunctionError(b) => write!(f, "reported a function error: {b}"),
-            Failure::Timeout { waiting_for, log } => write!(f, "timed out waiting for {waiting_for}; log tail: {log}"),
+            Failure::Timeout { waiting_for, log } => {
+                write!(f, "timed out waiting for {waiting_for}; log tail: {log}")
+            }
         }
     }
 }
@@ -89,7 +123,8 @@ impl Outcome {
     /// `statusCode` of an API Gateway / Function URL response (buffered JSON, or the JSON prelude
     /// of a streamed response).
     pub fn http_status(&self) -> Option<u16> {
-        let mut it = serde_json::Deserializer::from_slice(&self.body).into_iter::<serde_json::Value>();
+        let mut it =
+            serde_json::Deserializer::from_slice(&self.body).into_iter::<serde_json::Value>();
         let v = it.next()?.ok()?;
         v.get("statusCode")?.as_u64().map(|s| s as u16)
     }
@@ -103,7 +138,14 @@ pub struct Session {
     pub first_next: Option<Instant>,
 }
 
-fn lambda_env(cmd: &mut Command, spec: &FnSpec, ctx: &LaunchCtx, api: &RuntimeApi, handler: &str, root: &str) {
+fn lambda_env(
+    cmd: &mut Command,
+    spec: &FnSpec,
+    ctx: &LaunchCtx,
+    api: &RuntimeApi,
+    handler: &str,
+    root: &str,
+) {
     cmd.env_clear();
     for keep in ["PATH", "HOME"] {
         if let Ok(v) = std::env::var(keep) {
@@ -115,8 +157,14 @@ fn lambda_env(cmd: &mut Command, spec: &FnSpec, ctx: &LaunchCtx, api: &RuntimeAp
         ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", ctx.memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name)),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", spec.name),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/01/01/[$LATEST]bench".into(),
+        ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
@@ -137,18 +185,31 @@ impl Session {
     /// Starts the runtime API, queues `preload` (so the first `next` returns at once, as on
     /// Lambda where the event exists before the sandbox), then spawns the function.
     /// Returns the session and the preloaded event's request ID.
-    pub async fn launch(spec: &FnSpec, ctx: &LaunchCtx, preload: Option<Bytes>) -> Result<(Session, Option<String>), Failure> {
-        let api = RuntimeApi::start(&spec.name).await.map_err(|e| Failure::Spawn(format!("runtime API: {e}")))?;
+    pub async fn launch(
+        spec: &FnSpec,
+        ctx: &LaunchCtx,
+        preload: Option<Bytes>,
+    ) -> Result<(Session, Option<String>), Failure> {
+        let api = RuntimeApi::start(&spec.name)
+            .await
+            .map_err(|e| Failure::Spawn(format!("runtime API: {e}")))?;
         let id = preload.map(|b| api.push(b));
         let mut cmd;
         match &spec.kind {
             FnKind::Rust { bin } => {
                 cmd = Command::new(bin);
-                let root = bin.parent().map(|p| p.display().to_string()).unwrap_or_default();
+                let root = bin
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
                 lambda_env(&mut cmd, spec, ctx, &api, "bootstrap", &root);
                 cmd.current_dir(&root);
             }
-            FnKind::Python { python, task_root, handler } => {
+            FnKind::Python {
+                python,
+                task_root,
+                handler,
+            } => {
                 cmd = Command::new(python);
                 cmd.args(["-m", "awslambdaric", handler]);
                 let root = task_root.display().to_string();
@@ -158,8 +219,17 @@ impl Session {
         }
         let log = ctx.log_dir.join(format!("{}.log", spec.name));
         let spawned_at = Instant::now();
-        let child = ChildGuard::spawn(cmd, &spec.name, Some(&log)).map_err(|e| Failure::Spawn(e.to_string()))?;
-        Ok((Session { api, child, spawned_at, first_next: None }, id))
+        let child = ChildGuard::spawn(cmd, &spec.name, Some(&log))
+            .map_err(|e| Failure::Spawn(e.to_string()))?;
+        Ok((
+            Session {
+                api,
+                child,
+                spawned_at,
+                first_next: None,
+            },
+            id,
+        ))
     }
 
     /// Waits until `pick` accepts a signal, watching the process for an early exit.
@@ -173,7 +243,10 @@ impl Session {
         loop {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Failure::Timeout { waiting_for, log: self.child.log_tail(1500) });
+                return Err(Failure::Timeout {
+                    waiting_for,
+                    log: self.child.log_tail(1500),
+                });
             }
             tokio::select! {
                 s = self.api.signal(deadline - now) => {
@@ -208,7 +281,9 @@ impl Session {
         }
         self.wait(timeout, "first next", |s| match s {
             Signal::NextCalled { at } => Some(Ok(at)),
-            Signal::InitError { body, .. } => Some(Err(Failure::InitError(String::from_utf8_lossy(&body).into_owned()))),
+            Signal::InitError { body, .. } => Some(Err(Failure::InitError(
+                String::from_utf8_lossy(&body).into_owned(),
+            ))),
             _ => None,
         })
         .await
@@ -222,13 +297,23 @@ impl Session {
                 handed_out = Some(at);
                 None
             }
-            Signal::Response { id: i, at, body, streaming } if i == id => {
-                Some(Ok(Outcome { handed_out: handed_out.unwrap_or(at), done: at, body, streaming }))
-            }
-            Signal::Error { id: i, body, .. } if i == id => {
-                Some(Err(Failure::FunctionError(String::from_utf8_lossy(&body).into_owned())))
-            }
-            Signal::InitError { body, .. } => Some(Err(Failure::InitError(String::from_utf8_lossy(&body).into_owned()))),
+            Signal::Response {
+                id: i,
+                at,
+                body,
+                streaming,
+            } if i == id => Some(Ok(Outcome {
+                handed_out: handed_out.unwrap_or(at),
+                done: at,
+                body,
+                streaming,
+            })),
+            Signal::Error { id: i, body, .. } if i == id => Some(Err(Failure::FunctionError(
+                String::from_utf8_lossy(&body).into_owned(),
+            ))),
+            Signal::InitError { body, .. } => Some(Err(Failure::InitError(
+                String::from_utf8_lossy(&body).into_owned(),
+            ))),
             _ => None,
         })
         .await

@@ -28,7 +28,11 @@ pub fn summarize(samples: &[f64]) -> Option<Summary> {
     }
     s.sort_by(f64::total_cmp);
     let n = s.len();
-    let median = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
     Some(Summary {
         n,
         min: s[0],
@@ -52,7 +56,10 @@ mod tests {
     fn summary_of_known_samples() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
         let s = summarize(&v).unwrap();
-        assert_eq!((s.n, s.min, s.median, s.p99, s.max), (100, 1.0, 50.5, 99.0, 100.0));
+        assert_eq!(
+            (s.n, s.min, s.median, s.p99, s.max),
+            (100, 1.0, 50.5, 99.0, 100.0)
+        );
         assert_eq!(summarize(&[3.0]).unwrap().p99, 3.0);
         assert!(summarize(&[]).is_none());
     }

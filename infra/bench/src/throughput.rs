@@ -25,7 +25,11 @@ pub struct ConverseThroughput {
 
 impl ConverseThroughput {
     pub fn rps(&self) -> f64 {
-        if self.elapsed_s > 0.0 { self.completed as f64 / self.elapsed_s } else { 0.0 }
+        if self.elapsed_s > 0.0 {
+            self.completed as f64 / self.elapsed_s
+        } else {
+            0.0
+        }
     }
 }
 
@@ -36,7 +40,14 @@ fn converse_body(i: usize, seed: u64) -> Bytes {
 
 /// `total` Converse calls over `concurrency` keep-alive connections, stopping at `deadline`.
 /// The first `warmup` calls are not counted.
-pub async fn converse_rps(url: &str, concurrency: usize, warmup: usize, total: usize, seed: u64, deadline: Instant) -> Result<ConverseThroughput, String> {
+pub async fn converse_rps(
+    url: &str,
+    concurrency: usize,
+    warmup: usize,
+    total: usize,
+    seed: u64,
+    deadline: Instant,
+) -> Result<ConverseThroughput, String> {
     let addr = parse_http_url(url)?;
     let path = model_path("converse");
     // Warm-up: open the connections and run a few calls on each.
@@ -48,7 +59,10 @@ pub async fn converse_rps(url: &str, concurrency: usize, warmup: usize, total: u
         let c = &mut conns[i % concurrency];
         let (status, body) = c.post(&path, converse_body(i, seed)).await?;
         if status != 200 {
-            return Err(format!("converse answered {status}: {}", String::from_utf8_lossy(&body)));
+            return Err(format!(
+                "converse answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
         }
     }
     let next = Arc::new(AtomicUsize::new(0));
@@ -74,7 +88,8 @@ pub async fn converse_rps(url: &str, concurrency: usize, warmup: usize, total: u
                     Ok((200, _)) => lat.push(ms(t.elapsed())),
                     Ok((s, b)) => {
                         errors += 1;
-                        first_error.get_or_insert(format!("status {s}: {}", String::from_utf8_lossy(&b)));
+                        first_error
+                            .get_or_insert(format!("status {s}: {}", String::from_utf8_lossy(&b)));
                     }
                     Err(e) => {
                         errors += 1;
@@ -86,7 +101,10 @@ pub async fn converse_rps(url: &str, concurrency: usize, warmup: usize, total: u
             (lat, errors, first_error, truncated)
         }));
     }
-    let mut out = ConverseThroughput { concurrency, ..Default::default() };
+    let mut out = ConverseThroughput {
+        concurrency,
+        ..Default::default()
+    };
     for t in tasks {
         let (lat, errors, first_error, truncated) = t.await.map_err(|e| e.to_string())?;
         out.completed += lat.len();
@@ -113,17 +131,28 @@ pub struct StreamThroughput {
 }
 
 /// `count` sequential ConverseStream calls asking for about `reply_tokens` tokens each.
-pub async fn stream_tokens(url: &str, reply_tokens: u32, warmup: usize, count: usize, seed: u64, deadline: Instant) -> Result<StreamThroughput, String> {
+pub async fn stream_tokens(
+    url: &str,
+    reply_tokens: u32,
+    warmup: usize,
+    count: usize,
+    seed: u64,
+    deadline: Instant,
+) -> Result<StreamThroughput, String> {
     let addr = parse_http_url(url)?;
     let path = model_path("converse-stream");
     let mut conn = RawConn::connect(addr).await?;
-    let mut out = StreamThroughput { reply_tokens_asked: reply_tokens, ..Default::default() };
+    let mut out = StreamThroughput {
+        reply_tokens_asked: reply_tokens,
+        ..Default::default()
+    };
     for i in 0..warmup + count {
         if i >= warmup && Instant::now() >= deadline {
             out.truncated = true;
             break;
         }
-        let text = format!("benchmark stream {i} (seed {seed}): write at length [[len:{reply_tokens}]]");
+        let text =
+            format!("benchmark stream {i} (seed {seed}): write at length [[len:{reply_tokens}]]");
         let body = json!({
             "messages": [{"role": "user", "content": [{"text": text}]}],
             "inferenceConfig": {"maxTokens": reply_tokens * 2},
@@ -137,7 +166,9 @@ pub async fn stream_tokens(url: &str, reply_tokens: u32, warmup: usize, count: u
             .post_streaming(&path, Bytes::from(body.to_string()), |chunk| {
                 buf.extend_from_slice(chunk);
                 let r = crate::eventstream::drain(&mut buf, |payload| {
-                    let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else { return };
+                    let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+                        return;
+                    };
                     if v.get("delta").is_some() && first_delta.is_none() {
                         first_delta = Some(t.elapsed());
                     }
@@ -152,15 +183,20 @@ pub async fn stream_tokens(url: &str, reply_tokens: u32, warmup: usize, count: u
             .await?;
         let elapsed = t.elapsed();
         if status != 200 {
-            return Err(format!("converse-stream answered {status}: {}", String::from_utf8_lossy(&buf)));
+            return Err(format!(
+                "converse-stream answered {status}: {}",
+                String::from_utf8_lossy(&buf)
+            ));
         }
         if let Some(e) = parse_err {
             return Err(e);
         }
-        let tokens = usage_out.ok_or("converse-stream ended without a metadata event carrying usage.outputTokens")?;
+        let tokens = usage_out
+            .ok_or("converse-stream ended without a metadata event carrying usage.outputTokens")?;
         if i >= warmup {
             out.tokens_per_s.push(tokens as f64 / elapsed.as_secs_f64());
-            out.first_delta_ms.push(first_delta.map(ms).unwrap_or(f64::NAN));
+            out.first_delta_ms
+                .push(first_delta.map(ms).unwrap_or(f64::NAN));
             out.output_tokens.push(tokens);
         }
     }

@@ -30,7 +30,8 @@ pub struct WarmResult {
     pub truncated: bool,
 }
 
-/// `direct_text`: when set, pair every request with a direct Converse of that text.
+/// `direct`: when set, pair every request with a direct Converse of that text.
+#[allow(clippy::too_many_arguments)]
 pub async fn measure(
     spec: &FnSpec,
     ctx: &LaunchCtx,
@@ -82,13 +83,23 @@ async fn run(
         if let Some((client, text)) = direct
             && i % 2 == 0
         {
-            d = Some(client.converse(MODEL_ID, text).await.map_err(Failure::FunctionError)?);
+            d = Some(
+                client
+                    .converse(MODEL_ID, text)
+                    .await
+                    .map_err(Failure::FunctionError)?,
+            );
         }
         let out = s.invoke(event.clone(), Duration::from_secs(30)).await?;
         if let Some((client, text)) = direct
             && i % 2 == 1
         {
-            d = Some(client.converse(MODEL_ID, text).await.map_err(Failure::FunctionError)?);
+            d = Some(
+                client
+                    .converse(MODEL_ID, text)
+                    .await
+                    .map_err(Failure::FunctionError)?,
+            );
         }
         r.requests_total += 1;
         let status = out.http_status();

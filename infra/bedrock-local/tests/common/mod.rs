@@ -42,13 +42,19 @@ impl Local {
         let mut child = cmd.spawn().expect("spawn bedrock-local");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
         let url = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
         Local { child, url, port }
     }
 
@@ -72,7 +78,13 @@ impl Local {
     }
 
     /// A plain HTTP/1.1 request (no SDK): for auth tests and the control API.
-    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> RawResponse {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
         let mut req = format!(
@@ -87,23 +99,45 @@ impl Local {
         s.write_all(body).unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).unwrap();
-        let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("header end");
         let head = String::from_utf8_lossy(&buf[..split]).to_string();
         let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
         let headers = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
         let mut body = buf[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             body = dechunk(&body);
         }
-        RawResponse { status, headers, body }
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn control(&self, method: &str, path: &str, body: &str) -> Value {
-        let r = self.raw(method, path, &[("Content-Type", "application/json")], body.as_bytes());
+        let r = self.raw(
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         serde_json::from_slice(&r.body).unwrap()
     }
@@ -122,9 +156,9 @@ impl Drop for Local {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { break };
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap_or(0);
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -180,6 +214,8 @@ pub fn to_json(d: &Document) -> Value {
         Document::Number(Number::Float(f)) => Value::from(*f),
         Document::String(s) => Value::String(s.clone()),
         Document::Array(a) => Value::Array(a.iter().map(to_json).collect()),
-        Document::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Document::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
     }
 }

@@ -1,0 +1,14 @@
+//! `stream-url`: token streaming behind a Lambda Function URL in `RESPONSE_STREAM` mode.
+//!
+//! Thin by design: an axum `Router` (handed to `lambda_http::run_with_streaming_response`)
+//! parses the request and opens the upstream stream through `inference-core`; a spawned pump
+//! task forwards each upstream event as one server-sent event the moment it arrives.
+
+pub mod pump;
+pub mod routes;
+pub mod sse;
+
+pub use routes::router;
+
+/// The `Function` metric dimension of this function's calls.
+pub const FUNCTION: &str = "stream-url";

@@ -1,0 +1,131 @@
+//! The harness itself, in seconds, with debug binaries: the runtime API hands an event to a real
+//! `lambda_runtime` function (`bench-minimal-fn`) and receives its response; a process that exits
+//! without asking for an event is recognised as not implemented; cold start and warm loops count
+//! what they should.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bench::session::{FnKind, FnSpec, LaunchCtx, Session};
+use bytes::Bytes;
+
+fn ctx() -> LaunchCtx {
+    let dir = std::env::temp_dir().join(format!("bench-harness-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // No Bedrock call is made by these functions; the URL only has to be well-formed.
+    LaunchCtx {
+        bedrock_url: "http://127.0.0.1:9".into(),
+        log_dir: dir,
+        memory_mb: 128,
+    }
+}
+
+fn minimal() -> FnSpec {
+    FnSpec {
+        name: "bench-minimal-fn".into(),
+        kind: FnKind::Rust {
+            bin: PathBuf::from(env!("CARGO_BIN_EXE_bench-minimal-fn")),
+        },
+    }
+}
+
+#[tokio::test]
+async fn runtime_api_round_trip_with_minimal_function() {
+    let event = Bytes::from_static(br#"{"hello":"world","n":1}"#);
+    let (mut s, id) = Session::launch(&minimal(), &ctx(), Some(event.clone()))
+        .await
+        .unwrap();
+    let first_next = s.wait_first_next(Duration::from_secs(20)).await.unwrap();
+    assert!(first_next >= s.spawned_at);
+    let out = s
+        .wait_outcome(&id.unwrap(), Duration::from_secs(20))
+        .await
+        .unwrap();
+    let echoed: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(echoed, serde_json::json!({"hello": "world", "n": 1}));
+    assert!(out.done >= out.handed_out && out.handed_out >= first_next);
+    // Back-to-back events on the same process.
+    for i in 0..5 {
+        let out = s
+            .invoke(
+                Bytes::from(format!(r#"{{"i":{i}}}"#)),
+                Duration::from_secs(20),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&out.body).unwrap()["i"],
+            i
+        );
+    }
+    let pid = s.child.pid();
+    assert!(s.peak_rss_kb().is_some_and(|kb| kb > 0));
+    s.stop();
+    // Killed by pid and reaped.
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
+
+#[tokio::test]
+async fn process_exiting_without_next_is_not_implemented() {
+    let spec = FnSpec {
+        name: "placeholder".into(),
+        kind: FnKind::Rust {
+            bin: PathBuf::from("/bin/true"),
+        },
+    };
+    let (mut s, _) = Session::launch(&spec, &ctx(), None).await.unwrap();
+    let err = s
+        .wait_first_next(Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_implemented(), "{err}");
+}
+
+#[tokio::test]
+async fn cold_and_warm_loops_are_bounded_and_counted() {
+    let ev = Bytes::from_static(b"{}");
+    let cold = bench::cold_start::measure(
+        &minimal(),
+        &ctx(),
+        Some(("echo", ev.clone())),
+        1,
+        3,
+        Instant::now() + Duration::from_secs(30),
+    )
+    .await;
+    assert!(cold.failure.is_none(), "{:?}", cold.failure);
+    assert_eq!((cold.init_ms.len(), cold.first_invoke_ms.len()), (3, 3));
+    assert!(
+        cold.init_ms
+            .iter()
+            .zip(&cold.first_invoke_ms)
+            .all(|(i, f)| i <= f)
+    );
+
+    let warm = bench::warm::measure(
+        &minimal(),
+        &ctx(),
+        "echo",
+        ev.clone(),
+        None,
+        2,
+        20,
+        Instant::now() + Duration::from_secs(30),
+    )
+    .await;
+    assert!(warm.failure.is_none(), "{:?}", warm.failure);
+    assert_eq!((warm.fn_ms.len(), warm.requests_total), (20, 22));
+    assert!(warm.peak_rss_kb.is_some());
+
+    // A deadline already past stops the loop and says so.
+    let cut = bench::cold_start::measure(
+        &minimal(),
+        &ctx(),
+        Some(("echo", ev)),
+        0,
+        100,
+        Instant::now(),
+    )
+    .await;
+    assert!(cut.truncated && cut.init_ms.is_empty());
+}

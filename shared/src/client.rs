@@ -1,0 +1,917 @@
+//! The Bedrock client wrapper and the [`Gateway`] facade the functions call.
+//!
+//! The SDK client is built once per cold start from the standard AWS configuration chain, so
+//! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and dummy credentials point it at `bedrock-local` with no
+//! "am I local" code path. The facade applies, in order: resolution, allowlist, `maxTokens`
+//! policy, the deployment guardrail, the deadline, fallback; then prices the usage, logs and
+//! writes one EMF record per call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_bedrockruntime::Client;
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
+use aws_sdk_bedrockruntime::types::{
+    ConverseStreamOutput, ConverseTokensRequest, CountTokensInput, GuardrailContentBlock,
+    GuardrailContentQualifier, GuardrailContentSource, GuardrailTextBlock,
+    InvokeModelTokensRequest, StopReason,
+};
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::catalog::{Capability, Catalog, Mode};
+use crate::config::Config;
+use crate::context::CallContext;
+use crate::convert::request::GuardrailSpec;
+use crate::convert::{
+    ConverseParts, converse_output_to_json, stream_event_to_json, usage_from_sdk,
+};
+use crate::cost::{Cost, Usage, cost_of};
+use crate::error::{GatewayError, from_sdk_error};
+use crate::native;
+use crate::policy::{MaxTokens, Policy};
+use crate::resilience::{
+    FallbackStep, candidates, operation_timeout, retry_config, should_fall_back, timeout_config,
+};
+use crate::resolve::{Resolved, resolve};
+use crate::telemetry::{CallMetrics, log_content};
+
+mod count;
+mod invoke_stream;
+pub use count::CountInput;
+pub use invoke_stream::InvokeStreamCall;
+
+/// The Bedrock Runtime SDK client, configured from [`Config`].
+#[derive(Debug, Clone)]
+pub struct BedrockClient {
+    client: Client,
+}
+
+impl BedrockClient {
+    /// Loads the standard AWS configuration (region, credentials, endpoint overrides) and applies
+    /// the gateway's retry and connect-timeout settings. Async because credential and region
+    /// providers are; call once per cold start.
+    pub async fn new(config: &Config) -> BedrockClient {
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(config.region.as_str().to_owned()))
+            .retry_config(retry_config(config))
+            .timeout_config(timeout_config(config))
+            .load()
+            .await;
+        BedrockClient {
+            client: Client::new(&shared),
+        }
+    }
+
+    /// Wraps an already built SDK client (tests, custom setups).
+    pub fn from_sdk(client: Client) -> BedrockClient {
+        BedrockClient { client }
+    }
+
+    /// A client for a fixed endpoint (`bedrock-local` in tests) with dummy static credentials and
+    /// the gateway's retry and timeout settings, so every test crate builds it the same way.
+    #[cfg(feature = "test-util")]
+    pub fn for_endpoint(config: &Config, endpoint_url: &str) -> BedrockClient {
+        use aws_sdk_bedrockruntime::config::{Credentials, Region};
+        let sdk = aws_sdk_bedrockruntime::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.as_str().to_owned()))
+            .endpoint_url(endpoint_url)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test-util"))
+            .retry_config(retry_config(config))
+            .timeout_config(timeout_config(config))
+            .build();
+        BedrockClient::from_sdk(Client::from_conf(sdk))
+    }
+
+    /// The SDK client.
+    pub fn sdk(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// A native InvokeModel answer.
+#[derive(Debug, Clone)]
+pub struct NativeReply {
+    /// The model's JSON body, untouched.
+    pub body: Bytes,
+    /// Its content type.
+    pub content_type: String,
+    /// Token usage read from the body.
+    pub usage: Usage,
+    /// What it cost.
+    pub cost: Cost,
+    /// What was called.
+    pub model: crate::resolve::ResolvedView,
+    /// The `maxTokens` applied (None for embeddings).
+    pub max_tokens: Option<MaxTokens>,
+    /// Abandoned attempts.
+    pub fallback: Vec<FallbackStep>,
+}
+
+/// Everything the functions call. Cheap to clone (shared state behind `Arc`s).
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    config: Arc<Config>,
+    catalog: Arc<Catalog>,
+    client: BedrockClient,
+    policy: Policy,
+}
+
+/// A Converse request after resolution and policy, ready to send.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The resolved model.
+    pub resolved: Resolved,
+    /// The request parts (with maxTokens and guardrail applied).
+    pub parts: ConverseParts,
+    /// The `maxTokens` sent.
+    pub max_tokens: MaxTokens,
+}
+
+impl Gateway {
+    /// Assembles a gateway from parts built at cold start.
+    pub fn new(config: Config, catalog: Catalog, client: BedrockClient) -> Gateway {
+        let policy = Policy::from_config(&config);
+        Gateway {
+            config: Arc::new(config),
+            catalog: Arc::new(catalog),
+            client,
+            policy,
+        }
+    }
+
+    /// Configuration, catalog and client from the environment (one call in `main`).
+    pub async fn from_env() -> Result<Gateway, GatewayError> {
+        let config = Config::from_env()?;
+        let catalog = Catalog::load(&config)?;
+        let client = BedrockClient::new(&config).await;
+        Ok(Gateway::new(config, catalog, client))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The SDK client wrapper.
+    pub fn client(&self) -> &BedrockClient {
+        &self.client
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The model a body names (`model`), or the deployment default.
+    pub fn requested_model(&self, body: &Value) -> Result<String, GatewayError> {
+        match body.get("model") {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            Some(Value::String(_)) | None => self.config.default_model.clone().ok_or_else(|| {
+                GatewayError::invalid_request(
+                    "model: required (this deployment has no GATEWAY_DEFAULT_MODEL)",
+                )
+            }),
+            Some(other) => Err(GatewayError::invalid_request(format!(
+                "model: expected a string, got {}",
+                crate::convert::kind(other)
+            ))),
+        }
+    }
+
+    /// Resolves `name` and checks the allowlist and that the model can do `capability`.
+    pub fn resolve_allowed(
+        &self,
+        name: &str,
+        capability: Capability,
+    ) -> Result<Resolved, GatewayError> {
+        let resolved = resolve(&self.catalog, &self.config, name)?;
+        self.policy
+            .check_allowed(&resolved.model, Some(&resolved.target))?;
+        if !resolved.model.supports(capability) {
+            return Err(GatewayError::invalid_request(format!(
+                "model {} does not support {}",
+                resolved.model.id,
+                match capability {
+                    Capability::Converse => "Converse (use /v1/invoke for embedding models)",
+                    Capability::Streaming => "streaming",
+                    Capability::CountTokens => "CountTokens (use an estimate instead)",
+                    _ => capability.as_str(),
+                }
+            )));
+        }
+        Ok(resolved)
+    }
+
+    /// Resolution, policy and guardrail for one candidate model of a Converse body.
+    pub fn prepare(
+        &self,
+        name: &str,
+        parts: &ConverseParts,
+        capability: Capability,
+    ) -> Result<Prepared, GatewayError> {
+        let resolved = self.resolve_allowed(name, capability)?;
+        let max_tokens = self
+            .policy
+            .max_tokens(&resolved.model, parts.max_tokens())?;
+        let mut parts = parts.clone();
+        parts.set_max_tokens(max_tokens.value);
+        if let Some(g) = &self.config.guardrail {
+            // The deployment's guardrail replaces whatever the caller sent: it cannot be removed.
+            let mut spec = GuardrailSpec::from_settings(g);
+            spec.stream_processing_mode = parts
+                .guardrail
+                .as_ref()
+                .and_then(|c| c.stream_processing_mode.clone());
+            parts.guardrail = Some(spec);
+        }
+        Ok(Prepared {
+            resolved,
+            parts,
+            max_tokens,
+        })
+    }
+
+    fn timeout_override(
+        &self,
+        ctx: &CallContext,
+    ) -> Result<Option<aws_sdk_bedrockruntime::config::Builder>, GatewayError> {
+        let t = operation_timeout(ctx.deadline, self.config.deadline_margin, Instant::now())?;
+        Ok(t.map(|d| {
+            aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(self.config.connect_timeout)
+                    .operation_timeout(d)
+                    .build(),
+            )
+        }))
+    }
+
+    fn metrics(&self, ctx: &CallContext, operation: &str, model: &str) -> CallMetrics {
+        CallMetrics {
+            model: model.to_owned(),
+            function: ctx.function.to_owned(),
+            operation: operation.to_owned(),
+            request_id: ctx.request_id.clone(),
+            ..CallMetrics::default()
+        }
+    }
+
+    fn record_failure(
+        &self,
+        ctx: &CallContext,
+        operation: &str,
+        model: &str,
+        started: Instant,
+        e: &GatewayError,
+        fallbacks: usize,
+    ) {
+        let mut m = self.metrics(ctx, operation, model);
+        m.latency = Some(started.elapsed());
+        m.errors = 1;
+        m.throttles = u64::from(matches!(e.error_type(), "throttled" | "quota_exceeded"));
+        m.fallbacks = fallbacks as u64;
+        m.error_type = Some(e.error_type().to_owned());
+        m.emit(&self.config);
+        tracing::warn!(request_id = %ctx.request_id, operation, model, error_type = e.error_type(), status = e.status().as_u16(), error = %e, "bedrock call failed");
+    }
+
+    /// Converse: the body in Bedrock's JSON (plus `model`), the answer in Bedrock's JSON plus
+    /// `model`, `resolved`, `max_tokens`, `cost`, `request_id` and `fallback` (when used).
+    pub async fn converse(&self, body: Value, ctx: &CallContext) -> Result<Value, GatewayError> {
+        let requested = self.requested_model(&body)?;
+        let parts = ConverseParts::from_json(&body, &["model"])?;
+        log_content(&self.config, "prompt", &body);
+        let started = Instant::now();
+        let mut fallback = Vec::new();
+        let names = candidates(&requested, &self.config);
+        let mut last_err = None;
+        for (i, name) in names.iter().enumerate() {
+            let prepared = match self.prepare(name, &parts, Capability::Converse) {
+                Ok(p) => p,
+                // The caller's own model failing policy is the caller's error; a fallback model
+                // that does not fit is skipped and recorded.
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => {
+                    fallback.push(FallbackStep::new(name.clone(), &e));
+                    continue;
+                }
+            };
+            let invoked = prepared.resolved.target.id();
+            let call = prepared
+                .parts
+                .clone()
+                .apply(self.client.sdk().converse().model_id(&invoked));
+            let result = match self.timeout_override(ctx)? {
+                Some(o) => call.customize().config_override(o).send().await,
+                None => call.send().await,
+            };
+            match result {
+                Ok(out) => {
+                    let usage = out.usage().map(usage_from_sdk).unwrap_or_default();
+                    let cost = cost_of(
+                        &self.catalog,
+                        &prepared.resolved.model,
+                        prepared.resolved.pricing,
+                        &usage,
+                    );
+                    let mut v = converse_output_to_json(&out);
+                    log_content(&self.config, "completion", &v["output"]);
+                    let mut m = self.metrics(ctx, "Converse", prepared.resolved.model.id.as_str());
+                    m.latency = Some(started.elapsed());
+                    m.input_tokens = usage.input_tokens;
+                    m.output_tokens = usage.output_tokens;
+                    m.cache_read_tokens = usage.cache_read_tokens;
+                    m.cache_write_tokens = usage.cache_write_tokens();
+                    m.cost = Some(cost.total());
+                    m.fallbacks = fallback.len() as u64;
+                    m.guardrail_interventions =
+                        u64::from(*out.stop_reason() == StopReason::GuardrailIntervened);
+                    m.emit(&self.config);
+                    tracing::info!(request_id = %ctx.request_id, model = %invoked, input_tokens = usage.input_tokens, output_tokens = usage.output_tokens, cost = %cost.total(), "converse");
+                    decorate(&mut v, &prepared, &cost, ctx, &fallback);
+                    return Ok(v);
+                }
+                Err(sdk) => {
+                    let e = from_sdk_error(sdk);
+                    self.record_failure(
+                        ctx,
+                        "Converse",
+                        prepared.resolved.model.id.as_str(),
+                        started,
+                        &e,
+                        fallback.len(),
+                    );
+                    if !should_fall_back(&e) {
+                        return Err(e);
+                    }
+                    fallback.push(FallbackStep::new(invoked, &e));
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| GatewayError::internal("no model could be called")))
+    }
+
+    /// ConverseStream: opens the stream (with fallback before the first event) and returns a
+    /// handle that yields events as JSON and accounts for usage and cost at the end.
+    pub async fn converse_stream(
+        &self,
+        body: Value,
+        ctx: &CallContext,
+    ) -> Result<ConverseStreamCall, GatewayError> {
+        let requested = self.requested_model(&body)?;
+        let parts = ConverseParts::from_json(&body, &["model", "stream"])?;
+        log_content(&self.config, "prompt", &body);
+        let started = Instant::now();
+        let mut fallback = Vec::new();
+        let mut last_err = None;
+        for (i, name) in candidates(&requested, &self.config).iter().enumerate() {
+            let prepared = match self.prepare(name, &parts, Capability::Streaming) {
+                Ok(p) => p,
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => {
+                    fallback.push(FallbackStep::new(name.clone(), &e));
+                    continue;
+                }
+            };
+            let invoked = prepared.resolved.target.id();
+            let call = prepared
+                .parts
+                .clone()
+                .apply_stream(self.client.sdk().converse_stream().model_id(&invoked));
+            let result = match self.timeout_override(ctx)? {
+                Some(o) => call.customize().config_override(o).send().await,
+                None => call.send().await,
+            };
+            match result {
+                Ok(out) => {
+                    return Ok(ConverseStreamCall {
+                        gateway: self.clone(),
+                        ctx: ctx.clone(),
+                        prepared,
+                        fallback,
+                        receiver: out.stream,
+                        started,
+                        first_token: None,
+                        usage: None,
+                        guardrail_intervened: false,
+                        finished: false,
+                    });
+                }
+                Err(sdk) => {
+                    let e = from_sdk_error(sdk);
+                    self.record_failure(
+                        ctx,
+                        "ConverseStream",
+                        prepared.resolved.model.id.as_str(),
+                        started,
+                        &e,
+                        fallback.len(),
+                    );
+                    if !should_fall_back(&e) {
+                        return Err(e);
+                    }
+                    fallback.push(FallbackStep::new(invoked, &e));
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| GatewayError::internal("no model could be called")))
+    }
+
+    /// InvokeModel with the model's native JSON body. `maxTokens` policy is applied in the
+    /// family's own field; usage is read from the answer per family.
+    pub async fn invoke_native(
+        &self,
+        model: &str,
+        body: Bytes,
+        ctx: &CallContext,
+    ) -> Result<NativeReply, GatewayError> {
+        let json: Value = serde_json::from_slice(&body)
+            .map_err(|e| GatewayError::invalid_request(format!("body: not valid JSON: {e}")))?;
+        if !json.is_object() {
+            return Err(GatewayError::invalid_request("body: must be a JSON object"));
+        }
+        let started = Instant::now();
+        let mut fallback = Vec::new();
+        let mut last_err = None;
+        let first_family = resolve(&self.catalog, &self.config, model)
+            .ok()
+            .map(|r| r.model.family);
+        for (i, name) in candidates(model, &self.config).iter().enumerate() {
+            // Native bodies are family-specific: fall back only within the same family.
+            let attempt = (|| -> Result<(Resolved, Option<MaxTokens>, Value), GatewayError> {
+                let resolved = resolve(&self.catalog, &self.config, name)?;
+                self.policy
+                    .check_allowed(&resolved.model, Some(&resolved.target))?;
+                let mut body = json.clone();
+                let mut applied = None;
+                if resolved.model.mode == Mode::Chat
+                    && let Some(ptr) =
+                        native::max_tokens_pointer(&resolved.model.family, &resolved.model.provider)
+                {
+                    let requested = body.pointer(ptr).map(|v| {
+                        v.as_i64().ok_or_else(|| {
+                            GatewayError::invalid_request(format!("body{ptr}: expected an integer"))
+                        })
+                    });
+                    let requested = requested.transpose()?;
+                    let mt = self.policy.max_tokens(&resolved.model, requested)?;
+                    native::set_pointer(&mut body, ptr, json!(mt.value));
+                    applied = Some(mt);
+                }
+                Ok((resolved, applied, body))
+            })();
+            let (resolved, max_tokens, send_body) = match attempt {
+                Ok(x) => x,
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => {
+                    fallback.push(FallbackStep::new(name.clone(), &e));
+                    continue;
+                }
+            };
+            if i > 0 && first_family.as_deref() != Some(resolved.model.family.as_str()) {
+                fallback.push(FallbackStep {
+                    model: name.clone(),
+                    error: "invalid_request".into(),
+                    upstream: Some("another model family: the native body does not apply".into()),
+                });
+                continue;
+            }
+            let invoked = resolved.target.id();
+            let mut call = self
+                .client
+                .sdk()
+                .invoke_model()
+                .model_id(&invoked)
+                .content_type("application/json")
+                .accept("application/json")
+                .body(Blob::new(
+                    serde_json::to_vec(&send_body).unwrap_or_default(),
+                ));
+            if let Some(g) = &self.config.guardrail {
+                call = call
+                    .guardrail_identifier(&g.id)
+                    .guardrail_version(&g.version)
+                    .trace(aws_sdk_bedrockruntime::types::Trace::from(match g.trace {
+                        crate::config::GuardrailTrace::Disabled => "DISABLED",
+                        crate::config::GuardrailTrace::Enabled => "ENABLED",
+                        crate::config::GuardrailTrace::EnabledFull => "ENABLED_FULL",
+                    }));
+            }
+            let result = match self.timeout_override(ctx)? {
+                Some(o) => call.customize().config_override(o).send().await,
+                None => call.send().await,
+            };
+            match result {
+                Ok(out) => {
+                    let bytes = Bytes::from(out.body.into_inner());
+                    let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    let usage = native::usage_from_body(
+                        &resolved.model.provider,
+                        &resolved.model.family,
+                        &parsed,
+                    );
+                    let cost = cost_of(&self.catalog, &resolved.model, resolved.pricing, &usage);
+                    let mut m = self.metrics(ctx, "InvokeModel", resolved.model.id.as_str());
+                    m.latency = Some(started.elapsed());
+                    m.input_tokens = usage.input_tokens;
+                    m.output_tokens = usage.output_tokens;
+                    m.cache_read_tokens = usage.cache_read_tokens;
+                    m.cache_write_tokens = usage.cache_write_tokens();
+                    m.cost = Some(cost.total());
+                    m.fallbacks = fallback.len() as u64;
+                    m.guardrail_interventions = u64::from(
+                        parsed
+                            .get("amazon-bedrock-guardrailAction")
+                            .and_then(Value::as_str)
+                            == Some("INTERVENED"),
+                    );
+                    m.emit(&self.config);
+                    return Ok(NativeReply {
+                        body: bytes,
+                        content_type: out.content_type,
+                        usage,
+                        cost,
+                        model: resolved.describe(),
+                        max_tokens,
+                        fallback,
+                    });
+                }
+                Err(sdk) => {
+                    let e = from_sdk_error(sdk);
+                    self.record_failure(
+                        ctx,
+                        "InvokeModel",
+                        resolved.model.id.as_str(),
+                        started,
+                        &e,
+                        fallback.len(),
+                    );
+                    if !should_fall_back(&e) {
+                        return Err(e);
+                    }
+                    fallback.push(FallbackStep::new(invoked, &e));
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| GatewayError::internal("no model could be called")))
+    }
+
+    /// CountTokens. Body: `{"model", "messages", "system"}` (Converse form) or
+    /// `{"model", "body": {...native...}}`. Answers `{"inputTokens", "model", "context_window",
+    /// "estimate"}`; the estimate prices the counted input plus the `maxTokens` the call would
+    /// send (the worst case). CountTokens takes the bare model ID, never a profile.
+    pub async fn count_tokens(
+        &self,
+        body: Value,
+        ctx: &CallContext,
+    ) -> Result<Value, GatewayError> {
+        let requested = self.requested_model(&body)?;
+        let resolved = self.resolve_allowed(&requested, Capability::CountTokens)?;
+        let started = Instant::now();
+        let (input, expected_max) = if let Some(native_body) = body.get("body") {
+            let bytes = serde_json::to_vec(native_body).unwrap_or_default();
+            let req = InvokeModelTokensRequest::builder()
+                .body(Blob::new(bytes))
+                .build()
+                .map_err(|e| GatewayError::invalid_request(format!("body: {e}")))?;
+            let requested_max =
+                native::max_tokens_pointer(&resolved.model.family, &resolved.model.provider)
+                    .and_then(|p| native_body.pointer(p))
+                    .and_then(Value::as_i64);
+            (CountTokensInput::InvokeModel(req), requested_max)
+        } else {
+            let parts = ConverseParts::from_json(
+                &body,
+                &[
+                    "model",
+                    "inferenceConfig",
+                    "toolConfig",
+                    "additionalModelRequestFields",
+                ],
+            )?;
+            let max = parts.max_tokens();
+            let req = ConverseTokensRequest::builder()
+                .set_messages(Some(parts.messages))
+                .set_system((!parts.system.is_empty()).then_some(parts.system))
+                .build();
+            (CountTokensInput::Converse(req), max)
+        };
+        let max_tokens = self.policy.max_tokens(&resolved.model, expected_max)?;
+        let call = self
+            .client
+            .sdk()
+            .count_tokens()
+            .model_id(resolved.model.id.as_str())
+            .input(input);
+        let result = match self.timeout_override(ctx)? {
+            Some(o) => call.customize().config_override(o).send().await,
+            None => call.send().await,
+        };
+        let out = result.map_err(|sdk| {
+            let e = from_sdk_error(sdk);
+            self.record_failure(
+                ctx,
+                "CountTokens",
+                resolved.model.id.as_str(),
+                started,
+                &e,
+                0,
+            );
+            e
+        })?;
+        let input_tokens = u64::try_from(out.input_tokens()).unwrap_or(0);
+        let estimate = crate::cost::estimate(
+            &self.catalog,
+            &resolved.model,
+            resolved.pricing,
+            input_tokens,
+            u64::from(max_tokens.value),
+        );
+        let mut m = self.metrics(ctx, "CountTokens", resolved.model.id.as_str());
+        m.latency = Some(started.elapsed());
+        m.input_tokens = input_tokens;
+        m.emit(&self.config);
+        Ok(json!({
+            "inputTokens": input_tokens,
+            "model": resolved.target.id(),
+            "resolved": resolved.describe(),
+            "context_window": {
+                "max_input_tokens": resolved.model.max_input_tokens,
+                "fits": input_tokens + u64::from(max_tokens.value) <= resolved.model.max_input_tokens,
+            },
+            "max_tokens": max_tokens,
+            "estimate": estimate.to_json(),
+            "request_id": ctx.request_id,
+        }))
+    }
+
+    /// ApplyGuardrail with the deployment's guardrail. Body: `{"source": "INPUT"|"OUTPUT",
+    /// "content": [{"text": {"text", "qualifiers"?}}], "outputScope"?}`.
+    pub async fn apply_guardrail(
+        &self,
+        body: Value,
+        ctx: &CallContext,
+    ) -> Result<Value, GatewayError> {
+        let g = self.config.guardrail.as_ref().ok_or_else(|| {
+            GatewayError::invalid_request("this deployment has no guardrail (GATEWAY_GUARDRAIL_ID)")
+        })?;
+        let source = match body.get("source").and_then(Value::as_str) {
+            Some("INPUT") | None => GuardrailContentSource::Input,
+            Some("OUTPUT") => GuardrailContentSource::Output,
+            Some(other) => {
+                return Err(GatewayError::invalid_request(format!(
+                    "source: {other:?} is not INPUT or OUTPUT"
+                )));
+            }
+        };
+        let content = body
+            .get("content")
+            .and_then(Value::as_array)
+            .ok_or_else(|| GatewayError::invalid_request("content: required array"))?;
+        let mut blocks = Vec::new();
+        for (i, c) in content.iter().enumerate() {
+            let t = c
+                .pointer("/text/text")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    GatewayError::invalid_request(format!(
+                        "content[{i}]: expected {{\"text\": {{\"text\": ...}}}}"
+                    ))
+                })?;
+            let mut b = GuardrailTextBlock::builder().text(t);
+            if let Some(q) = c.pointer("/text/qualifiers").and_then(Value::as_array) {
+                for x in q.iter().filter_map(Value::as_str) {
+                    b = b.qualifiers(GuardrailContentQualifier::from(x));
+                }
+            }
+            blocks.push(GuardrailContentBlock::Text(b.build().map_err(|e| {
+                GatewayError::invalid_request(format!("content[{i}]: {e}"))
+            })?));
+        }
+        let started = Instant::now();
+        let call = self
+            .client
+            .sdk()
+            .apply_guardrail()
+            .guardrail_identifier(&g.id)
+            .guardrail_version(&g.version)
+            .source(source)
+            .set_content(Some(blocks));
+        let result = match self.timeout_override(ctx)? {
+            Some(o) => call.customize().config_override(o).send().await,
+            None => call.send().await,
+        };
+        let out = result.map_err(|sdk| {
+            let e = from_sdk_error(sdk);
+            self.record_failure(ctx, "ApplyGuardrail", "guardrail", started, &e, 0);
+            e
+        })?;
+        let intervened = out.action().as_str() == "GUARDRAIL_INTERVENED";
+        let mut m = self.metrics(ctx, "ApplyGuardrail", "guardrail");
+        m.latency = Some(started.elapsed());
+        m.guardrail_interventions = u64::from(intervened);
+        m.emit(&self.config);
+        let mut v = Map::new();
+        v.insert("action".into(), json!(out.action().as_str()));
+        if let Some(r) = out.action_reason() {
+            v.insert("actionReason".into(), json!(r));
+        }
+        v.insert(
+            "outputs".into(),
+            json!(
+                out.outputs()
+                    .iter()
+                    .map(|o| json!({"text": o.text()}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        if let Some(u) = out.usage() {
+            v.insert("usage".into(), json!({
+                "topicPolicyUnits": u.topic_policy_units(),
+                "contentPolicyUnits": u.content_policy_units(),
+                "wordPolicyUnits": u.word_policy_units(),
+                "sensitiveInformationPolicyUnits": u.sensitive_information_policy_units(),
+                "sensitiveInformationPolicyFreeUnits": u.sensitive_information_policy_free_units(),
+                "contextualGroundingPolicyUnits": u.contextual_grounding_policy_units(),
+            }));
+        }
+        v.insert("request_id".into(), json!(ctx.request_id));
+        Ok(Value::Object(v))
+    }
+}
+
+fn decorate(
+    v: &mut Value,
+    p: &Prepared,
+    cost: &Cost,
+    ctx: &CallContext,
+    fallback: &[FallbackStep],
+) {
+    if let Value::Object(o) = v {
+        o.insert("model".into(), json!(p.resolved.target.id()));
+        o.insert(
+            "resolved".into(),
+            serde_json::to_value(p.resolved.describe()).unwrap_or(Value::Null),
+        );
+        o.insert(
+            "max_tokens".into(),
+            serde_json::to_value(p.max_tokens).unwrap_or(Value::Null),
+        );
+        o.insert("cost".into(), cost.to_json());
+        o.insert("request_id".into(), json!(ctx.request_id));
+        if !fallback.is_empty() {
+            o.insert(
+                "fallback".into(),
+                serde_json::to_value(fallback).unwrap_or(Value::Null),
+            );
+        }
+    }
+}
+
+/// An open ConverseStream. Call [`ConverseStreamCall::recv`] until it yields `None`, then
+/// [`ConverseStreamCall::summary`] for the closing event (usage and cost). Dropping it before
+/// the end (client gone) drops the upstream connection, which cancels the model call; the
+/// metrics record is still written, with what was produced.
+#[derive(Debug)]
+pub struct ConverseStreamCall {
+    gateway: Gateway,
+    ctx: CallContext,
+    prepared: Prepared,
+    fallback: Vec<FallbackStep>,
+    receiver: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
+    started: Instant,
+    first_token: Option<Duration>,
+    usage: Option<Usage>,
+    guardrail_intervened: bool,
+    finished: bool,
+}
+
+impl ConverseStreamCall {
+    /// What is being called.
+    pub fn resolved(&self) -> &Resolved {
+        &self.prepared.resolved
+    }
+
+    /// The `maxTokens` sent.
+    pub fn max_tokens(&self) -> MaxTokens {
+        self.prepared.max_tokens
+    }
+
+    /// Fallback steps taken before the stream opened.
+    pub fn fallback(&self) -> &[FallbackStep] {
+        &self.fallback
+    }
+
+    /// The next event as JSON (`{"contentBlockDelta": {...}}`), `None` at the end, or the
+    /// mapped error if the stream fails midway (send it as an `error` event, then stop).
+    pub async fn recv(&mut self) -> Result<Option<(String, Value)>, GatewayError> {
+        match self.receiver.recv().await {
+            Ok(Some(event)) => {
+                if self.first_token.is_none()
+                    && matches!(event, ConverseStreamOutput::ContentBlockDelta(_))
+                {
+                    self.first_token = Some(self.started.elapsed());
+                }
+                match &event {
+                    ConverseStreamOutput::Metadata(m) => self.usage = m.usage().map(usage_from_sdk),
+                    ConverseStreamOutput::MessageStop(m) => {
+                        self.guardrail_intervened =
+                            *m.stop_reason() == StopReason::GuardrailIntervened
+                    }
+                    _ => {}
+                }
+                let name = crate::convert::stream_event_name(&event).to_owned();
+                Ok(Some((name, stream_event_to_json(&event))))
+            }
+            Ok(None) => {
+                self.finish(None);
+                Ok(None)
+            }
+            Err(sdk) => {
+                let e = from_sdk_error(sdk);
+                self.finish(Some(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Usage so far (known once the `metadata` event arrived).
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    /// The closing event's payload: `{"model", "resolved", "max_tokens", "usage", "cost",
+    /// "request_id", "fallback"?}`.
+    pub fn summary(&self) -> Value {
+        let usage = self.usage.unwrap_or_default();
+        let cost = cost_of(
+            &self.gateway.catalog,
+            &self.prepared.resolved.model,
+            self.prepared.resolved.pricing,
+            &usage,
+        );
+        let mut v = json!({"usage": usage.to_bedrock_json()});
+        decorate(&mut v, &self.prepared, &cost, &self.ctx, &self.fallback);
+        if let Value::Object(o) = &mut v {
+            o.insert("usage_known".into(), json!(self.usage.is_some()));
+        }
+        v
+    }
+
+    fn finish(&mut self, error: Option<&GatewayError>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let usage = self.usage.unwrap_or_default();
+        let cost = cost_of(
+            &self.gateway.catalog,
+            &self.prepared.resolved.model,
+            self.prepared.resolved.pricing,
+            &usage,
+        );
+        let mut m = self.gateway.metrics(
+            &self.ctx,
+            "ConverseStream",
+            self.prepared.resolved.model.id.as_str(),
+        );
+        m.latency = Some(self.started.elapsed());
+        m.time_to_first_token = self.first_token;
+        m.input_tokens = usage.input_tokens;
+        m.output_tokens = usage.output_tokens;
+        m.cache_read_tokens = usage.cache_read_tokens;
+        m.cache_write_tokens = usage.cache_write_tokens();
+        m.cost = Some(cost.total());
+        m.fallbacks = self.fallback.len() as u64;
+        m.guardrail_interventions = u64::from(self.guardrail_intervened);
+        if let Some(e) = error {
+            m.errors = 1;
+            m.throttles = u64::from(matches!(e.error_type(), "throttled" | "quota_exceeded"));
+            m.error_type = Some(e.error_type().to_owned());
+        }
+        m.emit(&self.gateway.config);
+    }
+}
+
+impl Drop for ConverseStreamCall {
+    fn drop(&mut self) {
+        // Client went away mid-stream: account for what was produced (usage may be unknown).
+        if !self.finished {
+            tracing::info!(request_id = %self.ctx.request_id, "stream dropped before the end");
+            self.finish(None);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Bedrock CountTokens as a primitive: one model, one already-validated input, a token count.
+//!
+//! [`Gateway::count_tokens`] is the all-in-one JSON door; this is the piece a caller uses when it
+//! decides for itself what to do around the call (several candidate models for one request, a
+//! local estimate when Bedrock can't count or is throttled, its own response shape). The input is
+//! parsed once and can be counted against several models.
+
+use std::time::Instant;
+
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{
+    ConverseTokensRequest, CountTokensInput, InvokeModelTokensRequest,
+};
+use serde_json::Value;
+
+use super::Gateway;
+use crate::catalog::ModelEntry;
+use crate::context::CallContext;
+use crate::convert::ConverseParts;
+use crate::error::{GatewayError, from_sdk_error};
+
+const OPERATION: &str = "CountTokens";
+
+/// What CountTokens is asked to count: a Converse request or a native InvokeModel body.
+#[derive(Debug, Clone)]
+pub enum CountInput {
+    /// A Converse request (messages, system, tools, additional fields).
+    Converse(Box<ConverseParts>),
+    /// A native InvokeModel body, as JSON bytes.
+    Native(Vec<u8>),
+}
+
+impl CountInput {
+    /// Validates a Converse-shaped body once (400 naming the path on a bad shape). `extra` names
+    /// the caller's own top-level fields (`model`, ...), which are accepted and not sent.
+    pub fn converse(body: &Value, extra: &[&str]) -> Result<CountInput, GatewayError> {
+        ConverseParts::from_json(body, extra).map(|p| CountInput::Converse(Box::new(p)))
+    }
+
+    /// A native InvokeModel body of the model's family.
+    pub fn native(body: &Value) -> Result<CountInput, GatewayError> {
+        if !body.is_object() {
+            return Err(GatewayError::invalid_request(
+                "native: expected the model's InvokeModel body as a JSON object",
+            ));
+        }
+        serde_json::to_vec(body)
+            .map(CountInput::Native)
+            .map_err(|e| GatewayError::invalid_request(format!("native: {e}")))
+    }
+
+    fn to_sdk(&self) -> Result<CountTokensInput, GatewayError> {
+        Ok(match self {
+            CountInput::Converse(p) => CountTokensInput::Converse(
+                ConverseTokensRequest::builder()
+                    .set_messages(Some(p.messages.clone()))
+                    .set_system((!p.system.is_empty()).then(|| p.system.clone()))
+                    .set_tool_config(p.tool_config.clone())
+                    .set_additional_model_request_fields(p.additional_model_request_fields.clone())
+                    .build(),
+            ),
+            CountInput::Native(bytes) => CountTokensInput::InvokeModel(
+                InvokeModelTokensRequest::builder()
+                    .body(Blob::new(bytes.clone()))
+                    .build()
+                    .map_err(|e| GatewayError::invalid_request(format!("native: {e}")))?,
+            ),
+        })
+    }
+}
+
+impl Gateway {
+    /// Input tokens of `input` for `model`, counted by Bedrock's CountTokens.
+    ///
+    /// Sends the bare foundation-model ID: CountTokens refuses inference-profile IDs, even for
+    /// models that can only be *invoked* through a profile. Does not check the allowlist or the
+    /// `count_tokens` capability (the caller resolved the model and chose to count it), and does
+    /// not retry beyond the SDK's own attempts. Errors are mapped as for every Bedrock call; one
+    /// EMF record is written per call.
+    pub async fn count_input_tokens(
+        &self,
+        model: &ModelEntry,
+        input: &CountInput,
+        ctx: &CallContext,
+    ) -> Result<u64, GatewayError> {
+        let started = Instant::now();
+        let model_id = model.id.as_str();
+        let call = self
+            .client
+            .sdk()
+            .count_tokens()
+            .model_id(model_id)
+            .input(input.to_sdk()?);
+        let result = match self.timeout_override(ctx)? {
+            Some(o) => call.customize().config_override(o).send().await,
+            None => call.send().await,
+        };
+        match result {
+            Ok(out) => {
+                let tokens = u64::try_from(out.input_tokens()).unwrap_or(0);
+                let mut m = self.metrics(ctx, OPERATION, model_id);
+                m.latency = Some(started.elapsed());
+                m.input_tokens = tokens;
+                m.emit(&self.config);
+                Ok(tokens)
+            }
+            Err(sdk) => {
+                let e = from_sdk_error(sdk);
+                self.record_failure(ctx, OPERATION, model_id, started, &e, 0);
+                Err(e)
+            }
+        }
+    }
+}

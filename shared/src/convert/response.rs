@@ -1,0 +1,239 @@
+//! Converse output (SDK) -> the JSON boto3 users know, and usage -> [`Usage`] for cost.
+
+use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
+use aws_sdk_bedrockruntime::types::{
+    CacheTtl, ConverseOutput as OutputUnion, GuardrailTraceAssessment, PerformanceConfiguration,
+    PromptRouterTrace, ServiceTier, TokenUsage,
+};
+use serde_json::{Map, Value, json};
+
+use super::blocks::message_to_json;
+use super::document_to_json;
+use crate::cost::Usage;
+
+fn non_negative(n: i32) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// SDK token usage -> priced usage. Cache writes are split by TTL from `cacheDetails` when Bedrock
+/// reports it; writes not attributed to a TTL are the default 5-minute ones.
+pub fn usage_from_sdk(u: &TokenUsage) -> Usage {
+    let writes = non_negative(u.cache_write_input_tokens().unwrap_or(0));
+    let one_hour: u64 = u
+        .cache_details()
+        .iter()
+        .filter(|d| *d.ttl() == CacheTtl::OneHour)
+        .map(|d| non_negative(d.input_tokens()))
+        .sum::<u64>()
+        .min(writes);
+    Usage {
+        input_tokens: non_negative(u.input_tokens()),
+        output_tokens: non_negative(u.output_tokens()),
+        cache_read_tokens: non_negative(u.cache_read_input_tokens().unwrap_or(0)),
+        cache_write_5m_tokens: writes - one_hour,
+        cache_write_1h_tokens: one_hour,
+    }
+}
+
+/// SDK usage -> Bedrock's `usage` JSON.
+pub fn usage_to_json(u: &TokenUsage) -> Value {
+    let mut o = Map::new();
+    o.insert("inputTokens".into(), json!(u.input_tokens()));
+    o.insert("outputTokens".into(), json!(u.output_tokens()));
+    o.insert("totalTokens".into(), json!(u.total_tokens()));
+    if let Some(n) = u.cache_read_input_tokens() {
+        o.insert("cacheReadInputTokens".into(), json!(n));
+    }
+    if let Some(n) = u.cache_write_input_tokens() {
+        o.insert("cacheWriteInputTokens".into(), json!(n));
+    }
+    if !u.cache_details().is_empty() {
+        o.insert(
+            "cacheDetails".into(),
+            Value::Array(
+                u.cache_details()
+                    .iter()
+                    .map(|d| json!({"ttl": d.ttl().as_str(), "inputTokens": d.input_tokens()}))
+                    .collect(),
+            ),
+        );
+    }
+    Value::Object(o)
+}
+
+/// Guardrail trace -> JSON. Carries the model output, the action reason and which policies
+/// assessed what; the per-filter detail of assessments is summarised (see the crate report).
+pub(crate) fn guardrail_trace_to_json(g: &GuardrailTraceAssessment) -> Value {
+    let mut o = Map::new();
+    if !g.model_output().is_empty() {
+        o.insert("modelOutput".into(), json!(g.model_output()));
+    }
+    if let Some(r) = g.action_reason() {
+        o.insert("actionReason".into(), json!(r));
+    }
+    if let Some(input) = &g.input_assessment {
+        let mut keys: Vec<&String> = input.keys().collect();
+        keys.sort();
+        let m: Map<String, Value> = keys
+            .into_iter()
+            .map(|k| (k.clone(), json!({"summary": format!("{:?}", input[k])})))
+            .collect();
+        o.insert("inputAssessment".into(), Value::Object(m));
+    }
+    if let Some(out) = &g.output_assessments {
+        let mut keys: Vec<&String> = out.keys().collect();
+        keys.sort();
+        let m: Map<String, Value> = keys
+            .into_iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    json!(
+                        out[k]
+                            .iter()
+                            .map(|a| json!({"summary": format!("{a:?}")}))
+                            .collect::<Vec<_>>()
+                    ),
+                )
+            })
+            .collect();
+        o.insert("outputAssessments".into(), Value::Object(m));
+    }
+    Value::Object(o)
+}
+
+pub(crate) fn trace_to_json(
+    guardrail: Option<&GuardrailTraceAssessment>,
+    router: Option<&PromptRouterTrace>,
+) -> Value {
+    let mut o = Map::new();
+    if let Some(g) = guardrail {
+        o.insert("guardrail".into(), guardrail_trace_to_json(g));
+    }
+    if let Some(r) = router {
+        o.insert(
+            "promptRouter".into(),
+            json!({"invokedModelId": r.invoked_model_id()}),
+        );
+    }
+    Value::Object(o)
+}
+
+pub(crate) fn performance_to_json(p: &PerformanceConfiguration) -> Value {
+    json!({"latency": p.latency().as_str()})
+}
+
+pub(crate) fn service_tier_to_json(t: &ServiceTier) -> Value {
+    json!({"type": t.r#type().as_str()})
+}
+
+/// A Converse response as Bedrock's JSON: `output`, `stopReason`, `usage`, `metrics`, and
+/// `additionalModelResponseFields`, `trace`, `performanceConfig`, `serviceTier` when present.
+pub fn converse_output_to_json(out: &ConverseOutput) -> Value {
+    let mut o = Map::new();
+    let output = match out.output() {
+        Some(OutputUnion::Message(m)) => json!({"message": message_to_json(m)}),
+        _ => json!({}),
+    };
+    o.insert("output".into(), output);
+    o.insert("stopReason".into(), json!(out.stop_reason().as_str()));
+    if let Some(u) = out.usage() {
+        o.insert("usage".into(), usage_to_json(u));
+    }
+    if let Some(m) = out.metrics() {
+        o.insert("metrics".into(), json!({"latencyMs": m.latency_ms()}));
+    }
+    if let Some(d) = out.additional_model_response_fields() {
+        o.insert("additionalModelResponseFields".into(), document_to_json(d));
+    }
+    if let Some(t) = out.trace() {
+        o.insert(
+            "trace".into(),
+            trace_to_json(t.guardrail(), t.prompt_router()),
+        );
+    }
+    if let Some(p) = out.performance_config() {
+        o.insert("performanceConfig".into(), performance_to_json(p));
+    }
+    if let Some(t) = out.service_tier() {
+        o.insert("serviceTier".into(), service_tier_to_json(t));
+    }
+    Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::ConverseParts;
+    use aws_sdk_bedrockruntime::types::{CacheDetail, ConverseMetrics, StopReason};
+
+    fn usage(cache_write: i32, one_hour: i32) -> TokenUsage {
+        let mut b = TokenUsage::builder()
+            .input_tokens(10)
+            .output_tokens(20)
+            .total_tokens(30 + cache_write)
+            .cache_read_input_tokens(0)
+            .cache_write_input_tokens(cache_write);
+        if one_hour > 0 {
+            b = b.cache_details(
+                CacheDetail::builder()
+                    .ttl(CacheTtl::OneHour)
+                    .input_tokens(one_hour)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn usage_splits_cache_writes_by_ttl() {
+        assert_eq!(
+            usage_from_sdk(&usage(100, 0)),
+            Usage {
+                input_tokens: 10,
+                output_tokens: 20,
+                cache_read_tokens: 0,
+                cache_write_5m_tokens: 100,
+                cache_write_1h_tokens: 0
+            }
+        );
+        assert_eq!(usage_from_sdk(&usage(100, 60)).cache_write_1h_tokens, 60);
+        assert_eq!(usage_from_sdk(&usage(100, 60)).cache_write_5m_tokens, 40);
+        // Inconsistent details never produce more 1h tokens than writes.
+        assert_eq!(usage_from_sdk(&usage(10, 60)).cache_write_1h_tokens, 10);
+    }
+
+    #[test]
+    fn response_round_trips_through_the_sdk() {
+        // The assistant message of a response, with every block kind a model returns.
+        let message = json!({"role": "assistant", "content": [
+            {"reasoningContent": {"reasoningText": {"text": "hmm", "signature": "s"}}},
+            {"text": "answer"},
+            {"toolUse": {"toolUseId": "t", "name": "f", "input": {"x": 1}}},
+            {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}},
+        ]});
+        let parts = ConverseParts::from_json(&json!({"messages": [message.clone()]}), &[]).unwrap();
+        let out = ConverseOutput::builder()
+            .output(OutputUnion::Message(parts.messages[0].clone()))
+            .stop_reason(StopReason::ToolUse)
+            .usage(usage(5, 0))
+            .metrics(ConverseMetrics::builder().latency_ms(42).build().unwrap())
+            .additional_model_response_fields(crate::convert::json_to_document(
+                &json!({"stop_sequence": null}),
+            ))
+            .build()
+            .unwrap();
+        let v = converse_output_to_json(&out);
+        assert_eq!(
+            v,
+            json!({
+                "output": {"message": message},
+                "stopReason": "tool_use",
+                "usage": {"inputTokens": 10, "outputTokens": 20, "totalTokens": 35, "cacheReadInputTokens": 0, "cacheWriteInputTokens": 5},
+                "metrics": {"latencyMs": 42},
+                "additionalModelResponseFields": {"stop_sequence": null},
+            })
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! StartAsyncInvoke / GetAsyncInvoke for models Bedrock only runs asynchronously (catalog
+//! capability `async_invoke`, e.g. Nova Reel). The job's ID is the client request token, so a
+//! repeated start (a crash before the ARN was recorded) returns the same invocation.
+
+use aws_sdk_bedrockruntime::types::{
+    AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig, AsyncInvokeStatus,
+};
+
+use super::id::JobId;
+use crate::catalog::Capability;
+use crate::client::Gateway;
+use crate::convert::json_to_document;
+use crate::error::{GatewayError, from_sdk_error};
+
+/// Where an async invocation stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AsyncState {
+    /// Still running: ask again later.
+    InProgress,
+    /// Done; the output is under this S3 URI.
+    Completed {
+        /// `s3://bucket/prefix/<invocation id>/...`
+        output_uri: String,
+    },
+    /// Bedrock gave up; its message.
+    Failed {
+        /// Bedrock's `failureMessage`.
+        message: String,
+    },
+}
+
+/// Starts the invocation of `request` (`{"model", "native"}`), writing under `output_s3_uri`.
+/// Returns its ARN.
+pub async fn start(
+    gw: &Gateway,
+    job_id: &JobId,
+    request: &serde_json::Value,
+    output_s3_uri: &str,
+) -> Result<String, GatewayError> {
+    let model = request["model"]
+        .as_str()
+        .ok_or_else(|| GatewayError::internal("job request has no model"))?;
+    let resolved = gw.resolve_allowed(model, Capability::AsyncInvoke)?;
+    let output = AsyncInvokeS3OutputDataConfig::builder()
+        .s3_uri(output_s3_uri)
+        .build()
+        .map_err(|e| GatewayError::internal(format!("async output config: {e}")))?;
+    // clientRequestToken allows letters, digits and hyphens only.
+    let token = job_id.as_str().replace('_', "-");
+    let out = gw
+        .client()
+        .sdk()
+        .start_async_invoke()
+        .model_id(resolved.target.id())
+        .model_input(json_to_document(&request["native"]))
+        .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(output))
+        .client_request_token(token)
+        .send()
+        .await
+        .map_err(from_sdk_error)?;
+    Ok(out.invocation_arn().to_owned())
+}
+
+/// Asks how the invocation is going.
+pub async fn poll(gw: &Gateway, arn: &str) -> Result<AsyncState, GatewayError> {
+    let out = gw
+        .client()
+        .sdk()
+        .get_async_invoke()
+        .invocation_arn(arn)
+        .send()
+        .await
+        .map_err(from_sdk_error)?;
+    Ok(match out.status() {
+        AsyncInvokeStatus::Completed => AsyncState::Completed {
+            output_uri: out
+                .output_data_config()
+                .and_then(|c| c.as_s3_output_data_config().ok())
+                .map(|c| c.s3_uri().to_owned())
+                .unwrap_or_default(),
+        },
+        AsyncInvokeStatus::Failed => AsyncState::Failed {
+            message: out
+                .failure_message()
+                .unwrap_or("the async invocation failed")
+                .to_owned(),
+        },
+        _ => AsyncState::InProgress,
+    })
+}

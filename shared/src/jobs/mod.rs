@@ -1,0 +1,31 @@
+//! Async jobs (feature `jobs`): what `invoke` (`POST /v1/jobs`, `GET /v1/jobs/{id}`) and
+//! `async-callback` (the jobs queue) share. The lifecycle and its guarantees are described in
+//! `docs/jobs.md`; the state machine itself is [`record`].
+//!
+//! - [`id`]: `JobId` and `IdempotencyKey`.
+//! - [`record`]: the job record, its states and the pure transition rules.
+//! - [`store`]: the record in DynamoDB, every transition a conditional write.
+//! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
+//! - [`results`]: result objects in S3 and presigned links.
+//! - [`submit`]: checking a submission up front.
+//! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
+//! - [`signature`], [`url_guard`], [`webhook`]: signed, SSRF-safe webhook delivery.
+//! - [`settings`]: the jobs configuration.
+
+pub mod async_invoke;
+pub mod id;
+pub mod queue;
+pub mod record;
+pub mod results;
+pub mod settings;
+pub mod signature;
+pub mod store;
+pub mod submit;
+pub mod url_guard;
+pub mod webhook;
+
+pub use id::{IdempotencyKey, JobId};
+pub use record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome, WebhookStatus};
+pub use settings::{JobsSettings, SecretSource};
+pub use signature::{SIGNATURE_HEADER, signature_header, verify_signature};
+pub use store::JobStore;

@@ -1,0 +1,76 @@
+//! Job results in the results bucket: written by async-callback, linked (presigned GET) by the
+//! API. Path-style addressing works with S3 and with moto.
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::error::{ErrorKind, GatewayError};
+
+/// How long a presigned result link is valid.
+pub const PRESIGN_TTL: Duration = Duration::from_secs(900);
+
+/// The results bucket.
+#[derive(Debug, Clone)]
+pub struct ResultStore {
+    client: Client,
+    bucket: String,
+}
+
+fn s3_error(what: &str, key: &str, e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::new(
+        ErrorKind::ServiceUnavailable,
+        format!("results bucket: {what} {key} failed: {e}"),
+    )
+}
+
+impl ResultStore {
+    /// The bucket, from the shared SDK configuration.
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> ResultStore {
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build();
+        ResultStore {
+            client: Client::from_conf(config),
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The bucket name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Writes a JSON object (idempotent: a repeated run overwrites the same key).
+    pub async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), GatewayError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| s3_error("PutObject", key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// A presigned GET for `key`, valid for [`PRESIGN_TTL`]; returns the URL and its expiry
+    /// (Unix seconds).
+    pub async fn presign_get(&self, key: &str) -> Result<(String, i64), GatewayError> {
+        let cfg = PresigningConfig::expires_in(PRESIGN_TTL)
+            .map_err(|e| s3_error("presigning", key, e))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map_err(|e| s3_error("presigning", key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let expires = super::record::now_ms() / 1000 + PRESIGN_TTL.as_secs() as i64;
+        Ok((req.uri().to_owned(), expires))
+    }
+}

@@ -1,0 +1,226 @@
+//! Webhook delivery: the job's summary, signed, POSTed with bounded retries to an address that
+//! passed the URL checks at delivery time (see `url_guard`), never following redirects (a
+//! redirect could point anywhere) and never through a proxy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::record::{WebhookOutcome, WebhookStatus, now_ms};
+use super::signature::{SIGNATURE_HEADER, signature_header};
+use super::url_guard::{UrlPolicy, WebhookUrl};
+
+/// POSTs per delivery, and the pause before each retry (0.5 s, 1 s, 2 s after the first three).
+const BACKOFF: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+/// Attempts per delivery.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// Timeout of one POST (connect + answer).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The signing key. `Debug` never shows it.
+#[derive(Clone)]
+pub struct WebhookSecret(Arc<Vec<u8>>);
+
+impl WebhookSecret {
+    /// Wraps key bytes.
+    pub fn new(key: impl Into<Vec<u8>>) -> WebhookSecret {
+        WebhookSecret(Arc::new(key.into()))
+    }
+
+    /// The key bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret(<redacted>)")
+    }
+}
+
+/// Sends webhooks. Built once per cold start (the TLS root store is loaded once).
+#[derive(Debug, Clone)]
+pub struct WebhookSender {
+    tls: Option<Arc<rustls::ClientConfig>>,
+    policy: UrlPolicy,
+    secret: Option<WebhookSecret>,
+}
+
+/// TLS with the rustls/aws-lc-rs stack the AWS SDK already links and the system's roots.
+fn tls_config() -> Option<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(config)
+}
+
+impl WebhookSender {
+    /// A sender with the deployment's URL policy and signing key (`None`: webhooks are not sent
+    /// and the job records why).
+    pub fn new(policy: UrlPolicy, secret: Option<WebhookSecret>) -> WebhookSender {
+        WebhookSender {
+            tls: tls_config().map(Arc::new),
+            policy,
+            secret,
+        }
+    }
+
+    /// The URL policy.
+    pub fn policy(&self) -> UrlPolicy {
+        self.policy
+    }
+
+    /// Delivers `body` to `url`: up to [`MAX_ATTEMPTS`] POSTs with backoff, stopping early when
+    /// the next pause would pass `deadline`. Retries connection failures, timeouts, 408, 429 and
+    /// 5xx; any other 4xx is final (the receiver refused this delivery).
+    pub async fn deliver(
+        &self,
+        url: &str,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> WebhookOutcome {
+        let mut outcome = WebhookOutcome {
+            status: WebhookStatus::Failed,
+            attempts: 0,
+            last_status_code: None,
+            last_error: None,
+        };
+        let Some(secret) = &self.secret else {
+            outcome.last_error = Some(
+                "no webhook signing key configured (GATEWAY_WEBHOOK_SECRET): not sent".into(),
+            );
+            return outcome;
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                let pause = BACKOFF[(attempt - 1) as usize];
+                if deadline.is_some_and(|d| Instant::now() + pause + ATTEMPT_TIMEOUT > d) {
+                    break;
+                }
+                tokio::time::sleep(pause).await;
+            }
+            // Checked again on every attempt: the URL must still parse under the policy and
+            // its name must still resolve only to allowed addresses.
+            let target = match WebhookUrl::parse(url, self.policy) {
+                Ok(t) => t,
+                Err(e) => {
+                    outcome.last_error = Some(e.message().to_owned());
+                    return outcome;
+                }
+            };
+            let addr = match target.resolve(self.policy).await {
+                Ok(a) => a,
+                Err(e) => {
+                    outcome.last_error = Some(e.message().to_owned());
+                    return outcome;
+                }
+            };
+            outcome.attempts += 1;
+            match self.post_once(&target, addr, body, secret).await {
+                Ok(code) if (200..300).contains(&code) => {
+                    outcome.status = WebhookStatus::Delivered;
+                    outcome.last_status_code = Some(code);
+                    outcome.last_error = None;
+                    return outcome;
+                }
+                Ok(code) => {
+                    outcome.last_status_code = Some(code);
+                    outcome.last_error = Some(format!("receiver answered {code}"));
+                    if (400..500).contains(&code) && code != 408 && code != 429 {
+                        return outcome;
+                    }
+                }
+                Err(e) => outcome.last_error = Some(e),
+            }
+        }
+        outcome
+    }
+
+    async fn post_once(
+        &self,
+        target: &WebhookUrl,
+        addr: std::net::SocketAddr,
+        body: &[u8],
+        secret: &WebhookSecret,
+    ) -> Result<u16, String> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(ATTEMPT_TIMEOUT)
+            .user_agent("bedrock-gateway-webhook/1");
+        if let Some(tls) = &self.tls {
+            builder = builder.use_preconfigured_tls((**tls).clone());
+        }
+        if let Some(domain) = target.domain() {
+            // Connect to the address that was checked, not to whatever a second lookup returns.
+            builder = builder.resolve(domain, addr);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let timestamp = now_ms() / 1000;
+        let signature = signature_header(secret.expose(), timestamp, body);
+        let response = client
+            .post(target.url().clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "timed out".to_owned()
+                } else if e.is_connect() {
+                    "connection failed".to_owned()
+                } else {
+                    "request failed".to_owned()
+                }
+            })?;
+        Ok(response.status().as_u16())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refused_urls_are_never_contacted() {
+        let sender = WebhookSender::new(
+            UrlPolicy::local_development(true),
+            Some(WebhookSecret::new("k")),
+        );
+        for url in ["http://169.254.169.254/latest", "http://10.0.0.1/", "http://2852039166/"] {
+            let o = sender.deliver(url, b"{}", None).await;
+            assert_eq!(o.status, WebhookStatus::Failed);
+            assert_eq!(o.attempts, 0, "{url}");
+            assert!(o.last_error.unwrap().contains("address"));
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_key_nothing_is_sent() {
+        let sender = WebhookSender::new(UrlPolicy::local_development(true), None);
+        let o = sender.deliver("http://127.0.0.1:9/", b"{}", None).await;
+        assert_eq!(o.attempts, 0);
+        assert!(o.last_error.unwrap().contains("signing key"));
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let s = WebhookSecret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

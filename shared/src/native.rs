@@ -1,0 +1,163 @@
+//! InvokeModel bodies per model family: where `maxTokens` lives and where usage is reported.
+//!
+//! The SDK's InvokeModel output exposes the body and content type but not Bedrock's
+//! `X-Amzn-Bedrock-Input-Token-Count` / `-Output-Token-Count` headers, so usage is read from the
+//! model's own JSON, family by family.
+
+use serde_json::Value;
+
+use crate::cost::Usage;
+
+/// Where a family's request body keeps the output-token limit, as a JSON pointer.
+pub fn max_tokens_pointer(family: &str, provider: &str) -> Option<&'static str> {
+    match (provider, family) {
+        ("anthropic", _) => Some("/max_tokens"),
+        (_, "nova") => Some("/inferenceConfig/maxTokens"),
+        (_, "titan") => Some("/textGenerationConfig/maxTokenCount"),
+        (_, "llama") => Some("/max_gen_len"),
+        ("mistral", _) | ("cohere", "command") => Some("/max_tokens"),
+        _ => None,
+    }
+}
+
+/// Sets the output-token limit at `pointer`, creating intermediate objects.
+pub fn set_pointer(body: &mut Value, pointer: &str, value: Value) -> bool {
+    let mut cur = body;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Some(obj) = cur.as_object_mut() else {
+            return false;
+        };
+        if i == parts.len() - 1 {
+            obj.insert((*part).to_owned(), value);
+            return true;
+        }
+        cur = obj
+            .entry((*part).to_owned())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    false
+}
+
+fn n(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Usage from a native response body (or the last stream chunk), per family.
+pub fn usage_from_body(provider: &str, family: &str, body: &Value) -> Usage {
+    // Streamed chunks of every family carry Bedrock's own metrics at the end.
+    if let Some(m) = body.get("amazon-bedrock-invocationMetrics") {
+        return Usage {
+            input_tokens: n(m, "/inputTokenCount"),
+            output_tokens: n(m, "/outputTokenCount"),
+            cache_read_tokens: n(m, "/cacheReadInputTokenCount"),
+            cache_write_5m_tokens: n(m, "/cacheWriteInputTokenCount"),
+            cache_write_1h_tokens: 0,
+        };
+    }
+    match (provider, family) {
+        ("anthropic", _) => {
+            let u = body.get("usage").cloned().unwrap_or(Value::Null);
+            let one_hour = n(&u, "/cache_creation/ephemeral_1h_input_tokens");
+            let writes = n(&u, "/cache_creation_input_tokens");
+            Usage {
+                input_tokens: n(&u, "/input_tokens"),
+                output_tokens: n(&u, "/output_tokens"),
+                cache_read_tokens: n(&u, "/cache_read_input_tokens"),
+                cache_write_5m_tokens: writes.saturating_sub(one_hour),
+                cache_write_1h_tokens: one_hour.min(writes),
+            }
+        }
+        (_, "nova") => Usage {
+            input_tokens: n(body, "/usage/inputTokens"),
+            output_tokens: n(body, "/usage/outputTokens"),
+            cache_read_tokens: n(body, "/usage/cacheReadInputTokenCount"),
+            cache_write_5m_tokens: n(body, "/usage/cacheWriteInputTokenCount"),
+            cache_write_1h_tokens: 0,
+        },
+        (_, "titan") => {
+            let output = match body.get("results").and_then(Value::as_array) {
+                Some(results) => results.iter().map(|r| n(r, "/tokenCount")).sum(),
+                None => 0,
+            };
+            // Embeddings answer `inputTextTokenCount` too.
+            Usage::new(n(body, "/inputTextTokenCount"), output)
+        }
+        (_, "llama") => Usage::new(
+            n(body, "/prompt_token_count"),
+            n(body, "/generation_token_count"),
+        ),
+        // Mistral and Cohere bodies carry no counts on Bedrock; only the headers or the stream
+        // metrics do. Cohere's `meta.billed_units` is read when present.
+        ("cohere", _) => Usage::new(
+            n(body, "/meta/billed_units/input_tokens"),
+            n(body, "/meta/billed_units/output_tokens"),
+        ),
+        _ => Usage::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn usage_per_family() {
+        let a = json!({"usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 50, "cache_creation": {"ephemeral_1h_input_tokens": 20}}});
+        assert_eq!(
+            usage_from_body("anthropic", "claude", &a),
+            Usage {
+                input_tokens: 10,
+                output_tokens: 5,
+                cache_read_tokens: 100,
+                cache_write_5m_tokens: 30,
+                cache_write_1h_tokens: 20
+            }
+        );
+        let nova = json!({"usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10}});
+        assert_eq!(usage_from_body("amazon", "nova", &nova), Usage::new(7, 3));
+        let titan =
+            json!({"inputTextTokenCount": 4, "results": [{"tokenCount": 6, "outputText": "x"}]});
+        assert_eq!(usage_from_body("amazon", "titan", &titan), Usage::new(4, 6));
+        let embed = json!({"embedding": [0.1], "inputTextTokenCount": 9});
+        assert_eq!(usage_from_body("amazon", "titan", &embed), Usage::new(9, 0));
+        let llama =
+            json!({"generation": "hi", "prompt_token_count": 11, "generation_token_count": 2});
+        assert_eq!(usage_from_body("meta", "llama", &llama), Usage::new(11, 2));
+        let chunk = json!({"amazon-bedrock-invocationMetrics": {"inputTokenCount": 8, "outputTokenCount": 9}});
+        assert_eq!(
+            usage_from_body("mistral", "mistral", &chunk),
+            Usage::new(8, 9)
+        );
+        assert_eq!(
+            usage_from_body("mistral", "mistral", &json!({"outputs": []})),
+            Usage::default()
+        );
+    }
+
+    #[test]
+    fn max_tokens_fields() {
+        let mut b = json!({"messages": []});
+        assert!(set_pointer(
+            &mut b,
+            max_tokens_pointer("nova", "amazon").unwrap(),
+            json!(100)
+        ));
+        assert_eq!(b["inferenceConfig"]["maxTokens"], 100);
+        let mut t = json!({"inputText": "x"});
+        set_pointer(
+            &mut t,
+            max_tokens_pointer("titan", "amazon").unwrap(),
+            json!(5),
+        );
+        assert_eq!(t["textGenerationConfig"]["maxTokenCount"], 5);
+        assert_eq!(
+            max_tokens_pointer("claude", "anthropic"),
+            Some("/max_tokens")
+        );
+        assert_eq!(max_tokens_pointer("llama", "meta"), Some("/max_gen_len"));
+        assert_eq!(max_tokens_pointer("embed", "cohere"), None);
+        assert!(!set_pointer(&mut json!([1]), "/a", json!(1)));
+    }
+}

@@ -1,0 +1,206 @@
+//! Every catalog model resolves, in three regions, to an ID that `bedrock-local` accepts through
+//! the real SDK: Converse for chat models, InvokeModel for embedding models. Also checks that the
+//! emulator refuses the bare ID of a model that needs a profile, so the test can fail.
+//!
+//! Needs the `bedrock-local` binary: `<workspace>/target/debug/bedrock-local`
+//! (`cargo build -p bedrock-local`), or the path in `BEDROCK_LOCAL_BIN`. Fails, never skips,
+//! when it is missing.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, InferenceConfiguration, Message,
+};
+use inference_core::catalog::{Catalog, Mode};
+use inference_core::config::ProfilePreference;
+use inference_core::ids::{Geography, InvocationTarget};
+use inference_core::resolve::resolve_in;
+
+/// Kills the emulator by PID when the test ends, pass or fail.
+struct Emulator {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("BEDROCK_LOCAL_BIN") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join("bedrock-local")
+}
+
+fn start() -> Emulator {
+    let bin = binary();
+    assert!(
+        bin.is_file(),
+        "bedrock-local not found at {}: build it with `cargo build -p bedrock-local` or set BEDROCK_LOCAL_BIN",
+        bin.display()
+    );
+    let mut child = Command::new(&bin)
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .env_remove("BEDROCK_LOCAL_FAULT_RATE")
+        .env_remove("BEDROCK_LOCAL_PORT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut guard = Emulator {
+        child,
+        url: String::new(),
+    };
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read first line of bedrock-local");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from bedrock-local: {line:?}"))
+        .to_owned();
+    guard.url = url;
+    guard
+}
+
+fn client(url: &str, region: &str) -> aws_sdk_bedrockruntime::Client {
+    let conf = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(
+            "AKIDLOCAL",
+            "local-secret",
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_bedrockruntime::Client::from_conf(conf)
+}
+
+fn hello() -> Message {
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text("Say hi.".into()))
+        .build()
+        .expect("message")
+}
+
+async fn converse_ok(c: &aws_sdk_bedrockruntime::Client, id: &str) -> Result<(), String> {
+    c.converse()
+        .model_id(id)
+        .messages(hello())
+        .inference_config(InferenceConfiguration::builder().max_tokens(16).build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{}", aws_sdk_bedrockruntime::error::DisplayErrorContext(e)))
+}
+
+async fn embed_ok(
+    c: &aws_sdk_bedrockruntime::Client,
+    id: &str,
+    provider: &str,
+) -> Result<(), String> {
+    let body = if provider == "cohere" {
+        serde_json::json!({"texts": ["hello"], "input_type": "search_document"})
+    } else {
+        serde_json::json!({"inputText": "hello"})
+    };
+    c.invoke_model()
+        .model_id(id)
+        .content_type("application/json")
+        .accept("application/json")
+        .body(Blob::new(serde_json::to_vec(&body).expect("json")))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{}", aws_sdk_bedrockruntime::error::DisplayErrorContext(e)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_model_resolves_to_an_id_the_emulator_accepts() {
+    let emulator = start();
+    let catalog = Catalog::embedded().expect("catalog");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+
+    for region in ["us-east-1", "eu-west-1", "ap-northeast-1"] {
+        let c = client(&emulator.url, region);
+        let parsed = region.parse().expect("region");
+        for pref in [ProfilePreference::Regional, ProfilePreference::Global] {
+            for model in catalog.models() {
+                let resolved = match resolve_in(&catalog, &parsed, pref, model.id.as_str()) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Only acceptable reason: the catalog says no profile serves this region.
+                        let geo = parsed.geography();
+                        let explained = !model.on_demand
+                            && !model.has_profile(Geography::Global)
+                            && geo.is_none_or(|g| !model.has_profile(g));
+                        if !explained || region == "us-east-1" {
+                            failures.push(format!(
+                                "{region} {pref:?} {}: resolution failed: {e}",
+                                model.id
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                let id = resolved.target.id();
+                let result = match model.mode {
+                    Mode::Chat => converse_ok(&c, &id).await,
+                    Mode::Embedding => embed_ok(&c, &id, &model.provider).await,
+                };
+                checked += 1;
+                if let Err(e) = result {
+                    failures.push(format!("{region} {pref:?} {} -> {id}: {e}", model.id));
+                }
+            }
+        }
+    }
+
+    // The emulator must refuse what resolution exists to avoid, or this test proves nothing.
+    let c = client(&emulator.url, "us-east-1");
+    let needs_profile = catalog
+        .models()
+        .iter()
+        .find(|m| !m.on_demand && m.mode == Mode::Chat)
+        .expect("a model that needs a profile");
+    let bare = InvocationTarget::Model(needs_profile.id.clone()).id();
+    match converse_ok(&c, &bare).await {
+        Ok(()) => failures.push(format!(
+            "bedrock-local accepted the bare ID {bare}, which Bedrock refuses"
+        )),
+        Err(e) => assert!(
+            e.contains("inference profile") || e.contains("on-demand"),
+            "unexpected refusal: {e}"
+        ),
+    }
+
+    assert!(
+        checked >= catalog.models().len() * 3,
+        "only {checked} calls checked"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
