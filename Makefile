@@ -57,7 +57,7 @@ build: $(VENV_STAMP)
 lint: $(VENV_STAMP)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	@if [ -f template.yaml ]; then $(PY) -m cfnlint template.yaml; fi
+	@if [ -f template.yaml ]; then $(PY) $(VENV)/bin/cfn-lint template.yaml; fi
 
 fmt:
 	cargo fmt --all

@@ -34,6 +34,9 @@ DLQ = "gateway-jobs-dlq"  # JobsDeadLetterQueue
 TABLE = "gateway-jobs"  # JobsTable
 EVENTS_QUEUE = "gateway-results-events"  # ResultsNotificationQueue (S3 inbox/ ObjectCreated)
 MAX_RECEIVE_COUNT = 3
+# The webhook signing key the local functions use (GATEWAY_WEBHOOK_SECRET_VALUE: a literal key,
+# local development and tests only; deployed stacks reference a secret instead).
+WEBHOOK_SECRET = "local-webhook-secret"
 
 FUNCTIONS = ("invoke", "stream-url", "count", "async-callback")
 
@@ -168,6 +171,8 @@ class LocalStack:
             "GATEWAY_JOBS_TABLE": TABLE,
             "GATEWAY_JOBS_QUEUE_URL": self.queue_url,
             "GATEWAY_ALLOW_HTTP_WEBHOOKS": "true",
+            "GATEWAY_WEBHOOK_SECRET_VALUE": WEBHOOK_SECRET,
+            "GATEWAY_JOBS_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
         }
         if self.use_bedrock_local:
             env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = self.bedrock_url

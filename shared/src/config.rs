@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::filter;
 use crate::ids::Region;
 use crate::policy::ModelPattern;
 
@@ -30,6 +31,9 @@ pub enum ConfigError {
         /// The variable that requires it.
         because: &'static str,
     },
+    /// The local content filter's policy did not parse (the message names the variable).
+    #[error("{0}")]
+    ContentPolicy(String),
 }
 
 /// Which inference profile to prefer for a model that needs one.
@@ -106,6 +110,12 @@ pub struct Config {
     pub profile_preference: ProfilePreference,
     /// `GATEWAY_GUARDRAIL_ID` / `_VERSION` / `_TRACE`.
     pub guardrail: Option<GuardrailSettings>,
+    /// `GATEWAY_ALLOW_CALLER_GUARDRAIL`: accept a caller's `guardrailConfig` in addition to the
+    /// deployment's guardrail (default false: such a request is refused with 400).
+    pub allow_caller_guardrail: bool,
+    /// `GATEWAY_PII_POLICY`, `GATEWAY_PII_POLICY_FILE`, `GATEWAY_DENIED_TERMS`: the local content
+    /// filter's policy, over [`filter::Policy::secrets_only`] (see `docs/guardrails.md`).
+    pub content_policy: filter::Policy,
     /// `GATEWAY_LOG_CONTENT`: log prompts and completions (off by default).
     pub log_content: bool,
     /// `GATEWAY_LOG_LEVEL`: a `tracing` filter directive.
@@ -150,6 +160,8 @@ impl fmt::Debug for Config {
             .field("default_max_tokens", &self.default_max_tokens)
             .field("profile_preference", &self.profile_preference)
             .field("guardrail", &self.guardrail)
+            .field("allow_caller_guardrail", &self.allow_caller_guardrail)
+            .field("content_policy", &self.content_policy)
             .field("log_content", &self.log_content)
             .field("log_level", &self.log_level)
             .field("retry_mode", &self.retry_mode)
@@ -280,6 +292,10 @@ impl Config {
             });
         }
 
+        let content_policy =
+            filter::Policy::from_lookup_over(filter::Policy::secrets_only(), &lookup)
+                .map_err(ConfigError::ContentPolicy)?;
+
         Ok(Config {
             region,
             catalog_file: get("GATEWAY_CATALOG_FILE").map(PathBuf::from),
@@ -289,6 +305,9 @@ impl Config {
             default_max_tokens: positive(&get, "GATEWAY_DEFAULT_MAX_TOKENS")?.unwrap_or(4096),
             profile_preference,
             guardrail,
+            allow_caller_guardrail: boolean(&get, "GATEWAY_ALLOW_CALLER_GUARDRAIL")?
+                .unwrap_or(false),
+            content_policy,
             log_content: boolean(&get, "GATEWAY_LOG_CONTENT")?.unwrap_or(false),
             log_level: get("GATEWAY_LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             retry_mode,
@@ -403,6 +422,27 @@ mod tests {
         assert!(c.allowed_models.is_empty());
         assert!(!c.log_content);
         assert!(c.guardrail.is_none());
+        assert!(!c.allow_caller_guardrail);
+        assert_eq!(c.content_policy, filter::Policy::secrets_only());
+    }
+
+    #[test]
+    fn content_policy_and_caller_guardrails() {
+        use crate::filter::{Action, EntityKind};
+        let c = cfg(&[
+            ("GATEWAY_PII_POLICY", "email=mask"),
+            ("GATEWAY_DENIED_TERMS", "Project Falcon"),
+            ("GATEWAY_ALLOW_CALLER_GUARDRAIL", "true"),
+        ])
+        .unwrap();
+        assert!(c.allow_caller_guardrail);
+        assert_eq!(c.content_policy.action(EntityKind::Email), Action::Mask);
+        // Kinds not named keep the deployment default, not the library's masking profile.
+        assert_eq!(c.content_policy.action(EntityKind::Phone), Action::Allow);
+        assert_eq!(c.content_policy.action(EntityKind::Ssn), Action::Block);
+        assert_eq!(c.content_policy.denied_terms(), ["Project Falcon"]);
+        let e = cfg(&[("GATEWAY_PII_POLICY", "email=hide")]).unwrap_err();
+        assert!(e.to_string().starts_with("GATEWAY_PII_POLICY:"), "{e}");
     }
 
     #[test]

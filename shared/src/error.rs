@@ -22,6 +22,9 @@ pub enum ErrorKind {
     /// 400: the model exists but this deployment does not allow it. A 400 rather than 403
     /// (the contract has no 403) and not 404, so callers are not told to fix a spelling.
     ModelNotAllowed,
+    /// 400: the deployment's content policy blocks something in the request (the message names
+    /// the entity kind and where it was, never the text).
+    GuardrailBlocked,
     /// 404: no model by that name (the body lists close matches).
     ModelNotFound,
     /// 404: some other resource (a route, a job, an async invocation) does not exist.
@@ -62,7 +65,9 @@ impl ErrorKind {
     pub fn status(self) -> http::StatusCode {
         use http::StatusCode as S;
         match self {
-            ErrorKind::InvalidRequest | ErrorKind::ModelNotAllowed => S::BAD_REQUEST,
+            ErrorKind::InvalidRequest | ErrorKind::ModelNotAllowed | ErrorKind::GuardrailBlocked => {
+                S::BAD_REQUEST
+            }
             ErrorKind::ModelNotFound | ErrorKind::NotFound => S::NOT_FOUND,
             ErrorKind::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => S::CONFLICT,
@@ -83,6 +88,7 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::ModelNotAllowed => "model_not_allowed",
+            ErrorKind::GuardrailBlocked => "guardrail_blocked",
             ErrorKind::ModelNotFound => "model_not_found",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
@@ -196,6 +202,11 @@ impl GatewayError {
             ErrorKind::ModelNotAllowed,
             format!("model {model:?} is not allowed by this deployment (GATEWAY_ALLOWED_MODELS)"),
         )
+    }
+
+    /// 400 `guardrail_blocked`.
+    pub fn guardrail_blocked(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::GuardrailBlocked, message)
     }
 
     /// 404 `not_found` for non-model resources.

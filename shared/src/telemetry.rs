@@ -71,8 +71,14 @@ pub struct CallMetrics {
     pub throttles: u64,
     /// Fallback steps taken.
     pub fallbacks: u64,
-    /// 1 if a guardrail intervened.
+    /// 1 if a guardrail intervened (Bedrock's, the caller's, or the local filter masking or
+    /// blocking something).
     pub guardrail_interventions: u64,
+    /// 1 if the local content filter masked or blocked something (a subset of the above).
+    pub local_filter_interventions: u64,
+    /// Which guardrails intervened (`bedrock`, `caller`, `local`): the `GuardrailSource`
+    /// property, comma-separated.
+    pub guardrail_sources: Vec<&'static str>,
     /// 1 if the call failed.
     pub errors: u64,
     /// The error type, when it failed.
@@ -113,6 +119,11 @@ impl CallMetrics {
             "Count",
             json!(self.guardrail_interventions),
         );
+        put(
+            "LocalFilterInterventions",
+            "Count",
+            json!(self.local_filter_interventions),
+        );
         put("Errors", "Count", json!(self.errors));
 
         root.insert(
@@ -132,6 +143,12 @@ impl CallMetrics {
         root.insert("request_id".to_owned(), json!(self.request_id));
         if let Some(c) = self.cost {
             root.insert("cost_usd".to_owned(), json!(c.normalize().to_string()));
+        }
+        if !self.guardrail_sources.is_empty() {
+            root.insert(
+                "GuardrailSource".to_owned(),
+                json!(self.guardrail_sources.join(",")),
+            );
         }
         if let Some(e) = &self.error_type {
             root.insert("error_type".to_owned(), json!(e));

@@ -22,6 +22,9 @@ import stack as stack_module  # noqa: E402
 def local_stack():
     st = stack_module.LocalStack(
         ports=stack_module.Ports.free(),
+        # Short, so job retries (a batch item failure comes back after the visibility timeout)
+        # fit in a test; nothing else in the suite depends on the 30 s default.
+        visibility_timeout=2,
         log_dir=ROOT / "target" / "test-stack" / str(os.getpid()),
     )
     try:

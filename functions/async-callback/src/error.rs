@@ -16,6 +16,10 @@ pub enum CallbackError {
     },
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    /// A job message that should come back later (retryable failure, job busy, async
+    /// invocation in progress). Reported as a batch item failure, never as a function error.
+    #[error("job will be retried: {0}")]
+    JobRetry(String),
 }
 
 impl From<CallbackError> for lambda_runtime::Diagnostic {
@@ -27,6 +31,7 @@ impl From<CallbackError> for lambda_runtime::Diagnostic {
             CallbackError::MalformedEvent(_) => "MalformedEvent",
             CallbackError::Storage { .. } => "StorageError",
             CallbackError::Gateway(_) => "GatewayError",
+            CallbackError::JobRetry(_) => "JobRetry",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_string(),

@@ -4,6 +4,8 @@
 //! an untagged enum would happily read one as the other; the source field is the real tag.
 
 use aws_lambda_events::sqs::SqsEvent;
+use inference_core::jobs::JobId;
+use inference_core::jobs::queue::JobMessage;
 use serde_json::Value;
 
 use crate::error::CallbackError;
@@ -38,6 +40,8 @@ impl Trigger {
 /// What one SQS message body asks for.
 #[derive(Debug, PartialEq)]
 pub enum MessageBody {
+    /// A job from the jobs queue: `{"job_id": "job_..."}`.
+    Job(JobId),
     /// Objects created, from S3 notification(s) carried through the notification queue.
     S3(Vec<ObjectRef>),
     /// The `s3:TestEvent` S3 sends when notifications are configured: nothing to do.
@@ -48,6 +52,9 @@ pub enum MessageBody {
 
 impl MessageBody {
     pub fn parse(body: &str) -> Self {
+        if let Some(id) = JobMessage::parse(body) {
+            return MessageBody::Job(id);
+        }
         let Ok(value) = serde_json::from_str::<Value>(body) else {
             return MessageBody::Unknown("message body is not JSON".into());
         };
@@ -157,6 +164,11 @@ mod tests {
         );
         assert!(matches!(MessageBody::parse("not json"), MessageBody::Unknown(_)));
         assert!(matches!(MessageBody::parse("{}"), MessageBody::Unknown(_)));
+        assert!(matches!(
+            MessageBody::parse(r#"{"job_id":"job_0123456789abcdef0123456789abcdef"}"#),
+            MessageBody::Job(_)
+        ));
+        assert!(matches!(MessageBody::parse(r#"{"job_id":"x"}"#), MessageBody::Unknown(_)));
         // What moto sends: no userIdentity / requestParameters.
         let minimal = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
             "s3":{"bucket":{"name":"b"},"object":{"key":"inbox/a+b.jsonl"}}}]}"#;

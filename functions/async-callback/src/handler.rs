@@ -8,25 +8,56 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
 
+use inference_core::jobs::JobId;
+use inference_core::jobs::async_invoke::AsyncState;
+
 use crate::error::CallbackError;
 use crate::events::{MessageBody, ObjectRef, Trigger};
 use crate::inbox;
+use crate::jobs::{self, JobsWorker};
 use crate::storage::Storage;
 
-/// Runs one Converse request (the JSON the HTTP API takes) and returns the HTTP API's answer.
-/// A trait so the inbox logic does not care which client runs it.
+/// A boxed future borrowing the runner.
+pub type RunFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GatewayError>> + Send + 'a>>;
+
+/// Runs one Converse request (the JSON the HTTP API takes) and returns the HTTP API's answer;
+/// starts and polls async invocations for job models that need them. A trait so the inbox and
+/// job logic do not care which client runs it.
 pub trait Runner: Send + Sync {
-    fn converse<'a>(
+    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value>;
+
+    /// StartAsyncInvoke for a job's `{"model", "native"}` request, output under `output_s3_uri`;
+    /// returns the invocation ARN.
+    fn start_async<'a>(
         &'a self,
-        request: Value,
-        ctx: &'a CallContext,
-    ) -> Pin<Box<dyn Future<Output = Result<Value, GatewayError>> + Send + 'a>>;
+        _job_id: &'a JobId,
+        _request: &'a Value,
+        _output_s3_uri: &'a str,
+    ) -> RunFuture<'a, String> {
+        Box::pin(async {
+            Err(GatewayError::internal(
+                "async invocations are not supported by this runner",
+            ))
+        })
+    }
+
+    /// GetAsyncInvoke.
+    fn poll_async<'a>(&'a self, _arn: &'a str) -> RunFuture<'a, AsyncState> {
+        Box::pin(async {
+            Err(GatewayError::internal(
+                "async invocations are not supported by this runner",
+            ))
+        })
+    }
 }
 
 /// Everything the handler needs, built once per cold start.
 pub struct State {
     pub runner: Box<dyn Runner>,
     pub storage: Storage,
+    /// The jobs table, bucket and webhook sender (`None`: jobs not configured; job messages
+    /// then come back and end in the DLQ rather than being dropped).
+    pub jobs: Option<JobsWorker>,
 }
 
 /// Entry point for every trigger. Returns the SQS partial batch response for SQS events and an
@@ -38,7 +69,12 @@ pub async fn handle(state: &State, event: Value, ctx: &CallContext) -> Result<Va
             for record in &sqs.records {
                 let id = record.message_id.clone().unwrap_or_default();
                 let body = record.body.as_deref().unwrap_or("");
-                if let Err(reason) = handle_message(state, body, ctx).await {
+                let receive_count = record
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                if let Err(reason) = handle_message(state, body, receive_count, ctx).await {
                     // Logged without the body: it may hold a prompt.
                     tracing::warn!(message_id = %id, error = %reason, "message will be retried");
                     // The event types are non-exhaustive: build from Default, then set.
@@ -60,9 +96,20 @@ pub async fn handle(state: &State, event: Value, ctx: &CallContext) -> Result<Va
     }
 }
 
-async fn handle_message(state: &State, body: &str, ctx: &CallContext) -> Result<(), CallbackError> {
+async fn handle_message(
+    state: &State,
+    body: &str,
+    receive_count: u32,
+    ctx: &CallContext,
+) -> Result<(), CallbackError> {
     match MessageBody::parse(body) {
         MessageBody::S3Test => Ok(()),
+        MessageBody::Job(id) => match &state.jobs {
+            Some(worker) => jobs::process(state, worker, &id, receive_count, ctx).await,
+            None => Err(CallbackError::UnknownEvent(
+                "job message, but jobs are not configured (GATEWAY_JOBS_TABLE, GATEWAY_RESULTS_BUCKET)".into(),
+            )),
+        },
         MessageBody::S3(objects) => {
             for object in &objects {
                 process_inbox_object(state, object, ctx).await?;

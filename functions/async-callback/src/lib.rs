@@ -6,7 +6,9 @@ pub mod error;
 pub mod events;
 pub mod handler;
 pub mod inbox;
+pub mod jobs;
 pub mod runner;
+pub mod secrets;
 pub mod storage;
 
 pub use error::CallbackError;

@@ -1,4 +1,8 @@
-use async_callback::{GatewayRunner, State, handle, storage::Storage};
+use async_callback::jobs::JobsWorker;
+use async_callback::{GatewayRunner, State, handle, secrets, storage::Storage};
+use inference_core::jobs::results::ResultStore;
+use inference_core::jobs::webhook::WebhookSender;
+use inference_core::jobs::{JobStore, JobsSettings};
 use aws_config::BehaviorVersion;
 use inference_core::client::Gateway;
 use inference_core::{CallContext, telemetry};
@@ -12,9 +16,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let gateway = Gateway::from_env().await?;
     telemetry::init(gateway.config());
     let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let jobs = match JobsSettings::from_env(gateway.config())? {
+        Some(settings) => Some(JobsWorker {
+            store: JobStore::new(&sdk_config, &settings.table),
+            results: ResultStore::new(&sdk_config, &settings.bucket),
+            webhooks: WebhookSender::new(
+                settings.url_policy,
+                secrets::resolve(&sdk_config, &settings.secret).await?,
+            ),
+            max_receive_count: settings.max_receive_count,
+        }),
+        None => None,
+    };
     let state = State {
         runner: Box::new(GatewayRunner(gateway)),
         storage: Storage::new(&sdk_config),
+        jobs,
     };
     let state = &state;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -1,22 +1,30 @@
 //! The production [`Runner`]: requests go through inference-core's `Gateway`, like the HTTP API's.
 
-use std::future::Future;
-use std::pin::Pin;
-
+use inference_core::CallContext;
 use inference_core::client::Gateway;
-use inference_core::{CallContext, GatewayError};
+use inference_core::jobs::JobId;
+use inference_core::jobs::async_invoke::{self, AsyncState};
 use serde_json::Value;
 
-use crate::handler::Runner;
+use crate::handler::{RunFuture, Runner};
 
 pub struct GatewayRunner(pub Gateway);
 
 impl Runner for GatewayRunner {
-    fn converse<'a>(
-        &'a self,
-        request: Value,
-        ctx: &'a CallContext,
-    ) -> Pin<Box<dyn Future<Output = Result<Value, GatewayError>> + Send + 'a>> {
+    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value> {
         Box::pin(self.0.converse(request, ctx))
+    }
+
+    fn start_async<'a>(
+        &'a self,
+        job_id: &'a JobId,
+        request: &'a Value,
+        output_s3_uri: &'a str,
+    ) -> RunFuture<'a, String> {
+        Box::pin(async_invoke::start(&self.0, job_id, request, output_s3_uri))
+    }
+
+    fn poll_async<'a>(&'a self, arn: &'a str) -> RunFuture<'a, AsyncState> {
+        Box::pin(async_invoke::poll(&self.0, arn))
     }
 }

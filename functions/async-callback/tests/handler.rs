@@ -3,11 +3,10 @@
 //! The full path (moto's S3, bedrock-local, the bridge) is covered end to end in
 //! `tests/python/test_async_inbox_e2e.py`; here the event handling itself is pinned down.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 
 use async_callback::storage::Storage;
+use async_callback::handler::RunFuture;
 use async_callback::{Runner, State, handle};
 use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
@@ -16,11 +15,7 @@ use serde_json::Value;
 struct RecordingRunner(Mutex<Vec<Value>>);
 
 impl Runner for RecordingRunner {
-    fn converse<'a>(
-        &'a self,
-        request: Value,
-        _ctx: &'a CallContext,
-    ) -> Pin<Box<dyn Future<Output = Result<Value, GatewayError>> + Send + 'a>> {
+    fn converse<'a>(&'a self, request: Value, _ctx: &'a CallContext) -> RunFuture<'a, Value> {
         self.0.lock().unwrap().push(request);
         Box::pin(async { Err(GatewayError::internal("not expected in this test")) })
     }
@@ -51,6 +46,7 @@ async fn state() -> State {
     State {
         runner: Box::new(RecordingRunner(Mutex::new(Vec::new()))),
         storage: unreachable_storage().await,
+        jobs: None,
     }
 }
 

@@ -26,6 +26,7 @@ use crate::native::{self, NativeExtras, Usage};
 use crate::server::AppState;
 use crate::stats::Op;
 use crate::stream::{self, Encoder, Format, Step, StreamEnd};
+use crate::timing::Timing;
 use crate::tokens::{self, Fnv};
 use crate::validation::{MAX_BODY_BYTES, body_too_large};
 
@@ -315,6 +316,7 @@ async fn converse_call(
         Op::Converse
     };
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
+    let timing = Timing::for_request(&st.config, &bytes);
     if !model.caps.converse {
         return validation(UNSUPPORTED_ACTION);
     }
@@ -341,13 +343,13 @@ async fn converse_call(
             steps,
             planned,
             stream_fault,
-            started,
+            Clock { started, timing },
             None,
         ));
     }
     planned.settle();
-    pause(st.config.ttft_ms).await;
-    pause_for(pace(planned.usage.output, st.config.tokens_per_sec)).await;
+    pause(timing.ttft_ms).await;
+    pause_for(pace(planned.usage.output, timing.tokens_per_sec)).await;
     let mut out = json!({
         "output": {"message": {"role": "assistant", "content": native::converse_content(&planned.generation)}},
         "stopReason": planned.generation.stop_reason.as_str(),
@@ -413,6 +415,12 @@ impl Drop for ActiveStream {
     }
 }
 
+/// When the request started and how this stream is paced.
+struct Clock {
+    started: Instant,
+    timing: Timing,
+}
+
 /// Starts the producer task and returns the 200 event-stream response at once; frames are
 /// written one per channel message, so each reaches the socket as soon as it is produced.
 fn spawn_stream(
@@ -421,9 +429,10 @@ fn spawn_stream(
     steps: Vec<Step>,
     planned: Planned,
     fault: Option<Fault>,
-    started: Instant,
+    clock: Clock,
     native_content_type: Option<&'static str>,
 ) -> Response {
+    let Clock { started, timing } = clock;
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     st.stats.streams_started.fetch_add(1, Relaxed);
     st.stats.active_streams.fetch_add(1, Relaxed);
@@ -442,11 +451,11 @@ fn spawn_stream(
             for f in enc.start(&planned.usage) {
                 sink.send(f).await?;
             }
-            sink.wait(Duration::from_millis(st.config.ttft_ms)).await?;
+            sink.wait(Duration::from_millis(timing.ttft_ms)).await?;
             let first_byte_ms = started.elapsed().as_millis() as u64;
             for s in &steps {
                 if let Step::Delta { tokens, .. } = s {
-                    sink.wait(pace(*tokens, st.config.tokens_per_sec)).await?;
+                    sink.wait(pace(*tokens, timing.tokens_per_sec)).await?;
                 }
                 if let Some(f) = enc.step(s) {
                     sink.send(f).await?;
@@ -551,6 +560,7 @@ async fn invoke_call(
         Op::InvokeModel
     };
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
+    let timing = Timing::for_request(&st.config, &bytes);
     let json: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(_) => return malformed("#: expected type: JSONObject, found: String"),
@@ -590,13 +600,13 @@ async fn invoke_call(
             steps,
             planned,
             stream_fault,
-            started,
+            Clock { started, timing },
             Some("application/json"),
         ));
     }
     planned.settle();
-    pause(st.config.ttft_ms).await;
-    pause_for(pace(planned.usage.output, st.config.tokens_per_sec)).await;
+    pause(timing.ttft_ms).await;
+    pause_for(pace(planned.usage.output, timing.tokens_per_sec)).await;
     let extras = NativeExtras {
         guardrail_intervened: planned.intervened,
         trace: planned.trace.clone(),

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, ConverseTokensRequest, CountTokensInput, Message,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -24,6 +27,24 @@ pub const FIXED_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-
 
 pub struct Direct {
     client: Client,
+}
+
+/// The direct SDK call a function's request is paired with (the same Bedrock operation).
+#[derive(Debug, Clone)]
+pub enum DirectCall {
+    Converse { model: String, text: String },
+    /// A native body, sent as is.
+    InvokeModel { model: String, body: Bytes },
+    /// CountTokens of a one-message Converse input (bare foundation-model ID).
+    CountTokens { model: String, text: String },
+}
+
+fn user_message(text: &str) -> Result<Message, String> {
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(text.to_string()))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 impl Direct {
@@ -45,13 +66,51 @@ impl Direct {
         }
     }
 
+    /// One call of `c`; returns its latency in ms.
+    pub async fn call(&self, c: &DirectCall) -> Result<f64, String> {
+        match c {
+            DirectCall::Converse { model, text } => self.converse(model, text).await,
+            DirectCall::InvokeModel { model, body } => self.invoke_model(model, body).await,
+            DirectCall::CountTokens { model, text } => self.count_tokens(model, text).await,
+        }
+    }
+
+    /// One InvokeModel call (JSON in, JSON out); returns its latency in ms.
+    pub async fn invoke_model(&self, model: &str, body: &Bytes) -> Result<f64, String> {
+        let t = Instant::now();
+        self.client
+            .invoke_model()
+            .model_id(model)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body.to_vec()))
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(crate::stats::ms(t.elapsed()))
+    }
+
+    /// One CountTokens call on a one-message Converse input; returns its latency in ms.
+    pub async fn count_tokens(&self, model: &str, text: &str) -> Result<f64, String> {
+        let input = CountTokensInput::Converse(
+            ConverseTokensRequest::builder()
+                .messages(user_message(text)?)
+                .build(),
+        );
+        let t = Instant::now();
+        self.client
+            .count_tokens()
+            .model_id(model)
+            .input(input)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(crate::stats::ms(t.elapsed()))
+    }
+
     /// One Converse call; returns its latency in ms.
     pub async fn converse(&self, model: &str, text: &str) -> Result<f64, String> {
-        let msg = Message::builder()
-            .role(ConversationRole::User)
-            .content(ContentBlock::Text(text.to_string()))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let msg = user_message(text)?;
         let t = Instant::now();
         self.client
             .converse()

@@ -5,6 +5,11 @@
 //!
 //! One server per function process: a killed process's pending `next` can never take an event
 //! meant for the next process.
+//!
+//! Response bodies are read frame by frame as they arrive, each arrival timestamped
+//! ([`Arrival`]), so a streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`,
+//! chunked) yields its time to first byte, not only its completion. Accepted sockets get
+//! `TCP_NODELAY` by default (see [`ApiOptions`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,11 +17,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use http_body_util::BodyExt;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 
@@ -40,6 +47,11 @@ pub enum Signal {
         at: Instant,
         body: Bytes,
         streaming: bool,
+        /// When each body frame arrived (in order; the last one ends at `body.len()`).
+        arrivals: Vec<Arrival>,
+        /// `Lambda-Runtime-Function-Error-Type` trailer of a streamed response (a mid-stream
+        /// error), or the read error that cut the body short.
+        error: Option<String>,
     },
     /// `invocation/{id}/error`.
     Error {
@@ -49,6 +61,28 @@ pub enum Signal {
     },
     /// `init/error`.
     InitError { at: Instant, body: Bytes },
+}
+
+/// One body frame's arrival: when it was read and the body length after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    pub at: Instant,
+    pub end: usize,
+}
+
+/// Socket options of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiOptions {
+    /// `TCP_NODELAY` on accepted connections. What Lambda's own runtime API endpoint does is not
+    /// documented; on by default so the harness adds no Nagle delay to its own writes. Only the
+    /// server's sends are affected: the function's socket keeps whatever its runtime client set.
+    pub nodelay: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions { nodelay: true }
+    }
 }
 
 struct Shared {
@@ -73,10 +107,21 @@ impl Drop for RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// Binds 127.0.0.1 on a free port and serves in the background.
+    /// Binds 127.0.0.1 on a free port and serves in the background (default options).
     pub async fn start(function_name: &str) -> std::io::Result<Self> {
+        Self::start_with(function_name, ApiOptions::default()).await
+    }
+
+    /// As [`RuntimeApi::start`], with explicit socket options.
+    pub async fn start_with(function_name: &str, opts: ApiOptions) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let nodelay = opts.nodelay;
+        let listener = listener.tap_io(move |tcp| {
+            if nodelay {
+                let _ = tcp.set_nodelay(true);
+            }
+        });
         let (etx, erx) = mpsc::unbounded_channel();
         let (stx, srx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -190,21 +235,56 @@ fn accepted() -> Response {
         .into_response()
 }
 
+/// The body as it arrives: all bytes, one [`Arrival`] per data frame, and the error trailer
+/// (or read error) if any.
+pub async fn read_timed(mut body: Body) -> (Bytes, Vec<Arrival>, Option<String>) {
+    let mut buf = Vec::new();
+    let mut arrivals = Vec::new();
+    let mut error = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => {
+                    buf.extend_from_slice(&d);
+                    arrivals.push(Arrival {
+                        at: Instant::now(),
+                        end: buf.len(),
+                    });
+                }
+                Err(f) => {
+                    if let Some(t) = f.trailers_ref()
+                        && let Some(v) = t.get("lambda-runtime-function-error-type")
+                    {
+                        error = Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    }
+                }
+            },
+            Err(e) => {
+                error = Some(format!("body read failed: {e}"));
+                break;
+            }
+        }
+    }
+    (Bytes::from(buf), arrivals, error)
+}
+
 async fn response(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let at = Instant::now();
     let streaming = headers
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    let (body, arrivals, error) = read_timed(body).await;
     let _ = s.signals.send(Signal::Response {
         id,
-        at,
+        at: Instant::now(),
         body,
         streaming,
+        arrivals,
+        error,
     });
     accepted()
 }

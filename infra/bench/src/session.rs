@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::procs::ChildGuard;
-use crate::runtime_api::{RuntimeApi, Signal};
+use crate::runtime_api::{ApiOptions, Arrival, RuntimeApi, Signal};
 
 /// How to start a function.
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct LaunchCtx {
     pub bedrock_url: String,
     pub log_dir: PathBuf,
     pub memory_mb: u32,
+    /// Socket options of each session's runtime API.
+    pub api: ApiOptions,
 }
 
 /// Why a function could not be measured.
@@ -112,9 +114,26 @@ pub struct Outcome {
     pub done: Instant,
     pub body: Bytes,
     pub streaming: bool,
+    /// When each body frame reached the runtime API (see [`Outcome::arrival_of`]).
+    pub arrivals: Vec<Arrival>,
+    /// A streamed response's error trailer, or a body read error.
+    pub error: Option<String>,
 }
 
 impl Outcome {
+    /// When byte `offset` of the body arrived (the frame that carried it).
+    pub fn arrival_of(&self, offset: usize) -> Option<Instant> {
+        self.arrivals
+            .iter()
+            .find(|a| a.end > offset)
+            .map(|a| a.at)
+    }
+
+    /// When the first body byte arrived.
+    pub fn first_byte(&self) -> Option<Instant> {
+        self.arrival_of(0)
+    }
+
     /// Event handed out (`next` returned) to response fully posted.
     pub fn duration(&self) -> Duration {
         self.done.duration_since(self.handed_out)
@@ -190,7 +209,7 @@ impl Session {
         ctx: &LaunchCtx,
         preload: Option<Bytes>,
     ) -> Result<(Session, Option<String>), Failure> {
-        let api = RuntimeApi::start(&spec.name)
+        let api = RuntimeApi::start_with(&spec.name, ctx.api)
             .await
             .map_err(|e| Failure::Spawn(format!("runtime API: {e}")))?;
         let id = preload.map(|b| api.push(b));
@@ -302,11 +321,15 @@ impl Session {
                 at,
                 body,
                 streaming,
+                arrivals,
+                error,
             } if i == id => Some(Ok(Outcome {
                 handed_out: handed_out.unwrap_or(at),
                 done: at,
                 body,
                 streaming,
+                arrivals,
+                error,
             })),
             Signal::Error { id: i, body, .. } if i == id => Some(Err(Failure::FunctionError(
                 String::from_utf8_lossy(&body).into_owned(),

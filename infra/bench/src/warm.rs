@@ -1,14 +1,14 @@
 //! Warm overhead: one process, M events back to back. Per event, the function's time is from the
 //! event handed out (`next` returned) to its response fully posted. When the function calls
-//! Bedrock, a direct SDK call to bedrock-local is made right before or after it (alternating) and
-//! the pair's difference is the function's added latency. The peak RSS (`VmHWM`) is read after
+//! Bedrock, the same operation is called directly with the SDK right before or after it
+//! (alternating) and the pair's difference is the function's added latency. The peak RSS (`VmHWM`) is read after
 //! the last request.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::direct::{Direct, MODEL_ID};
+use crate::direct::{Direct, DirectCall};
 use crate::session::{Failure, FnSpec, LaunchCtx, Session};
 use crate::stats::ms;
 
@@ -30,14 +30,14 @@ pub struct WarmResult {
     pub truncated: bool,
 }
 
-/// `direct`: when set, pair every request with a direct Converse of that text.
+/// `direct`: when set, pair every request with that direct SDK call.
 #[allow(clippy::too_many_arguments)]
 pub async fn measure(
     spec: &FnSpec,
     ctx: &LaunchCtx,
     label: &str,
     event: Bytes,
-    direct: Option<(&Direct, &str)>,
+    direct: Option<(&Direct, &DirectCall)>,
     warmup: usize,
     n: usize,
     deadline: Instant,
@@ -66,7 +66,7 @@ async fn run(
     spec: &FnSpec,
     ctx: &LaunchCtx,
     event: Bytes,
-    direct: Option<(&Direct, &str)>,
+    direct: Option<(&Direct, &DirectCall)>,
     warmup: usize,
     n: usize,
     deadline: Instant,
@@ -80,26 +80,16 @@ async fn run(
             break;
         }
         let mut d = None;
-        if let Some((client, text)) = direct
+        if let Some((client, call)) = direct
             && i % 2 == 0
         {
-            d = Some(
-                client
-                    .converse(MODEL_ID, text)
-                    .await
-                    .map_err(Failure::FunctionError)?,
-            );
+            d = Some(client.call(call).await.map_err(Failure::FunctionError)?);
         }
         let out = s.invoke(event.clone(), Duration::from_secs(30)).await?;
-        if let Some((client, text)) = direct
+        if let Some((client, call)) = direct
             && i % 2 == 1
         {
-            d = Some(
-                client
-                    .converse(MODEL_ID, text)
-                    .await
-                    .map_err(Failure::FunctionError)?,
-            );
+            d = Some(client.call(call).await.map_err(Failure::FunctionError)?);
         }
         r.requests_total += 1;
         let status = out.http_status();

@@ -17,6 +17,7 @@ fn ctx() -> LaunchCtx {
         bedrock_url: "http://127.0.0.1:9".into(),
         log_dir: dir,
         memory_mb: 128,
+        api: Default::default(),
     }
 }
 

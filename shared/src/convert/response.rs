@@ -2,8 +2,9 @@
 
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
-    CacheTtl, ConverseOutput as OutputUnion, GuardrailTraceAssessment, PerformanceConfiguration,
-    PromptRouterTrace, ServiceTier, TokenUsage,
+    CacheTtl, ConverseOutput as OutputUnion, GuardrailAssessment, GuardrailCoverage,
+    GuardrailTraceAssessment, GuardrailUsage, PerformanceConfiguration, PromptRouterTrace,
+    ServiceTier, TokenUsage,
 };
 use serde_json::{Map, Value, json};
 
@@ -61,9 +62,10 @@ pub fn usage_to_json(u: &TokenUsage) -> Value {
     Value::Object(o)
 }
 
-/// Guardrail trace -> JSON. Carries the model output, the action reason and which policies
-/// assessed what; the per-filter detail of assessments is summarised (see the crate report).
-pub(crate) fn guardrail_trace_to_json(g: &GuardrailTraceAssessment) -> Value {
+/// Guardrail trace -> Bedrock's JSON: `modelOutput`, `actionReason`, `inputAssessment`
+/// (guardrail ID -> assessment) and `outputAssessments` (guardrail ID -> list of assessments),
+/// each assessment in full (see [`guardrail_assessment_to_json`]). Map keys are sorted.
+pub fn guardrail_trace_to_json(g: &GuardrailTraceAssessment) -> Value {
     let mut o = Map::new();
     if !g.model_output().is_empty() {
         o.insert("modelOutput".into(), json!(g.model_output()));
@@ -76,7 +78,7 @@ pub(crate) fn guardrail_trace_to_json(g: &GuardrailTraceAssessment) -> Value {
         keys.sort();
         let m: Map<String, Value> = keys
             .into_iter()
-            .map(|k| (k.clone(), json!({"summary": format!("{:?}", input[k])})))
+            .map(|k| (k.clone(), guardrail_assessment_to_json(&input[k])))
             .collect();
         o.insert("inputAssessment".into(), Value::Object(m));
     }
@@ -86,20 +88,259 @@ pub(crate) fn guardrail_trace_to_json(g: &GuardrailTraceAssessment) -> Value {
         let m: Map<String, Value> = keys
             .into_iter()
             .map(|k| {
-                (
-                    k.clone(),
-                    json!(
-                        out[k]
-                            .iter()
-                            .map(|a| json!({"summary": format!("{a:?}")}))
-                            .collect::<Vec<_>>()
-                    ),
-                )
+                let list = out[k].iter().map(guardrail_assessment_to_json).collect();
+                (k.clone(), Value::Array(list))
             })
             .collect();
         o.insert("outputAssessments".into(), Value::Object(m));
     }
     Value::Object(o)
+}
+
+/// Inserts `key: value` when `value` is present.
+fn put_opt<T: Into<Value>>(o: &mut Map<String, Value>, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        o.insert(key.into(), v.into());
+    }
+}
+
+/// One `GuardrailAssessment` as Bedrock's JSON (the shapes of `bedrock-wire.md`): every
+/// policy present (`topicPolicy`, `contentPolicy`, `wordPolicy`, `sensitiveInformationPolicy`,
+/// `contextualGroundingPolicy`, `automatedReasoningPolicy`), `invocationMetrics` and
+/// `appliedGuardrailDetails`. Automated-reasoning findings are given by kind only
+/// (`[{"valid": {}}]`): their logic translations are not carried.
+pub fn guardrail_assessment_to_json(a: &GuardrailAssessment) -> Value {
+    let mut o = Map::new();
+    if let Some(p) = a.topic_policy() {
+        let topics: Vec<Value> = p
+            .topics()
+            .iter()
+            .map(|t| {
+                let mut x = Map::new();
+                x.insert("name".into(), json!(t.name()));
+                x.insert("type".into(), json!(t.r#type().as_str()));
+                x.insert("action".into(), json!(t.action().as_str()));
+                put_opt(&mut x, "detected", t.detected());
+                Value::Object(x)
+            })
+            .collect();
+        o.insert("topicPolicy".into(), json!({"topics": topics}));
+    }
+    if let Some(p) = a.content_policy() {
+        let filters: Vec<Value> = p
+            .filters()
+            .iter()
+            .map(|f| {
+                let mut x = Map::new();
+                x.insert("type".into(), json!(f.r#type().as_str()));
+                x.insert("confidence".into(), json!(f.confidence().as_str()));
+                put_opt(
+                    &mut x,
+                    "filterStrength",
+                    f.filter_strength().map(|s| s.as_str().to_owned()),
+                );
+                x.insert("action".into(), json!(f.action().as_str()));
+                put_opt(&mut x, "detected", f.detected());
+                Value::Object(x)
+            })
+            .collect();
+        o.insert("contentPolicy".into(), json!({"filters": filters}));
+    }
+    if let Some(p) = a.word_policy() {
+        let custom: Vec<Value> = p
+            .custom_words()
+            .iter()
+            .map(|w| {
+                let mut x = Map::new();
+                x.insert("match".into(), json!(w.r#match()));
+                x.insert("action".into(), json!(w.action().as_str()));
+                put_opt(&mut x, "detected", w.detected());
+                Value::Object(x)
+            })
+            .collect();
+        let managed: Vec<Value> = p
+            .managed_word_lists()
+            .iter()
+            .map(|w| {
+                let mut x = Map::new();
+                x.insert("match".into(), json!(w.r#match()));
+                x.insert("type".into(), json!(w.r#type().as_str()));
+                x.insert("action".into(), json!(w.action().as_str()));
+                put_opt(&mut x, "detected", w.detected());
+                Value::Object(x)
+            })
+            .collect();
+        o.insert(
+            "wordPolicy".into(),
+            json!({"customWords": custom, "managedWordLists": managed}),
+        );
+    }
+    if let Some(p) = a.sensitive_information_policy() {
+        let pii: Vec<Value> = p
+            .pii_entities()
+            .iter()
+            .map(|e| {
+                let mut x = Map::new();
+                x.insert("match".into(), json!(e.r#match()));
+                x.insert("type".into(), json!(e.r#type().as_str()));
+                x.insert("action".into(), json!(e.action().as_str()));
+                put_opt(&mut x, "detected", e.detected());
+                Value::Object(x)
+            })
+            .collect();
+        let regexes: Vec<Value> = p
+            .regexes()
+            .iter()
+            .map(|r| {
+                let mut x = Map::new();
+                put_opt(&mut x, "name", r.name());
+                put_opt(&mut x, "match", r.r#match());
+                put_opt(&mut x, "regex", r.regex());
+                x.insert("action".into(), json!(r.action().as_str()));
+                put_opt(&mut x, "detected", r.detected());
+                Value::Object(x)
+            })
+            .collect();
+        o.insert(
+            "sensitiveInformationPolicy".into(),
+            json!({"piiEntities": pii, "regexes": regexes}),
+        );
+    }
+    if let Some(p) = a.contextual_grounding_policy() {
+        let filters: Vec<Value> = p
+            .filters()
+            .iter()
+            .map(|f| {
+                let mut x = Map::new();
+                x.insert("type".into(), json!(f.r#type().as_str()));
+                x.insert("threshold".into(), json!(f.threshold()));
+                x.insert("score".into(), json!(f.score()));
+                x.insert("action".into(), json!(f.action().as_str()));
+                put_opt(&mut x, "detected", f.detected());
+                Value::Object(x)
+            })
+            .collect();
+        o.insert(
+            "contextualGroundingPolicy".into(),
+            json!({"filters": filters}),
+        );
+    }
+    if let Some(p) = a.automated_reasoning_policy() {
+        use aws_sdk_bedrockruntime::types::GuardrailAutomatedReasoningFinding as F;
+        let findings: Vec<Value> = p
+            .findings()
+            .iter()
+            .map(|f| {
+                let kind = match f {
+                    F::Valid(_) => "valid",
+                    F::Invalid(_) => "invalid",
+                    F::Satisfiable(_) => "satisfiable",
+                    F::Impossible(_) => "impossible",
+                    F::TranslationAmbiguous(_) => "translationAmbiguous",
+                    F::TooComplex(_) => "tooComplex",
+                    F::NoTranslations(_) => "noTranslations",
+                    _ => "unknown",
+                };
+                json!({ kind: {} })
+            })
+            .collect();
+        o.insert(
+            "automatedReasoningPolicy".into(),
+            json!({"findings": findings}),
+        );
+    }
+    if let Some(m) = a.invocation_metrics() {
+        let mut x = Map::new();
+        put_opt(
+            &mut x,
+            "guardrailProcessingLatency",
+            m.guardrail_processing_latency(),
+        );
+        if let Some(u) = m.usage() {
+            x.insert("usage".into(), guardrail_usage_to_json(u));
+        }
+        if let Some(c) = m.guardrail_coverage() {
+            x.insert("guardrailCoverage".into(), guardrail_coverage_to_json(c));
+        }
+        o.insert("invocationMetrics".into(), Value::Object(x));
+    }
+    if let Some(d) = a.applied_guardrail_details() {
+        let mut x = Map::new();
+        put_opt(&mut x, "guardrailId", d.guardrail_id());
+        put_opt(&mut x, "guardrailVersion", d.guardrail_version());
+        put_opt(&mut x, "guardrailArn", d.guardrail_arn());
+        if !d.guardrail_origin().is_empty() {
+            x.insert(
+                "guardrailOrigin".into(),
+                json!(
+                    d.guardrail_origin()
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
+        put_opt(
+            &mut x,
+            "guardrailOwnership",
+            d.guardrail_ownership().map(|g| g.as_str().to_owned()),
+        );
+        o.insert("appliedGuardrailDetails".into(), Value::Object(x));
+    }
+    Value::Object(o)
+}
+
+/// `GuardrailUsage` as Bedrock's JSON.
+pub fn guardrail_usage_to_json(u: &GuardrailUsage) -> Value {
+    let mut x = Map::new();
+    x.insert("topicPolicyUnits".into(), json!(u.topic_policy_units()));
+    x.insert("contentPolicyUnits".into(), json!(u.content_policy_units()));
+    x.insert("wordPolicyUnits".into(), json!(u.word_policy_units()));
+    x.insert(
+        "sensitiveInformationPolicyUnits".into(),
+        json!(u.sensitive_information_policy_units()),
+    );
+    x.insert(
+        "sensitiveInformationPolicyFreeUnits".into(),
+        json!(u.sensitive_information_policy_free_units()),
+    );
+    x.insert(
+        "contextualGroundingPolicyUnits".into(),
+        json!(u.contextual_grounding_policy_units()),
+    );
+    put_opt(
+        &mut x,
+        "contentPolicyImageUnits",
+        u.content_policy_image_units(),
+    );
+    put_opt(
+        &mut x,
+        "automatedReasoningPolicyUnits",
+        u.automated_reasoning_policy_units(),
+    );
+    put_opt(
+        &mut x,
+        "automatedReasoningPolicies",
+        u.automated_reasoning_policies(),
+    );
+    Value::Object(x)
+}
+
+fn guardrail_coverage_to_json(c: &GuardrailCoverage) -> Value {
+    let mut x = Map::new();
+    if let Some(t) = c.text_characters() {
+        let mut y = Map::new();
+        put_opt(&mut y, "guarded", t.guarded());
+        put_opt(&mut y, "total", t.total());
+        x.insert("textCharacters".into(), Value::Object(y));
+    }
+    if let Some(i) = c.images() {
+        let mut y = Map::new();
+        put_opt(&mut y, "guarded", i.guarded());
+        put_opt(&mut y, "total", i.total());
+        x.insert("images".into(), Value::Object(y));
+    }
+    Value::Object(x)
 }
 
 pub(crate) fn trace_to_json(

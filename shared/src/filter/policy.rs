@@ -98,6 +98,24 @@ impl Policy {
         }
     }
 
+    /// What an unconfigured deployment runs: blocks what must never reach a model or a caller
+    /// (US SSNs, card numbers, AWS access and secret keys) and denied terms (none until
+    /// configured); allows everything else (e-mails, phones, IBANs and IPs are common,
+    /// legitimate content).
+    pub fn secrets_only() -> Policy {
+        let mut p = Policy::allow_all();
+        for kind in [
+            EntityKind::Ssn,
+            EntityKind::Card,
+            EntityKind::AwsAccessKey,
+            EntityKind::AwsSecretKey,
+            EntityKind::Denied,
+        ] {
+            p.actions[kind.index()] = Action::Block;
+        }
+        p
+    }
+
     /// A policy that masks every kind (handy in tests and for output filtering).
     pub fn mask_all() -> Policy {
         Policy {
@@ -245,12 +263,21 @@ impl Policy {
     /// Reads the policy through `lookup` (the config module passes the environment or a map).
     /// Empty values count as unset. Errors name the variable and say what was expected.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Policy, String> {
+        Policy::from_lookup_over(Policy::default(), lookup)
+    }
+
+    /// As [`Policy::from_lookup`], with `base` in place of the built-in defaults (the gateway's
+    /// configuration passes [`Policy::secrets_only`]).
+    pub fn from_lookup_over(
+        base: Policy,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Policy, String> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let mut p = Policy::default();
+        let mut p = base;
         if let Some(path) = get(ENV_POLICY_FILE) {
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 format!("{ENV_POLICY_FILE}: expected a readable JSON or TOML policy file, could not read {path:?}: {e}")
