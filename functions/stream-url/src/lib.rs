@@ -6,6 +6,7 @@
 
 pub mod pump;
 pub mod routes;
+pub mod runtime_socket;
 pub mod sse;
 
 pub use routes::router;

@@ -28,7 +28,9 @@ pub const DONE: &str = "done";
 /// Name of the event that reports a failure after the stream started.
 pub const ERROR: &str = "error";
 /// Name of a native (InvokeModel) chunk event.
-pub const CHUNK: &str = "chunk";
+pub const CHUNK: &str = inference_core::client::CHUNK_EVENT;
+/// Name of the event that reports guardrail interventions (sent before `done`).
+pub const GUARDRAIL: &str = inference_core::client::GUARDRAIL_EVENT;
 
 /// One upstream event: its SSE name and JSON payload.
 pub type Event = (String, Value);
@@ -62,9 +64,10 @@ impl Upstream for ConverseStreamCall {
 }
 
 impl Upstream for InvokeStreamCall {
-    /// Native chunks are `chunk` events carrying the model's own JSON.
+    /// Native chunks are `chunk` events carrying the model's own JSON; a `guardrail` event
+    /// reports interventions before `done`.
     async fn next_event(&mut self) -> Result<Option<Event>, GatewayError> {
-        Ok(self.recv().await?.map(|v| (CHUNK.to_owned(), v)))
+        InvokeStreamCall::next_event(self).await
     }
 
     fn summary(&self) -> Value {
@@ -159,7 +162,18 @@ async fn sleep_until(at: Option<Instant>) {
 /// A `200 text/event-stream` response whose body yields the channel's frames as they come.
 fn sse_response(rx: mpsc::Receiver<Bytes>) -> Response {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+        // Wait for the next frame, then take every frame already queued behind it: one write per
+        // burst instead of one per event. Nothing waits for more to arrive, so no frame is
+        // delayed; under a fast upstream this cuts the syscalls and chunks per token.
+        let first = rx.recv().await?;
+        if rx.is_empty() {
+            return Some((Ok::<_, Infallible>(first), rx));
+        }
+        let mut burst = bytes::BytesMut::from(&first[..]);
+        while let Ok(more) = rx.try_recv() {
+            burst.extend_from_slice(&more);
+        }
+        Some((Ok(burst.freeze()), rx))
     });
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = StatusCode::OK;

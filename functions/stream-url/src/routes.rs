@@ -32,7 +32,15 @@ pub fn router(gateway: Gateway) -> Router {
         )
         .fallback(web::not_found)
         .layer(middleware::from_fn_with_state(FUNCTION, web::request_scope))
+        .layer(middleware::from_fn(runtime_nodelay))
         .with_state(gateway)
+}
+
+/// Before each response: small stream writes must leave at once (see `runtime_socket`).
+async fn runtime_nodelay(req: Request, next: middleware::Next) -> Response {
+    static ADDRS: std::sync::OnceLock<Vec<std::net::SocketAddr>> = std::sync::OnceLock::new();
+    crate::runtime_socket::set_nodelay_to(ADDRS.get_or_init(crate::runtime_socket::runtime_api_addrs));
+    next.run(req).await
 }
 
 /// `POST /converse`: Converse JSON (plus `model`) in, one SSE event per ConverseStream event out.

@@ -542,6 +542,8 @@ async fn deployment_guardrail_intervention_arrives_as_events() {
     );
     assert!(!text.contains("forbidden"));
     assert_eq!(ev.last().unwrap().name, "done");
+    assert_eq!(ev[ev.len() - 2].name, "guardrail");
+    assert_eq!(ev.last().unwrap().data["guardrail"]["source"], "bedrock");
 
     let ev = stream(
         &gw,
@@ -550,6 +552,13 @@ async fn deployment_guardrail_intervention_arrives_as_events() {
             "messages": [{"role": "user", "content": "x [[say:forbidden]] [[len:30]]"}]}),
     )
     .await;
-    let last_chunk = &ev[ev.len() - 2].data;
+    let last_chunk = &ev.iter().rfind(|e| e.name == "chunk").unwrap().data;
     assert_eq!(last_chunk["amazon-bedrock-guardrailAction"], "INTERVENED");
+    // The intervention is reported as a `guardrail` event right before `done`, and in `done`.
+    let names: Vec<&str> = ev.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names[names.len() - 2..], ["guardrail", "done"], "{names:?}");
+    let g = &ev[ev.len() - 2].data;
+    assert_eq!(g["action"], "intervened");
+    assert_eq!(g["source"], "bedrock");
+    assert_eq!(ev.last().unwrap().data["guardrail"], *g);
 }
