@@ -26,11 +26,13 @@ use crate::catalog::{Capability, Catalog, Mode};
 use crate::config::Config;
 use crate::context::CallContext;
 use crate::convert::request::GuardrailSpec;
+use crate::convert::response::guardrail_assessment_to_json;
 use crate::convert::{
     ConverseParts, converse_output_to_json, stream_event_to_json, usage_from_sdk,
 };
 use crate::cost::{Cost, Usage, cost_of};
 use crate::error::{GatewayError, from_sdk_error};
+use crate::filter::{EntityKind, Filter};
 use crate::native;
 use crate::policy::{MaxTokens, Policy};
 use crate::resilience::{
@@ -40,9 +42,16 @@ use crate::resolve::{Resolved, resolve};
 use crate::telemetry::{CallMetrics, log_content};
 
 mod count;
+mod guard;
 mod invoke_stream;
 pub use count::CountInput;
-pub use invoke_stream::InvokeStreamCall;
+pub use guard::{
+    GUARDRAIL_EVENT, GuardrailReport, Intervention, Source as GuardrailSource,
+    Stage as GuardrailStage, acting_policies, blocked_output_message,
+};
+pub use invoke_stream::{CHUNK_EVENT, InvokeStreamCall};
+
+use guard::{Screen, StreamGuard, StreamShape, Visit};
 
 /// The Bedrock Runtime SDK client, configured from [`Config`].
 #[derive(Debug, Clone)]
@@ -110,6 +119,8 @@ pub struct NativeReply {
     pub max_tokens: Option<MaxTokens>,
     /// Abandoned attempts.
     pub fallback: Vec<FallbackStep>,
+    /// Guardrail interventions (Bedrock's, the local filter's); empty when none.
+    pub guardrail: GuardrailReport,
 }
 
 /// Everything the functions call. Cheap to clone (shared state behind `Arc`s).
@@ -119,6 +130,8 @@ pub struct Gateway {
     catalog: Arc<Catalog>,
     client: BedrockClient,
     policy: Policy,
+    /// The local content filter (`None` when the policy changes nothing).
+    filter: Option<Filter>,
 }
 
 /// A Converse request after resolution and policy, ready to send.
@@ -136,11 +149,14 @@ impl Gateway {
     /// Assembles a gateway from parts built at cold start.
     pub fn new(config: Config, catalog: Catalog, client: BedrockClient) -> Gateway {
         let policy = Policy::from_config(&config);
+        let filter =
+            (!config.content_policy.is_inactive()).then(|| Filter::new(&config.content_policy));
         Gateway {
             config: Arc::new(config),
             catalog: Arc::new(catalog),
             client,
             policy,
+            filter,
         }
     }
 
@@ -170,6 +186,187 @@ impl Gateway {
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The local content filter (`None` when the deployment's policy changes nothing).
+    pub fn content_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Screens a Converse request body with the local content filter, in place: masked texts
+    /// replace the originals; a blocked entity is a 400 `guardrail_blocked` naming its kind and
+    /// field (and is counted). Returns the masking intervention, if any. Every Converse path
+    /// calls it; async job submission can too, before storing a request.
+    pub fn screen_converse_input(
+        &self,
+        body: &mut Value,
+        ctx: &CallContext,
+        operation: &str,
+    ) -> Result<Option<Intervention>, GatewayError> {
+        let model = self.metrics_model(body.get("model").and_then(Value::as_str));
+        self.screen_input(ctx, operation, &model, body, guard::converse_input)
+    }
+
+    /// The bare model ID of `name` for metrics (the name itself when it does not resolve).
+    fn metrics_model(&self, name: Option<&str>) -> String {
+        let name = name
+            .map(str::to_owned)
+            .or_else(|| self.config.default_model.clone())
+            .unwrap_or_default();
+        resolve(&self.catalog, &self.config, &name)
+            .map(|r| r.model.id.to_string())
+            .unwrap_or(name)
+    }
+
+    fn screen_input(
+        &self,
+        ctx: &CallContext,
+        operation: &str,
+        model: &str,
+        body: &mut Value,
+        walk: impl FnOnce(&mut Value, &mut Visit),
+    ) -> Result<Option<Intervention>, GatewayError> {
+        let Some(filter) = &self.filter else {
+            return Ok(None);
+        };
+        let mut screen = Screen::new(filter);
+        walk(body, &mut |p, s| screen.text(p, s));
+        let blocked: Option<EntityKind> = screen.blocked().map(|(k, _)| *k);
+        screen.input_verdict().inspect_err(|e| {
+            if let Some(kind) = blocked {
+                let mut report = GuardrailReport::default();
+                report.push(
+                    Intervention::local(
+                        GuardrailStage::Input,
+                        "blocked",
+                        &std::collections::BTreeSet::from([kind]),
+                    ),
+                    &ctx.request_id,
+                );
+                let mut m = self.metrics(ctx, operation, model);
+                report.record(&mut m);
+                m.error_type = Some(e.error_type().to_owned());
+                m.emit(&self.config);
+            }
+        })
+    }
+
+    /// Screens a native body's texts (per the family of `first`, the resolved model: fallback
+    /// stays within a family) with the local content filter, in place.
+    fn screen_native_input(
+        &self,
+        first: Option<&Resolved>,
+        body: &mut Value,
+        ctx: &CallContext,
+        operation: &str,
+    ) -> Result<Option<Intervention>, GatewayError> {
+        let Some(r) = first else {
+            return Ok(None);
+        };
+        let (provider, family) = (r.model.provider.as_str(), r.model.family.as_str());
+        self.screen_input(ctx, operation, r.model.id.as_str(), body, |v, f| {
+            guard::native_input(provider, family, v, f)
+        })
+    }
+
+    /// Which guardrail goes into the call's `guardrailConfig`, and which caller guardrail (if
+    /// any) runs in addition through ApplyGuardrail. A caller's `guardrailConfig` is refused
+    /// (400) unless `GATEWAY_ALLOW_CALLER_GUARDRAIL` is on or it names the deployment's own
+    /// guardrail; the deployment's guardrail is never removed or replaced.
+    fn guardrail_plan(
+        &self,
+        caller: Option<&GuardrailSpec>,
+    ) -> Result<(Option<GuardrailSpec>, Option<GuardrailSpec>), GatewayError> {
+        let deployment = self.config.guardrail.as_ref().map(|g| {
+            let mut spec = GuardrailSpec::from_settings(g);
+            spec.stream_processing_mode = caller.and_then(|c| c.stream_processing_mode.clone());
+            spec
+        });
+        let Some(c) = caller else {
+            return Ok((deployment, None));
+        };
+        let same = self
+            .config
+            .guardrail
+            .as_ref()
+            .is_some_and(|d| d.id == c.identifier && d.version == c.version);
+        if same {
+            return Ok((deployment, None));
+        }
+        if !self.config.allow_caller_guardrail {
+            return Err(GatewayError::invalid_request(
+                "guardrailConfig: this deployment does not accept caller guardrails \
+                 (GATEWAY_ALLOW_CALLER_GUARDRAIL is off); remove guardrailConfig, the \
+                 deployment's own guardrail and content policy apply to every call",
+            ));
+        }
+        Ok(match deployment {
+            // The caller's is the only one: Bedrock applies it natively.
+            None => (Some(c.clone()), None),
+            Some(d) => (Some(d), Some(c.clone())),
+        })
+    }
+
+    /// Runs a caller guardrail with ApplyGuardrail over `texts`; `Some((outputs, assessments))`
+    /// when it intervened.
+    async fn apply_caller_guardrail(
+        &self,
+        spec: &GuardrailSpec,
+        source: GuardrailContentSource,
+        texts: &[String],
+        ctx: &CallContext,
+    ) -> Result<Option<(Vec<String>, Value)>, GatewayError> {
+        if texts.iter().all(|t| t.is_empty()) {
+            return Ok(None);
+        }
+        let blocks = texts
+            .iter()
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                GuardrailTextBlock::builder()
+                    .text(t)
+                    .build()
+                    .map(GuardrailContentBlock::Text)
+                    .map_err(|e| GatewayError::internal(format!("guardrail content: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let started = Instant::now();
+        let call = self
+            .client
+            .sdk()
+            .apply_guardrail()
+            .guardrail_identifier(&spec.identifier)
+            .guardrail_version(&spec.version)
+            .source(source)
+            .set_content(Some(blocks));
+        let result = match self.timeout_override(ctx)? {
+            Some(o) => call.customize().config_override(o).send().await,
+            None => call.send().await,
+        };
+        let out = result.map_err(|sdk| {
+            let e = from_sdk_error(sdk);
+            self.record_failure(ctx, "ApplyGuardrail", "guardrail", started, &e, 0);
+            e
+        })?;
+        let intervened = out.action().as_str() == "GUARDRAIL_INTERVENED";
+        let mut m = self.metrics(ctx, "ApplyGuardrail", "guardrail");
+        m.latency = Some(started.elapsed());
+        m.emit(&self.config);
+        if !intervened {
+            return Ok(None);
+        }
+        let outputs = out
+            .outputs()
+            .iter()
+            .filter_map(|o| o.text().map(str::to_owned))
+            .collect();
+        let assessments = Value::Array(
+            out.assessments()
+                .iter()
+                .map(guardrail_assessment_to_json)
+                .collect(),
+        );
+        Ok(Some((outputs, assessments)))
     }
 
     /// The model a body names (`model`), or the deployment default.
@@ -225,15 +422,9 @@ impl Gateway {
             .max_tokens(&resolved.model, parts.max_tokens())?;
         let mut parts = parts.clone();
         parts.set_max_tokens(max_tokens.value);
-        if let Some(g) = &self.config.guardrail {
-            // The deployment's guardrail replaces whatever the caller sent: it cannot be removed.
-            let mut spec = GuardrailSpec::from_settings(g);
-            spec.stream_processing_mode = parts
-                .guardrail
-                .as_ref()
-                .and_then(|c| c.stream_processing_mode.clone());
-            parts.guardrail = Some(spec);
-        }
+        // The deployment's guardrail is always the call's; a caller's runs beside it (or is
+        // refused): see `guardrail_plan`.
+        parts.guardrail = self.guardrail_plan(parts.guardrail.as_ref())?.0;
         Ok(Prepared {
             resolved,
             parts,
@@ -286,12 +477,53 @@ impl Gateway {
     }
 
     /// Converse: the body in Bedrock's JSON (plus `model`), the answer in Bedrock's JSON plus
-    /// `model`, `resolved`, `max_tokens`, `cost`, `request_id` and `fallback` (when used).
+    /// `model`, `resolved`, `max_tokens`, `cost`, `request_id`, `fallback` (when used) and
+    /// `guardrail` (when a guardrail intervened). The local content filter screens the request
+    /// first and the answer last; a caller guardrail (where allowed) runs on both sides.
     pub async fn converse(&self, body: Value, ctx: &CallContext) -> Result<Value, GatewayError> {
+        let mut body = body;
         let requested = self.requested_model(&body)?;
+        let mut report = GuardrailReport::default();
+        if let Some(i) = self.screen_converse_input(&mut body, ctx, "Converse")? {
+            report.push(i, &ctx.request_id);
+        }
         let parts = ConverseParts::from_json(&body, &["model"])?;
+        let (_, caller) = self.guardrail_plan(parts.guardrail.as_ref())?;
         log_content(&self.config, "prompt", &body);
         let started = Instant::now();
+        if let Some(spec) = &caller {
+            let mut texts = Vec::new();
+            guard::converse_input(&mut body, &mut |_, s| texts.push(s.clone()));
+            let checked = self
+                .apply_caller_guardrail(spec, GuardrailContentSource::Input, &texts, ctx)
+                .await?;
+            if let Some((outputs, assessments)) = checked {
+                // Blocked before the model, as Bedrock answers a blocked input.
+                let prepared = self.prepare(&requested, &parts, Capability::Converse)?;
+                let mut i = Intervention::bedrock(GuardrailSource::Caller, Some(assessments));
+                i.stage = Some(GuardrailStage::Input);
+                report.push(i, &ctx.request_id);
+                let mut v = json!({
+                    "output": {"message": {"role": "assistant", "content": [{"text": outputs.concat()}]}},
+                    "stopReason": "guardrail_intervened",
+                    "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+                    "metrics": {"latencyMs": started.elapsed().as_millis() as u64},
+                });
+                let cost = cost_of(
+                    &self.catalog,
+                    &prepared.resolved.model,
+                    prepared.resolved.pricing,
+                    &Usage::default(),
+                );
+                let mut m = self.metrics(ctx, "Converse", prepared.resolved.model.id.as_str());
+                m.latency = Some(started.elapsed());
+                report.record(&mut m);
+                m.emit(&self.config);
+                decorate(&mut v, &prepared, &cost, ctx, &[]);
+                v["guardrail"] = report.to_json().unwrap_or(Value::Null);
+                return Ok(v);
+            }
+        }
         let mut fallback = Vec::new();
         let names = candidates(&requested, &self.config);
         let mut last_err = None;
@@ -325,6 +557,25 @@ impl Gateway {
                         &usage,
                     );
                     let mut v = converse_output_to_json(&out);
+                    if *out.stop_reason() == StopReason::GuardrailIntervened {
+                        let trace = v.pointer("/trace/guardrail").cloned();
+                        report.push(
+                            Intervention::bedrock(GuardrailSource::Bedrock, trace),
+                            &ctx.request_id,
+                        );
+                    }
+                    if let Some(spec) = &caller {
+                        self.caller_output(spec, &mut v, &mut report, ctx).await?;
+                    }
+                    if let Some(filter) = &self.filter
+                        && let Some(i) =
+                            guard::screen_output(filter, &mut v, guard::converse_output)
+                    {
+                        if i.action == "blocked" {
+                            v["stopReason"] = json!("guardrail_intervened");
+                        }
+                        report.push(i, &ctx.request_id);
+                    }
                     log_content(&self.config, "completion", &v["output"]);
                     let mut m = self.metrics(ctx, "Converse", prepared.resolved.model.id.as_str());
                     m.latency = Some(started.elapsed());
@@ -334,11 +585,13 @@ impl Gateway {
                     m.cache_write_tokens = usage.cache_write_tokens();
                     m.cost = Some(cost.total());
                     m.fallbacks = fallback.len() as u64;
-                    m.guardrail_interventions =
-                        u64::from(*out.stop_reason() == StopReason::GuardrailIntervened);
+                    report.record(&mut m);
                     m.emit(&self.config);
                     tracing::info!(request_id = %ctx.request_id, model = %invoked, input_tokens = usage.input_tokens, output_tokens = usage.output_tokens, cost = %cost.total(), "converse");
                     decorate(&mut v, &prepared, &cost, ctx, &fallback);
+                    if let Some(g) = report.to_json() {
+                        v["guardrail"] = g;
+                    }
                     return Ok(v);
                 }
                 Err(sdk) => {
@@ -362,6 +615,42 @@ impl Gateway {
         Err(last_err.unwrap_or_else(|| GatewayError::internal("no model could be called")))
     }
 
+    /// A caller guardrail on a Converse answer's text blocks: on intervention they are replaced
+    /// by the guardrail's outputs and the stop reason becomes `guardrail_intervened`.
+    async fn caller_output(
+        &self,
+        spec: &GuardrailSpec,
+        v: &mut Value,
+        report: &mut GuardrailReport,
+        ctx: &CallContext,
+    ) -> Result<(), GatewayError> {
+        let texts: Vec<String> = v
+            .pointer("/output/message/content")
+            .and_then(Value::as_array)
+            .map(|blocks| {
+                blocks
+                    .iter()
+                    .filter_map(|b| b.get("text").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let checked = self
+            .apply_caller_guardrail(spec, GuardrailContentSource::Output, &texts, ctx)
+            .await?;
+        let Some((outputs, assessments)) = checked else {
+            return Ok(());
+        };
+        if let Some(Value::Array(blocks)) = v.pointer_mut("/output/message/content") {
+            blocks.retain(|b| b.get("text").is_none());
+            blocks.insert(0, json!({"text": outputs.concat()}));
+        }
+        v["stopReason"] = json!("guardrail_intervened");
+        let mut i = Intervention::bedrock(GuardrailSource::Caller, Some(assessments));
+        i.stage = Some(GuardrailStage::Output);
+        report.push(i, &ctx.request_id);
+        Ok(())
+    }
+
     /// ConverseStream: opens the stream (with fallback before the first event) and returns a
     /// handle that yields events as JSON and accounts for usage and cost at the end.
     pub async fn converse_stream(
@@ -369,8 +658,20 @@ impl Gateway {
         body: Value,
         ctx: &CallContext,
     ) -> Result<ConverseStreamCall, GatewayError> {
+        let mut body = body;
         let requested = self.requested_model(&body)?;
+        let mut report = GuardrailReport::default();
+        if let Some(i) = self.screen_converse_input(&mut body, ctx, "ConverseStream")? {
+            report.push(i, &ctx.request_id);
+        }
         let parts = ConverseParts::from_json(&body, &["model", "stream"])?;
+        if self.guardrail_plan(parts.guardrail.as_ref())?.1.is_some() {
+            return Err(GatewayError::invalid_request(
+                "guardrailConfig: a caller guardrail in addition to the deployment's is applied \
+                 with ApplyGuardrail around the model call, which /v1/converse supports and \
+                 streams do not; call /v1/converse, or stream without guardrailConfig",
+            ));
+        }
         log_content(&self.config, "prompt", &body);
         let started = Instant::now();
         let mut fallback = Vec::new();
@@ -405,7 +706,16 @@ impl Gateway {
                         first_token: None,
                         usage: None,
                         guardrail_intervened: false,
+                        guardrail_trace: None,
                         finished: false,
+                        filter: self
+                            .filter
+                            .as_ref()
+                            .map(|f| StreamGuard::new(f, StreamShape::Converse)),
+                        pending: std::collections::VecDeque::new(),
+                        report,
+                        closed: false,
+                        failed: None,
                     });
                 }
                 Err(sdk) => {
@@ -437,7 +747,7 @@ impl Gateway {
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<NativeReply, GatewayError> {
-        let json: Value = serde_json::from_slice(&body)
+        let mut json: Value = serde_json::from_slice(&body)
             .map_err(|e| GatewayError::invalid_request(format!("body: not valid JSON: {e}")))?;
         if !json.is_object() {
             return Err(GatewayError::invalid_request("body: must be a JSON object"));
@@ -445,9 +755,12 @@ impl Gateway {
         let started = Instant::now();
         let mut fallback = Vec::new();
         let mut last_err = None;
-        let first_family = resolve(&self.catalog, &self.config, model)
-            .ok()
-            .map(|r| r.model.family);
+        let first = resolve(&self.catalog, &self.config, model).ok();
+        let first_family = first.as_ref().map(|r| r.model.family.clone());
+        let mut report = GuardrailReport::default();
+        if let Some(i) = self.screen_native_input(first.as_ref(), &mut json, ctx, "InvokeModel")? {
+            report.push(i, &ctx.request_id);
+        }
         for (i, name) in candidates(model, &self.config).iter().enumerate() {
             // Native bodies are family-specific: fall back only within the same family.
             let attempt = (|| -> Result<(Resolved, Option<MaxTokens>, Value), GatewayError> {
@@ -515,8 +828,36 @@ impl Gateway {
             };
             match result {
                 Ok(out) => {
-                    let bytes = Bytes::from(out.body.into_inner());
-                    let parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    let mut bytes = Bytes::from(out.body.into_inner());
+                    let mut parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    if parsed
+                        .get("amazon-bedrock-guardrailAction")
+                        .and_then(Value::as_str)
+                        == Some("INTERVENED")
+                    {
+                        let trace = parsed.pointer("/amazon-bedrock-trace/guardrail").cloned();
+                        report.push(
+                            Intervention::bedrock(GuardrailSource::Bedrock, trace),
+                            &ctx.request_id,
+                        );
+                    }
+                    if let Some(filter) = &self.filter
+                        && parsed.is_object()
+                    {
+                        let (provider, family) = (
+                            resolved.model.provider.clone(),
+                            resolved.model.family.clone(),
+                        );
+                        let before = parsed.clone();
+                        if let Some(i) = guard::screen_output(filter, &mut parsed, |v, f| {
+                            guard::native_output(&provider, &family, v, f)
+                        }) {
+                            report.push(i, &ctx.request_id);
+                        }
+                        if parsed != before {
+                            bytes = Bytes::from(serde_json::to_vec(&parsed).unwrap_or_default());
+                        }
+                    }
                     let usage = native::usage_from_body(
                         &resolved.model.provider,
                         &resolved.model.family,
@@ -531,12 +872,7 @@ impl Gateway {
                     m.cache_write_tokens = usage.cache_write_tokens();
                     m.cost = Some(cost.total());
                     m.fallbacks = fallback.len() as u64;
-                    m.guardrail_interventions = u64::from(
-                        parsed
-                            .get("amazon-bedrock-guardrailAction")
-                            .and_then(Value::as_str)
-                            == Some("INTERVENED"),
-                    );
+                    report.record(&mut m);
                     m.emit(&self.config);
                     return Ok(NativeReply {
                         body: bytes,
@@ -546,6 +882,7 @@ impl Gateway {
                         model: resolved.describe(),
                         max_tokens,
                         fallback,
+                        guardrail: report,
                     });
                 }
                 Err(sdk) => {
@@ -796,7 +1133,26 @@ pub struct ConverseStreamCall {
     first_token: Option<Duration>,
     usage: Option<Usage>,
     guardrail_intervened: bool,
+    /// Bedrock's `trace.guardrail` from the metadata event, when traced.
+    guardrail_trace: Option<Value>,
     finished: bool,
+    /// The local filter over the answer (`None` when the policy changes nothing).
+    filter: Option<StreamGuard>,
+    /// Events ready to hand out (a held-back tail, added stop events, the `guardrail` event).
+    pending: std::collections::VecDeque<Value>,
+    report: GuardrailReport,
+    /// No more upstream events will be read (ended, or blocked by the local filter).
+    closed: bool,
+    /// An upstream failure to report once the held-back text before it has been handed out.
+    failed: Option<GatewayError>,
+}
+
+/// The name of a `{"name": {...}}` event.
+fn event_name(v: &Value) -> String {
+    v.as_object()
+        .and_then(|o| o.keys().next())
+        .cloned()
+        .unwrap_or_default()
 }
 
 impl ConverseStreamCall {
@@ -817,35 +1173,109 @@ impl ConverseStreamCall {
 
     /// The next event as JSON (`{"contentBlockDelta": {...}}`), `None` at the end, or the
     /// mapped error if the stream fails midway (send it as an `error` event, then stop).
+    ///
+    /// Text and reasoning deltas pass through the local content filter (a tail that could
+    /// still become an entity is held back and released at the block's end). When a guardrail
+    /// intervened, a `guardrail` event (`{"guardrail": {...}}`) comes last; when the filter
+    /// blocks, the message is closed (`contentBlockStop`, `messageStop` with
+    /// `guardrail_intervened`), the `guardrail` event follows and the upstream is not read
+    /// further.
     pub async fn recv(&mut self) -> Result<Option<(String, Value)>, GatewayError> {
-        match self.receiver.recv().await {
-            Ok(Some(event)) => {
-                if self.first_token.is_none()
-                    && matches!(event, ConverseStreamOutput::ContentBlockDelta(_))
-                {
-                    self.first_token = Some(self.started.elapsed());
-                }
-                match &event {
-                    ConverseStreamOutput::Metadata(m) => self.usage = m.usage().map(usage_from_sdk),
-                    ConverseStreamOutput::MessageStop(m) => {
-                        self.guardrail_intervened =
-                            *m.stop_reason() == StopReason::GuardrailIntervened
-                    }
-                    _ => {}
-                }
-                let name = crate::convert::stream_event_name(&event).to_owned();
-                Ok(Some((name, stream_event_to_json(&event))))
+        loop {
+            if let Some(v) = self.pending.pop_front() {
+                return Ok(Some((event_name(&v), v)));
             }
-            Ok(None) => {
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+            if self.closed {
                 self.finish(None);
-                Ok(None)
+                return Ok(None);
             }
-            Err(sdk) => {
-                let e = from_sdk_error(sdk);
-                self.finish(Some(&e));
-                Err(e)
+            match self.receiver.recv().await {
+                Ok(Some(event)) => {
+                    if self.first_token.is_none()
+                        && matches!(event, ConverseStreamOutput::ContentBlockDelta(_))
+                    {
+                        self.first_token = Some(self.started.elapsed());
+                    }
+                    let v = stream_event_to_json(&event);
+                    match &event {
+                        ConverseStreamOutput::Metadata(m) => {
+                            self.usage = m.usage().map(usage_from_sdk);
+                            if let Some(t) = v.pointer("/metadata/trace/guardrail") {
+                                self.guardrail_trace = Some(t.clone());
+                            }
+                        }
+                        ConverseStreamOutput::MessageStop(m) => {
+                            self.guardrail_intervened =
+                                *m.stop_reason() == StopReason::GuardrailIntervened
+                        }
+                        _ => {}
+                    }
+                    match &mut self.filter {
+                        Some(g) => {
+                            let mut v = v;
+                            if let Some(t) = v.pointer_mut("/metadata/trace/guardrail")
+                                && let Some(f) = &self.gateway.filter
+                            {
+                                guard::mask_all_strings(f, t);
+                            }
+                            let out = g.on_event(v);
+                            self.pending.extend(out);
+                            if g.blocked().is_some() {
+                                self.end_of_guarded_stream();
+                            }
+                        }
+                        None => self.pending.push_back(v),
+                    }
+                }
+                Ok(None) => {
+                    if let Some(g) = &mut self.filter {
+                        let rest = g.flush_all();
+                        self.pending.extend(rest);
+                    }
+                    self.end_of_guarded_stream();
+                }
+                Err(sdk) => {
+                    let e = from_sdk_error(sdk);
+                    self.finish(Some(&e));
+                    // Text held back before the failure is filtered as final and sent first.
+                    if let Some(g) = &mut self.filter {
+                        let rest = g.flush_all();
+                        if !rest.is_empty() {
+                            self.pending.extend(rest);
+                            self.closed = true;
+                            self.failed = Some(e);
+                            continue;
+                        }
+                    }
+                    return Err(e);
+                }
             }
         }
+    }
+
+    /// Reports every intervention in one `guardrail` event and stops reading upstream.
+    fn end_of_guarded_stream(&mut self) {
+        self.closed = true;
+        if self.guardrail_intervened {
+            self.report.push(
+                Intervention::bedrock(GuardrailSource::Bedrock, self.guardrail_trace.take()),
+                &self.ctx.request_id,
+            );
+        }
+        if let Some(i) = self.filter.as_ref().and_then(StreamGuard::intervention) {
+            self.report.push(i, &self.ctx.request_id);
+        }
+        if let Some(g) = self.report.to_json() {
+            self.pending.push_back(json!({ GUARDRAIL_EVENT: g }));
+        }
+    }
+
+    /// Guardrail interventions so far.
+    pub fn guardrail(&self) -> &GuardrailReport {
+        &self.report
     }
 
     /// Usage so far (known once the `metadata` event arrived).
@@ -867,6 +1297,9 @@ impl ConverseStreamCall {
         decorate(&mut v, &self.prepared, &cost, &self.ctx, &self.fallback);
         if let Value::Object(o) = &mut v {
             o.insert("usage_known".into(), json!(self.usage.is_some()));
+            if let Some(g) = self.report.to_json() {
+                o.insert("guardrail".into(), g);
+            }
         }
         v
     }
@@ -896,7 +1329,11 @@ impl ConverseStreamCall {
         m.cache_write_tokens = usage.cache_write_tokens();
         m.cost = Some(cost.total());
         m.fallbacks = self.fallback.len() as u64;
-        m.guardrail_interventions = u64::from(self.guardrail_intervened);
+        self.report.record(&mut m);
+        if self.guardrail_intervened && !m.guardrail_sources.contains(&"bedrock") {
+            m.guardrail_interventions = 1;
+            m.guardrail_sources.push("bedrock");
+        }
         if let Some(e) = error {
             m.errors = 1;
             m.throttles = u64::from(matches!(e.error_type(), "throttled" | "quota_exceeded"));

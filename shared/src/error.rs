@@ -65,9 +65,9 @@ impl ErrorKind {
     pub fn status(self) -> http::StatusCode {
         use http::StatusCode as S;
         match self {
-            ErrorKind::InvalidRequest | ErrorKind::ModelNotAllowed | ErrorKind::GuardrailBlocked => {
-                S::BAD_REQUEST
-            }
+            ErrorKind::InvalidRequest
+            | ErrorKind::ModelNotAllowed
+            | ErrorKind::GuardrailBlocked => S::BAD_REQUEST,
             ErrorKind::ModelNotFound | ErrorKind::NotFound => S::NOT_FOUND,
             ErrorKind::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => S::CONFLICT,

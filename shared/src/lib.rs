@@ -39,8 +39,8 @@ pub mod telemetry;
 pub mod web;
 
 pub use catalog::{Catalog, ModelEntry};
-pub use client::{BedrockClient, ConverseStreamCall, Gateway, NativeReply};
 pub use client::InvokeStreamCall;
+pub use client::{BedrockClient, ConverseStreamCall, Gateway, NativeReply};
 pub use config::{Config, ConfigError};
 pub use context::CallContext;
 pub use error::{ErrorBody, GatewayError};

@@ -2,95 +2,13 @@
 //! policy, cost and the response shape on Converse, ConverseStream, InvokeModel and CountTokens.
 //! Fails (does not skip) when the emulator binary is missing; see resolve_against_emulator.rs.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
 
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use bytes::Bytes;
-use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
+use inference_core::CallContext;
 use rust_decimal::Decimal;
 use serde_json::json;
-
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(extra: &[&str]) -> Emulator {
-    let bin = std::env::var_os("BEDROCK_LOCAL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target"))
-                .join("debug/bedrock-local")
-        });
-    assert!(
-        bin.is_file(),
-        "bedrock-local not found at {}: run `cargo build -p bedrock-local` or set BEDROCK_LOCAL_BIN",
-        bin.display()
-    );
-    let mut child = Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .args(extra)
-        .env_remove("BEDROCK_LOCAL_FAULT_RATE")
-        .env_remove("BEDROCK_LOCAL_PORT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bedrock-local");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut e = Emulator {
-        child,
-        url: String::new(),
-    };
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    e.url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-    e
-}
-
-fn gateway(url: &str, vars: &[(&str, &str)]) -> Gateway {
-    let map: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config = Config::from_lookup(move |k| map.get(k).cloned()).expect("config");
-    let catalog = Catalog::load(&config).expect("catalog");
-    let sdk = aws_sdk_bedrockruntime::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(config.region.as_str().to_owned()))
-        .endpoint_url(url)
-        .credentials_provider(Credentials::new(
-            "AKIDLOCAL",
-            "local-secret",
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    Gateway::new(
-        config,
-        catalog,
-        BedrockClient::from_sdk(aws_sdk_bedrockruntime::Client::from_conf(sdk)),
-    )
-}
+use support::{gateway, start};
 
 fn dec(v: &serde_json::Value) -> Decimal {
     v.as_str()

@@ -6,10 +6,6 @@
 //! (`cargo build -p bedrock-local`), or the path in `BEDROCK_LOCAL_BIN`. Fails, never skips,
 //! when it is missing.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
@@ -20,61 +16,10 @@ use inference_core::config::ProfilePreference;
 use inference_core::ids::{Geography, InvocationTarget};
 use inference_core::resolve::resolve_in;
 
-/// Kills the emulator by PID when the test ends, pass or fail.
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("BEDROCK_LOCAL_BIN") {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    target.join("debug").join("bedrock-local")
-}
+use gateway_tests::Emulator;
 
 fn start() -> Emulator {
-    let bin = binary();
-    assert!(
-        bin.is_file(),
-        "bedrock-local not found at {}: build it with `cargo build -p bedrock-local` or set BEDROCK_LOCAL_BIN",
-        bin.display()
-    );
-    let mut child = Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .env_remove("BEDROCK_LOCAL_FAULT_RATE")
-        .env_remove("BEDROCK_LOCAL_PORT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let stdout = child.stdout.take().expect("stdout");
-    let mut guard = Emulator {
-        child,
-        url: String::new(),
-    };
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read first line of bedrock-local");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from bedrock-local: {line:?}"))
-        .to_owned();
-    guard.url = url;
-    guard
+    Emulator::start(&[])
 }
 
 fn client(url: &str, region: &str) -> aws_sdk_bedrockruntime::Client {

@@ -100,6 +100,9 @@ def test_openapi_document_is_valid():
         ("POST", "/v1/converse"),
         ("POST", "/v1/invoke/{modelId}"),
         ("POST", "/v1/guardrail/check"),
+        # Async jobs (issue 9): covered by test_jobs_e2e.py.
+        ("POST", "/v1/jobs"),
+        ("GET", "/v1/jobs/{id}"),
     }
 
 

@@ -1,7 +1,11 @@
-//! Shared harness for the workspace's Rust integration tests: locating the binaries built by
-//! `cargo build --workspace --bins` and the recorded event fixtures.
+//! Shared harness for the workspace's Rust integration tests: `bedrock-local` on a free port
+//! (built by `cargo build --workspace --bins`) and the recorded event fixtures.
 
 use std::path::PathBuf;
+
+pub mod emulator;
+
+pub use emulator::Emulator;
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {
@@ -14,7 +18,6 @@ pub fn workspace_root() -> PathBuf {
 /// A recorded event under `tests/fixtures/events/`, parsed as JSON.
 pub fn fixture(name: &str) -> serde_json::Value {
     let path = workspace_root().join("tests/fixtures/events").join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -31,8 +31,12 @@ impl Trigger {
         match source.as_str() {
             "aws:sqs" => Ok(Trigger::Sqs(serde_json::from_value(event)?)),
             "aws:s3" => Ok(Trigger::S3(created_objects(&event)?)),
-            "" => Err(CallbackError::UnknownEvent("no Records[0].eventSource".into())),
-            other => Err(CallbackError::UnknownEvent(format!("event source {other:?}"))),
+            "" => Err(CallbackError::UnknownEvent(
+                "no Records[0].eventSource".into(),
+            )),
+            other => Err(CallbackError::UnknownEvent(format!(
+                "event source {other:?}"
+            ))),
         }
     }
 }
@@ -95,7 +99,10 @@ pub fn created_objects(event: &Value) -> Result<Vec<ObjectRef>, CallbackError> {
         .ok_or_else(|| CallbackError::UnknownEvent("S3 notification without Records".into()))?;
     let mut objects = Vec::new();
     for (i, record) in records.iter().enumerate() {
-        let name = record.get("eventName").and_then(Value::as_str).unwrap_or("");
+        let name = record
+            .get("eventName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !name.starts_with("ObjectCreated:") {
             continue;
         }
@@ -103,7 +110,9 @@ pub fn created_objects(event: &Value) -> Result<Vec<ObjectRef>, CallbackError> {
         let bucket = s3
             .and_then(|s| s.pointer("/bucket/name"))
             .and_then(Value::as_str);
-        let key = s3.and_then(|s| s.pointer("/object/key")).and_then(Value::as_str);
+        let key = s3
+            .and_then(|s| s.pointer("/object/key"))
+            .and_then(Value::as_str);
         match (bucket, key) {
             (Some(bucket), Some(key)) => objects.push(ObjectRef {
                 bucket: bucket.to_string(),
@@ -150,7 +159,10 @@ mod tests {
 
     #[test]
     fn keys_are_url_decoded() {
-        assert_eq!(url_decode_key("inbox/Happy+Face%20x.jsonl"), "inbox/Happy Face x.jsonl");
+        assert_eq!(
+            url_decode_key("inbox/Happy+Face%20x.jsonl"),
+            "inbox/Happy Face x.jsonl"
+        );
         assert_eq!(url_decode_key("inbox/100%"), "inbox/100%");
         assert_eq!(url_decode_key("inbox/%zz"), "inbox/%zz");
         assert_eq!(url_decode_key("inbox/%é"), "inbox/%é");
@@ -162,19 +174,28 @@ mod tests {
             MessageBody::parse(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#),
             MessageBody::S3Test
         );
-        assert!(matches!(MessageBody::parse("not json"), MessageBody::Unknown(_)));
+        assert!(matches!(
+            MessageBody::parse("not json"),
+            MessageBody::Unknown(_)
+        ));
         assert!(matches!(MessageBody::parse("{}"), MessageBody::Unknown(_)));
         assert!(matches!(
             MessageBody::parse(r#"{"job_id":"job_0123456789abcdef0123456789abcdef"}"#),
             MessageBody::Job(_)
         ));
-        assert!(matches!(MessageBody::parse(r#"{"job_id":"x"}"#), MessageBody::Unknown(_)));
+        assert!(matches!(
+            MessageBody::parse(r#"{"job_id":"x"}"#),
+            MessageBody::Unknown(_)
+        ));
         // What moto sends: no userIdentity / requestParameters.
         let minimal = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
             "s3":{"bucket":{"name":"b"},"object":{"key":"inbox/a+b.jsonl"}}}]}"#;
         assert_eq!(
             MessageBody::parse(minimal),
-            MessageBody::S3(vec![ObjectRef { bucket: "b".into(), key: "inbox/a b.jsonl".into() }])
+            MessageBody::S3(vec![ObjectRef {
+                bucket: "b".into(),
+                key: "inbox/a b.jsonl".into()
+            }])
         );
     }
 }

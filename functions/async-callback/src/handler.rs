@@ -62,19 +62,33 @@ pub struct State {
 
 /// Entry point for every trigger. Returns the SQS partial batch response for SQS events and an
 /// empty object for direct S3 events (an error then makes Lambda retry the S3 event).
-pub async fn handle(state: &State, event: Value, ctx: &CallContext) -> Result<Value, CallbackError> {
+pub async fn handle(
+    state: &State,
+    event: Value,
+    ctx: &CallContext,
+) -> Result<Value, CallbackError> {
     match Trigger::from_json(event)? {
         Trigger::Sqs(sqs) => {
+            // The records of a batch are independent (jobs are claimed with a compare-and-set,
+            // so even two copies of one job in a batch run it once): run them concurrently.
+            let outcomes =
+                futures_util::future::join_all(sqs.records.iter().map(|record| async move {
+                    let body = record.body.as_deref().unwrap_or("");
+                    let receive_count = record
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1);
+                    (
+                        record,
+                        handle_message(state, body, receive_count, ctx).await,
+                    )
+                }))
+                .await;
             let mut failures = Vec::new();
-            for record in &sqs.records {
-                let id = record.message_id.clone().unwrap_or_default();
-                let body = record.body.as_deref().unwrap_or("");
-                let receive_count = record
-                    .attributes
-                    .get("ApproximateReceiveCount")
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(1);
-                if let Err(reason) = handle_message(state, body, receive_count, ctx).await {
+            for (record, outcome) in outcomes {
+                if let Err(reason) = outcome {
+                    let id = record.message_id.clone().unwrap_or_default();
                     // Logged without the body: it may hold a prompt.
                     tracing::warn!(message_id = %id, error = %reason, "message will be retried");
                     // The event types are non-exhaustive: build from Default, then set.
@@ -137,12 +151,17 @@ pub async fn process_inbox_object(
             Err(message) => inbox::error_line(line.line, "invalid_request", &message, false),
             Ok(request) => match state.runner.converse(request, ctx).await {
                 Ok(response) => inbox::ok_line(line.line, response),
-                Err(e) => inbox::error_line(line.line, e.error_type(), e.message(), e.is_retryable()),
+                Err(e) => {
+                    inbox::error_line(line.line, e.error_type(), e.message(), e.is_retryable())
+                }
             },
         };
         results.push(result);
     }
-    let ok = results.iter().filter(|r| r["ok"] == Value::Bool(true)).count();
+    let ok = results
+        .iter()
+        .filter(|r| r["ok"] == Value::Bool(true))
+        .count();
     tracing::info!(key = %object.key, out = %out_key, lines = results.len(), ok, "inbox object processed");
     state
         .storage

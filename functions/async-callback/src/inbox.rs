@@ -88,11 +88,26 @@ mod tests {
 
     #[test]
     fn outbox_keys_keep_the_base_name() {
-        assert_eq!(outbox_key("inbox/a.jsonl").as_deref(), Some("outbox/a.jsonl"));
-        assert_eq!(outbox_key("inbox/one.json").as_deref(), Some("outbox/one.jsonl"));
-        assert_eq!(outbox_key("inbox/t/b.x.jsonl").as_deref(), Some("outbox/t/b.x.jsonl"));
-        assert_eq!(outbox_key("inbox/noext").as_deref(), Some("outbox/noext.jsonl"));
-        assert_eq!(outbox_key("inbox/.hidden").as_deref(), Some("outbox/.hidden.jsonl"));
+        assert_eq!(
+            outbox_key("inbox/a.jsonl").as_deref(),
+            Some("outbox/a.jsonl")
+        );
+        assert_eq!(
+            outbox_key("inbox/one.json").as_deref(),
+            Some("outbox/one.jsonl")
+        );
+        assert_eq!(
+            outbox_key("inbox/t/b.x.jsonl").as_deref(),
+            Some("outbox/t/b.x.jsonl")
+        );
+        assert_eq!(
+            outbox_key("inbox/noext").as_deref(),
+            Some("outbox/noext.jsonl")
+        );
+        assert_eq!(
+            outbox_key("inbox/.hidden").as_deref(),
+            Some("outbox/.hidden.jsonl")
+        );
         assert_eq!(outbox_key("inbox/"), None);
         assert_eq!(outbox_key("other/a.json"), None);
     }
@@ -107,8 +122,20 @@ mod tests {
         let lines: Vec<usize> = many.iter().map(|l| l.line).collect();
         assert_eq!(lines, vec![1, 3, 4, 5]);
         assert!(many[0].request.is_ok());
-        assert!(many[1].request.as_ref().unwrap_err().contains("malformed JSON"));
-        assert!(many[2].request.as_ref().unwrap_err().contains("not a JSON object"));
+        assert!(
+            many[1]
+                .request
+                .as_ref()
+                .unwrap_err()
+                .contains("malformed JSON")
+        );
+        assert!(
+            many[2]
+                .request
+                .as_ref()
+                .unwrap_err()
+                .contains("not a JSON object")
+        );
         assert!(many[3].request.is_ok());
     }
 }

@@ -104,7 +104,11 @@ pub async fn process(
         Claim::Busy => retry("job is running under another delivery's lease"),
         Claim::Poll { arn } => poll_async(state, worker, &record, &arn, last, ctx).await,
         Claim::Run { attempt } => {
-            if !worker.store.claim(&record, lease_until(ctx, now), now).await? {
+            if !worker
+                .store
+                .claim(&record, lease_until(ctx, now), now)
+                .await?
+            {
                 return if last {
                     Ok(())
                 } else {
@@ -114,7 +118,9 @@ pub async fn process(
             tracing::info!(job_id = %id, attempt, receive_count, "job claimed");
             match record.kind {
                 JobKind::Converse => run_converse(state, worker, &record, attempt, last, ctx).await,
-                JobKind::AsyncInvoke => start_async(state, worker, &record, attempt, last, ctx).await,
+                JobKind::AsyncInvoke => {
+                    start_async(state, worker, &record, attempt, last, ctx).await
+                }
             }
         }
     }
@@ -131,7 +137,9 @@ async fn run_converse(
     let id = &record.job_id;
     let response = match state.runner.converse(record.request.clone(), ctx).await {
         Ok(r) => r,
-        Err(e) => return failed_attempt(worker, record, Owner::Attempt(attempt), &e, last, ctx).await,
+        Err(e) => {
+            return failed_attempt(worker, record, Owner::Attempt(attempt), &e, last, ctx).await;
+        }
     };
     let key = result_key(id);
     let body = serde_json::to_vec(&response)?;
@@ -143,8 +151,7 @@ async fn run_converse(
         cost: response.get("cost").cloned(),
         result_key: key,
     };
-    finish(worker, record, &Owner::Attempt(attempt), &outcome, ctx).await;
-    Ok(())
+    finish(worker, record, &Owner::Attempt(attempt), &outcome, ctx).await
 }
 
 async fn start_async(
@@ -156,7 +163,11 @@ async fn start_async(
     ctx: &CallContext,
 ) -> Delivery {
     let id = &record.job_id;
-    let output = format!("s3://{}/{}", worker.results.bucket(), async_output_prefix(id));
+    let output = format!(
+        "s3://{}/{}",
+        worker.results.bucket(),
+        async_output_prefix(id)
+    );
     match state.runner.start_async(id, &record.request, &output).await {
         Ok(arn) => {
             worker
@@ -197,7 +208,11 @@ async fn poll_async(
                 "status": "Completed",
                 "output_s3_uri": output_uri,
             });
-            if let Err(e) = worker.results.put_json(&key, serde_json::to_vec(&body)?).await {
+            if let Err(e) = worker
+                .results
+                .put_json(&key, serde_json::to_vec(&body)?)
+                .await
+            {
                 return failed_attempt(worker, record, owner, &e, last, ctx).await;
             }
             let outcome = Outcome::Succeeded {
@@ -205,8 +220,7 @@ async fn poll_async(
                 cost: None,
                 result_key: key,
             };
-            finish(worker, record, &owner, &outcome, ctx).await;
-            Ok(())
+            finish(worker, record, &owner, &outcome, ctx).await
         }
         Ok(AsyncState::Failed { message }) => {
             let err = JobError {
@@ -214,8 +228,7 @@ async fn poll_async(
                 message: format!("async invocation failed: {message}"),
                 retryable: false,
             };
-            finish(worker, record, &owner, &Outcome::Failed(err), ctx).await;
-            Ok(())
+            finish(worker, record, &owner, &Outcome::Failed(err), ctx).await
         }
         Err(e) => failed_attempt(worker, record, owner, &e, last, ctx).await,
     }
@@ -253,7 +266,7 @@ async fn failed_attempt(
         );
     }
     tracing::warn!(job_id = %id, error_type = e.error_type(), retryable = e.is_retryable(), "job failed");
-    finish(worker, record, &owner, &Outcome::Failed(final_err), ctx).await;
+    finish(worker, record, &owner, &Outcome::Failed(final_err), ctx).await?;
     if e.is_retryable() {
         retry("last delivery: job marked failed; the message goes to the dead-letter queue")
     } else {
@@ -262,15 +275,16 @@ async fn failed_attempt(
 }
 
 /// Moves the job to its final state (if this claim still holds it) and delivers its webhook.
-/// Failures here are logged, not retried through the queue: a finished record must not be run
-/// again, and a webhook whose delivery stopped stays `pending` on the record.
+/// A store failure here brings the message back (the record is not final yet, so the job must
+/// not be forgotten); webhook failures are only recorded (the job is final; a webhook whose
+/// delivery stopped stays `pending`).
 async fn finish(
     worker: &JobsWorker,
     record: &JobRecord,
     owner: &Owner,
     outcome: &Outcome,
     ctx: &CallContext,
-) {
+) -> Delivery {
     let id = &record.job_id;
     let pending = record.webhook_url.as_ref().map(|_| WebhookOutcome {
         status: WebhookStatus::Pending,
@@ -286,11 +300,11 @@ async fn finish(
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(job_id = %id, "claim lost before finishing (another run took over); result not recorded by this run");
-            return;
+            return Ok(());
         }
         Err(e) => {
             tracing::error!(job_id = %id, error = %e, "could not record the job's outcome");
-            return;
+            return Err(e.into());
         }
     }
     let status = match outcome {
@@ -299,13 +313,13 @@ async fn finish(
     };
     tracing::info!(job_id = %id, status, "job finished");
     let Some(url) = &record.webhook_url else {
-        return;
+        return Ok(());
     };
     let summary = match worker.store.get(id).await {
         Ok(Some(r)) => r.summary(Some(worker.results.bucket())),
         _ => {
             tracing::error!(job_id = %id, "could not read the finished job for its webhook");
-            return;
+            return Ok(());
         }
     };
     let body = serde_json::to_vec(&summary).unwrap_or_default();
@@ -314,4 +328,5 @@ async fn finish(
     if let Err(e) = worker.store.record_webhook(id, &delivered, now_ms()).await {
         tracing::error!(job_id = %id, error = %e, "could not record the webhook outcome");
     }
+    Ok(())
 }

@@ -26,7 +26,11 @@ pub async fn resolve(
                 .send()
                 .await
                 .map_err(|e| {
-                    fail("secret", arn, aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                    fail(
+                        "secret",
+                        arn,
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                    )
                 })?;
             let key = out
                 .secret_string()
@@ -40,7 +44,13 @@ pub async fn resolve(
                 .with_decryption(true)
                 .send()
                 .await
-                .map_err(|e| fail("parameter", name, aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
+                .map_err(|e| {
+                    fail(
+                        "parameter",
+                        name,
+                        aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
+                    )
+                })?;
             let key = out
                 .parameter()
                 .and_then(|p| p.value())

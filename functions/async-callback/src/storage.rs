@@ -35,15 +35,16 @@ impl Storage {
             .send()
             .await
             .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let bytes = out.body.collect().await.map_err(|e| fail(e.to_string()))?;
         Ok(bytes.into_bytes().to_vec())
     }
 
-    pub async fn put_jsonl(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), CallbackError> {
+    pub async fn put_jsonl(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<(), CallbackError> {
         self.client
             .put_object()
             .bucket(bucket)

@@ -5,8 +5,8 @@
 
 use std::sync::Mutex;
 
-use async_callback::storage::Storage;
 use async_callback::handler::RunFuture;
+use async_callback::storage::Storage;
 use async_callback::{Runner, State, handle};
 use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
@@ -30,7 +30,9 @@ async fn unreachable_storage() -> Storage {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
@@ -38,7 +40,10 @@ async fn unreachable_storage() -> Storage {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../tests/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../tests/fixtures/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -82,7 +87,10 @@ async fn direct_s3_event_fails_the_invocation_when_the_object_cannot_be_read() {
         .await
         .expect_err("Lambda must retry the S3 event");
     let message = err.to_string();
-    assert!(message.contains("s3://gateway-results/inbox/batch-2026-11-26.jsonl"), "{message}");
+    assert!(
+        message.contains("s3://gateway-results/inbox/batch-2026-11-26.jsonl"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -93,4 +101,66 @@ async fn unknown_events_are_refused_not_ignored() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unsupported event"));
+}
+
+#[tokio::test]
+async fn job_messages_without_a_jobs_configuration_come_back_rather_than_vanish() {
+    let state = state().await;
+    let ctx = CallContext::new("async-callback");
+    let response = handle(&state, fixture("sqs-job-messages.json"), &ctx)
+        .await
+        .expect("an SQS batch always gets a partial batch response");
+    let failed: Vec<&str> = response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    // Both job messages (first and last delivery) and the malformed pointer are reported: with no
+    // table to consult nothing may be acknowledged, so they end in the DLQ, not lost.
+    assert_eq!(
+        failed,
+        vec![
+            "7d3f2c1a-0b4e-4f5a-9c6d-1e2f3a4b5c01",
+            "7d3f2c1a-0b4e-4f5a-9c6d-1e2f3a4b5c02",
+            "7d3f2c1a-0b4e-4f5a-9c6d-1e2f3a4b5c03"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn job_messages_reach_the_job_store_and_its_failure_brings_them_back() {
+    use async_callback::jobs::JobsWorker;
+    use inference_core::jobs::JobStore;
+    use inference_core::jobs::results::ResultStore;
+    use inference_core::jobs::url_guard::UrlPolicy;
+    use inference_core::jobs::webhook::WebhookSender;
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let mut state = state().await;
+    state.jobs = Some(JobsWorker {
+        store: JobStore::new(&sdk, "gateway-jobs"),
+        results: ResultStore::new(&sdk, "gateway-results"),
+        webhooks: WebhookSender::new(UrlPolicy::default(), None),
+        max_receive_count: 3,
+    });
+    let ctx = CallContext::new("async-callback");
+    let response = handle(&state, fixture("sqs-job-messages.json"), &ctx)
+        .await
+        .unwrap();
+    // The store is unreachable: the two job messages come back (the runner was never asked to
+    // run anything); the malformed pointer is not a job and comes back as unknown.
+    assert_eq!(response["batchItemFailures"].as_array().unwrap().len(), 3);
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Emulator, ask, call, event, fixture, post};
+use common::{Emulator, EmulatorExt, ask, call, event, fixture, post};
 use serde_json::{Value, json};
 
 fn dec(v: &Value) -> f64 {
@@ -14,7 +14,7 @@ fn dec(v: &Value) -> f64 {
 
 #[tokio::test]
 async fn recorded_event_counts_with_bedrock_using_the_bare_model_id() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
     let (status, v) = call(&gw, fixture("apigw-v2-post-count.json")).await;
     assert_eq!(status, 200, "{v}");
@@ -42,7 +42,7 @@ async fn recorded_event_counts_with_bedrock_using_the_bare_model_id() {
 
 #[tokio::test]
 async fn model_without_count_tokens_is_estimated_with_its_error_stated() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
     let mut body = ask("nova-pro", "How many tokens is this sentence, roughly?");
     body["inferenceConfig"] = json!({"maxTokens": 500});
@@ -62,7 +62,7 @@ async fn model_without_count_tokens_is_estimated_with_its_error_stated() {
 
 #[tokio::test]
 async fn images_the_estimator_cannot_count_are_listed_not_zeroed() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
     let body = json!({"model": "llama-3.2-11b", "messages": [{"role": "user", "content": [
         {"text": "What is in this picture?"},
@@ -79,9 +79,9 @@ async fn images_the_estimator_cannot_count_are_listed_not_zeroed() {
 
 #[tokio::test]
 async fn throttled_count_tokens_falls_back_to_the_estimate_and_says_so() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
-    emu.arm("throttle", 1).await;
+    emu.arm("throttle", 1, "CountTokens");
     let (status, v) = call(&gw, post("/v1/count", &ask("haiku", "count me please"))).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["source"], "estimate");
@@ -92,7 +92,7 @@ async fn throttled_count_tokens_falls_back_to_the_estimate_and_says_so() {
     assert!(v["input_tokens"].as_u64().unwrap() > 0);
 
     // 5xx is "not now" too.
-    emu.arm("unavailable", 1).await;
+    emu.arm("unavailable", 1, "CountTokens");
     let (status, v) = call(&gw, post("/v1/count", &ask("haiku", "again"))).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["fallback"]["error"]["type"], "service_unavailable");
@@ -105,9 +105,9 @@ async fn throttled_count_tokens_falls_back_to_the_estimate_and_says_so() {
 
 #[tokio::test]
 async fn non_retryable_count_tokens_errors_are_returned() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
-    emu.arm("access_denied", 1).await;
+    emu.arm("access_denied", 1, "CountTokens");
     let (status, v) = call(&gw, post("/v1/count", &ask("sonnet", "hello"))).await;
     assert_eq!(status, 502, "{v}");
     assert_eq!(v["error"]["type"], "upstream_access_denied");
@@ -116,7 +116,7 @@ async fn non_retryable_count_tokens_errors_are_returned() {
 
 #[tokio::test]
 async fn context_overflow_and_output_limits_are_reported_not_refused() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
     // Titan Text Lite: a 4,096-token window. ~6,000 words of plain prose overflow it.
     let long = "the quick brown fox jumps over the lazy dog ".repeat(700);
@@ -162,7 +162,7 @@ async fn context_overflow_and_output_limits_are_reported_not_refused() {
 
 #[tokio::test]
 async fn estimate_prices_the_count_and_compares_models_cheapest_first() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
 
     // One model: the count plus cost, output priced at maxTokens (the worst case).
@@ -229,7 +229,7 @@ async fn estimate_prices_the_count_and_compares_models_cheapest_first() {
 
 #[tokio::test]
 async fn native_bodies_are_counted_for_their_family() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[]);
     let body = json!({"model": "sonnet", "native": {
         "anthropic_version": "bedrock-2023-05-31", "max_tokens": 300,
@@ -258,7 +258,7 @@ async fn native_bodies_are_counted_for_their_family() {
 
 #[tokio::test]
 async fn bad_input_gets_json_errors_with_the_right_status() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[("GATEWAY_MAX_BODY_BYTES", "2000")]);
 
     let (status, v) = call(&gw, post("/v1/count", &ask("sonet-4.5", "hi"))).await;
@@ -333,7 +333,7 @@ async fn bad_input_gets_json_errors_with_the_right_status() {
 
 #[tokio::test]
 async fn allowlist_applies_to_counts() {
-    let emu = Emulator::start();
+    let emu = Emulator::start(&[]);
     let gw = emu.gateway(&[("GATEWAY_ALLOWED_MODELS", "nova-*")]);
     let (status, v) = call(&gw, post("/v1/count", &ask("sonnet", "hi"))).await;
     assert_eq!(status, 400, "{v}");

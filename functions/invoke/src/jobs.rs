@@ -10,13 +10,13 @@ use std::sync::Arc;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
+use inference_core::GatewayError;
+use inference_core::jobs::queue::JobQueue;
 use inference_core::jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
 use inference_core::jobs::results::ResultStore;
 use inference_core::jobs::submit::{self, Submission};
-use inference_core::jobs::queue::JobQueue;
 use inference_core::jobs::{JobError, JobId, JobRecord, JobStore, JobsSettings};
 use inference_core::web::{self, ApiError};
-use inference_core::{ErrorBody, GatewayError};
 use serde_json::{Value, json};
 
 use crate::request::JsonRequest;
@@ -70,7 +70,7 @@ pub async fn create(State(state): State<Arc<AppState>>, req: Request) -> Respons
         },
     };
     match result {
-        Ok((status, record)) => job_response(status, &record, None),
+        Ok((status, record)) => job_response(status, &record),
         Err(e) => ApiError::new(e, ctx.request_id).into_response(),
     }
 }
@@ -185,7 +185,7 @@ pub async fn get(
     }
 }
 
-fn job_response(status: StatusCode, record: &JobRecord, _extra: Option<ErrorBody>) -> Response {
+fn job_response(status: StatusCode, record: &JobRecord) -> Response {
     let body = record.summary(None);
     let location = format!("/v1/jobs/{}", record.job_id);
     let mut response = (status, axum::Json(body)).into_response();

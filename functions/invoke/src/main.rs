@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
-use inference_core::{BedrockClient, Catalog, Config, Gateway, telemetry};
 use inference_core::jobs::JobsSettings;
+use inference_core::{BedrockClient, Catalog, Config, Gateway, telemetry};
 use invoke::jobs::JobsApi;
 use invoke::{AppState, router};
 

@@ -1,8 +1,9 @@
 //! `POST /v1/invoke/{modelId}`: InvokeModel with the model's own (native) JSON body.
 //!
-//! The answer is the model's body, untouched, with its content type; what the gateway adds
-//! (model called, usage, cost, `maxTokens`, fallback) travels in `x-gateway-*` headers so the
-//! body stays exactly what the model family's SDK code expects.
+//! The answer is the model's body, with its content type (untouched, except text the local
+//! content filter masked or withheld); what the gateway adds (model called, usage, cost,
+//! `maxTokens`, fallback, guardrail interventions) travels in `x-gateway-*` headers so the body
+//! stays exactly what the model family's SDK code expects.
 
 use std::sync::Arc;
 
@@ -77,6 +78,15 @@ pub fn gateway_headers(reply: &NativeReply) -> Vec<(&'static str, String)> {
     if !reply.fallback.is_empty() {
         let steps = serde_json::to_string(&reply.fallback).unwrap_or_default();
         h.push(("x-gateway-fallback", steps));
+    }
+    // Guardrail interventions: the first one's action (`intervened`, `masked`, `blocked`), and
+    // the report without Bedrock's assessments (those stay in the body's
+    // `amazon-bedrock-trace`). Names and kinds only, never text.
+    if let Some(first) = reply.guardrail.items().first() {
+        h.push(("x-gateway-guardrail", first.action.to_owned()));
+        if let Some(summary) = reply.guardrail.summary_json() {
+            h.push(("x-gateway-guardrail-report", summary.to_string()));
+        }
     }
     h
 }

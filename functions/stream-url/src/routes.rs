@@ -39,7 +39,9 @@ pub fn router(gateway: Gateway) -> Router {
 /// Before each response: small stream writes must leave at once (see `runtime_socket`).
 async fn runtime_nodelay(req: Request, next: middleware::Next) -> Response {
     static ADDRS: std::sync::OnceLock<Vec<std::net::SocketAddr>> = std::sync::OnceLock::new();
-    crate::runtime_socket::set_nodelay_to(ADDRS.get_or_init(crate::runtime_socket::runtime_api_addrs));
+    crate::runtime_socket::set_nodelay_to(
+        ADDRS.get_or_init(crate::runtime_socket::runtime_api_addrs),
+    );
     next.run(req).await
 }
 

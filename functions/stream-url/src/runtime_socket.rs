@@ -32,7 +32,11 @@ pub fn set_nodelay_to(addrs: &[SocketAddr]) -> usize {
     };
     let mut set = 0;
     for entry in entries.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         let is_socket = std::fs::read_link(entry.path())

@@ -3,9 +3,7 @@
 //! Fails (does not skip) when the emulator binary is missing: `cargo build -p bedrock-local`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
@@ -20,54 +18,10 @@ use tower::ServiceExt;
 
 // ---------------------------------------------------------------- emulator and gateway
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use gateway_tests::Emulator;
 
 fn emulator(extra: &[&str]) -> Emulator {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bin = std::env::var_os("BEDROCK_LOCAL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target"))
-                .join("debug/bedrock-local")
-        });
-    assert!(
-        bin.is_file(),
-        "bedrock-local not found at {}: run `cargo build -p bedrock-local` or set BEDROCK_LOCAL_BIN",
-        bin.display()
-    );
-    let mut child = Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .args(extra)
-        .env_remove("BEDROCK_LOCAL_FAULT_RATE")
-        .env_remove("BEDROCK_LOCAL_TTFT_MS")
-        .env_remove("BEDROCK_LOCAL_TOKENS_PER_SEC")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bedrock-local");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-    Emulator { child, url }
+    Emulator::start(extra)
 }
 
 fn gateway(url: &str) -> Gateway {

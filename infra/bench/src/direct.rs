@@ -32,11 +32,20 @@ pub struct Direct {
 /// The direct SDK call a function's request is paired with (the same Bedrock operation).
 #[derive(Debug, Clone)]
 pub enum DirectCall {
-    Converse { model: String, text: String },
+    Converse {
+        model: String,
+        text: String,
+    },
     /// A native body, sent as is.
-    InvokeModel { model: String, body: Bytes },
+    InvokeModel {
+        model: String,
+        body: Bytes,
+    },
     /// CountTokens of a one-message Converse input (bare foundation-model ID).
-    CountTokens { model: String, text: String },
+    CountTokens {
+        model: String,
+        text: String,
+    },
 }
 
 fn user_message(text: &str) -> Result<Message, String> {

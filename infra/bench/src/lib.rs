@@ -1,14 +1,20 @@
 //! The benchmark harness behind `make bench`: a local Lambda Runtime API, function processes
 //! launched as Lambda launches them, and the figures of issue 12 (cold start, warm overhead,
-//! memory, size, emulator throughput), written as JSON and Markdown.
+//! memory, size, emulator throughput, streaming, the estimator and PII filter), written as JSON
+//! and Markdown.
 
 pub mod cold_start;
 pub mod direct;
+pub mod events;
 pub mod eventstream;
+pub mod micro;
 pub mod procs;
 pub mod report;
 pub mod runtime_api;
 pub mod session;
 pub mod stats;
+pub mod stream_body;
+pub mod stream_report;
+pub mod streaming;
 pub mod throughput;
 pub mod warm;

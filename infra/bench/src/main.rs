@@ -8,11 +8,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bench::cold_start::{self, ColdResult};
-use bench::direct::Direct;
+use bench::direct::{Direct, DirectCall, MODEL_ID};
+use bench::events;
+use bench::micro::MicroPlan;
 use bench::procs::BedrockLocal;
 use bench::report::{Figure, Machine, NotMeasured, Report};
+use bench::runtime_api::ApiOptions;
 use bench::session::{FnKind, FnSpec, LaunchCtx};
 use bench::stats::{Summary, summarize};
+use bench::streaming::StreamPlan;
 use bench::throughput;
 use bench::warm::{self, WarmResult};
 use bytes::Bytes;
@@ -47,9 +51,12 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "cold,warm,size,throughput"
+        default_value = "cold,warm,size,throughput,stream,micro"
     )]
     only: Vec<String>,
+    /// Leave TCP_NODELAY off on the runtime API's accepted sockets (diagnosis of Nagle delays).
+    #[arg(long)]
+    no_nodelay: bool,
     /// Do not pip-install the Python baseline's requirements when they are missing.
     #[arg(long)]
     no_install: bool,
@@ -72,6 +79,9 @@ struct Plan {
     cold_budget_s: u64,
     warm_budget_s: u64,
     throughput_budget_s: u64,
+    stream: StreamPlan,
+    stream_budget_s: u64,
+    micro: MicroPlan,
 }
 
 const QUICK: Plan = Plan {
@@ -86,9 +96,26 @@ const QUICK: Plan = Plan {
     stream_warmup: 1,
     stream_reply_tokens: 2_000,
     seed: 42,
-    cold_budget_s: 55,
+    cold_budget_s: 35,
     warm_budget_s: 30,
-    throughput_budget_s: 15,
+    throughput_budget_s: 10,
+    stream: StreamPlan {
+        warmup: 5,
+        warm: 200,
+        paced: 10,
+        ttft_ms: 100,
+        tokens_per_sec: 400,
+        paced_len: 40,
+        relay: 2,
+        relay_len: 20_000,
+    },
+    stream_budget_s: 25,
+    micro: MicroPlan {
+        budget_ms: 600,
+        max_passes: 20,
+        request_batch: 1_000,
+        stream_bytes: 256 * 1024,
+    },
 };
 
 const FULL: Plan = Plan {
@@ -103,9 +130,26 @@ const FULL: Plan = Plan {
     stream_warmup: 2,
     stream_reply_tokens: 2_000,
     seed: 42,
-    cold_budget_s: 360,
-    warm_budget_s: 300,
-    throughput_budget_s: 120,
+    cold_budget_s: 240,
+    warm_budget_s: 240,
+    throughput_budget_s: 90,
+    stream: StreamPlan {
+        warmup: 20,
+        warm: 1_000,
+        paced: 50,
+        ttft_ms: 100,
+        tokens_per_sec: 400,
+        paced_len: 40,
+        relay: 5,
+        relay_len: 20_000,
+    },
+    stream_budget_s: 180,
+    micro: MicroPlan {
+        budget_ms: 3_000,
+        max_passes: 200,
+        request_batch: 1_000,
+        stream_bytes: 1 << 20,
+    },
 };
 
 /// The gateway's functions, in report order.
@@ -113,6 +157,10 @@ const FUNCTIONS: [&str; 4] = ["invoke", "stream-url", "count", "async-callback"]
 const MINIMAL: &str = "bench-minimal-fn";
 const PYTHON: &str = "python-boto3";
 const CONVERSE_TEXT: &str = "Hello";
+/// What the gateway's `sonnet` alias counts with (CountTokens takes the bare foundation model).
+const COUNT_MODEL: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+/// The text of `apigw-v2-post-count.json`.
+const COUNT_TEXT: &str = "How many tokens is this?";
 
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -312,6 +360,9 @@ async fn run(args: Args) -> ExitCode {
         bedrock_url: bedrock_url.clone(),
         log_dir: log_dir.clone(),
         memory_mb: 256,
+        api: ApiOptions {
+            nodelay: !args.no_nodelay,
+        },
     };
 
     let mut python_version = None;
@@ -519,9 +570,13 @@ async fn run(args: Args) -> ExitCode {
     if on("warm") {
         let section_end = Instant::now() + Duration::from_secs(plan.warm_budget_s);
         let direct = Direct::new(&bedrock_url);
-        let mut list: Vec<(FnSpec, String, Bytes, bool)> = Vec::new();
+        let converse_call = DirectCall::Converse {
+            model: MODEL_ID.into(),
+            text: CONVERSE_TEXT.into(),
+        };
+        let mut list: Vec<WarmJob> = Vec::new();
         if bin(MINIMAL).exists() {
-            list.push((minimal.clone(), "echo".into(), models_ev.clone(), false));
+            list.push((minimal.clone(), "echo".into(), models_ev.clone(), None));
         }
         if let Some(mode) = invoke_mode {
             let converse = mode == "converse";
@@ -530,23 +585,38 @@ async fn run(args: Args) -> ExitCode {
             } else {
                 ("GET /v1/models", models_ev.clone())
             };
-            list.push((spec_rust("invoke"), label.into(), ev, converse));
+            list.push((
+                spec_rust("invoke"),
+                label.into(),
+                ev,
+                converse.then(|| converse_call.clone()),
+            ));
         }
         if python_ok && emulator.is_some() {
             list.push((
                 python_spec.clone(),
                 "POST /v1/converse (boto3 Converse)".into(),
                 converse_ev.clone(),
-                true,
+                Some(converse_call.clone()),
             ));
         }
-        for name in ["stream-url", "count", "async-callback"] {
-            if subjects.iter().any(|s| s.spec.name == name) {
-                run.skip(format!("{name}: warm overhead and peak RSS"), "not in this version of the harness (next: paired with direct ConverseStream / CountTokens)");
-            }
+        let ready: Vec<&str> = subjects
+            .iter()
+            .filter(|s| s.implemented && s.event.is_some())
+            .map(|s| s.spec.name.as_str())
+            .collect();
+        match extra_warm_subjects(&root, &ready, &spec_rust) {
+            Ok(extra) => list.extend(extra),
+            Err(e) => run.error(e),
+        }
+        if subjects.iter().any(|s| s.spec.name == "async-callback") {
+            run.skip(
+                "async-callback: warm overhead and peak RSS",
+                "its event (an SQS job) needs S3 and DynamoDB (moto), which the bench does not run",
+            );
         }
         let total = list.len();
-        for (i, (spec, label, ev, paired)) in list.into_iter().enumerate() {
+        for (i, (spec, label, ev, call)) in list.into_iter().enumerate() {
             let left = section_end.saturating_duration_since(Instant::now());
             let deadline = Instant::now() + left / (total - i) as u32;
             eprintln!(
@@ -554,7 +624,7 @@ async fn run(args: Args) -> ExitCode {
                 spec.name,
                 plan.warm_warmup + plan.warm_requests
             );
-            let d = paired.then_some((&direct, CONVERSE_TEXT));
+            let d = call.as_ref().map(|c| (&direct, c));
             let r = warm::measure(
                 &spec,
                 &ctx,
@@ -567,11 +637,57 @@ async fn run(args: Args) -> ExitCode {
             )
             .await;
             if let Some(f) = &r.failure {
-                run.error(format!("{}: warm: {f}", spec.name));
+                run.error(format!("{}: warm ({label}): {f}", spec.name));
             }
             warm_results.push(r);
         }
         warm_figures(&mut run, &warm_results, invoke_mode);
+        run.figures.extend(warm::extra_figures(&warm_results));
+    }
+
+    // ---- Streaming through stream-url ----
+    if on("stream") && emulator.is_some() {
+        let py = python_ok.then(|| FnSpec {
+            name: "python-boto3-stream".into(),
+            kind: FnKind::Python {
+                python: python.clone(),
+                task_root: root.join("infra/bench/python"),
+                handler: "handler_stream.handler".into(),
+            },
+        });
+        stream_section(
+            &mut run,
+            &root,
+            &ctx,
+            &plan,
+            &bin("stream-url"),
+            py.as_ref(),
+        )
+        .await;
+    }
+
+    // ---- Estimator and PII filter (in process) ----
+    if on("micro") {
+        let micro = plan.micro;
+        eprintln!(
+            "bench: estimator and PII filter microbenchmarks ({} ms per benchmark)",
+            micro.budget_ms
+        );
+        let res = tokio::task::spawn_blocking(move || {
+            let mut figs = bench::micro::pii(&micro);
+            let est = bench::micro::estimator(&micro).map(|e| figs.extend(e));
+            (figs, est)
+        })
+        .await;
+        match res {
+            Ok((figs, est)) => {
+                run.figures.extend(figs);
+                if let Err(e) = est {
+                    run.error(format!("estimator microbenchmark: {e}"));
+                }
+            }
+            Err(e) => run.error(format!("microbenchmarks panicked: {e}")),
+        }
     }
 
     // ---- Binary sizes ----
@@ -733,6 +849,114 @@ async fn finish(
             .next()
             .unwrap_or("")
     );
+}
+
+/// One warm session: function, event label, event, the direct call it is paired with.
+type WarmJob = (FnSpec, String, Bytes, Option<DirectCall>);
+
+/// The warm sessions added for issue 12.2: invoke's native route (paired with InvokeModel) and
+/// count with a CountTokens model (paired with CountTokens) and a local-estimate model (no
+/// Bedrock call: compared with the minimal function's echo).
+fn extra_warm_subjects(
+    root: &Path,
+    ready: &[&str],
+    spec_rust: &dyn Fn(&str) -> FnSpec,
+) -> Result<Vec<WarmJob>, String> {
+    let json = |name: &str| -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&fixture(root, name)?).map_err(|e| format!("{name}: {e}"))
+    };
+    let mut out = Vec::new();
+    if ready.contains(&"invoke") {
+        let body = events::anthropic_native_body(CONVERSE_TEXT);
+        out.push((
+            spec_rust("invoke"),
+            warm::NATIVE_LABEL.into(),
+            events::native_invoke(&json("apigw-v2-post-invoke-nova.json")?, MODEL_ID, &body),
+            Some(DirectCall::InvokeModel {
+                model: MODEL_ID.into(),
+                body: Bytes::from(body.to_string()),
+            }),
+        ));
+    }
+    if ready.contains(&"count") {
+        let t = json("apigw-v2-post-count.json")?;
+        out.push((
+            spec_rust("count"),
+            warm::COUNT_TOKENS_LABEL.into(),
+            events::count_for(&t, "sonnet"),
+            Some(DirectCall::CountTokens {
+                model: COUNT_MODEL.into(),
+                text: COUNT_TEXT.into(),
+            }),
+        ));
+        out.push((
+            spec_rust("count"),
+            warm::COUNT_ESTIMATE_LABEL.into(),
+            events::count_for(&t, "nova-lite"),
+            None,
+        ));
+    }
+    Ok(out)
+}
+
+/// `stream-url` (paired with raw ConverseStream) and the Python buffered stream baseline.
+async fn stream_section(
+    run: &mut Run,
+    root: &Path,
+    ctx: &LaunchCtx,
+    plan: &Plan,
+    stream_bin: &Path,
+    python: Option<&FnSpec>,
+) {
+    if !stream_bin.exists() {
+        run.error(format!("stream-url not built at {}", stream_bin.display()));
+        return;
+    }
+    let template: serde_json::Value = match fixture(root, "function-url-post-converse.json")
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            run.error(e);
+            return;
+        }
+    };
+    let sp = plan.stream;
+    let end = Instant::now() + Duration::from_secs(plan.stream_budget_s);
+    let spec = FnSpec {
+        name: "stream-url".into(),
+        kind: FnKind::Rust {
+            bin: stream_bin.to_path_buf(),
+        },
+    };
+    eprintln!(
+        "bench: stream-url: {} warm + {} paced + {} relays of {} tokens, each paired with a raw ConverseStream",
+        sp.warm, sp.paced, sp.relay, sp.relay_len
+    );
+    let third = Instant::now() + Duration::from_secs(plan.stream_budget_s * 2 / 3);
+    let r = bench::streaming::measure(&spec, ctx, &template, &sp, third).await;
+    if let Some(e) = &r.failure {
+        run.error(format!("stream-url streaming: {e}"));
+    }
+    let py = match python {
+        Some(spec) => {
+            eprintln!("bench: Python buffered ConverseStream baseline");
+            let p = bench::streaming::measure_buffered(spec, ctx, &template, &sp, end).await;
+            if let Some(e) = &p.failure {
+                run.error(format!("Python stream baseline: {e}"));
+            }
+            Some(p)
+        }
+        None => {
+            run.skip(
+                "Python streaming baseline",
+                "Python baseline unavailable (see Errors)",
+            );
+            None
+        }
+    };
+    run.figures
+        .extend(bench::stream_report::figures(&r, py.as_ref(), &sp));
 }
 
 fn find<'a>(cold: &'a [ColdResult], name: &str) -> Option<&'a ColdResult> {

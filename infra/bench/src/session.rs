@@ -123,10 +123,7 @@ pub struct Outcome {
 impl Outcome {
     /// When byte `offset` of the body arrived (the frame that carried it).
     pub fn arrival_of(&self, offset: usize) -> Option<Instant> {
-        self.arrivals
-            .iter()
-            .find(|a| a.end > offset)
-            .map(|a| a.at)
+        self.arrivals.iter().find(|a| a.end > offset).map(|a| a.at)
     }
 
     /// When the first body byte arrived.

@@ -13,7 +13,8 @@ use aws_sdk_bedrockruntime::types::{ResponseStream, Trace};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::Gateway;
+use super::guard::{self, StreamGuard, StreamShape};
+use super::{GUARDRAIL_EVENT, Gateway, GuardrailReport, GuardrailSource, Intervention};
 use crate::catalog::{Capability, Mode};
 use crate::config::GuardrailTrace;
 use crate::context::CallContext;
@@ -44,8 +45,22 @@ pub struct InvokeStreamCall {
     /// From the family's own usage fields, merged over chunks (used when metrics are absent).
     chunk_usage: Usage,
     guardrail_intervened: bool,
+    /// Bedrock's `amazon-bedrock-trace.guardrail`, when traced.
+    guardrail_trace: Option<Value>,
     finished: bool,
+    /// The local filter over the chunks' text fields (`None` when the policy changes nothing).
+    filter: Option<StreamGuard>,
+    /// Events ready to hand out: `("chunk", json)` or `("guardrail", json)`.
+    pending: std::collections::VecDeque<(String, Value)>,
+    report: GuardrailReport,
+    /// No more upstream chunks will be read (ended, or blocked by the local filter).
+    closed: bool,
+    /// An upstream failure to report once the held-back text before it has been handed out.
+    failed: Option<GatewayError>,
 }
+
+/// Name of a native chunk event.
+pub const CHUNK_EVENT: &str = "chunk";
 
 impl Gateway {
     /// InvokeModelWithResponseStream with the model's native JSON body. Errors before the first
@@ -56,7 +71,7 @@ impl Gateway {
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<InvokeStreamCall, GatewayError> {
-        let json: Value = serde_json::from_slice(&body)
+        let mut json: Value = serde_json::from_slice(&body)
             .map_err(|e| GatewayError::invalid_request(format!("body: not valid JSON: {e}")))?;
         if !json.is_object() {
             return Err(GatewayError::invalid_request("body: must be a JSON object"));
@@ -64,9 +79,12 @@ impl Gateway {
         let started = Instant::now();
         let mut fallback = Vec::new();
         let mut last_err = None;
-        let first_family = resolve(&self.catalog, &self.config, model)
-            .ok()
-            .map(|r| r.model.family);
+        let first = resolve(&self.catalog, &self.config, model).ok();
+        let first_family = first.as_ref().map(|r| r.model.family.clone());
+        let mut report = GuardrailReport::default();
+        if let Some(i) = self.screen_native_input(first.as_ref(), &mut json, ctx, OPERATION)? {
+            report.push(i, &ctx.request_id);
+        }
         for (i, name) in candidates(model, &self.config).iter().enumerate() {
             let (resolved, max_tokens, send_body) = match self.prepare_native_stream(name, &json) {
                 Ok(x) => x,
@@ -112,6 +130,9 @@ impl Gateway {
             };
             match result {
                 Ok(out) => {
+                    let shape =
+                        StreamShape::native(&resolved.model.provider, &resolved.model.family);
+                    let filter = self.filter.as_ref().map(|f| StreamGuard::new(f, shape));
                     return Ok(InvokeStreamCall {
                         gateway: self.clone(),
                         ctx: ctx.clone(),
@@ -124,7 +145,13 @@ impl Gateway {
                         metrics_usage: None,
                         chunk_usage: Usage::default(),
                         guardrail_intervened: false,
+                        guardrail_trace: None,
                         finished: false,
+                        filter,
+                        pending: std::collections::VecDeque::new(),
+                        report,
+                        closed: false,
+                        failed: None,
                     });
                 }
                 Err(sdk) => {
@@ -178,31 +205,108 @@ impl InvokeStreamCall {
     }
 
     /// The next chunk as the model's own JSON, `None` at the end, or the mapped error if the
-    /// stream fails midway (send it as an `error` event, then stop).
+    /// stream fails midway (send it as an `error` event, then stop). Guardrail events are
+    /// skipped: use [`InvokeStreamCall::next_event`] to receive them too.
     pub async fn recv(&mut self) -> Result<Option<Value>, GatewayError> {
         loop {
+            match self.next_event().await? {
+                Some((name, v)) if name == CHUNK_EVENT => return Ok(Some(v)),
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next event: `("chunk", <the model's JSON>)` with its text fields passed through the
+    /// local content filter, or, last, `("guardrail", {...})` when a guardrail intervened.
+    /// When the filter blocks, the chunk with the text before the entity is followed by the
+    /// `guardrail` event and the upstream is not read further.
+    pub async fn next_event(&mut self) -> Result<Option<(String, Value)>, GatewayError> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(Some(e));
+            }
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+            if self.closed {
+                self.finish(None);
+                return Ok(None);
+            }
             match self.receiver.recv().await {
                 Ok(Some(ResponseStream::Chunk(part))) => {
                     let bytes = part.bytes().map(Blob::as_ref).unwrap_or_default();
-                    let chunk = serde_json::from_slice(bytes).unwrap_or_else(|_| {
+                    let mut chunk = serde_json::from_slice(bytes).unwrap_or_else(|_| {
                         Value::String(String::from_utf8_lossy(bytes).into_owned())
                     });
                     self.observe(&chunk);
-                    return Ok(Some(chunk));
+                    match &mut self.filter {
+                        Some(g) => {
+                            if let Some(t) = chunk.pointer_mut("/amazon-bedrock-trace/guardrail")
+                                && let Some(f) = &self.gateway.filter
+                            {
+                                guard::mask_all_strings(f, t);
+                            }
+                            let out = g.on_event(chunk);
+                            self.pending
+                                .extend(out.into_iter().map(|c| (CHUNK_EVENT.to_owned(), c)));
+                            if g.blocked().is_some() {
+                                self.end_of_guarded_stream();
+                            }
+                        }
+                        None => self.pending.push_back((CHUNK_EVENT.to_owned(), chunk)),
+                    }
                 }
                 // Event types newer than this SDK: skip.
                 Ok(Some(_)) => continue,
                 Ok(None) => {
-                    self.finish(None);
-                    return Ok(None);
+                    if let Some(g) = &mut self.filter {
+                        let rest = g.flush_all();
+                        self.pending
+                            .extend(rest.into_iter().map(|c| (CHUNK_EVENT.to_owned(), c)));
+                    }
+                    self.end_of_guarded_stream();
                 }
                 Err(sdk) => {
                     let e = from_sdk_error(sdk);
                     self.finish(Some(&e));
+                    // Text held back before the failure is filtered as final and sent first.
+                    if let Some(g) = &mut self.filter {
+                        let rest = g.flush_all();
+                        if !rest.is_empty() {
+                            self.pending
+                                .extend(rest.into_iter().map(|c| (CHUNK_EVENT.to_owned(), c)));
+                            self.closed = true;
+                            self.failed = Some(e);
+                            continue;
+                        }
+                    }
                     return Err(e);
                 }
             }
         }
+    }
+
+    /// Reports every intervention in one `guardrail` event and stops reading upstream.
+    fn end_of_guarded_stream(&mut self) {
+        self.closed = true;
+        if self.guardrail_intervened {
+            self.report.push(
+                Intervention::bedrock(GuardrailSource::Bedrock, self.guardrail_trace.take()),
+                &self.ctx.request_id,
+            );
+        }
+        if let Some(i) = self.filter.as_ref().and_then(StreamGuard::intervention) {
+            self.report.push(i, &self.ctx.request_id);
+        }
+        if let Some(g) = self.report.to_json() {
+            self.pending.push_back((GUARDRAIL_EVENT.to_owned(), g));
+        }
+    }
+
+    /// Guardrail interventions so far.
+    pub fn guardrail(&self) -> &GuardrailReport {
+        &self.report
     }
 
     /// Whether a chunk carries generated content (not a start or ping frame).
@@ -227,6 +331,9 @@ impl InvokeStreamCall {
             == Some("INTERVENED")
         {
             self.guardrail_intervened = true;
+        }
+        if let Some(t) = chunk.pointer("/amazon-bedrock-trace/guardrail") {
+            self.guardrail_trace = Some(t.clone());
         }
     }
 
@@ -258,6 +365,9 @@ impl InvokeStreamCall {
         if !self.fallback.is_empty() {
             v["fallback"] = serde_json::to_value(&self.fallback).unwrap_or(Value::Null);
         }
+        if let Some(g) = self.report.to_json() {
+            v["guardrail"] = g;
+        }
         v
     }
 
@@ -284,7 +394,11 @@ impl InvokeStreamCall {
         m.cache_write_tokens = usage.cache_write_tokens();
         m.cost = Some(cost.total());
         m.fallbacks = self.fallback.len() as u64;
-        m.guardrail_interventions = u64::from(self.guardrail_intervened);
+        self.report.record(&mut m);
+        if self.guardrail_intervened && !m.guardrail_sources.contains(&"bedrock") {
+            m.guardrail_interventions = 1;
+            m.guardrail_sources.push("bedrock");
+        }
         if let Some(e) = error {
             m.errors = 1;
             m.throttles = u64::from(matches!(e.error_type(), "throttled" | "quota_exceeded"));

@@ -31,9 +31,9 @@ impl JobId {
 
     /// Parses `job_<32 lowercase hex>`; anything else is a 404-worthy "no such job".
     pub fn parse(s: &str) -> Result<JobId, GatewayError> {
-        let ok = s
-            .strip_prefix(PREFIX)
-            .is_some_and(|h| h.len() == HEX_LEN && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+        let ok = s.strip_prefix(PREFIX).is_some_and(|h| {
+            h.len() == HEX_LEN && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
         if ok {
             Ok(JobId(s.to_owned()))
         } else {
@@ -107,15 +107,29 @@ mod tests {
     #[test]
     fn idempotency_keys_give_stable_ids() {
         let k = IdempotencyKey::parse("order-42").unwrap();
-        assert_eq!(JobId::for_idempotency_key(&k), JobId::for_idempotency_key(&k));
+        assert_eq!(
+            JobId::for_idempotency_key(&k),
+            JobId::for_idempotency_key(&k)
+        );
         let other = IdempotencyKey::parse("order-43").unwrap();
-        assert_ne!(JobId::for_idempotency_key(&k), JobId::for_idempotency_key(&other));
+        assert_ne!(
+            JobId::for_idempotency_key(&k),
+            JobId::for_idempotency_key(&other)
+        );
         JobId::parse(JobId::for_idempotency_key(&k).as_str()).unwrap();
     }
 
     #[test]
     fn malformed_ids_are_not_found() {
-        for s in ["", "job_", "job_XYZ", "job_0123456789abcdef0123456789ABCDEF", "jobs_0123456789abcdef0123456789abcdef", "job_0123456789abcdef0123456789abcdef0", "../etc/passwd"] {
+        for s in [
+            "",
+            "job_",
+            "job_XYZ",
+            "job_0123456789abcdef0123456789ABCDEF",
+            "jobs_0123456789abcdef0123456789abcdef",
+            "job_0123456789abcdef0123456789abcdef0",
+            "../etc/passwd",
+        ] {
             assert_eq!(JobId::parse(s).unwrap_err().status(), 404, "{s}");
         }
     }

@@ -369,10 +369,18 @@ impl JobRecord {
         };
         put("started_at", self.started_at.map(|t| rfc3339(t).into()));
         put("finished_at", self.finished_at.map(|t| rfc3339(t).into()));
-        put("idempotency_key", self.idempotency_key.clone().map(Into::into));
+        put(
+            "idempotency_key",
+            self.idempotency_key.clone().map(Into::into),
+        );
         put("usage", self.usage.clone());
         put("cost", self.cost.clone());
-        put("error", self.error.as_ref().and_then(|e| serde_json::to_value(e).ok()));
+        put(
+            "error",
+            self.error
+                .as_ref()
+                .and_then(|e| serde_json::to_value(e).ok()),
+        );
         put(
             "last_error",
             self.last_error
@@ -393,7 +401,9 @@ impl JobRecord {
         );
         put(
             "webhook",
-            self.webhook.as_ref().and_then(|w| serde_json::to_value(w).ok()),
+            self.webhook
+                .as_ref()
+                .and_then(|w| serde_json::to_value(w).ok()),
         );
         v
     }
@@ -448,7 +458,12 @@ mod tests {
         let mut r = job(JobStatus::Running);
         r.async_invocation_arn = Some("arn:x".into());
         r.lease_until = Some(0);
-        assert_eq!(decide(&r, 10), Claim::Poll { arn: "arn:x".into() });
+        assert_eq!(
+            decide(&r, 10),
+            Claim::Poll {
+                arn: "arn:x".into()
+            }
+        );
     }
 
     #[test]
@@ -469,7 +484,10 @@ mod tests {
         assert_eq!(resubmit(&f, "h1", 0), Resubmit::Reenqueue);
         f.error.as_mut().unwrap().error_type = "model_error".into();
         assert_eq!(resubmit(&f, "h1", now), Resubmit::Existing);
-        assert_eq!(resubmit(&job(JobStatus::Succeeded), "h1", now), Resubmit::Existing);
+        assert_eq!(
+            resubmit(&job(JobStatus::Succeeded), "h1", now),
+            Resubmit::Existing
+        );
     }
 
     #[test]
@@ -481,6 +499,11 @@ mod tests {
         assert!(!s.to_string().contains("secret prompt"));
         assert_eq!(s["status"], "succeeded");
         assert_eq!(s["created_at"], "1970-01-01T00:16:40Z");
-        assert!(s["result"]["s3_uri"].as_str().unwrap().starts_with("s3://bucket/results/job_"));
+        assert!(
+            s["result"]["s3_uri"]
+                .as_str()
+                .unwrap()
+                .starts_with("s3://bucket/results/job_")
+        );
     }
 }

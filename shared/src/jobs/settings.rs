@@ -54,7 +54,8 @@ impl JobsSettings {
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<JobsSettings>, GatewayError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let (Some(table), Some(bucket)) = (config.jobs_table.clone(), config.results_bucket.clone())
+        let (Some(table), Some(bucket)) =
+            (config.jobs_table.clone(), config.results_bucket.clone())
         else {
             return Ok(None);
         };
@@ -71,7 +72,10 @@ impl JobsSettings {
                     ))
                 })?,
         };
-        let secret = match (get("GATEWAY_WEBHOOK_SECRET_VALUE"), config.webhook_secret.as_deref()) {
+        let secret = match (
+            get("GATEWAY_WEBHOOK_SECRET_VALUE"),
+            config.webhook_secret.as_deref(),
+        ) {
             (Some(v), _) => SecretSource::Literal(WebhookSecret::new(v.into_bytes())),
             (None, None) => SecretSource::None,
             (None, Some(r)) => parse_reference(r)?,
@@ -118,10 +122,7 @@ mod tests {
         JobsSettings::from_lookup(&config, |k| map.get(k).cloned())
     }
 
-    const BASE: [(&str, &str); 2] = [
-        ("GATEWAY_JOBS_TABLE", "t"),
-        ("GATEWAY_RESULTS_BUCKET", "b"),
-    ];
+    const BASE: [(&str, &str); 2] = [("GATEWAY_JOBS_TABLE", "t"), ("GATEWAY_RESULTS_BUCKET", "b")];
 
     #[test]
     fn jobs_are_off_without_table_and_bucket() {
@@ -135,21 +136,38 @@ mod tests {
     #[test]
     fn secret_references_and_the_local_literal() {
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbCdEf";
-        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET", arn)]).unwrap().unwrap();
+        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET", arn)])
+            .unwrap()
+            .unwrap();
         assert!(matches!(s.secret, SecretSource::SecretsManager(a) if a == arn));
-        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET", "ssm:/gw/hook")]).unwrap().unwrap();
+        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET", "ssm:/gw/hook")])
+            .unwrap()
+            .unwrap();
         assert!(matches!(s.secret, SecretSource::Parameter(p) if p == "/gw/hook"));
-        assert!(settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET", "whsec_pasted_key")]).is_err());
-        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET_VALUE", "k")]).unwrap().unwrap();
+        assert!(
+            settings(&[
+                BASE[0],
+                BASE[1],
+                ("GATEWAY_WEBHOOK_SECRET", "whsec_pasted_key")
+            ])
+            .is_err()
+        );
+        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_WEBHOOK_SECRET_VALUE", "k")])
+            .unwrap()
+            .unwrap();
         assert!(matches!(s.secret, SecretSource::Literal(k) if k.expose() == b"k"));
     }
 
     #[test]
     fn max_receive_count_is_checked() {
-        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_JOBS_MAX_RECEIVE_COUNT", "5")]).unwrap().unwrap();
+        let s = settings(&[BASE[0], BASE[1], ("GATEWAY_JOBS_MAX_RECEIVE_COUNT", "5")])
+            .unwrap()
+            .unwrap();
         assert_eq!(s.max_receive_count, 5);
         for bad in ["0", "x", "-1"] {
-            assert!(settings(&[BASE[0], BASE[1], ("GATEWAY_JOBS_MAX_RECEIVE_COUNT", bad)]).is_err());
+            assert!(
+                settings(&[BASE[0], BASE[1], ("GATEWAY_JOBS_MAX_RECEIVE_COUNT", bad)]).is_err()
+            );
         }
     }
 }

@@ -78,6 +78,54 @@ where
     )
 }
 
+/// `#name` tokens of expressions: every attribute is referred to by an alias, because DynamoDB
+/// reserves many plain words (`status`, `usage`, ...) and refuses unused aliases.
+fn aliases(exprs: &[&Option<String>]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in exprs.iter().filter_map(|e| e.as_deref()) {
+        let mut rest = e;
+        while let Some(i) = rest.find('#') {
+            let tail = &rest[i + 1..];
+            let len = tail
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            let name = &tail[..len];
+            if !name.is_empty() && !out.iter().any(|n| n == name) {
+                out.push(name.to_owned());
+            }
+            rest = &tail[len..];
+        }
+    }
+    out
+}
+
+/// Adds `#x -> x` for every alias the request's expressions use.
+trait Named {
+    fn named(self) -> Self;
+}
+
+impl Named for aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    fn named(self) -> Self {
+        let names = aliases(&[
+            self.get_update_expression(),
+            self.get_condition_expression(),
+        ]);
+        names.into_iter().fold(self, |b, n| {
+            b.expression_attribute_names(format!("#{n}"), n)
+        })
+    }
+}
+
+impl Named for aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+    fn named(self) -> Self {
+        let names = aliases(&[self.get_condition_expression()]);
+        names.into_iter().fold(self, |b, n| {
+            b.expression_attribute_names(format!("#{n}"), n)
+        })
+    }
+}
+
 fn is_condition_failure<R>(
     e: &SdkError<impl aws_sdk_dynamodb::error::ProvideErrorMetadata, R>,
 ) -> bool {
@@ -117,7 +165,8 @@ impl JobStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(record)))
-            .condition_expression("attribute_not_exists(job_id)")
+            .condition_expression("attribute_not_exists(#job_id)")
+            .named()
             .send()
             .await;
         match r {
@@ -140,18 +189,17 @@ impl JobStore {
             .update_item()
             .table_name(&self.table)
             .key("job_id", s(seen.job_id.as_str()))
-            .update_expression(
-                "SET #s = :running, attempts = :next, lease_until = :lease, updated_at = :now, \
-                 started_at = if_not_exists(started_at, :now)",
+            .update_expression("SET #status = :running, #attempts = :next, #lease_until = :lease, #updated_at = :now, \
+                 #started_at = if_not_exists(#started_at, :now)",
             )
-            .condition_expression("#s = :seen AND attempts = :attempts")
-            .expression_attribute_names("#s", "status")
+            .condition_expression("#status = :seen AND #attempts = :attempts")
             .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
             .expression_attribute_values(":seen", s(seen.status.as_str()))
             .expression_attribute_values(":attempts", n(seen.attempts))
             .expression_attribute_values(":next", n(seen.attempts + 1))
             .expression_attribute_values(":lease", n(lease_until))
             .expression_attribute_values(":now", n(now))
+            .named()
             .send()
             .await;
         match r {
@@ -171,14 +219,13 @@ impl JobStore {
             .update_item()
             .table_name(&self.table)
             .key("job_id", s(id.as_str()))
-            .expression_attribute_names("#s", "status")
             .expression_attribute_values(":running", s(JobStatus::Running.as_str()));
         match owner {
             Owner::Attempt(a) => b
-                .condition_expression("#s = :running AND attempts = :owner")
+                .condition_expression("#status = :running AND #attempts = :owner")
                 .expression_attribute_values(":owner", n(a)),
             Owner::Invocation(arn) => b
-                .condition_expression("#s = :running AND async_invocation_arn = :owner")
+                .condition_expression("#status = :running AND #async_invocation_arn = :owner")
                 .expression_attribute_values(":owner", s(arn)),
         }
     }
@@ -194,10 +241,13 @@ impl JobStore {
     ) -> Result<bool, GatewayError> {
         let r = self
             .owned_update(id, &Owner::Attempt(attempt))
-            .update_expression("SET #s = :queued, last_error = :err, updated_at = :now REMOVE lease_until")
+            .update_expression(
+                "SET #status = :queued, #last_error = :err, #updated_at = :now REMOVE #lease_until",
+            )
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":err", json_s(error))
             .expression_attribute_values(":now", n(now))
+            .named()
             .send()
             .await;
         match r {
@@ -217,9 +267,10 @@ impl JobStore {
     ) -> Result<bool, GatewayError> {
         let r = self
             .owned_update(id, &Owner::Attempt(attempt))
-            .update_expression("SET async_invocation_arn = :arn, updated_at = :now")
+            .update_expression("SET #async_invocation_arn = :arn, #updated_at = :now")
             .expression_attribute_values(":arn", s(arn))
             .expression_attribute_values(":now", n(now))
+            .named()
             .send()
             .await;
         match r {
@@ -239,7 +290,11 @@ impl JobStore {
         webhook_pending: Option<&WebhookOutcome>,
         now: i64,
     ) -> Result<bool, GatewayError> {
-        let mut set = vec!["#s = :final", "updated_at = :now", "finished_at = :now"];
+        let mut set = vec![
+            "#status = :final",
+            "#updated_at = :now",
+            "#finished_at = :now",
+        ];
         let mut b = self
             .owned_update(id, owner)
             .expression_attribute_values(":now", n(now));
@@ -252,30 +307,29 @@ impl JobStore {
                 b = b
                     .expression_attribute_values(":final", s(JobStatus::Succeeded.as_str()))
                     .expression_attribute_values(":key", s(result_key));
-                set.push("result_key = :key");
+                set.push("#result_key = :key");
                 if let Some(u) = usage {
                     b = b.expression_attribute_values(":usage", json_s(u));
-                    set.push("usage = :usage");
+                    set.push("#usage = :usage");
                 }
                 if let Some(c) = cost {
                     b = b.expression_attribute_values(":cost", json_s(c));
-                    set.push("cost = :cost");
+                    set.push("#cost = :cost");
                 }
             }
             Outcome::Failed(err) => {
                 b = b
                     .expression_attribute_values(":final", s(JobStatus::Failed.as_str()))
                     .expression_attribute_values(":err", json_s(err));
-                set.push("#e = :err");
-                b = b.expression_attribute_names("#e", "error");
+                set.push("#error = :err");
             }
         }
         if let Some(w) = webhook_pending {
             b = b.expression_attribute_values(":wh", json_s(w));
-            set.push("webhook = :wh");
+            set.push("#webhook = :wh");
         }
-        let expr = format!("SET {} REMOVE lease_until", set.join(", "));
-        match b.update_expression(expr).send().await {
+        let expr = format!("SET {} REMOVE #lease_until", set.join(", "));
+        match b.update_expression(expr).named().send().await {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(store_error("UpdateItem (finish)", e)),
@@ -294,10 +348,11 @@ impl JobStore {
             .update_item()
             .table_name(&self.table)
             .key("job_id", s(id.as_str()))
-            .update_expression("SET webhook = :wh, updated_at = :now")
-            .condition_expression("attribute_exists(job_id)")
+            .update_expression("SET #webhook = :wh, #updated_at = :now")
+            .condition_expression("attribute_exists(#job_id)")
             .expression_attribute_values(":wh", json_s(outcome))
             .expression_attribute_values(":now", n(now))
+            .named()
             .send()
             .await
             .map_err(|e| store_error("UpdateItem (webhook)", e))?;
@@ -318,15 +373,16 @@ impl JobStore {
             .update_item()
             .table_name(&self.table)
             .key("job_id", s(id.as_str()))
-            .update_expression("SET #s = :failed, #e = :err, updated_at = :now, finished_at = :now")
-            .condition_expression("#s = :queued AND attempts = :zero")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_names("#e", "error")
+            .update_expression(
+                "SET #status = :failed, #error = :err, #updated_at = :now, #finished_at = :now",
+            )
+            .condition_expression("#status = :queued AND #attempts = :zero")
             .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":err", json_s(error))
             .expression_attribute_values(":now", n(now))
+            .named()
             .send()
             .await;
         match r {
@@ -344,19 +400,16 @@ impl JobStore {
             .update_item()
             .table_name(&self.table)
             .key("job_id", s(id.as_str()))
-            .update_expression(
-                "SET #s = :queued, enqueued_at = :now, updated_at = :now REMOVE #e, finished_at",
+            .update_expression("SET #status = :queued, #enqueued_at = :now, #updated_at = :now REMOVE #error, #finished_at",
             )
-            .condition_expression(
-                "attempts = :zero AND (#s = :queued OR (#s = :failed AND contains(#e, :ef)))",
+            .condition_expression("#attempts = :zero AND (#status = :queued OR (#status = :failed AND contains(#error, :ef)))",
             )
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_names("#e", "error")
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
             .expression_attribute_values(":ef", s(super::record::ENQUEUE_FAILED))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":now", n(now))
+            .named()
             .send()
             .await;
         match r {
@@ -391,7 +444,10 @@ pub fn to_item(r: &JobRecord) -> Item {
     opt("started_at", r.started_at.map(n));
     opt("finished_at", r.finished_at.map(n));
     opt("lease_until", r.lease_until.map(n));
-    opt("async_invocation_arn", r.async_invocation_arn.as_deref().map(s));
+    opt(
+        "async_invocation_arn",
+        r.async_invocation_arn.as_deref().map(s),
+    );
     opt("usage", r.usage.as_ref().map(json_s));
     opt("cost", r.cost.as_ref().map(json_s));
     opt("result_key", r.result_key.as_deref().map(s));
@@ -410,7 +466,9 @@ fn get_s<'a>(i: &'a Item, k: &str) -> Option<&'a str> {
 }
 
 fn get_n(i: &Item, k: &str) -> Option<i64> {
-    i.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    i.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 fn get_json<T: serde::de::DeserializeOwned>(i: &Item, k: &str) -> Option<T> {
@@ -488,6 +546,17 @@ mod tests {
             last_error: None,
         });
         assert_eq!(from_item(&to_item(&r)).unwrap(), r);
+    }
+
+    #[test]
+    fn every_attribute_in_an_expression_gets_an_alias() {
+        let u = Some("SET #status = :s, #usage = :u REMOVE #lease_until".to_owned());
+        let c = Some("#status = :running AND #attempts = :a".to_owned());
+        assert_eq!(
+            aliases(&[&u, &c]),
+            ["status", "usage", "lease_until", "attempts"]
+        );
+        assert!(aliases(&[&None]).is_empty());
     }
 
     #[test]

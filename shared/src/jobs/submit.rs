@@ -46,10 +46,16 @@ pub async fn validate(
     let Value::Object(mut o) = body else {
         return Err(invalid("request body must be a JSON object"));
     };
-    if let Some(k) = o
-        .keys()
-        .find(|k| !["request", "native", "model", "webhook_url", "idempotency_key"].contains(&k.as_str()))
-    {
+    if let Some(k) = o.keys().find(|k| {
+        ![
+            "request",
+            "native",
+            "model",
+            "webhook_url",
+            "idempotency_key",
+        ]
+        .contains(&k.as_str())
+    }) {
         return Err(invalid(format!(
             "unknown field {k:?}; expected request (a Converse request), or native and model, plus optional webhook_url and idempotency_key"
         )));
@@ -68,27 +74,68 @@ pub async fn validate(
         }
         Some(_) => return Err(invalid("webhook_url: expected a string")),
     };
-    let (kind, model, request) = match (o.remove("request"), o.remove("native"), o.remove("model")) {
+    let (kind, model, request) = match (o.remove("request"), o.remove("native"), o.remove("model"))
+    {
         (Some(request @ Value::Object(_)), None, None) => {
             let name = gw.requested_model(&request)?;
-            let parts = ConverseParts::from_json(&request, &["model"]).map_err(|e| e.context("request"))?;
+            let parts =
+                ConverseParts::from_json(&request, &["model"]).map_err(|e| e.context("request"))?;
+            if parts.messages.is_empty() {
+                // Bedrock would refuse it at run time; refuse it now.
+                return Err(invalid(
+                    "request.messages: at least one message is required",
+                ));
+            }
             let prepared = gw.prepare(&name, &parts, Capability::Converse)?;
-            (JobKind::Converse, prepared.resolved.model.id.to_string(), request)
+            (
+                JobKind::Converse,
+                prepared.resolved.model.id.to_string(),
+                request,
+            )
         }
-        (Some(_), None, None) => return Err(invalid("request: expected a JSON object (a Converse request)")),
+        (Some(_), None, None) => {
+            return Err(invalid(
+                "request: expected a JSON object (a Converse request)",
+            ));
+        }
         (None, Some(native @ Value::Object(_)), Some(Value::String(model))) => {
             let resolved = gw.resolve_allowed(&model, Capability::AsyncInvoke)?;
             let id = resolved.model.id.to_string();
-            (JobKind::AsyncInvoke, id.clone(), json!({"model": id, "native": native}))
+            (
+                JobKind::AsyncInvoke,
+                id.clone(),
+                json!({"model": id, "native": native}),
+            )
         }
-        (None, Some(_), Some(Value::String(_))) => return Err(invalid("native: expected a JSON object (the model's own body)")),
-        (None, Some(_), _) => return Err(invalid("model: required with native (a model run with StartAsyncInvoke, e.g. amazon.nova-reel-v1:0)")),
-        (Some(_), _, _) => return Err(invalid("give either request, or native and model; not both")),
-        (None, None, _) => return Err(invalid("request: required (a Converse request as for /v1/converse)")),
+        (None, Some(_), Some(Value::String(_))) => {
+            return Err(invalid(
+                "native: expected a JSON object (the model's own body)",
+            ));
+        }
+        (None, Some(_), _) => {
+            return Err(invalid(
+                "model: required with native (a model run with StartAsyncInvoke, e.g. amazon.nova-reel-v1:0)",
+            ));
+        }
+        (Some(_), _, _) => {
+            return Err(invalid(
+                "give either request, or native and model; not both",
+            ));
+        }
+        (None, None, _) => {
+            return Err(invalid(
+                "request: required (a Converse request as for /v1/converse)",
+            ));
+        }
     };
-    let stored = serde_json::to_vec(&request).map(|v| v.len()).unwrap_or(usize::MAX);
+    let stored = serde_json::to_vec(&request)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if stored > MAX_STORED_REQUEST_BYTES {
-        return Err(GatewayError::payload_too_large(stored, MAX_STORED_REQUEST_BYTES).context("job request"));
+        return Err(
+            GatewayError::payload_too_large(stored, MAX_STORED_REQUEST_BYTES)
+                .context("job request"),
+        );
     }
     let request_hash = hash(&json!({
         "kind": kind.as_str(),
@@ -136,6 +183,9 @@ mod tests {
         let a = json!({"a": 1, "b": {"y": [1, 2], "x": "s"}});
         let b = json!({"b": {"x": "s", "y": [1, 2]}, "a": 1});
         assert_eq!(hash(&a), hash(&b));
-        assert_ne!(hash(&a), hash(&json!({"a": 1, "b": {"x": "s", "y": [2, 1]}})));
+        assert_ne!(
+            hash(&a),
+            hash(&json!({"a": 1, "b": {"x": "s", "y": [2, 1]}}))
+        );
     }
 }

@@ -129,7 +129,10 @@ impl WebhookUrl {
             .ok_or_else(|| bad(format!("{host} has no addresses")))?;
         for a in &addrs {
             check_ip(a.ip(), policy).map_err(|e| {
-                bad(format!("{host} resolves to a refused address ({})", e.message()))
+                bad(format!(
+                    "{host} resolves to a refused address ({})",
+                    e.message()
+                ))
             })?;
         }
         Ok(first)
@@ -154,7 +157,11 @@ pub fn refusal(ip: IpAddr) -> Option<Refusal> {
 }
 
 fn in_v4(ip: Ipv4Addr, net: [u8; 4], bits: u32) -> bool {
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     (u32::from(ip) & mask) == (u32::from(Ipv4Addr::from(net)) & mask)
 }
 
@@ -162,13 +169,29 @@ fn refusal_v4(ip: Ipv4Addr) -> Option<Refusal> {
     use Refusal::Forbidden as F;
     let ranges: [([u8; 4], u32, Refusal); 16] = [
         ([127, 0, 0, 0], 8, Refusal::Loopback),
-        ([0, 0, 0, 0], 8, F("an unspecified (\"this network\") address")),
+        (
+            [0, 0, 0, 0],
+            8,
+            F("an unspecified (\"this network\") address"),
+        ),
         ([10, 0, 0, 0], 8, F("a private address")),
         ([172, 16, 0, 0], 12, F("a private address")),
         ([192, 168, 0, 0], 16, F("a private address")),
-        ([169, 254, 0, 0], 16, F("a link-local or instance metadata address")),
-        ([100, 64, 0, 0], 10, F("a carrier-grade NAT (shared) address")),
-        ([192, 0, 0, 0], 24, F("an IETF protocol (and metadata) address")),
+        (
+            [169, 254, 0, 0],
+            16,
+            F("a link-local or instance metadata address"),
+        ),
+        (
+            [100, 64, 0, 0],
+            10,
+            F("a carrier-grade NAT (shared) address"),
+        ),
+        (
+            [192, 0, 0, 0],
+            24,
+            F("an IETF protocol (and metadata) address"),
+        ),
         ([192, 0, 2, 0], 24, F("a documentation address")),
         ([198, 51, 100, 0], 24, F("a documentation address")),
         ([203, 0, 113, 0], 24, F("a documentation address")),
@@ -208,12 +231,12 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<Refusal> {
     }
     let ranges: [(u16, u16, &'static str); 7] = [
         (0xfe00, 0xfc00, "a unique local (private) address"), // fc00::/7
-        (0xffc0, 0xfe80, "a link-local address"),              // fe80::/10
-        (0xffc0, 0xfec0, "a site-local address"),              // fec0::/10
-        (0xff00, 0xff00, "a multicast address"),               // ff00::/8
-        (0xffff, 0x0100, "a discard address"),                 // 100::/64 (approx. 100::/16)
-        (0xffff, 0x2001, ""),                                  // 2001::/16, refined below
-        (0xffff, 0x0000, "a reserved address"),                // ::/16 (rest)
+        (0xffc0, 0xfe80, "a link-local address"),             // fe80::/10
+        (0xffc0, 0xfec0, "a site-local address"),             // fec0::/10
+        (0xff00, 0xff00, "a multicast address"),              // ff00::/8
+        (0xffff, 0x0100, "a discard address"),                // 100::/64 (approx. 100::/16)
+        (0xffff, 0x2001, ""),                                 // 2001::/16, refined below
+        (0xffff, 0x0000, "a reserved address"),               // ::/16 (rest)
     ];
     for (mask, net, what) in ranges {
         if s[0] & mask == net {
@@ -316,13 +339,13 @@ mod tests {
     #[test]
     fn other_spellings_of_private_addresses_are_normalised_and_refused() {
         for u in [
-            "http://2852039166/",       // 169.254.169.254 in decimal
-            "http://0xa9fea9fe/",       // ... in hex
+            "http://2852039166/",          // 169.254.169.254 in decimal
+            "http://0xa9fea9fe/",          // ... in hex
             "http://0251.0376.0251.0376/", // ... in octal
-            "http://169.254.43518/",    // ... with a 16-bit last part
-            "http://0x0a.0.0.1/",       // 10.0.0.1
-            "http://012.0.0.1/",        // 10.0.0.1 in octal
-            "http://167772161/",        // 10.0.0.1 in decimal
+            "http://169.254.43518/",       // ... with a 16-bit last part
+            "http://0x0a.0.0.1/",          // 10.0.0.1
+            "http://012.0.0.1/",           // 10.0.0.1 in octal
+            "http://167772161/",           // 10.0.0.1 in decimal
         ] {
             assert!(refused(u, LOCAL), "{u}");
         }
@@ -354,11 +377,14 @@ mod tests {
     fn classification() {
         assert_eq!(refusal("8.8.8.8".parse().unwrap()), None);
         assert_eq!(refusal("2a00:1450::1".parse().unwrap()), None);
-        assert_eq!(refusal("127.9.9.9".parse().unwrap()), Some(Refusal::Loopback));
+        assert_eq!(
+            refusal("127.9.9.9".parse().unwrap()),
+            Some(Refusal::Loopback)
+        );
         assert_eq!(refusal("::1".parse().unwrap()), Some(Refusal::Loopback));
-        assert!(matches!(refusal("172.15.0.1".parse().unwrap()), None));
-        assert!(matches!(refusal("172.32.0.1".parse().unwrap()), None));
-        assert!(matches!(refusal("100.128.0.1".parse().unwrap()), None));
+        assert!(refusal("172.15.0.1".parse().unwrap()).is_none());
+        assert!(refusal("172.32.0.1".parse().unwrap()).is_none());
+        assert!(refusal("100.128.0.1".parse().unwrap()).is_none());
     }
 
     #[tokio::test]

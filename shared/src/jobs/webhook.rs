@@ -98,9 +98,8 @@ impl WebhookSender {
             last_error: None,
         };
         let Some(secret) = &self.secret else {
-            outcome.last_error = Some(
-                "no webhook signing key configured (GATEWAY_WEBHOOK_SECRET): not sent".into(),
-            );
+            outcome.last_error =
+                Some("no webhook signing key configured (GATEWAY_WEBHOOK_SECRET): not sent".into());
             return outcome;
         };
         for attempt in 0..MAX_ATTEMPTS {
@@ -167,9 +166,7 @@ impl WebhookSender {
             // Connect to the address that was checked, not to whatever a second lookup returns.
             builder = builder.resolve(domain, addr);
         }
-        let client = builder
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
         let timestamp = now_ms() / 1000;
         let signature = signature_header(secret.expose(), timestamp, body);
         let response = client
@@ -202,7 +199,11 @@ mod tests {
             UrlPolicy::local_development(true),
             Some(WebhookSecret::new("k")),
         );
-        for url in ["http://169.254.169.254/latest", "http://10.0.0.1/", "http://2852039166/"] {
+        for url in [
+            "http://169.254.169.254/latest",
+            "http://10.0.0.1/",
+            "http://2852039166/",
+        ] {
             let o = sender.deliver(url, b"{}", None).await;
             assert_eq!(o.status, WebhookStatus::Failed);
             assert_eq!(o.attempts, 0, "{url}");

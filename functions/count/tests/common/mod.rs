@@ -3,9 +3,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use http_body_util::BodyExt;
@@ -13,82 +10,25 @@ use inference_core::{BedrockClient, Catalog, Config, Gateway};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// A running bedrock-local; killed on drop.
-pub struct Emulator {
-    child: Child,
-    pub url: String,
+pub use gateway_tests::Emulator;
+
+/// Count-specific helpers on the shared emulator guard.
+pub trait EmulatorExt {
+    fn count_tokens_calls(&self) -> impl std::future::Future<Output = u64>;
+    fn gateway(&self, vars: &[(&str, &str)]) -> Gateway;
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Emulator {
-    /// Spawns `target/debug/bedrock-local` (or `BEDROCK_LOCAL_BIN`) on port 0.
-    pub fn start() -> Emulator {
-        let bin = std::env::var_os("BEDROCK_LOCAL_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-                std::env::var_os("CARGO_TARGET_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| root.join("target"))
-                    .join("debug/bedrock-local")
-            });
-        assert!(
-            bin.is_file(),
-            "bedrock-local not found at {}: run `cargo build -p bedrock-local` or set BEDROCK_LOCAL_BIN",
-            bin.display()
-        );
-        let mut child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .env_remove("BEDROCK_LOCAL_FAULT_RATE")
-            .env_remove("BEDROCK_LOCAL_PORT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bedrock-local");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listening line")
-            .to_owned();
-        Emulator { child, url }
-    }
-
-    /// Arms `count` faults of kind `fault` for the next CountTokens calls.
-    pub async fn arm(&self, fault: &str, count: u32) {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/_local/faults", self.url))
-            .json(&json!({"fault": fault, "count": count, "operation": "CountTokens"}))
-            .send()
-            .await
-            .expect("arm fault");
-        assert!(resp.status().is_success(), "arm: {}", resp.status());
-    }
-
+impl EmulatorExt for Emulator {
     /// CountTokens calls the emulator has served.
-    pub async fn count_tokens_calls(&self) -> u64 {
-        let stats: Value = reqwest::get(format!("{}/_local/stats", self.url))
-            .await
-            .expect("stats")
-            .json()
-            .await
-            .expect("stats JSON");
-        stats["requests"]["CountTokens"].as_u64().unwrap_or(0)
+    async fn count_tokens_calls(&self) -> u64 {
+        self.stats()["requests"]["CountTokens"]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// A gateway in us-east-1 pointed at this emulator, with extra settings. One SDK attempt
     /// per call, so an armed fault is seen exactly once.
-    pub fn gateway(&self, vars: &[(&str, &str)]) -> Gateway {
+    fn gateway(&self, vars: &[(&str, &str)]) -> Gateway {
         let mut map: HashMap<String, String> = HashMap::from([
             ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
             ("GATEWAY_MAX_ATTEMPTS".to_owned(), "1".to_owned()),

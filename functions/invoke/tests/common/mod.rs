@@ -4,9 +4,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use http::HeaderMap;
@@ -16,55 +13,11 @@ use invoke::{AppState, router};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// A `bedrock-local` child process, stopped (by its own pid) when dropped.
-pub struct Emulator {
-    child: Child,
-    pub url: String,
-}
+pub use gateway_tests::Emulator;
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `target/debug/bedrock-local` (or `BEDROCK_LOCAL_BIN`) on a free port. Fails, rather than
-/// skips, when the binary is missing: `cargo build -p bedrock-local` first.
+/// Starts `bedrock-local` on a free port (see `gateway_tests::emulator`).
 pub fn emulator() -> Emulator {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bin = std::env::var_os("BEDROCK_LOCAL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target"))
-                .join("debug/bedrock-local")
-        });
-    assert!(
-        bin.is_file(),
-        "bedrock-local not found at {}: run `cargo build -p bedrock-local` or set BEDROCK_LOCAL_BIN",
-        bin.display()
-    );
-    let mut child = Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .env_remove("BEDROCK_LOCAL_FAULT_RATE")
-        .env_remove("BEDROCK_LOCAL_PORT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bedrock-local");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Emulator { child, url }
+    Emulator::start(&[])
 }
 
 /// A router whose gateway reads `vars` (plus `AWS_REGION=us-east-1`) and calls `endpoint`.

@@ -1,0 +1,45 @@
+//! Test support shared by the integration tests that run the `Gateway` against
+//! `bedrock-local`: start the emulator on a free port (it stops when dropped) and build a
+//! gateway from configuration variables pointed at it. Fails (does not skip) when the emulator
+//! binary is missing: run `cargo build -p bedrock-local` or set `BEDROCK_LOCAL_BIN`.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+use inference_core::{BedrockClient, Catalog, Config, Gateway};
+
+pub use gateway_tests::Emulator;
+
+/// Starts `bedrock-local` with extra flags (see `gateway_tests::emulator`).
+pub fn start(extra: &[&str]) -> Emulator {
+    Emulator::start(extra)
+}
+
+/// A gateway configured by `vars` (as environment variables) calling `url`.
+pub fn gateway(url: &str, vars: &[(&str, &str)]) -> Gateway {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = Config::from_lookup(move |k| map.get(k).cloned()).expect("config");
+    let catalog = Catalog::load(&config).expect("catalog");
+    let sdk = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(config.region.as_str().to_owned()))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(
+            "AKIDLOCAL",
+            "local-secret",
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    Gateway::new(
+        config,
+        catalog,
+        BedrockClient::from_sdk(aws_sdk_bedrockruntime::Client::from_conf(sdk)),
+    )
+}
