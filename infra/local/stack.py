@@ -225,6 +225,9 @@ class LocalStack:
             stdout=subprocess.PIPE if capture_stdout else log,
             stderr=log,
             start_new_session=True,  # own process group, led by proc.pid
+            # If whoever started the stack dies without stopping it (SIGKILL, a crashed test run),
+            # the kernel sends the child SIGTERM: nothing of the stack outlives its owner.
+            preexec_fn=_die_with_parent,
         )
         log.close()
         child = Child(name, proc, log_path)
@@ -425,6 +428,16 @@ Try:
 Ctrl-C stops everything.""",
         flush=True,
     )
+
+
+def _die_with_parent() -> None:
+    """In a freshly forked child, before exec: SIGTERM when the parent dies (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_with_parent() -> None:

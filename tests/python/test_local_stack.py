@@ -116,3 +116,28 @@ def test_make_dev_stops_everything_on_signal(sig):
     assert not _processes_mentioning(f"--port {ports.bedrock}"), "bedrock-local survived"
     assert not _processes_mentioning(f"-p {ports.moto}"), "moto survived"
     assert not _processes_mentioning(f"--invoke-port {ports.functions}"), "cargo lambda watch survived"
+
+
+def test_stack_dies_with_a_killed_owner():
+    """A test run killed outright (SIGKILL: no teardown runs) still leaves nothing behind."""
+    ports = stack_module.Ports.free()
+    script = (
+        "import sys, time; sys.path.insert(0, %r); import stack as s; "
+        "st = s.LocalStack(ports=s.Ports(functions=%d, bedrock=%d, moto=%d), watch=False, "
+        "log_dir=s.ROOT / 'target' / 'test-stack-killed'); st.start(); print('up', flush=True); "
+        "time.sleep(600)"
+    ) % (str(ROOT / "infra" / "local"), ports.functions, ports.bedrock, ports.moto)
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "up"
+        assert _port_listening(ports.bedrock) and _port_listening(ports.moto)
+        owner.kill()
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (_port_listening(ports.bedrock) or _port_listening(ports.moto)):
+            time.sleep(0.2)
+        assert not _port_listening(ports.bedrock), "bedrock-local survived its owner"
+        assert not _port_listening(ports.moto), "moto survived its owner"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
