@@ -331,23 +331,16 @@ impl Gateway {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let started = Instant::now();
-        let call = self
-            .client
-            .sdk()
-            .apply_guardrail()
-            .guardrail_identifier(&spec.identifier)
-            .guardrail_version(&spec.version)
-            .source(source)
-            .set_content(Some(blocks));
-        let result = match self.timeout_override(ctx)? {
-            Some(o) => call.customize().config_override(o).send().await,
-            None => call.send().await,
-        };
-        let out = result.map_err(|sdk| {
-            let e = from_sdk_error(sdk);
-            self.record_failure(ctx, "ApplyGuardrail", "guardrail", started, &e, 0);
-            e
-        })?;
+        let out = self
+            .send_apply_guardrail(
+                &spec.identifier,
+                &spec.version,
+                source,
+                blocks,
+                started,
+                ctx,
+            )
+            .await?;
         let intervened = out.action().as_str() == "GUARDRAIL_INTERVENED";
         let mut m = self.metrics(ctx, "ApplyGuardrail", "guardrail");
         m.latency = Some(started.elapsed());
@@ -816,11 +809,7 @@ impl Gateway {
                 call = call
                     .guardrail_identifier(&g.id)
                     .guardrail_version(&g.version)
-                    .trace(aws_sdk_bedrockruntime::types::Trace::from(match g.trace {
-                        crate::config::GuardrailTrace::Disabled => "DISABLED",
-                        crate::config::GuardrailTrace::Enabled => "ENABLED",
-                        crate::config::GuardrailTrace::EnabledFull => "ENABLED_FULL",
-                    }));
+                    .trace(invoke_model_trace(g.trace));
             }
             let result = match self.timeout_override(ctx)? {
                 Some(o) => call.customize().config_override(o).send().await,
@@ -1039,23 +1028,9 @@ impl Gateway {
             })?));
         }
         let started = Instant::now();
-        let call = self
-            .client
-            .sdk()
-            .apply_guardrail()
-            .guardrail_identifier(&g.id)
-            .guardrail_version(&g.version)
-            .source(source)
-            .set_content(Some(blocks));
-        let result = match self.timeout_override(ctx)? {
-            Some(o) => call.customize().config_override(o).send().await,
-            None => call.send().await,
-        };
-        let out = result.map_err(|sdk| {
-            let e = from_sdk_error(sdk);
-            self.record_failure(ctx, "ApplyGuardrail", "guardrail", started, &e, 0);
-            e
-        })?;
+        let out = self
+            .send_apply_guardrail(&g.id, &g.version, source, blocks, started, ctx)
+            .await?;
         let intervened = out.action().as_str() == "GUARDRAIL_INTERVENED";
         let mut m = self.metrics(ctx, "ApplyGuardrail", "guardrail");
         m.latency = Some(started.elapsed());
@@ -1350,5 +1325,53 @@ impl Drop for ConverseStreamCall {
             tracing::info!(request_id = %self.ctx.request_id, "stream dropped before the end");
             self.finish(None);
         }
+    }
+}
+
+/// The deployment's trace setting as InvokeModel's `X-Amzn-Bedrock-Trace` value (upper case,
+/// unlike Converse's `guardrailConfig.trace`): one mapping for the plain and the streamed call.
+pub(crate) fn invoke_model_trace(
+    trace: crate::config::GuardrailTrace,
+) -> aws_sdk_bedrockruntime::types::Trace {
+    use crate::config::GuardrailTrace;
+    aws_sdk_bedrockruntime::types::Trace::from(match trace {
+        GuardrailTrace::Disabled => "DISABLED",
+        GuardrailTrace::Enabled => "ENABLED",
+        GuardrailTrace::EnabledFull => "ENABLED_FULL",
+    })
+}
+
+impl Gateway {
+    /// One ApplyGuardrail call with the request's deadline; a failure is recorded in the metrics
+    /// (from `started`) and mapped to a gateway error. Callers add their own success metrics.
+    async fn send_apply_guardrail(
+        &self,
+        identifier: &str,
+        version: &str,
+        source: aws_sdk_bedrockruntime::types::GuardrailContentSource,
+        blocks: Vec<aws_sdk_bedrockruntime::types::GuardrailContentBlock>,
+        started: Instant,
+        ctx: &CallContext,
+    ) -> Result<
+        aws_sdk_bedrockruntime::operation::apply_guardrail::ApplyGuardrailOutput,
+        GatewayError,
+    > {
+        let call = self
+            .client
+            .sdk()
+            .apply_guardrail()
+            .guardrail_identifier(identifier)
+            .guardrail_version(version)
+            .source(source)
+            .set_content(Some(blocks));
+        let result = match self.timeout_override(ctx)? {
+            Some(o) => call.customize().config_override(o).send().await,
+            None => call.send().await,
+        };
+        result.map_err(|sdk| {
+            let e = from_sdk_error(sdk);
+            self.record_failure(ctx, "ApplyGuardrail", "guardrail", started, &e, 0);
+            e
+        })
     }
 }

@@ -8,15 +8,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
+use aws_sdk_bedrockruntime::types::ResponseStream;
 use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
-use aws_sdk_bedrockruntime::types::{ResponseStream, Trace};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::guard::{self, StreamGuard, StreamShape};
 use super::{GUARDRAIL_EVENT, Gateway, GuardrailReport, GuardrailSource, Intervention};
 use crate::catalog::{Capability, Mode};
-use crate::config::GuardrailTrace;
 use crate::context::CallContext;
 use crate::cost::{Usage, cost_of};
 use crate::error::{GatewayError, from_sdk_error};
@@ -118,11 +117,7 @@ impl Gateway {
                 call = call
                     .guardrail_identifier(&g.id)
                     .guardrail_version(&g.version)
-                    .trace(Trace::from(match g.trace {
-                        GuardrailTrace::Disabled => "DISABLED",
-                        GuardrailTrace::Enabled => "ENABLED",
-                        GuardrailTrace::EnabledFull => "ENABLED_FULL",
-                    }));
+                    .trace(super::invoke_model_trace(g.trace));
             }
             let result = match self.timeout_override(ctx)? {
                 Some(o) => call.customize().config_override(o).send().await,
