@@ -25,6 +25,8 @@ pub enum Mode {
     Chat,
     /// Embeddings (InvokeModel only).
     Embedding,
+    /// Video generation (StartAsyncInvoke only, e.g. Nova Reel): priced per second of video.
+    VideoGeneration,
 }
 
 /// Input or output modality.
@@ -147,6 +149,10 @@ pub struct Prices {
     /// Tokens written to the prompt cache with the 1-hour TTL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_creation_input_token_cost_above_1hr_per_mtok: Option<Decimal>,
+    /// USD per second of generated video (video models; LiteLLM's
+    /// `output_cost_per_video_per_second`). Not per million: a second is the billed unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_cost_per_video_per_second: Option<Decimal>,
 }
 
 /// Upper bound on a price per million tokens; keeps cost arithmetic far from overflow.
@@ -186,6 +192,7 @@ impl Prices {
             self.cache_read_input_token_cost_per_mtok,
             self.cache_creation_input_token_cost_per_mtok,
             self.cache_creation_input_token_cost_above_1hr_per_mtok,
+            self.output_cost_per_video_per_second,
         ]
         .into_iter()
         .flatten()
@@ -348,6 +355,14 @@ impl Catalog {
             if m.mode == Mode::Chat && m.max_output_tokens == 0 {
                 return Err(bad(format!(
                     "model {id}: a chat model needs max_output_tokens > 0"
+                )));
+            }
+            if m.mode == Mode::VideoGeneration
+                && (m.price.output_cost_per_video_per_second.is_none()
+                    || !m.capabilities.contains(&Capability::AsyncInvoke))
+            {
+                return Err(bad(format!(
+                    "model {id}: a video model needs async_invoke and output_cost_per_video_per_second"
                 )));
             }
             let prices = m

@@ -760,6 +760,12 @@ impl Gateway {
                 let resolved = resolve(&self.catalog, &self.config, name)?;
                 self.policy
                     .check_allowed(&resolved.model, Some(&resolved.target))?;
+                if resolved.model.mode == Mode::VideoGeneration {
+                    return Err(GatewayError::invalid_request(format!(
+                        "model {}: runs only asynchronously (StartAsyncInvoke); submit it to POST /v1/jobs with `native`",
+                        resolved.model.id
+                    )));
+                }
                 let mut body = json.clone();
                 let mut applied = None;
                 if resolved.model.mode == Mode::Chat

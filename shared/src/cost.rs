@@ -171,6 +171,22 @@ pub fn cost_of(catalog: &Catalog, model: &ModelEntry, scope: PricingScope, usage
     }
 }
 
+/// Prices `seconds` of generated video (video models bill per second, not per token); `None`
+/// for a model without a per-second price.
+pub fn video_cost(
+    catalog: &Catalog,
+    model: &ModelEntry,
+    scope: PricingScope,
+    seconds: u32,
+) -> Option<Cost> {
+    let per_second = model.prices(scope).output_cost_per_video_per_second?;
+    let mut c = cost_of(catalog, model, scope, &Usage::new(0, 0));
+    let output = per_second * Decimal::from(seconds);
+    c.output = Usd(output);
+    c.total = Usd(output);
+    Some(c)
+}
+
 /// Estimates a call from counted input tokens and the expected output (e.g. the `maxTokens`
 /// that will be sent: the worst case).
 pub fn estimate(
@@ -198,6 +214,18 @@ mod tests {
 
     fn catalog() -> Catalog {
         Catalog::embedded().unwrap()
+    }
+
+    #[test]
+    fn video_is_priced_per_second_and_token_models_have_no_video_price() {
+        let c = catalog();
+        let reel = c.by_name("amazon.nova-reel-v1:0").expect("nova reel");
+        let cost = video_cost(&c, reel, PricingScope::Global, 6).expect("per-second price");
+        assert_eq!(cost.total(), dec!(0.48));
+        assert_eq!(cost.output.0, dec!(0.48));
+        assert_eq!(cost.input.0, Decimal::ZERO);
+        let lite = c.by_name("amazon.nova-lite-v1:0").expect("nova lite");
+        assert!(video_cost(&c, lite, PricingScope::Global, 6).is_none());
     }
 
     fn cost(name: &str, scope: PricingScope, u: Usage) -> Cost {

@@ -130,6 +130,9 @@ fn prices_json(p: &Prices) -> Value {
     if let Some(d) = p.cache_creation_input_token_cost_above_1hr_per_mtok {
         o.insert("cache_write_1h".into(), json!(s(d)));
     }
+    if let Some(d) = p.output_cost_per_video_per_second {
+        o.insert("video_per_second".into(), json!(s(d)));
+    }
     Value::Object(o)
 }
 

@@ -413,7 +413,7 @@ mod tests {
         );
         let e = r("nova", "us-east-1", ProfilePreference::Regional).unwrap_err();
         assert!(
-            e.suggestions().iter().any(|s| s.starts_with("nova-")),
+            e.suggestions().iter().all(|s| s.contains("nova-")) && !e.suggestions().is_empty(),
             "{:?}",
             e.suggestions()
         );

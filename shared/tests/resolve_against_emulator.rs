@@ -78,6 +78,31 @@ async fn embed_ok(
         .map_err(|e| format!("{}", aws_sdk_bedrockruntime::error::DisplayErrorContext(e)))
 }
 
+/// StartAsyncInvoke (the only way Bedrock runs a video model); bedrock-local validates the model
+/// and the input at start, before anything is written.
+async fn video_ok(c: &aws_sdk_bedrockruntime::Client, id: &str) -> Result<(), String> {
+    use aws_sdk_bedrockruntime::types::{
+        AsyncInvokeOutputDataConfig, AsyncInvokeS3OutputDataConfig,
+    };
+    let input = serde_json::json!({
+        "taskType": "TEXT_VIDEO",
+        "textToVideoParams": {"text": "a calm sea"},
+        "videoGenerationConfig": {"durationSeconds": 6, "fps": 24, "dimension": "1280x720"}
+    });
+    let output = AsyncInvokeS3OutputDataConfig::builder()
+        .s3_uri("s3://resolve-test/out")
+        .build()
+        .map_err(|e| e.to_string())?;
+    c.start_async_invoke()
+        .model_id(id)
+        .model_input(inference_core::convert::json_to_document(&input))
+        .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(output))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{}", aws_sdk_bedrockruntime::error::DisplayErrorContext(e)))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_model_resolves_to_an_id_the_emulator_accepts() {
     let emulator = start();
@@ -120,6 +145,7 @@ async fn every_model_resolves_to_an_id_the_emulator_accepts() {
                 let result = match model.mode {
                     Mode::Chat => converse_ok(&c, &id).await,
                     Mode::Embedding => embed_ok(&c, &id, &model.provider).await,
+                    Mode::VideoGeneration => video_ok(&c, &id).await,
                 };
                 checked += 1;
                 match result {

@@ -269,9 +269,9 @@ def test_unknown_and_malformed_job_ids_are_404(local_stack):  # noqa: F811
 
 
 def test_async_invoke_job_polls_until_the_video_is_written(local_stack):  # noqa: F811
-    model = requests.get(local_stack.function_url("invoke", "/v1/models/amazon.nova-reel-v1:0"), timeout=30)
-    if model.status_code == 404:
-        pytest.skip("the model catalog (shared/catalog.toml) has no async_invoke model (Nova Reel) yet")
+    model = requests.get(local_stack.function_url("invoke", "/v1/models/nova-reel"), timeout=30)
+    assert model.status_code == 200, model.text
+    assert model.json()["mode"] == "video_generation"
     native = {"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": "a calm sea"},
               "videoGenerationConfig": {"durationSeconds": 6, "fps": 24, "dimension": "1280x720"}}
     r = submit(local_stack, {"native": native, "model": "amazon.nova-reel-v1:0"})
@@ -281,6 +281,16 @@ def test_async_invoke_job_polls_until_the_video_is_written(local_stack):  # noqa
     assert job["kind"] == "async_invoke" and job["async_invocation_arn"].startswith("arn:aws:bedrock:")
     result = requests.get(job["result"]["url"], timeout=10).json()
     assert result["output_s3_uri"].startswith(f"s3://{stack_module.BUCKET}/results/{job['job_id']}/")
+    # Billed per second of video: 6 s x $0.08 (catalog price).
+    from decimal import Decimal
+    assert Decimal(job["cost"]["total"]) == Decimal("0.48") == Decimal(job["cost"]["output"]), job["cost"]
+
+
+def test_a_video_model_on_the_synchronous_route_is_told_to_use_jobs(local_stack):  # noqa: F811
+    native = {"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": "a calm sea"}}
+    r = requests.post(local_stack.function_url("invoke", "/v1/invoke/nova-reel"), json=native, timeout=30)
+    assert r.status_code == 400, r.text
+    assert "POST /v1/jobs" in r.json()["error"]["message"]
 
 
 # ---- load: 500 jobs under throttling, each succeeds exactly once ----------------------------

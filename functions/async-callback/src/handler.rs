@@ -49,6 +49,12 @@ pub trait Runner: Send + Sync {
             ))
         })
     }
+
+    /// The cost of a completed async invocation of `request` (per-second video pricing), as
+    /// the JSON recorded on the job; `None` when the model is not priced that way.
+    fn async_cost(&self, _request: &Value) -> Option<Value> {
+        None
+    }
 }
 
 /// Everything the handler needs, built once per cold start.

@@ -217,7 +217,7 @@ async fn poll_async(
             }
             let outcome = Outcome::Succeeded {
                 usage: None,
-                cost: None,
+                cost: state.runner.async_cost(&record.request),
                 result_key: key,
             };
             finish(worker, record, &owner, &outcome, ctx).await

@@ -27,4 +27,8 @@ impl Runner for GatewayRunner {
     fn poll_async<'a>(&'a self, arn: &'a str) -> RunFuture<'a, AsyncState> {
         Box::pin(async_invoke::poll(&self.0, arn))
     }
+
+    fn async_cost(&self, request: &Value) -> Option<Value> {
+        async_invoke::output_cost(&self.0, request).map(|c| c.to_json())
+    }
 }

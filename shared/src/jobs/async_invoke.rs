@@ -10,6 +10,7 @@ use super::id::JobId;
 use crate::catalog::Capability;
 use crate::client::Gateway;
 use crate::convert::json_to_document;
+use crate::cost::{Cost, video_cost};
 use crate::error::{GatewayError, from_sdk_error};
 
 /// Where an async invocation stands.
@@ -59,6 +60,23 @@ pub async fn start(
         .await
         .map_err(from_sdk_error)?;
     Ok(out.invocation_arn().to_owned())
+}
+
+/// Seconds of video Nova Reel bills for a TEXT_VIDEO request without `durationSeconds`.
+const DEFAULT_VIDEO_SECONDS: u32 = 6;
+
+/// What the invocation of `request` (`{"model", "native"}`) costs once its output exists, for
+/// models priced per second of video: `videoGenerationConfig.durationSeconds` x the catalog's
+/// per-second price. `None` when the model is not priced that way (no guess is recorded).
+pub fn output_cost(gw: &Gateway, request: &serde_json::Value) -> Option<Cost> {
+    let resolved = gw
+        .resolve_allowed(request["model"].as_str()?, Capability::AsyncInvoke)
+        .ok()?;
+    let seconds = match request["native"].pointer("/videoGenerationConfig/durationSeconds") {
+        None => DEFAULT_VIDEO_SECONDS,
+        Some(v) => u32::try_from(v.as_u64()?).ok()?,
+    };
+    video_cost(gw.catalog(), &resolved.model, resolved.pricing, seconds)
 }
 
 /// Asks how the invocation is going.
