@@ -1,11 +1,14 @@
-//! Shared harness for the workspace's Rust integration tests: `bedrock-local` on a free port
-//! (built by `cargo build --workspace --bins`) and the recorded event fixtures.
+//! Shared harness for the workspace's Rust integration tests: `bedrock-local` and moto's server on
+//! free ports (the emulator built by `cargo build --workspace --bins`, moto from `.venv`) and the
+//! recorded event fixtures.
 
 use std::path::PathBuf;
 
 pub mod emulator;
+pub mod moto;
 
 pub use emulator::Emulator;
+pub use moto::Moto;
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {

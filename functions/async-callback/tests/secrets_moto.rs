@@ -1,0 +1,67 @@
+//! The webhook signing key is read from Secrets Manager and SSM (SecureString) as deployed, here
+//! against moto's server; a reference that cannot be read fails the cold start with its name.
+
+use async_callback::secrets;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ssm::types::ParameterType;
+use gateway_tests::Moto;
+use inference_core::jobs::SecretSource;
+
+async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+#[tokio::test]
+async fn the_key_is_read_from_secrets_manager_and_ssm_and_a_missing_one_names_itself() {
+    let moto = Moto::start();
+    let sdk = sdk(&moto).await;
+
+    let arn = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("gateway/webhook")
+        .secret_string("key-from-secrets-manager")
+        .send()
+        .await
+        .expect("create secret")
+        .arn()
+        .expect("arn")
+        .to_owned();
+    let key = secrets::resolve(&sdk, &SecretSource::SecretsManager(arn))
+        .await
+        .expect("read the secret")
+        .expect("a key");
+    assert_eq!(key.expose(), b"key-from-secrets-manager");
+
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name("/gateway/webhook")
+        .value("key-from-ssm")
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put parameter");
+    let key = secrets::resolve(&sdk, &SecretSource::Parameter("/gateway/webhook".into()))
+        .await
+        .expect("read the parameter")
+        .expect("a key");
+    assert_eq!(key.expose(), b"key-from-ssm");
+
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway/none-AbCdEf";
+    let err = secrets::resolve(&sdk, &SecretSource::SecretsManager(missing.into()))
+        .await
+        .expect_err("a missing secret stops the cold start");
+    assert!(err.to_string().contains(missing), "{err}");
+    let err = secrets::resolve(&sdk, &SecretSource::Parameter("/gateway/none".into()))
+        .await
+        .expect_err("a missing parameter stops the cold start");
+    assert!(err.to_string().contains("/gateway/none"), "{err}");
+    // The key is never part of an error message.
+    assert!(!err.to_string().contains("key-from"), "{err}");
+}
