@@ -180,7 +180,13 @@ impl WebhookSender {
                 if e.is_timeout() {
                     "timed out".to_owned()
                 } else if e.is_connect() {
-                    "connection failed".to_owned()
+                    // The innermost cause says why (refused, TLS: "invalid peer certificate:
+                    // UnknownIssuer", ...); it names no secret and helps the caller fix it.
+                    let mut cause: &dyn std::error::Error = &e;
+                    while let Some(next) = cause.source() {
+                        cause = next;
+                    }
+                    format!("connection failed: {cause}")
                 } else {
                     "request failed".to_owned()
                 }
