@@ -32,6 +32,18 @@ BUCKET = "gateway-results"  # ResultsBucket
 QUEUE = "gateway-jobs"  # JobsQueue
 DLQ = "gateway-jobs-dlq"  # JobsDeadLetterQueue
 TABLE = "gateway-jobs"  # JobsTable
+CACHE_TABLE = "gateway-cache"  # CacheTable (docs/cache.md)
+# The response cache locally: opt-in, so only requests that send `x-gateway-cache` use it and
+# every other test keeps seeing fresh model calls; no memory tier, so every hit is served by the
+# DynamoDB table (moto); a short TTL, so expiry is testable.
+CACHE_ENV = {
+    "GATEWAY_CACHE": "opt_in",
+    "GATEWAY_CACHE_TABLE": CACHE_TABLE,
+    "GATEWAY_CACHE_MEMORY_ENTRIES": "0",
+    "GATEWAY_CACHE_TTL_SECONDS": "5",
+}
+KEYS_TABLE = "gateway-keys"  # KeysTable (docs/auth.md)
+USAGE_TABLE = "gateway-usage"  # UsageTable: budgets, minute windows, usage report
 EVENTS_QUEUE = "gateway-results-events"  # ResultsNotificationQueue (S3 inbox/ ObjectCreated)
 MAX_RECEIVE_COUNT = 3
 # The webhook signing key the local functions use (GATEWAY_WEBHOOK_SECRET_VALUE: a literal key,
@@ -130,6 +142,8 @@ class LocalStack:
     log_dir: Path = field(default_factory=lambda: ROOT / "target" / "local-stack")
     extra_env: dict[str, str] = field(default_factory=dict)
     bedrock_args: list[str] = field(default_factory=list)
+    # GATEWAY_AUTH: "none" (the default: the README's curl calls need no key) or "api_key".
+    auth: str = "none"
     quiet: bool = False
     children: list[Child] = field(default_factory=list)
     queue_url: str = ""
@@ -173,6 +187,10 @@ class LocalStack:
             "GATEWAY_ALLOW_HTTP_WEBHOOKS": "true",
             "GATEWAY_WEBHOOK_SECRET_VALUE": WEBHOOK_SECRET,
             "GATEWAY_JOBS_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            **CACHE_ENV,
+            "GATEWAY_AUTH": self.auth,
+            "GATEWAY_KEYS_TABLE": KEYS_TABLE,
+            "GATEWAY_USAGE_TABLE": USAGE_TABLE,
         }
         if self.use_bedrock_local:
             env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = self.bedrock_url
@@ -309,6 +327,38 @@ class LocalStack:
             }]},
         )
         ddb = self._boto("dynamodb")
+        ddb.create_table(
+            TableName=KEYS_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "key_hash", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "key_hash", "KeyType": "HASH"}],
+        )
+        ddb.create_table(
+            TableName=USAGE_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "key_id", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "key_id", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+        )
+        ddb.update_time_to_live(
+            TableName=USAGE_TABLE,
+            TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True},
+        )
+        ddb.create_table(
+            TableName=CACHE_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+        )
+        ddb.update_time_to_live(
+            TableName=CACHE_TABLE,
+            TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True},
+        )
         ddb.create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
@@ -458,12 +508,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the stack and serve until Ctrl-C or SIGTERM")
     up.add_argument("--no-watch", action="store_true", help="start emulators only")
+    up.add_argument("--auth", choices=["none", "api_key"], default="none",
+                    help="GATEWAY_AUTH for the functions (api_key: issue keys with gateway-admin)")
     args = parser.parse_args(argv)
 
     _stop_with_parent()
     use_local = os.environ.get("LOCAL_BEDROCK", "1") != "0"
     try:
-        stack = LocalStack(ports=Ports.from_env(), use_bedrock_local=use_local, watch=not args.no_watch)
+        stack = LocalStack(ports=Ports.from_env(), use_bedrock_local=use_local, watch=not args.no_watch,
+                           auth=args.auth)
     except StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

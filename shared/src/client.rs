@@ -41,6 +41,7 @@ use crate::resilience::{
 use crate::resolve::{Resolved, resolve};
 use crate::telemetry::{CallMetrics, log_content};
 
+mod cache_stream;
 mod count;
 mod guard;
 mod invoke_stream;
@@ -132,6 +133,10 @@ pub struct Gateway {
     policy: Policy,
     /// The local content filter (`None` when the policy changes nothing).
     filter: Option<Filter>,
+    /// The response cache (`None`: off; see `cache`).
+    cache: Option<Arc<crate::cache::ResponseCache>>,
+    /// API keys, budgets and rate limits (`GATEWAY_AUTH`; none by default).
+    auth: crate::auth::Auth,
 }
 
 /// A Converse request after resolution and policy, ready to send.
@@ -157,7 +162,31 @@ impl Gateway {
             client,
             policy,
             filter,
+            auth: crate::auth::Auth::none(),
+            cache: None,
         }
+    }
+
+    /// Adds the response cache (`ResponseCache::from_config` in `main`; see `cache`).
+    pub fn with_cache(mut self, cache: crate::cache::ResponseCache) -> Gateway {
+        self.cache = Some(Arc::new(cache));
+        self
+    }
+
+    /// The response cache, when the deployment has one.
+    pub fn response_cache(&self) -> Option<&Arc<crate::cache::ResponseCache>> {
+        self.cache.as_ref()
+    }
+
+    /// Adds API-key authentication and metering (`GATEWAY_AUTH=api_key`; see `auth`).
+    pub fn with_auth(mut self, auth: crate::auth::Auth) -> Gateway {
+        self.auth = auth;
+        self
+    }
+
+    /// The deployment's authentication, for the HTTP layer (`auth::authenticate`).
+    pub fn auth(&self) -> &crate::auth::Auth {
+        &self.auth
     }
 
     /// Configuration, catalog and client from the environment (one call in `main`).
@@ -440,7 +469,7 @@ impl Gateway {
         }))
     }
 
-    fn metrics(&self, ctx: &CallContext, operation: &str, model: &str) -> CallMetrics {
+    pub(crate) fn metrics(&self, ctx: &CallContext, operation: &str, model: &str) -> CallMetrics {
         CallMetrics {
             model: model.to_owned(),
             function: ctx.function.to_owned(),
@@ -474,8 +503,21 @@ impl Gateway {
     /// `guardrail` (when a guardrail intervened). The local content filter screens the request
     /// first and the answer last; a caller guardrail (where allowed) runs on both sides.
     pub async fn converse(&self, body: Value, ctx: &CallContext) -> Result<Value, GatewayError> {
+        let result = self.converse_call(body, ctx).await;
+        // A caller's key is settled from what the answer reports (`auth`).
+        let actual = result
+            .as_ref()
+            .ok()
+            .and_then(crate::auth::Actual::from_response);
+        self.settle_call(ctx, actual).await;
+        result
+    }
+
+    /// [`Gateway::converse`] before per-key settlement.
+    async fn converse_call(&self, body: Value, ctx: &CallContext) -> Result<Value, GatewayError> {
         let mut body = body;
         let requested = self.requested_model(&body)?;
+        let (requested, routing) = self.route_auto(&mut body, requested, ctx, false)?;
         let mut report = GuardrailReport::default();
         if let Some(i) = self.screen_converse_input(&mut body, ctx, "Converse")? {
             report.push(i, &ctx.request_id);
@@ -484,6 +526,14 @@ impl Gateway {
         let (_, caller) = self.guardrail_plan(parts.guardrail.as_ref())?;
         log_content(&self.config, "prompt", &body);
         let started = Instant::now();
+        let kind = crate::cache::AnswerKind::Converse;
+        let mut cache = self
+            .cache_probe(kind, &requested, &parts, caller.as_ref(), ctx)
+            .await?;
+        if let Some(mut v) = self.cache_hit_response(&cache, ctx, started) {
+            crate::routing::annotate(&mut v, routing.as_ref());
+            return Ok(v);
+        }
         if let Some(spec) = &caller {
             let mut texts = Vec::new();
             guard::converse_input(&mut body, &mut |_, s| texts.push(s.clone()));
@@ -531,6 +581,21 @@ impl Gateway {
                     continue;
                 }
             };
+            if let Err(e) = self
+                .admit_call(
+                    ctx,
+                    &prepared.resolved,
+                    crate::auth::Body::Converse(&body),
+                    Some(prepared.max_tokens.value),
+                )
+                .await
+            {
+                if i == 0 {
+                    return Err(e);
+                }
+                fallback.push(FallbackStep::new(name.clone(), &e));
+                continue;
+            }
             let invoked = prepared.resolved.target.id();
             let call = prepared
                 .parts
@@ -579,9 +644,14 @@ impl Gateway {
                     m.cost = Some(cost.total());
                     m.fallbacks = fallback.len() as u64;
                     report.record(&mut m);
+                    cache.record(&mut m);
                     m.emit(&self.config);
+                    let clean = report.is_empty() && fallback.is_empty();
+                    cache.store_converse(&v, &usage, &cost, clean).await;
                     tracing::info!(request_id = %ctx.request_id, model = %invoked, input_tokens = usage.input_tokens, output_tokens = usage.output_tokens, cost = %cost.total(), "converse");
                     decorate(&mut v, &prepared, &cost, ctx, &fallback);
+                    cache.annotate(&mut v);
+                    crate::routing::annotate(&mut v, routing.as_ref());
                     if let Some(g) = report.to_json() {
                         v["guardrail"] = g;
                     }
@@ -651,8 +721,23 @@ impl Gateway {
         body: Value,
         ctx: &CallContext,
     ) -> Result<ConverseStreamCall, GatewayError> {
+        let result = self.converse_stream_open(body, ctx).await;
+        if result.is_err() {
+            // Nothing was produced: release what the caller's key reserved (`auth`).
+            self.settle_call(ctx, None).await;
+        }
+        result
+    }
+
+    /// [`Gateway::converse_stream`] without the release of a refused call's reservation.
+    async fn converse_stream_open(
+        &self,
+        body: Value,
+        ctx: &CallContext,
+    ) -> Result<ConverseStreamCall, GatewayError> {
         let mut body = body;
         let requested = self.requested_model(&body)?;
+        let (requested, routing) = self.route_auto(&mut body, requested, ctx, true)?;
         let mut report = GuardrailReport::default();
         if let Some(i) = self.screen_converse_input(&mut body, ctx, "ConverseStream")? {
             report.push(i, &ctx.request_id);
@@ -667,6 +752,14 @@ impl Gateway {
         }
         log_content(&self.config, "prompt", &body);
         let started = Instant::now();
+        let kind = crate::cache::AnswerKind::Stream;
+        let mut cache = self
+            .cache_probe(kind, &requested, &parts, None, ctx)
+            .await?;
+        let mut routing = routing.map(|d| d.to_json());
+        if let Some(call) = self.replay_stream(&mut cache, ctx, started, &mut routing) {
+            return Ok(call);
+        }
         let mut fallback = Vec::new();
         let mut last_err = None;
         for (i, name) in candidates(&requested, &self.config).iter().enumerate() {
@@ -678,6 +771,21 @@ impl Gateway {
                     continue;
                 }
             };
+            if let Err(e) = self
+                .admit_call(
+                    ctx,
+                    &prepared.resolved,
+                    crate::auth::Body::Converse(&body),
+                    Some(prepared.max_tokens.value),
+                )
+                .await
+            {
+                if i == 0 {
+                    return Err(e);
+                }
+                fallback.push(FallbackStep::new(name.clone(), &e));
+                continue;
+            }
             let invoked = prepared.resolved.target.id();
             let call = prepared
                 .parts
@@ -694,7 +802,7 @@ impl Gateway {
                         ctx: ctx.clone(),
                         prepared,
                         fallback,
-                        receiver: out.stream,
+                        receiver: Some(out.stream),
                         started,
                         first_token: None,
                         usage: None,
@@ -709,6 +817,10 @@ impl Gateway {
                         report,
                         closed: false,
                         failed: None,
+                        recorder: cache.recorder(),
+                        cache,
+                        ended_ok: false,
+                        routing,
                     });
                 }
                 Err(sdk) => {
@@ -735,6 +847,23 @@ impl Gateway {
     /// InvokeModel with the model's native JSON body. `maxTokens` policy is applied in the
     /// family's own field; usage is read from the answer per family.
     pub async fn invoke_native(
+        &self,
+        model: &str,
+        body: Bytes,
+        ctx: &CallContext,
+    ) -> Result<NativeReply, GatewayError> {
+        let result = self.invoke_native_call(model, body, ctx).await;
+        // A caller's key is settled with the reply's usage and cost (`auth`).
+        let actual = result
+            .as_ref()
+            .ok()
+            .map(|r| crate::auth::Actual::new(&r.model.id, &r.usage, &r.cost));
+        self.settle_call(ctx, actual).await;
+        result
+    }
+
+    /// [`Gateway::invoke_native`] before per-key settlement.
+    async fn invoke_native_call(
         &self,
         model: &str,
         body: Bytes,
@@ -798,6 +927,21 @@ impl Gateway {
                     error: "invalid_request".into(),
                     upstream: Some("another model family: the native body does not apply".into()),
                 });
+                continue;
+            }
+            if let Err(e) = self
+                .admit_call(
+                    ctx,
+                    &resolved,
+                    crate::auth::Body::Native(&json),
+                    max_tokens.map(|m| m.value),
+                )
+                .await
+            {
+                if i == 0 {
+                    return Err(e);
+                }
+                fallback.push(FallbackStep::new(name.clone(), &e));
                 continue;
             }
             let invoked = resolved.target.id();
@@ -1071,7 +1215,7 @@ impl Gateway {
     }
 }
 
-fn decorate(
+pub(crate) fn decorate(
     v: &mut Value,
     p: &Prepared,
     cost: &Cost,
@@ -1109,7 +1253,8 @@ pub struct ConverseStreamCall {
     ctx: CallContext,
     prepared: Prepared,
     fallback: Vec<FallbackStep>,
-    receiver: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
+    /// `None` when the answer is replayed from the response cache.
+    receiver: Option<EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>>,
     started: Instant,
     first_token: Option<Duration>,
     usage: Option<Usage>,
@@ -1126,6 +1271,14 @@ pub struct ConverseStreamCall {
     closed: bool,
     /// An upstream failure to report once the held-back text before it has been handed out.
     failed: Option<GatewayError>,
+    /// The response cache for this call (see `cache_stream`).
+    cache: crate::cache::CacheProbe,
+    /// The events handed out, while the answer may still be stored.
+    recorder: Option<crate::cache::StreamRecorder>,
+    /// The upstream ended normally (not failed, not cut).
+    ended_ok: bool,
+    /// The router's decision (`model: "auto"`), for the closing event.
+    routing: Option<Value>,
 }
 
 /// The name of a `{"name": {...}}` event.
@@ -1164,16 +1317,25 @@ impl ConverseStreamCall {
     pub async fn recv(&mut self) -> Result<Option<(String, Value)>, GatewayError> {
         loop {
             if let Some(v) = self.pending.pop_front() {
+                if let Some(r) = &mut self.recorder {
+                    r.record(&v);
+                }
                 return Ok(Some((event_name(&v), v)));
             }
             if let Some(e) = self.failed.take() {
                 return Err(e);
             }
             if self.closed {
+                self.store_in_cache().await;
                 self.finish(None);
+                self.gateway.settle_stashed(&self.ctx).await;
                 return Ok(None);
             }
-            match self.receiver.recv().await {
+            let next = match self.receiver.as_mut() {
+                Some(r) => r.recv().await,
+                None => Ok(None),
+            };
+            match next {
                 Ok(Some(event)) => {
                     if self.first_token.is_none()
                         && matches!(event, ConverseStreamOutput::ContentBlockDelta(_))
@@ -1181,6 +1343,8 @@ impl ConverseStreamCall {
                         self.first_token = Some(self.started.elapsed());
                     }
                     let v = stream_event_to_json(&event);
+                    self.gateway
+                        .note_output(&self.ctx, &self.prepared.resolved, &v);
                     match &event {
                         ConverseStreamOutput::Metadata(m) => {
                             self.usage = m.usage().map(usage_from_sdk);
@@ -1212,6 +1376,7 @@ impl ConverseStreamCall {
                     }
                 }
                 Ok(None) => {
+                    self.ended_ok = true;
                     if let Some(g) = &mut self.filter {
                         let rest = g.flush_all();
                         self.pending.extend(rest);
@@ -1221,6 +1386,7 @@ impl ConverseStreamCall {
                 Err(sdk) => {
                     let e = from_sdk_error(sdk);
                     self.finish(Some(&e));
+                    self.gateway.settle_stashed(&self.ctx).await;
                     // Text held back before the failure is filtered as final and sent first.
                     if let Some(g) = &mut self.filter {
                         let rest = g.flush_all();
@@ -1268,14 +1434,13 @@ impl ConverseStreamCall {
     /// "request_id", "fallback"?}`.
     pub fn summary(&self) -> Value {
         let usage = self.usage.unwrap_or_default();
-        let cost = cost_of(
-            &self.gateway.catalog,
-            &self.prepared.resolved.model,
-            self.prepared.resolved.pricing,
-            &usage,
-        );
+        let cost = self.billed().1;
         let mut v = json!({"usage": usage.to_bedrock_json()});
         decorate(&mut v, &self.prepared, &cost, &self.ctx, &self.fallback);
+        self.cache.annotate(&mut v);
+        if let Some(r) = &self.routing {
+            v["routing"] = r.clone();
+        }
         if let Value::Object(o) = &mut v {
             o.insert("usage_known".into(), json!(self.usage.is_some()));
             if let Some(g) = self.report.to_json() {
@@ -1290,13 +1455,7 @@ impl ConverseStreamCall {
             return;
         }
         self.finished = true;
-        let usage = self.usage.unwrap_or_default();
-        let cost = cost_of(
-            &self.gateway.catalog,
-            &self.prepared.resolved.model,
-            self.prepared.resolved.pricing,
-            &usage,
-        );
+        let (usage, cost) = self.billed();
         let mut m = self.gateway.metrics(
             &self.ctx,
             "ConverseStream",
@@ -1311,6 +1470,7 @@ impl ConverseStreamCall {
         m.cost = Some(cost.total());
         m.fallbacks = self.fallback.len() as u64;
         self.report.record(&mut m);
+        self.cache.record(&mut m);
         if self.guardrail_intervened && !m.guardrail_sources.contains(&"bedrock") {
             m.guardrail_interventions = 1;
             m.guardrail_sources.push("bedrock");
@@ -1321,6 +1481,8 @@ impl ConverseStreamCall {
             m.error_type = Some(e.error_type().to_owned());
         }
         m.emit(&self.gateway.config);
+        self.gateway
+            .stash_usage(&self.ctx, &self.prepared.resolved, self.usage);
     }
 }
 
@@ -1331,6 +1493,8 @@ impl Drop for ConverseStreamCall {
             tracing::info!(request_id = %self.ctx.request_id, "stream dropped before the end");
             self.finish(None);
         }
+        // Settles the caller's key for what was produced (`auth`).
+        self.gateway.settle_stashed_later(&self.ctx);
     }
 }
 

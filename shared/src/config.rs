@@ -146,6 +146,10 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// `GATEWAY_ALLOW_HTTP_WEBHOOKS`: allow `http://` webhook URLs (local testing only).
     pub allow_http_webhooks: bool,
+    /// `GATEWAY_ROUTING_*`: tiers of `model: "auto"` (see `routing`).
+    pub routing: crate::routing::RoutingSettings,
+    /// `GATEWAY_CACHE*`: the response cache (see `cache`).
+    pub cache: crate::cache::CacheSettings,
 }
 
 impl fmt::Debug for Config {
@@ -180,6 +184,8 @@ impl fmt::Debug for Config {
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("allow_http_webhooks", &self.allow_http_webhooks)
+            .field("routing", &self.routing)
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -336,6 +342,8 @@ impl Config {
             results_bucket: get("GATEWAY_RESULTS_BUCKET"),
             webhook_secret: get("GATEWAY_WEBHOOK_SECRET"),
             allow_http_webhooks: boolean(&get, "GATEWAY_ALLOW_HTTP_WEBHOOKS")?.unwrap_or(false),
+            routing: crate::routing::RoutingSettings::from_lookup(&get)?,
+            cache: crate::cache::CacheSettings::from_lookup(&get)?,
         })
     }
 }

@@ -12,6 +12,11 @@ pub struct CallContext {
     /// The calling function (`invoke`, `stream-url`, `count`, `async-callback`): the `Function`
     /// metric dimension.
     pub function: &'static str,
+    /// The authenticated API key (`GATEWAY_AUTH=api_key`): its allowed models, budgets and
+    /// rate limits apply to the call (`auth`). `None`: no per-key limits.
+    pub caller: Option<std::sync::Arc<crate::auth::Caller>>,
+    /// What the request asked of the response cache (`x-gateway-cache`; see `cache`).
+    pub cache: crate::cache::CacheDirective,
 }
 
 impl CallContext {
@@ -21,12 +26,26 @@ impl CallContext {
             request_id: new_request_id(),
             deadline: None,
             function,
+            caller: None,
+            cache: crate::cache::CacheDirective::Default,
         }
     }
 
     /// Sets the request ID.
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = request_id.into();
+        self
+    }
+
+    /// Sets the authenticated caller.
+    pub fn with_caller(mut self, caller: Option<std::sync::Arc<crate::auth::Caller>>) -> Self {
+        self.caller = caller;
+        self
+    }
+
+    /// Sets what the request asks of the response cache.
+    pub fn with_cache(mut self, cache: crate::cache::CacheDirective) -> Self {
+        self.cache = cache;
         self
     }
 

@@ -25,6 +25,8 @@ pub enum ErrorKind {
     /// 400: the deployment's content policy blocks something in the request (the message names
     /// the entity kind and where it was, never the text).
     GuardrailBlocked,
+    /// 401: no API key, or an unknown or revoked one (deployments with `GATEWAY_AUTH=api_key`).
+    Unauthorized,
     /// 404: no model by that name (the body lists close matches).
     ModelNotFound,
     /// 404: some other resource (a route, a job, an async invocation) does not exist.
@@ -42,6 +44,11 @@ pub enum ErrorKind {
     Throttled,
     /// 429: a Bedrock service quota was exceeded.
     QuotaExceeded,
+    /// 429: the API key's requests or tokens per minute are used up (retry after `Retry-After`).
+    RateLimited,
+    /// 429: the API key's daily or monthly budget is spent (the message names the reset time;
+    /// `Retry-After` counts down to it).
+    BudgetExceeded,
     /// 502: the model itself failed (ModelErrorException, ModelStreamErrorException).
     UpstreamModelError,
     /// 502: Bedrock refused our credentials or model access (AccessDeniedException): an
@@ -68,12 +75,16 @@ impl ErrorKind {
             ErrorKind::InvalidRequest
             | ErrorKind::ModelNotAllowed
             | ErrorKind::GuardrailBlocked => S::BAD_REQUEST,
+            ErrorKind::Unauthorized => S::UNAUTHORIZED,
             ErrorKind::ModelNotFound | ErrorKind::NotFound => S::NOT_FOUND,
             ErrorKind::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => S::CONFLICT,
             ErrorKind::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
-            ErrorKind::Throttled | ErrorKind::QuotaExceeded => S::TOO_MANY_REQUESTS,
+            ErrorKind::Throttled
+            | ErrorKind::QuotaExceeded
+            | ErrorKind::RateLimited
+            | ErrorKind::BudgetExceeded => S::TOO_MANY_REQUESTS,
             ErrorKind::UpstreamModelError
             | ErrorKind::UpstreamAccessDenied
             | ErrorKind::UpstreamError => S::BAD_GATEWAY,
@@ -89,6 +100,7 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::ModelNotAllowed => "model_not_allowed",
             ErrorKind::GuardrailBlocked => "guardrail_blocked",
+            ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::ModelNotFound => "model_not_found",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
@@ -97,6 +109,8 @@ impl ErrorKind {
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Throttled => "throttled",
             ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::BudgetExceeded => "budget_exceeded",
             ErrorKind::UpstreamModelError => "model_error",
             ErrorKind::UpstreamAccessDenied => "upstream_access_denied",
             ErrorKind::UpstreamError => "upstream_error",
@@ -113,6 +127,7 @@ impl ErrorKind {
             self,
             ErrorKind::Throttled
                 | ErrorKind::QuotaExceeded
+                | ErrorKind::RateLimited
                 | ErrorKind::UpstreamError
                 | ErrorKind::ModelNotReady
                 | ErrorKind::ServiceUnavailable
@@ -125,6 +140,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Throttled => Some(2),
             ErrorKind::QuotaExceeded => Some(10),
+            ErrorKind::RateLimited => Some(1),
             ErrorKind::ModelNotReady => Some(5),
             ErrorKind::ServiceUnavailable => Some(3),
             _ => None,
@@ -207,6 +223,21 @@ impl GatewayError {
     /// 400 `guardrail_blocked`.
     pub fn guardrail_blocked(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::GuardrailBlocked, message)
+    }
+
+    /// 401 `unauthorized` (the message never repeats the presented key).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthorized, message)
+    }
+
+    /// 429 `rate_limited`, retry after `retry_after` seconds (the window's reset).
+    pub fn rate_limited(message: impl Into<String>, retry_after: u64) -> Self {
+        Self::new(ErrorKind::RateLimited, message).with_retry_after(Some(retry_after.max(1)))
+    }
+
+    /// 429 `budget_exceeded`, retry after `retry_after` seconds (the budget's reset).
+    pub fn budget_exceeded(message: impl Into<String>, retry_after: u64) -> Self {
+        Self::new(ErrorKind::BudgetExceeded, message).with_retry_after(Some(retry_after.max(1)))
     }
 
     /// 404 `not_found` for non-model resources.

@@ -1,5 +1,6 @@
 //! `inference-core`: everything the gateway's Lambda functions share.
 //!
+//! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
 //! - [`client`]: the Bedrock SDK client and the [`Gateway`] facade the functions call.
 //! - [`config`]: typed settings from the environment, parsed once per cold start.
 //! - [`catalog`]: the model catalog (capabilities, limits, profiles, prices) as data.
@@ -13,10 +14,14 @@
 //! - [`native`]: InvokeModel bodies per family (max-tokens field, usage).
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
 //! - [`models_view`]: the catalog as a deployment exposes it.
+//! - [`routing`]: `model: "auto"`: the cheapest allowed model that fits the request.
+//! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
 //! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
 //! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
 
+pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod catalog;
 pub mod client;
 pub mod config;
@@ -34,6 +39,7 @@ pub mod native;
 pub mod policy;
 pub mod resilience;
 pub mod resolve;
+pub mod routing;
 pub mod telemetry;
 #[cfg(feature = "web")]
 pub mod web;

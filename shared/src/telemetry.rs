@@ -83,6 +83,12 @@ pub struct CallMetrics {
     pub errors: u64,
     /// The error type, when it failed.
     pub error_type: Option<String>,
+    /// 1 if the answer came from the response cache.
+    pub cache_hits: u64,
+    /// 1 if the response cache was asked and did not have the answer.
+    pub cache_misses: u64,
+    /// What a cache hit saved (the original call's cost).
+    pub cache_saved: Option<Decimal>,
 }
 
 impl CallMetrics {
@@ -125,6 +131,16 @@ impl CallMetrics {
             json!(self.local_filter_interventions),
         );
         put("Errors", "Count", json!(self.errors));
+        // Only calls that asked the response cache carry its metrics.
+        if self.cache_hits + self.cache_misses > 0 {
+            put("CacheHits", "Count", json!(self.cache_hits));
+            put("CacheMisses", "Count", json!(self.cache_misses));
+            put(
+                "CacheSavedCost",
+                "None",
+                json!(self.cache_saved.and_then(|c| c.to_f64()).unwrap_or(0.0)),
+            );
+        }
 
         root.insert(
             "_aws".to_owned(),

@@ -64,6 +64,16 @@ pub fn call_context<B>(req: &http::Request<B>, function: &'static str) -> CallCo
         request_id: request_id(req),
         deadline: deadline(req),
         function,
+        // Put there by `auth::authenticate`.
+        caller: req
+            .extensions()
+            .get::<std::sync::Arc<crate::auth::Caller>>()
+            .cloned(),
+        cache: crate::cache::CacheDirective::parse(
+            req.headers()
+                .get(crate::cache::HEADER)
+                .map(|v| v.to_str().unwrap_or("<not text>")),
+        ),
     }
 }
 

@@ -35,3 +35,73 @@ def local_stack():
         raise
     yield st
     st.stop()
+
+
+def _start_stack(**kwargs) -> "stack_module.LocalStack":
+    st = stack_module.LocalStack(ports=stack_module.Ports.free(), **kwargs)
+    try:
+        st.start()
+    except stack_module.StackError:
+        for name in ("bedrock-local", "moto", "cargo-lambda-watch"):
+            print(f"--- {name} log ---\n{st.log_tail(name)}")
+        raise
+    return st
+
+
+@pytest.fixture(scope="session")
+def auth_stack():
+    """A second local stack with `GATEWAY_AUTH=api_key` (docs/auth.md): every function needs a
+    key. Issue keys with `issue_key(auth_stack, ...)`. Key records are cached for 1 s, so a
+    revocation is seen one second later."""
+    st = _start_stack(
+        auth="api_key",
+        bridge=False,
+        extra_env={"GATEWAY_KEY_CACHE_SECONDS": "1"},
+        log_dir=ROOT / "target" / "test-stack" / f"{os.getpid()}-auth",
+    )
+    yield st
+    st.stop()
+
+
+ADMIN_BIN = Path(os.environ.get("GATEWAY_ADMIN_BIN", ROOT / "target" / "debug" / "gateway-admin"))
+
+
+def admin_cli(stack, *args: str) -> dict:
+    """Runs `gateway-admin --json <args>` against the stack's moto; returns its JSON output."""
+    import json
+    import subprocess
+
+    if not ADMIN_BIN.exists():
+        raise RuntimeError(f"{ADMIN_BIN} not found: run `cargo build --workspace --bins`")
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": stack_module.REGION,
+        "GATEWAY_KEYS_TABLE": stack_module.KEYS_TABLE,
+        "GATEWAY_USAGE_TABLE": stack_module.USAGE_TABLE,
+    }
+    out = subprocess.run(
+        [str(ADMIN_BIN), "--endpoint-url", stack.moto_url, "--json", *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"gateway-admin {' '.join(args)} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def issue_key(stack, owner: str = "tests", *, models: list[str] = (), admin: bool = False,
+              budget_day: str | None = None, budget_month: str | None = None,
+              rpm: int | None = None, tpm: int | None = None) -> tuple[str, str]:
+    """Issues a key with the admin CLI; returns `(key, key_id)`. Limits as `gateway-admin issue`."""
+    args = ["issue", "--owner", owner]
+    for m in models:
+        args += ["--model", m]
+    if admin:
+        args.append("--admin")
+    for flag, value in (("--budget-day", budget_day), ("--budget-month", budget_month),
+                        ("--rpm", rpm), ("--tpm", tpm)):
+        if value is not None:
+            args += [flag, str(value)]
+    out = admin_cli(stack, *args)
+    return out["key"], out["record"]["id"]

@@ -444,7 +444,14 @@ def test_stream_routes_have_a_streaming_function_url(template: dict[str, Any]) -
     assert url, "docs/openapi.yaml marks no operation `x-function: stream-url`"
     [stream] = [r for r in functions(template).values() if binary_of(r) == "stream-url"]
     cfg = stream["Properties"].get("FunctionUrlConfig", {})
-    assert cfg.get("AuthType") == "AWS_IAM" and cfg.get("InvokeMode") == "RESPONSE_STREAM"
+    assert cfg.get("InvokeMode") == "RESPONSE_STREAM"
+    # AWS_IAM unless the deployer opts into bearer-key clients (docs/compat.md, docs/deploy.md).
+    assert cfg.get("AuthType") == {"Ref": "StreamUrlAuthType"}
+    param = template["Parameters"]["StreamUrlAuthType"]
+    assert param["Default"] == "AWS_IAM" and set(param["AllowedValues"]) == {"AWS_IAM", "NONE"}
+    public = [r for r in template["Resources"].values()
+              if r["Type"] == "AWS::Lambda::Permission" and r.get("Condition") == "StreamUrlPublic"]
+    assert {p["Properties"]["Action"] for p in public} == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
     assert not stream["Properties"].get("Events"), "stream-url is reached only through its URL"
 
 

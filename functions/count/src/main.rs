@@ -8,5 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init(&config);
     let catalog = Catalog::load(&config)?;
     let client = BedrockClient::new(&config).await;
-    lambda_http::run(count::router(Gateway::new(config, catalog, client))).await
+    let auth = inference_core::auth::Auth::from_env().await?;
+    let gateway = Gateway::new(config, catalog, client).with_auth(auth);
+    lambda_http::run(count::router(gateway)).await
 }

@@ -21,6 +21,11 @@ pub fn router(gateway: Gateway) -> Router {
             post(estimate).fallback(web::method_not_allowed),
         )
         .fallback(web::not_found)
+        // API keys and requests per minute (`GATEWAY_AUTH`; docs/auth.md).
+        .layer(middleware::from_fn_with_state(
+            gateway.auth().clone(),
+            inference_core::auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state("count", web::request_scope))
         .with_state(gateway)
 }

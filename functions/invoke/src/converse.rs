@@ -21,7 +21,15 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Respons
             Err(e) => return e.into_response(),
         };
     match gw.converse(json, &ctx).await {
-        Ok(v) => axum::Json(v).into_response(),
+        Ok(v) => {
+            let status = v.pointer("/cache/status").and_then(|s| s.as_str());
+            let header = status.and_then(|s| http::HeaderValue::from_str(s).ok());
+            let mut resp = axum::Json(v).into_response();
+            if let Some(h) = header {
+                resp.headers_mut().insert(inference_core::cache::HEADER, h);
+            }
+            resp
+        }
         Err(e) => ApiError::new(e, ctx.request_id).into_response(),
     }
 }

@@ -10,5 +10,6 @@ pub mod jobs;
 pub mod native;
 pub mod request;
 pub mod routes;
+pub mod usage;
 
 pub use routes::{AppState, router};

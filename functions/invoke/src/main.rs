@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use inference_core::cache::ResponseCache;
 use inference_core::jobs::JobsSettings;
 use inference_core::{BedrockClient, Catalog, Config, Gateway, telemetry};
 use invoke::jobs::JobsApi;
@@ -22,6 +23,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         }
         None => None,
     };
-    let state = Arc::new(AppState::new(Gateway::new(config, catalog, client)).with_jobs(jobs));
+    let auth = inference_core::auth::Auth::from_env().await?;
+    // The response cache (`GATEWAY_CACHE`): memory, plus the DynamoDB tier when configured.
+    let cache = ResponseCache::from_config(&config).await;
+    let mut gateway = Gateway::new(config, catalog, client).with_auth(auth);
+    if let Some(cache) = cache {
+        gateway = gateway.with_cache(cache);
+    }
+    let state = Arc::new(AppState::new(gateway).with_jobs(jobs));
     lambda_http::run(router(state)).await
 }

@@ -8,7 +8,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use inference_core::web::{self, ApiError};
-use inference_core::{Gateway, models_view};
+use inference_core::{Gateway, auth, models_view};
 
 use crate::jobs::{self, JobsApi};
 use crate::{converse, guardrail, native};
@@ -69,7 +69,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/jobs/{id}",
             get(jobs::get).fallback(web::method_not_allowed),
         )
+        .route(
+            "/v1/usage",
+            get(crate::usage::handle).fallback(web::method_not_allowed),
+        )
         .fallback(web::not_found)
+        // API keys, per-key budgets and rate limits (`GATEWAY_AUTH`; docs/auth.md).
+        .layer(middleware::from_fn_with_state(
+            state.gateway.auth().clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state("invoke", web::request_scope))
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 //! parses the request and opens the upstream stream through `inference-core`; a spawned pump
 //! task forwards each upstream event as one server-sent event the moment it arrives.
 
+pub mod compat;
 pub mod pump;
 pub mod routes;
 pub mod runtime_socket;

@@ -92,20 +92,58 @@ pub struct PumpContext {
 
 /// Opens the response: waits for the first upstream event so that a failure there is still a
 /// plain JSON error with its status, then streams the rest from a spawned pump task.
-pub async fn open<U: Upstream>(mut upstream: U, cx: PumpContext) -> Result<Response, GatewayError> {
+pub async fn open<U: Upstream>(upstream: U, cx: PumpContext) -> Result<Response, GatewayError> {
+    open_with(upstream, GatewayFormat, cx).await
+}
+
+/// How events become bytes on the wire. The gateway's own format is [`GatewayFormat`]; the
+/// OpenAI/Anthropic-compatible routes (`compat`) bring theirs, so they share the pump (deadline,
+/// cancel on disconnect, write batching) instead of copying it.
+pub trait Format: Send + 'static {
+    /// The frame(s) for one upstream event; empty when the event maps to nothing on this wire.
+    fn event(&mut self, event: &Event) -> Bytes;
+    /// The closing frame(s), from the upstream's summary (with `metrics` added).
+    fn done(&mut self, summary: Value) -> Bytes;
+    /// The frame(s) reporting a failure after the stream started.
+    fn error(&mut self, error: &GatewayError, request_id: &str) -> Bytes;
+}
+
+/// The gateway's own SSE: one named event per upstream event, then `done` or `error`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GatewayFormat;
+
+impl Format for GatewayFormat {
+    fn event(&mut self, event: &Event) -> Bytes {
+        sse::frame(&event.0, &event.1)
+    }
+    fn done(&mut self, summary: Value) -> Bytes {
+        sse::frame(DONE, &summary)
+    }
+    fn error(&mut self, error: &GatewayError, request_id: &str) -> Bytes {
+        sse::frame(ERROR, &error.to_body(request_id))
+    }
+}
+
+/// [`open`] with another wire format.
+pub async fn open_with<U: Upstream, F: Format>(
+    mut upstream: U,
+    format: F,
+    cx: PumpContext,
+) -> Result<Response, GatewayError> {
     let first = tokio::select! {
         r = upstream.next_event() => r?,
         () = sleep_until(cx.stop_at) => return Err(deadline_error()),
     };
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     // The pump outlives the handler: keep it in the request's log span.
-    tokio::spawn(run(upstream, first, tx, cx).in_current_span());
+    tokio::spawn(run(upstream, format, first, tx, cx).in_current_span());
     Ok(sse_response(rx))
 }
 
 /// The pump loop (see the module docs).
-async fn run<U: Upstream>(
+async fn run<U: Upstream, F: Format>(
     mut upstream: U,
+    mut format: F,
     first: Option<Event>,
     tx: mpsc::Sender<Bytes>,
     cx: PumpContext,
@@ -118,7 +156,7 @@ async fn run<U: Upstream>(
                 if first_token.is_none() && U::is_content(&event) {
                     first_token = Some(cx.started.elapsed());
                 }
-                sse::frame(&event.0, &event.1)
+                format.event(&event)
             }
             Ok(None) => {
                 let mut done = upstream.summary();
@@ -126,16 +164,17 @@ async fn run<U: Upstream>(
                     "latencyMs": cx.started.elapsed().as_millis() as u64,
                     "timeToFirstTokenMs": first_token.map(|d| d.as_millis() as u64),
                 });
-                let _ = tx.send(sse::frame(DONE, &done)).await;
+                let _ = tx.send(format.done(done)).await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(request_id = %cx.request_id, error_type = e.error_type(), error = %e, "stream failed after it started");
-                let _ = tx.send(sse::frame(ERROR, &e.to_body(&cx.request_id))).await;
+                let _ = tx.send(format.error(&e, &cx.request_id)).await;
                 return;
             }
         };
-        if tx.send(frame).await.is_err() {
+        // An event with nothing to say on this wire: read on without writing.
+        if !frame.is_empty() && tx.send(frame).await.is_err() {
             break;
         }
         next = tokio::select! {

@@ -30,9 +30,18 @@ pub fn router(gateway: Gateway) -> Router {
             "/invoke/{model}",
             post(invoke).fallback(web::method_not_allowed),
         )
+        // OpenAI- and Anthropic-compatible routes (`compat`, docs/compat.md).
+        .merge(crate::compat::routes())
         .fallback(web::not_found)
+        // API keys, per-key budgets and rate limits (`GATEWAY_AUTH`; docs/auth.md).
+        .layer(middleware::from_fn_with_state(
+            gateway.auth().clone(),
+            inference_core::auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(FUNCTION, web::request_scope))
         .layer(middleware::from_fn(runtime_nodelay))
+        // Outermost: errors on the compat paths in the provider's shape (after every layer).
+        .layer(middleware::from_fn(crate::compat::provider_errors))
         .with_state(gateway)
 }
 
@@ -52,7 +61,14 @@ async fn converse(State(gw): State<Gateway>, req: Request) -> Response {
     let result = async {
         let (_, body) = read_body(&gw, req).await?;
         let call = gw.converse_stream(body, &ctx).await?;
-        pump::open(call, pump_context(&gw, &ctx, started)).await
+        let cache = call
+            .cache_status()
+            .map(|s| http::HeaderValue::from_static(s.as_str()));
+        let mut resp = pump::open(call, pump_context(&gw, &ctx, started)).await?;
+        if let Some(h) = cache {
+            resp.headers_mut().insert(inference_core::cache::HEADER, h);
+        }
+        Ok(resp)
     }
     .await;
     respond(result, &ctx)
@@ -72,7 +88,7 @@ async fn invoke(State(gw): State<Gateway>, Path(model): Path<String>, req: Reque
 }
 
 /// The body as bytes and JSON, checked for size, media type and JSON-ness (413/415/400).
-async fn read_body(gw: &Gateway, req: Request) -> Result<(Bytes, Value), GatewayError> {
+pub(crate) async fn read_body(gw: &Gateway, req: Request) -> Result<(Bytes, Value), GatewayError> {
     let limit = gw.config().max_body_bytes;
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, limit.saturating_add(1))
@@ -91,7 +107,7 @@ const PLAUSIBLE_DEADLINE_MS: u64 = 1_577_836_800_000;
 
 /// The call context. A deadline that is not an epoch time is ignored: `cargo lambda watch`
 /// sends its timeout (`600000`) as `Lambda-Runtime-Deadline-Ms`, which would read as long past.
-fn call_context(req: &Request) -> CallContext {
+pub(crate) fn call_context(req: &Request) -> CallContext {
     let mut ctx = web::call_context(req, FUNCTION);
     let raw = req.lambda_context_ref().map_or(0, |c| c.deadline);
     if raw < PLAUSIBLE_DEADLINE_MS {
@@ -100,7 +116,7 @@ fn call_context(req: &Request) -> CallContext {
     ctx
 }
 
-fn pump_context(gw: &Gateway, ctx: &CallContext, started: Instant) -> PumpContext {
+pub(crate) fn pump_context(gw: &Gateway, ctx: &CallContext, started: Instant) -> PumpContext {
     PumpContext {
         request_id: ctx.request_id.clone(),
         stop_at: ctx

@@ -1,8 +1,10 @@
 //! The benchmark harness behind `make bench`: a local Lambda Runtime API, function processes
 //! launched as Lambda launches them, and the figures of issue 12 (cold start, warm overhead,
-//! memory, size, emulator throughput, streaming, the estimator and PII filter), written as JSON
+//! memory, size, emulator throughput, streaming, the estimator and PII filter; issue 13's response
+//! cache hit against miss), written as JSON
 //! and Markdown.
 
+pub mod cache;
 pub mod cold_start;
 pub mod direct;
 pub mod events;

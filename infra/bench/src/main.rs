@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use bench::cache::CachePlan;
 use bench::cold_start::{self, ColdResult};
 use bench::direct::{Direct, DirectCall, MODEL_ID};
 use bench::events;
@@ -51,7 +52,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "cold,warm,size,throughput,stream,micro"
+        default_value = "cold,warm,size,throughput,stream,micro,cache"
     )]
     only: Vec<String>,
     /// Leave TCP_NODELAY off on the runtime API's accepted sockets (diagnosis of Nagle delays).
@@ -82,6 +83,7 @@ struct Plan {
     stream: StreamPlan,
     stream_budget_s: u64,
     micro: MicroPlan,
+    cache: CachePlan,
 }
 
 const QUICK: Plan = Plan {
@@ -116,6 +118,10 @@ const QUICK: Plan = Plan {
         request_batch: 1_000,
         stream_bytes: 256 * 1024,
     },
+    cache: CachePlan {
+        pairs: 50,
+        budget_ms: 3_000,
+    },
 };
 
 const FULL: Plan = Plan {
@@ -149,6 +155,10 @@ const FULL: Plan = Plan {
         max_passes: 200,
         request_batch: 1_000,
         stream_bytes: 1 << 20,
+    },
+    cache: CachePlan {
+        pairs: 300,
+        budget_ms: 15_000,
     },
 };
 
@@ -688,6 +698,22 @@ async fn run(args: Args) -> ExitCode {
             }
             Err(e) => run.error(format!("microbenchmarks panicked: {e}")),
         }
+    }
+
+    // ---- Response cache: hit against miss, same run (in process) ----
+    if on("cache") && emulator.is_some() {
+        eprintln!(
+            "bench: response cache hit vs miss ({} pairs per path, in process)",
+            plan.cache.pairs
+        );
+        match bench::cache::measure(&bedrock_url, &plan.cache).await {
+            Ok(figs) => run.figures.extend(figs),
+            Err(e) => run.error(format!("response cache: {e}")),
+        }
+        run.skip(
+            "response cache: shared tier (DynamoDB) hit latency",
+            "needs DynamoDB (moto), which the bench does not run; the in-memory tier is measured, the shared tier is covered by tests/python/test_cache_e2e.py",
+        );
     }
 
     // ---- Binary sizes ----

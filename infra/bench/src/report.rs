@@ -251,6 +251,10 @@ impl Report {
         );
         let _ = writeln!(
             m,
+            "- Response cache (issue 13): no numeric target; a hit's latency beside a miss's from the same run (ratio = hit / miss)."
+        );
+        let _ = writeln!(
+            m,
             "\nTargets are reported, not enforced: the bench fails only when it cannot measure.\n"
         );
         let _ = writeln!(m, "## Results\n");

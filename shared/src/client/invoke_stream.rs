@@ -70,6 +70,21 @@ impl Gateway {
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<InvokeStreamCall, GatewayError> {
+        let result = self.invoke_stream_open(model, body, ctx).await;
+        if result.is_err() {
+            // Nothing was produced: release what the caller's key reserved (`auth`).
+            self.settle_call(ctx, None).await;
+        }
+        result
+    }
+
+    /// [`Gateway::invoke_stream`] without the release of a refused call's reservation.
+    async fn invoke_stream_open(
+        &self,
+        model: &str,
+        body: Bytes,
+        ctx: &CallContext,
+    ) -> Result<InvokeStreamCall, GatewayError> {
         let mut json: Value = serde_json::from_slice(&body)
             .map_err(|e| GatewayError::invalid_request(format!("body: not valid JSON: {e}")))?;
         if !json.is_object() {
@@ -100,6 +115,21 @@ impl Gateway {
                     error: "invalid_request".into(),
                     upstream: Some("another model family: the native body does not apply".into()),
                 });
+                continue;
+            }
+            if let Err(e) = self
+                .admit_call(
+                    ctx,
+                    &resolved,
+                    crate::auth::Body::Native(&json),
+                    max_tokens.map(|m| m.value),
+                )
+                .await
+            {
+                if i == 0 {
+                    return Err(e);
+                }
+                fallback.push(FallbackStep::new(name.clone(), &e));
                 continue;
             }
             let invoked = resolved.target.id();
@@ -226,6 +256,7 @@ impl InvokeStreamCall {
             }
             if self.closed {
                 self.finish(None);
+                self.gateway.settle_stashed(&self.ctx).await;
                 return Ok(None);
             }
             match self.receiver.recv().await {
@@ -265,6 +296,7 @@ impl InvokeStreamCall {
                 Err(sdk) => {
                     let e = from_sdk_error(sdk);
                     self.finish(Some(&e));
+                    self.gateway.settle_stashed(&self.ctx).await;
                     // Text held back before the failure is filtered as final and sent first.
                     if let Some(g) = &mut self.filter {
                         let rest = g.flush_all();
@@ -400,6 +432,8 @@ impl InvokeStreamCall {
             m.error_type = Some(e.error_type().to_owned());
         }
         m.emit(&self.gateway.config);
+        self.gateway
+            .stash_usage(&self.ctx, &self.resolved, self.usage());
     }
 }
 
@@ -409,6 +443,8 @@ impl Drop for InvokeStreamCall {
             tracing::info!(request_id = %self.ctx.request_id, "stream dropped before the end");
             self.finish(None);
         }
+        // Settles the caller's key for what was produced (`auth`).
+        self.gateway.settle_stashed_later(&self.ctx);
     }
 }
 

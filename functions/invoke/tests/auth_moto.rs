@@ -1,0 +1,649 @@
+//! API keys, budgets, rate limits and the usage report (`GATEWAY_AUTH=api_key`), through the
+//! invoke router against bedrock-local, with keys and counters in moto's DynamoDB.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use gateway_tests::{Emulator, Moto};
+use http_body_util::BodyExt;
+use inference_core::auth::dynamo::{DynamoMeter, KeyStore};
+use inference_core::auth::{Auth, AuthMode, AuthSettings, Caller, KeyRecord, Limits, Meter};
+use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
+use invoke::{AppState, router};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const KEYS: &str = "gateway-keys";
+const USAGE: &str = "gateway-usage";
+
+async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+/// The two tables as template.yaml declares them.
+async fn create_tables(sdk: &aws_config::SdkConfig) {
+    let db = aws_sdk_dynamodb::Client::new(sdk);
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    db.create_table()
+        .table_name(KEYS)
+        .attribute_definitions(attr("key_hash"))
+        .key_schema(key("key_hash", KeyType::Hash))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("keys table");
+    db.create_table()
+        .table_name(USAGE)
+        .attribute_definitions(attr("key_id"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("key_id", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("usage table");
+}
+
+struct Fixture {
+    _moto: Moto,
+    _emulator: Emulator,
+    gateway: Gateway,
+    app: axum::Router,
+    store: KeyStore,
+    meter: Arc<DynamoMeter>,
+}
+
+async fn fixture(cache_seconds: u64) -> Fixture {
+    fixture_with(cache_seconds, &[]).await
+}
+
+async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
+    let moto = Moto::start();
+    let emulator = Emulator::start(emulator_flags);
+    let sdk = sdk(&moto).await;
+    create_tables(&sdk).await;
+    let settings = AuthSettings {
+        mode: AuthMode::ApiKey,
+        keys_table: Some(KEYS.into()),
+        usage_table: Some(USAGE.into()),
+        cache_ttl: Duration::from_secs(cache_seconds),
+    };
+    let map: HashMap<String, String> = HashMap::from([
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("GATEWAY_METRICS".into(), "false".into()),
+    ]);
+    let config = Config::from_lookup(move |k| map.get(k).cloned()).expect("configuration");
+    let catalog = Catalog::load(&config).expect("catalog");
+    let client = BedrockClient::for_endpoint(&config, &emulator.url);
+    let gateway =
+        Gateway::new(config, catalog, client).with_auth(Auth::from_settings(&sdk, &settings));
+    let app = router(Arc::new(AppState::new(gateway.clone())));
+    let db = aws_sdk_dynamodb::Client::new(&sdk);
+    Fixture {
+        store: KeyStore::new(db.clone(), KEYS, Duration::ZERO),
+        meter: Arc::new(DynamoMeter::new(db, USAGE)),
+        _moto: moto,
+        _emulator: emulator,
+        gateway,
+        app,
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn error_type(&self) -> &str {
+        self.body["error"]["type"].as_str().unwrap_or("")
+    }
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    auth: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
+    let mut b = http::Request::builder().method(method).uri(path);
+    for (k, v) in auth {
+        b = b.header(*k, *v);
+    }
+    let req = match body {
+        Some(v) => b
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(v.to_string())),
+        None => b.body(axum::body::Body::empty()),
+    }
+    .unwrap();
+    let resp = app.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn converse_body(max_tokens: u32) -> Value {
+    json!({
+        "model": "haiku",
+        "messages": [{"role": "user", "content": [{"text": "Say something about budgets."}]}],
+        "inferenceConfig": {"maxTokens": max_tokens},
+    })
+}
+
+fn bearer(key: &str) -> String {
+    format!("Bearer {key}")
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s)
+        .or_else(|_| Decimal::from_scientific(s))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn keys_are_required_checked_and_revocable() {
+    let f = fixture(1).await;
+    let (key, record) = f
+        .store
+        .issue("team-a", vec![], false, Limits::default())
+        .await
+        .unwrap();
+
+    // Missing and wrong keys: 401 JSON errors, same message for unknown and revoked.
+    for headers in [
+        vec![],
+        vec![("authorization", "Bearer gwk_not-a-real-key")],
+        vec![("x-api-key", "wrong")],
+        vec![("authorization", "Basic dXNlcjpwYXNz")],
+    ] {
+        let r = call(
+            &f.app,
+            "POST",
+            "/v1/converse",
+            &headers,
+            Some(converse_body(20)),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{headers:?}: {}", r.body);
+        assert_eq!(r.error_type(), "unauthorized");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        assert!(r.body["error"]["request_id"].is_string());
+        assert!(!r.body.to_string().contains("gwk_not-a-real-key"));
+    }
+    // Unknown routes are not revealed without a key either.
+    let r = call(&f.app, "GET", "/v1/nothing-here", &[], None).await;
+    assert_eq!(r.status, 401);
+
+    // Both header styles work.
+    let auth = bearer(&key);
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &[("authorization", &auth)],
+        Some(converse_body(20)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(&f.app, "GET", "/v1/models", &[("x-api-key", &key)], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Revoked: refused once the warm cache (1 s here) has expired.
+    f.store.revoke(&record.id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &[("x-api-key", &key)],
+        Some(converse_body(20)),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.error_type(), "unauthorized");
+    let listed = f.store.list().await.unwrap();
+    assert!(listed.iter().any(|k| k.id == record.id && k.revoked));
+}
+
+#[tokio::test]
+async fn a_key_calls_only_its_models() {
+    let f = fixture(0).await;
+    let (key, _) = f
+        .store
+        .issue(
+            "team-b",
+            vec!["amazon.nova-*".into()],
+            false,
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &[("x-api-key", &key)],
+        Some(converse_body(20)),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.error_type(), "model_not_allowed");
+    let mut body = converse_body(20);
+    body["model"] = json!("amazon.nova-lite-v1:0");
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &[("x-api-key", &key)],
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// One call's estimate as admission computes it is at most the price of (padded input + maxTokens);
+/// here the bound is taken as the dearest single answer plus the maxTokens it could have used.
+#[tokio::test]
+async fn fifty_concurrent_calls_cannot_overspend_a_budget_by_more_than_one_estimate() {
+    let f = fixture(5).await;
+    // haiku: a call with maxTokens 200 and a short prompt is estimated near 0.00026 USD.
+    let limit = dec("0.002");
+    let (key, record) = f
+        .store
+        .issue(
+            "team-c",
+            vec![],
+            false,
+            Limits {
+                budget_day_usd: Some(limit),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let auth = bearer(&key);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let app = f.app.clone();
+        let auth = auth.clone();
+        tasks.push(tokio::spawn(async move {
+            call(
+                &app,
+                "POST",
+                "/v1/converse",
+                &[("authorization", &auth)],
+                Some(converse_body(200)),
+            )
+            .await
+        }));
+    }
+    let mut spent_by_answers = Decimal::ZERO;
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status {
+            200 => {
+                ok += 1;
+                spent_by_answers += dec(r.body["cost"]["total"].as_str().unwrap());
+            }
+            429 => {
+                refused += 1;
+                assert_eq!(r.error_type(), "budget_exceeded", "{}", r.body);
+                let msg = r.body["error"]["message"].as_str().unwrap();
+                assert!(msg.contains("resets at"), "{msg}");
+                let secs: u64 = r.header("retry-after").unwrap().parse().unwrap();
+                assert!((1..=86_400).contains(&secs));
+            }
+            other => panic!("unexpected {other}: {}", r.body),
+        }
+    }
+    assert!(ok >= 1, "some calls fit the budget");
+    assert!(refused >= 1, "the budget stopped the rest");
+    // The estimate of one call: input estimate (padded) + maxTokens, at haiku's prices.
+    let catalog = f.gateway.catalog();
+    let model = catalog.by_name("haiku").expect("haiku in the catalog");
+    let one_estimate = inference_core::cost::estimate(
+        catalog,
+        model,
+        inference_core::catalog::PricingScope::Regional,
+        100,
+        200,
+    )
+    .total();
+    // Settled spend (every reservation replaced by its actual cost).
+    let budgets = Meter::budgets(f.meter.as_ref(), &record.id, &record.limits).await;
+    let spent = budgets[0].spent;
+    assert_eq!(
+        spent, spent_by_answers,
+        "settled spend is what the answers cost"
+    );
+    assert!(
+        spent <= limit + one_estimate,
+        "spent {spent} > limit {limit} + one estimate {one_estimate}"
+    );
+}
+
+#[tokio::test]
+async fn requests_and_tokens_per_minute_answer_429_with_openai_headers() {
+    // Slow answers, so concurrent calls hold their token reservations at the same time.
+    let f = fixture_with(5, &["--latency-ms", "300"]).await;
+    let (key, _) = f
+        .store
+        .issue(
+            "team-d",
+            vec![],
+            false,
+            Limits {
+                requests_per_minute: Some(3),
+                tokens_per_minute: Some(100_000),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let h = [("x-api-key", key.as_str())];
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(50))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.header("x-ratelimit-limit-requests"), Some("3"));
+        assert_eq!(r.header("x-ratelimit-limit-tokens"), Some("100000"));
+        let tokens_left: u64 = r
+            .header("x-ratelimit-remaining-tokens")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            tokens_left < 100_000 && tokens_left > 99_000,
+            "{tokens_left}"
+        );
+        assert!(
+            r.header("x-ratelimit-reset-requests")
+                .unwrap()
+                .ends_with('s')
+        );
+        remaining.push(
+            r.header("x-ratelimit-remaining-requests")
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // The minute may roll over mid-test; within one minute the countdown is exact.
+    if remaining == ["2", "1", "0"] {
+        let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(50))).await;
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert_eq!(r.error_type(), "rate_limited");
+        assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+        assert_eq!(r.header("x-ratelimit-remaining-requests"), Some("0"));
+    }
+
+    // Tokens: input + maxTokens are reserved at admission.
+    let (key, _) = f
+        .store
+        .issue(
+            "team-e",
+            vec![],
+            false,
+            Limits {
+                tokens_per_minute: Some(1_000),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let h = [("x-api-key", key.as_str())];
+    // More than the whole minute's allowance in one call: a 400 that says to lower maxTokens.
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(converse_body(2_000)),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maxTokens")
+    );
+    // Four calls reserving ~420 tokens each at once: at most two fit in 1,000.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let app = f.app.clone();
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            call(
+                &app,
+                "POST",
+                "/v1/converse",
+                &[("x-api-key", key.as_str())],
+                Some(converse_body(400)),
+            )
+            .await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == 429 {
+            assert_eq!(r.error_type(), "rate_limited", "{}", r.body);
+            assert!(r.header("retry-after").is_some());
+            assert_eq!(r.header("x-ratelimit-limit-tokens"), Some("1000"));
+        }
+        statuses.push(r.status);
+    }
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn the_usage_report_adds_up_the_costs_the_calls_returned() {
+    let f = fixture(5).await;
+    let (key, record) = f
+        .store
+        .issue("team-f", vec![], false, Limits::default())
+        .await
+        .unwrap();
+    let (other, _) = f
+        .store
+        .issue("team-g", vec![], false, Limits::default())
+        .await
+        .unwrap();
+    let (admin, _) = f
+        .store
+        .issue("ops", vec![], true, Limits::default())
+        .await
+        .unwrap();
+    let h = [("x-api-key", key.as_str())];
+    let mut total = Decimal::ZERO;
+    for n in [20, 40, 60] {
+        let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(n))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        total += dec(r.body["cost"]["total"].as_str().unwrap());
+    }
+    let mut nova = converse_body(30);
+    nova["model"] = json!("amazon.nova-lite-v1:0");
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(nova)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    total += dec(r.body["cost"]["total"].as_str().unwrap());
+    let native = json!({
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 25,
+        "messages": [{"role": "user", "content": "Native, please."}],
+    });
+    let r = call(&f.app, "POST", "/v1/invoke/haiku", &h, Some(native)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    total += dec(r
+        .header("x-gateway-cost-usd")
+        .expect("the native answer reports its cost"));
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &[("x-api-key", other.as_str())],
+        Some(converse_body(20)),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    let r = call(&f.app, "GET", "/v1/usage", &h, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["key_id"], record.id.as_str());
+    assert_eq!(dec(r.body["totals"]["cost"].as_str().unwrap()), total);
+    assert_eq!(r.body["totals"]["requests"], 5);
+    let rows = r.body["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "two models: {rows:?}");
+    let sum: Decimal = rows.iter().map(|r| dec(r["cost"].as_str().unwrap())).sum();
+    assert_eq!(sum, total);
+    assert!(r.body["budgets"].is_array());
+
+    // Another key's usage is not visible to a plain key; an admin key sees every key.
+    let other_id = f
+        .store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.owner == "team-g")
+        .unwrap()
+        .id;
+    let r = call(
+        &f.app,
+        "GET",
+        &format!("/v1/usage?key_id={other_id}"),
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = call(
+        &f.app,
+        "GET",
+        "/v1/usage",
+        &[("x-api-key", admin.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["key_id"].is_null());
+    assert_eq!(r.body["totals"]["requests"], 6);
+    let r = call(&f.app, "GET", "/v1/usage?from=2020-13-01", &h, None).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+
+/// A stream the client drops midway is settled for what it produced (input estimate and the
+/// output relayed), not for nothing and not for its whole reservation.
+#[tokio::test]
+async fn an_aborted_stream_is_settled_for_what_it_produced() {
+    let f = fixture(5).await;
+    let (key, record) = f
+        .store
+        .issue(
+            "team-h",
+            vec![],
+            false,
+            Limits {
+                budget_day_usd: Some(dec("10")),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let looked_up: Arc<KeyRecord> = {
+        use inference_core::auth::KeyDirectory;
+        f.store.lookup(&key).await.unwrap().unwrap()
+    };
+    let meter: Arc<dyn Meter> = f.meter.clone();
+    let caller = Arc::new(Caller::new(looked_up, Some(meter)));
+    let ctx = CallContext::new("test").with_caller(Some(caller));
+    let mut body = converse_body(2_000);
+    body["messages"][0]["content"][0]["text"] = json!("Write a long story about a lighthouse.");
+    let mut stream = f
+        .gateway
+        .converse_stream(body, &ctx)
+        .await
+        .expect("stream opens");
+    let mut deltas = 0;
+    while let Some((name, _)) = stream.recv().await.expect("event") {
+        if name == "contentBlockDelta" {
+            deltas += 1;
+            if deltas == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(deltas, 3);
+    drop(stream);
+    // Settlement of a dropped stream runs as a spawned task.
+    let mut row = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let rows = Meter::usage(
+            f.meter.as_ref(),
+            Some(&record.id),
+            "2000-01-01",
+            "2999-12-31",
+        )
+        .await
+        .unwrap();
+        if let Some(r) = rows.into_iter().next() {
+            row = Some(r);
+            break;
+        }
+    }
+    let row = row.expect("the dropped stream was settled");
+    assert_eq!(row.requests, 1);
+    assert!(row.input_tokens > 0);
+    assert!(
+        row.output_tokens > 0 && row.output_tokens < 2_000,
+        "{row:?}"
+    );
+    let budgets = Meter::budgets(f.meter.as_ref(), &record.id, &record.limits).await;
+    assert_eq!(
+        budgets[0].spent, row.cost,
+        "the reservation was replaced by the actual"
+    );
+}

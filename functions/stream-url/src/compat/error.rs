@@ -1,0 +1,205 @@
+//! Errors in the shapes the OpenAI and Anthropic clients parse.
+//!
+//! OpenAI: `{"error": {"message", "type", "param", "code"}}`; Anthropic:
+//! `{"type": "error", "error": {"type", "message"}, "request_id"}`. The status is the gateway's
+//! (it already follows HTTP the way both APIs do); `code` (OpenAI) keeps the gateway's stable
+//! error type so callers can still tell `throttled` from `quota_exceeded`.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use inference_core::GatewayError;
+use serde_json::{Value, json};
+
+/// Which API a route imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// OpenAI (chat completions, embeddings, models).
+    OpenAi,
+    /// Anthropic (messages, count_tokens).
+    Anthropic,
+}
+
+/// A gateway error plus the request field it is about (OpenAI's `param`).
+#[derive(Debug, Clone)]
+pub struct CompatError {
+    /// The error (decides status and message).
+    pub error: GatewayError,
+    /// The request field at fault, when known (`messages[1].content[0].image_url`).
+    pub param: Option<String>,
+}
+
+impl From<GatewayError> for CompatError {
+    fn from(error: GatewayError) -> Self {
+        CompatError { error, param: None }
+    }
+}
+
+/// A 400 about one request field: `param: message`.
+pub fn refuse(param: impl Into<String>, message: impl std::fmt::Display) -> CompatError {
+    let param = param.into();
+    CompatError {
+        error: GatewayError::invalid_request(format!("{param}: {message}")),
+        param: Some(param),
+    }
+}
+
+/// Result of the translation code.
+pub type CResult<T> = Result<T, CompatError>;
+
+/// OpenAI's `error.type` for a status.
+pub fn openai_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        s if s >= 500 => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// Anthropic's `error.type` for a status.
+pub fn anthropic_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        s if s >= 500 => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// The error body for `provider`.
+pub fn body(
+    provider: Provider,
+    status: StatusCode,
+    gateway_type: &str,
+    message: &str,
+    param: Option<&str>,
+    request_id: &str,
+) -> Value {
+    match provider {
+        Provider::OpenAi => json!({"error": {
+            "message": message,
+            "type": openai_type(status),
+            "param": param,
+            "code": gateway_type,
+        }}),
+        Provider::Anthropic => json!({
+            "type": "error",
+            "error": {"type": anthropic_type(status), "message": message},
+            "request_id": request_id,
+        }),
+    }
+}
+
+impl CompatError {
+    /// The body for `provider`.
+    pub fn to_body(&self, provider: Provider, request_id: &str) -> Value {
+        body(
+            provider,
+            self.error.status(),
+            self.error.error_type(),
+            self.error.message(),
+            self.param.as_deref(),
+            request_id,
+        )
+    }
+
+    /// The HTTP response (status, JSON, `Retry-After`).
+    pub fn into_response(self, provider: Provider, request_id: &str) -> Response {
+        let mut resp = Response::new(Body::from(self.to_body(provider, request_id).to_string()));
+        *resp.status_mut() = self.error.status();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(s) = self.error.retry_after()
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// Which provider a path belongs to (`None`: not a compat route).
+pub fn provider_of(path: &str) -> Option<Provider> {
+    if path.starts_with("/v1/messages") {
+        Some(Provider::Anthropic)
+    } else if path.starts_with("/v1/chat/") || path.starts_with("/v1/embeddings") {
+        Some(Provider::OpenAi)
+    } else {
+        None
+    }
+}
+
+/// Rewrites a gateway-shaped error (`{"error": {"type", "message", "request_id"}}`) into the
+/// provider's shape. Errors made before a compat handler runs (the API-key layer's 401, 404/405
+/// fallbacks) come out in the gateway's shape; clients must see their own.
+pub fn rewrite_gateway_error(
+    provider: Provider,
+    status: StatusCode,
+    body: &Value,
+) -> Option<Value> {
+    let e = body.get("error")?;
+    let request_id = e.get("request_id")?.as_str()?;
+    if body.get("type").is_some() || e.get("param").is_some() {
+        return None;
+    }
+    let gateway_type = e.get("type").and_then(Value::as_str).unwrap_or("error");
+    let message = e.get("message").and_then(Value::as_str).unwrap_or("");
+    Some(self::body(
+        provider,
+        status,
+        gateway_type,
+        message,
+        None,
+        request_id,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let e = refuse("n", "only 1 is supported");
+        let o = e.to_body(Provider::OpenAi, "r");
+        assert_eq!(o["error"]["type"], "invalid_request_error");
+        assert_eq!(o["error"]["param"], "n");
+        assert_eq!(o["error"]["code"], "invalid_request");
+        let a = e.to_body(Provider::Anthropic, "r");
+        assert_eq!(a["type"], "error");
+        assert_eq!(a["error"]["type"], "invalid_request_error");
+        let t = CompatError::from(GatewayError::new(
+            inference_core::error::ErrorKind::Throttled,
+            "slow",
+        ));
+        assert_eq!(
+            t.to_body(Provider::OpenAi, "r")["error"]["type"],
+            "rate_limit_error"
+        );
+        assert_eq!(
+            t.to_body(Provider::Anthropic, "r")["error"]["type"],
+            "rate_limit_error"
+        );
+    }
+
+    #[test]
+    fn gateway_errors_are_rewritten_once() {
+        let g = json!({"error": {"type": "unauthorized", "message": "bad key", "request_id": "r"}});
+        let o = rewrite_gateway_error(Provider::OpenAi, StatusCode::UNAUTHORIZED, &g).unwrap();
+        assert_eq!(o["error"]["type"], "authentication_error");
+        assert_eq!(o["error"]["code"], "unauthorized");
+        assert!(rewrite_gateway_error(Provider::OpenAi, StatusCode::UNAUTHORIZED, &o).is_none());
+        let a = rewrite_gateway_error(Provider::Anthropic, StatusCode::NOT_FOUND, &g).unwrap();
+        assert_eq!(a["error"]["type"], "not_found_error");
+        assert!(rewrite_gateway_error(Provider::Anthropic, StatusCode::NOT_FOUND, &a).is_none());
+    }
+}

@@ -1,0 +1,126 @@
+//! OpenAI- and Anthropic-compatible routes, so existing clients work unchanged (docs/compat.md).
+//!
+//! They live in `stream-url` so one base URL serves streamed and plain calls alike. Each route
+//! translates the provider's request into the gateway's own (Converse JSON, or the native Claude
+//! body for Anthropic Messages), calls the same [`Gateway`] methods as the gateway's routes (so
+//! policy, guardrails, cost and metrics apply), and translates the answer back. A parameter that
+//! cannot be honoured is refused (400 in the provider's error shape), never dropped.
+
+pub mod anthropic;
+pub mod embeddings;
+pub mod error;
+pub mod models;
+pub mod openai;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderValue, header};
+use inference_core::web;
+use inference_core::{CallContext, Gateway};
+use serde_json::Value;
+
+pub use error::{CResult, CompatError, Provider};
+
+/// Header with the call's total cost in USD (decimal text), on every non-streamed answer.
+pub const COST_HEADER: &str = "x-gateway-cost-usd";
+
+/// The compat routes (merged into the function's router by `routes::router`).
+pub fn routes() -> Router<Gateway> {
+    Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(openai::handle).fallback(web::method_not_allowed),
+        )
+        .route(
+            "/v1/embeddings",
+            post(embeddings::handle).fallback(web::method_not_allowed),
+        )
+        .route(
+            "/v1/messages",
+            post(anthropic::handle).fallback(web::method_not_allowed),
+        )
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic::count_tokens).fallback(web::method_not_allowed),
+        )
+        .route(
+            "/v1/models",
+            get(models::handle).fallback(web::method_not_allowed),
+        )
+}
+
+/// Middleware (outermost layer of the function's router): errors answered on a compat path in
+/// the gateway's shape (by the API-key layer, the 404/405 fallbacks) are rewritten into the
+/// provider's shape, so the clients raise their own typed errors.
+pub async fn provider_errors(req: Request, next: Next) -> Response {
+    let Some(provider) = error::provider_of(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let resp = next.run(req).await;
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if resp.status().as_u16() < 400 || !is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let rewritten = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| error::rewrite_gateway_error(provider, parts.status, &v));
+    match rewritten {
+        Some(v) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(v.to_string()))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+/// The request's context and JSON body (size, media type and JSON checked like every route).
+pub(crate) async fn read_json(
+    gw: &Gateway,
+    req: Request,
+) -> (CallContext, HeaderMap, CResult<Value>) {
+    let ctx = crate::routes::call_context(&req);
+    let headers = req.headers().clone();
+    let body = crate::routes::read_body(gw, req)
+        .await
+        .map(|(_, v)| v)
+        .map_err(CompatError::from);
+    (ctx, headers, body)
+}
+
+/// A `200 application/json` answer with the cost header.
+pub(crate) fn json_response(body: &Value, cost_usd: Option<&str>) -> Response {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(c) = cost_usd.and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert(COST_HEADER, c);
+    }
+    resp
+}
+
+/// A string field of a JSON object (`None` when absent or null).
+pub(crate) fn opt<'a>(o: &'a serde_json::Map<String, Value>, k: &str) -> Option<&'a Value> {
+    o.get(k).filter(|v| !v.is_null())
+}
+
+/// Seconds since the Unix epoch (OpenAI's `created`).
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,174 @@
+//! `GET /v1/models` on the streaming URL: the gateway's own list, or a client's list shape.
+//!
+//! The shape is chosen per request (docs/compat.md): `?format=openai|anthropic|gateway` wins;
+//! otherwise an `anthropic-version` header means Anthropic's shape, and an OpenAI client (an
+//! `x-stainless-*` header or a `User-Agent` starting `OpenAI/`) means OpenAI's; anything else
+//! gets the gateway's shape, the same as the invoke function's `GET /v1/models`.
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::HeaderMap;
+use inference_core::{Gateway, models_view};
+use serde_json::{Value, json};
+
+use super::error::{CompatError, Provider, refuse};
+use super::json_response;
+
+/// The list shape a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"models": [...], ...}` (the gateway's).
+    Gateway,
+    /// `{"object": "list", "data": [{"id", "object": "model", "created", "owned_by"}]}`.
+    OpenAi,
+    /// `{"data": [{"type": "model", "id", "display_name", "created_at"}], "has_more", ...}`.
+    Anthropic,
+}
+
+/// The shape for a query string and headers (see the module docs).
+pub fn shape(query: Option<&str>, headers: &HeaderMap) -> Result<Shape, String> {
+    let format = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("format="));
+    match format {
+        Some("openai") => return Ok(Shape::OpenAi),
+        Some("anthropic") => return Ok(Shape::Anthropic),
+        Some("gateway") => return Ok(Shape::Gateway),
+        Some(other) => return Err(format!("{other:?}: expected openai, anthropic or gateway")),
+        None => {}
+    }
+    if headers.contains_key("anthropic-version") {
+        return Ok(Shape::Anthropic);
+    }
+    let openai_ua = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("OpenAI/"));
+    if openai_ua
+        || headers
+            .keys()
+            .any(|k| k.as_str().starts_with("x-stainless-"))
+    {
+        return Ok(Shape::OpenAi);
+    }
+    Ok(Shape::Gateway)
+}
+
+/// Reshapes the gateway's list (`models_view::list_models`).
+pub fn reshape(list: &Value, shape: Shape) -> Value {
+    let models = list
+        .get("models")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let s = |m: &Value, k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    match shape {
+        Shape::Gateway => list.clone(),
+        Shape::OpenAi => json!({
+            "object": "list",
+            "data": models.iter().map(|m| json!({
+                "id": s(m, "id"),
+                "object": "model",
+                "created": 0,
+                "owned_by": s(m, "provider"),
+            })).collect::<Vec<_>>(),
+        }),
+        Shape::Anthropic => {
+            let data: Vec<Value> = models
+                .iter()
+                .filter(|m| s(m, "provider") == "anthropic")
+                .map(|m| {
+                    json!({
+                        "type": "model",
+                        "id": s(m, "id"),
+                        "display_name": s(m, "display_name"),
+                        "created_at": "1970-01-01T00:00:00Z",
+                    })
+                })
+                .collect();
+            json!({
+                "first_id": data.first().map(|m| m["id"].clone()),
+                "last_id": data.last().map(|m| m["id"].clone()),
+                "has_more": false,
+                "data": data,
+            })
+        }
+    }
+}
+
+/// The handler.
+pub async fn handle(State(gw): State<Gateway>, req: Request) -> Response {
+    let request_id = inference_core::web::request_id(&req);
+    match shape(req.uri().query(), req.headers()) {
+        Ok(sh) => {
+            let list = models_view::list_models(gw.catalog(), gw.config());
+            json_response(&reshape(&list, sh), None)
+        }
+        Err(msg) => {
+            let e: CompatError = refuse("format", msg);
+            e.into_response(Provider::OpenAi, &request_id)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_shape_rule() {
+        assert_eq!(shape(None, &headers(&[])), Ok(Shape::Gateway));
+        assert_eq!(
+            shape(Some("format=openai"), &headers(&[])),
+            Ok(Shape::OpenAi)
+        );
+        assert_eq!(
+            shape(None, &headers(&[("x-stainless-lang", "python")])),
+            Ok(Shape::OpenAi)
+        );
+        assert_eq!(
+            shape(None, &headers(&[("user-agent", "OpenAI/Python 3.51.0")])),
+            Ok(Shape::OpenAi)
+        );
+        assert_eq!(
+            shape(
+                None,
+                &headers(&[
+                    ("x-stainless-lang", "python"),
+                    ("anthropic-version", "2023-06-01")
+                ])
+            ),
+            Ok(Shape::Anthropic)
+        );
+        assert_eq!(
+            shape(
+                Some("a=1&format=gateway"),
+                &headers(&[("anthropic-version", "x")])
+            ),
+            Ok(Shape::Gateway)
+        );
+        assert!(shape(Some("format=xml"), &headers(&[])).is_err());
+    }
+
+    #[test]
+    fn reshapes() {
+        let list = json!({"models": [
+            {"id": "anthropic.claude-haiku-4-5-20251001-v1:0", "provider": "anthropic", "display_name": "Claude Haiku 4.5"},
+            {"id": "amazon.nova-lite-v1:0", "provider": "amazon", "display_name": "Nova Lite"}]});
+        let o = reshape(&list, Shape::OpenAi);
+        assert_eq!(o["object"], "list");
+        assert_eq!(o["data"][1]["owned_by"], "amazon");
+        let a = reshape(&list, Shape::Anthropic);
+        assert_eq!(a["data"].as_array().unwrap().len(), 1);
+        assert_eq!(a["first_id"], "anthropic.claude-haiku-4-5-20251001-v1:0");
+    }
+}

@@ -1,0 +1,262 @@
+//! The hooks `Gateway`'s call paths run for an authenticated caller: admission before the model
+//! call (allowed models, then tokens per minute and budgets reserved from the estimate) and
+//! settlement after it (the reservation replaced by actual usage, which also feeds the usage
+//! report). Without a caller in the [`CallContext`] every hook is a no-op.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::{Actual, AdmissionRequest, Caller};
+use crate::client::Gateway;
+use crate::context::CallContext;
+use crate::cost::{Cost, Usage};
+use crate::error::{ErrorKind, GatewayError};
+use crate::estimate::{Family, estimate_native, estimate_request};
+use crate::resolve::Resolved;
+
+/// The request body admission estimates input tokens from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Body<'a> {
+    /// A Converse-shaped body.
+    Converse(&'a Value),
+    /// A native InvokeModel body.
+    Native(&'a Value),
+}
+
+/// Local input estimates can be a little low; admission pads them by this many percent so a
+/// budget is not overspent by the estimate's error.
+const INPUT_PAD_PERCENT: u64 = 10;
+
+/// Input tokens admission reserves for `body` on `resolved`'s model (padded estimate).
+pub(crate) fn input_estimate(resolved: &Resolved, body: Body<'_>) -> u64 {
+    let family = Family::for_model(&resolved.model).unwrap_or(Family::Anthropic);
+    let est = match body {
+        Body::Converse(v) => estimate_request(family, v),
+        Body::Native(v) => estimate_native(family, v),
+    };
+    let tokens = match est {
+        Ok(e) => u64::from(e.tokens),
+        // A body the estimator cannot read: about four bytes a token.
+        Err(_) => match body {
+            Body::Converse(v) | Body::Native(v) => v.to_string().len() as u64 / 4,
+        },
+    };
+    tokens + tokens.div_ceil(100 / INPUT_PAD_PERCENT) + 1
+}
+
+impl Actual {
+    /// What a call used, from usage and cost.
+    pub fn new(model: &str, usage: &Usage, cost: &Cost) -> Actual {
+        Actual {
+            model: model.to_owned(),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_tokens: usage
+                .cache_read_tokens
+                .saturating_add(usage.cache_write_tokens()),
+            cost: cost.total(),
+        }
+    }
+
+    /// What a Converse answer of the gateway says it used (`usage`, `cost.total`, `resolved.id`):
+    /// read from the response itself, so the usage report adds up exactly what callers were
+    /// told (a cached answer included).
+    pub fn from_response(v: &Value) -> Option<Actual> {
+        let n = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+        let cost = v
+            .pointer("/cost/total")
+            .and_then(Value::as_str)
+            .and_then(|s| Decimal::from_str(s).ok())?;
+        let model = v
+            .pointer("/resolved/id")
+            .or_else(|| v.get("model"))
+            .and_then(Value::as_str)?;
+        Some(Actual {
+            model: model.to_owned(),
+            input_tokens: n("/usage/inputTokens"),
+            output_tokens: n("/usage/outputTokens"),
+            cache_tokens: n("/usage/cacheReadInputTokens") + n("/usage/cacheWriteInputTokens"),
+            cost,
+        })
+    }
+
+    /// Tokens as the per-minute window counts them after the call.
+    pub fn window_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_add(self.output_tokens)
+            .saturating_add(self.cache_tokens)
+    }
+}
+
+impl Gateway {
+    /// Admission of a model call on `resolved` for the request's caller: the key must allow the
+    /// model; the first admitted call of a request also reserves tokens per minute and budget
+    /// from the estimate (input + `max_tokens`). Fallback candidates are only checked against
+    /// the key's models: the reservation is already held and is settled at the actual price.
+    pub(crate) async fn admit_call(
+        &self,
+        ctx: &CallContext,
+        resolved: &Resolved,
+        body: Body<'_>,
+        max_tokens: Option<u32>,
+    ) -> Result<(), GatewayError> {
+        let Some(caller) = &ctx.caller else {
+            return Ok(());
+        };
+        if !caller.allows(&resolved.model) {
+            return Err(GatewayError::new(
+                ErrorKind::ModelNotAllowed,
+                format!(
+                    "model {} is not allowed for API key {} (ask its administrator to add it)",
+                    resolved.model.id,
+                    caller.key_id()
+                ),
+            ));
+        }
+        {
+            let mut state = caller.lock();
+            if state.admitted {
+                return Ok(());
+            }
+            state.admitted = true;
+        }
+        let Some(meter) = &caller.meter else {
+            return Ok(());
+        };
+        let input = input_estimate(resolved, body);
+        caller.lock().input_estimate = input;
+        if !caller.limits().meters_calls() {
+            return Ok(());
+        }
+        let output = u64::from(max_tokens.unwrap_or(0));
+        let usd = crate::cost::estimate(
+            self.catalog(),
+            &resolved.model,
+            resolved.pricing,
+            input,
+            output,
+        )
+        .total();
+        let request = AdmissionRequest {
+            tokens: input + output,
+            usd,
+        };
+        match meter.admit(caller, &request).await {
+            Ok(r) => {
+                caller.lock().reservation = Some(r);
+                Ok(())
+            }
+            Err(e) => {
+                // Refused: a fallback candidate must not slip through on the flag.
+                caller.lock().admitted = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// Settles the request's call: `actual` usage (or, with `None`, a release of the
+    /// reservation). Awaited, so a Lambda invocation does not end with the write pending.
+    pub(crate) async fn settle_call(&self, ctx: &CallContext, actual: Option<Actual>) {
+        if let Some(f) = settlement(ctx, actual) {
+            // Spawned and awaited: a caller that stops waiting (client gone) does not cut the
+            // writes short halfway.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    let _ = rt.spawn(f).await;
+                }
+                Err(_) => f.await,
+            }
+        }
+    }
+
+    /// Settles a stream whose end was already recorded with [`Gateway::stash_usage`] (the
+    /// normal end of a stream: awaited before the closing event).
+    pub(crate) async fn settle_stashed(&self, ctx: &CallContext) {
+        let actual = ctx.caller.as_ref().and_then(|c| c.lock().actual.take());
+        if let Some(actual) = actual {
+            self.settle_call(ctx, Some(actual)).await;
+        }
+    }
+
+    /// Like [`Gateway::settle_stashed`], from a `Drop` (a client that went away): the write
+    /// runs as a spawned task.
+    pub(crate) fn settle_stashed_later(&self, ctx: &CallContext) {
+        let actual = ctx.caller.as_ref().and_then(|c| c.lock().actual.take());
+        if let Some(f) = actual.and_then(|a| settlement(ctx, Some(a)))
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(f);
+        }
+    }
+
+    /// Records what a stream used when it ends (normally, with an error, or dropped), for
+    /// [`Gateway::settle_stashed`] / [`Gateway::settle_stashed_later`]. A stream cut before
+    /// Bedrock reported usage is settled for what it produced: the input estimate and the
+    /// output tokens estimated from the deltas already relayed ([`Gateway::note_output`]).
+    pub(crate) fn stash_usage(&self, ctx: &CallContext, resolved: &Resolved, usage: Option<Usage>) {
+        let Some(c) = &ctx.caller else { return };
+        if c.meter.is_none() {
+            return;
+        }
+        let mut state = c.lock();
+        let usage = usage.unwrap_or_else(|| Usage::new(state.input_estimate, state.produced));
+        let cost = crate::cost::cost_of(self.catalog(), &resolved.model, resolved.pricing, &usage);
+        state.actual = Some(Actual::new(resolved.model.id.as_str(), &usage, &cost));
+    }
+
+    /// Counts the output of a relayed ConverseStream event (text, reasoning and tool-input
+    /// deltas), estimated with the model's tokenizer coefficients, for [`Gateway::stash_usage`].
+    pub(crate) fn note_output(&self, ctx: &CallContext, resolved: &Resolved, event: &Value) {
+        let Some(c) = &ctx.caller else { return };
+        let Some(delta) = event.pointer("/contentBlockDelta/delta") else {
+            return;
+        };
+        let text = delta
+            .get("text")
+            .or_else(|| delta.pointer("/reasoningContent/text"))
+            .or_else(|| delta.pointer("/toolUse/input"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if text.is_empty() {
+            return;
+        }
+        let family = Family::for_model(&resolved.model).unwrap_or(Family::Anthropic);
+        let tokens = u64::from(crate::estimate::estimate_text(family, text));
+        let mut state = c.lock();
+        state.produced = state.produced.saturating_add(tokens);
+    }
+}
+
+/// The settlement write for the request's caller, if there is anything to write.
+fn settlement(ctx: &CallContext, actual: Option<Actual>) -> Option<super::BoxFuture<'static, ()>> {
+    let caller: &Arc<Caller> = ctx.caller.as_ref()?;
+    let meter = caller.meter.clone()?;
+    let reservation = caller.lock().reservation.take();
+    if reservation.is_none() && actual.is_none() {
+        return None;
+    }
+    Some(meter.settle(caller.key_id().clone(), reservation, actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn actual_from_a_converse_answer() {
+        let v = json!({
+            "usage": {"inputTokens": 12, "outputTokens": 5, "cacheReadInputTokens": 3},
+            "cost": {"total": "0.000123"},
+            "resolved": {"id": "anthropic.claude-3-haiku-20240307-v1:0"},
+        });
+        let a = Actual::from_response(&v).unwrap();
+        assert_eq!(a.input_tokens, 12);
+        assert_eq!(a.window_tokens(), 20);
+        assert_eq!(a.cost, Decimal::from_str("0.000123").unwrap());
+        assert!(Actual::from_response(&json!({"usage": {}})).is_none());
+    }
+}

@@ -1,0 +1,506 @@
+//! API keys, per-key budgets and rate limits (see `docs/auth.md`).
+//!
+//! - [`Auth`]: the deployment's choice (`GATEWAY_AUTH=none|api_key`) and, with keys, the key
+//!   directory the HTTP layer (`web` feature: [`authenticate`]) looks keys up in.
+//! - [`Caller`]: the authenticated key of one request. The HTTP layer puts it into the request's
+//!   extensions; `web::call_context` copies it into [`CallContext`](crate::CallContext), and every
+//!   `Gateway` call path admits the call against it (allowed models, tokens per minute, budgets)
+//!   and settles it from actual usage afterwards (`gate`).
+//! - [`Meter`] / [`KeyDirectory`]: the storage behind it, as traits so the call paths do not
+//!   depend on DynamoDB; the DynamoDB implementation is `dynamo` (feature `keys`).
+
+mod gate;
+pub mod settings;
+#[cfg(feature = "web")]
+mod web;
+
+#[cfg(feature = "keys")]
+pub mod dynamo;
+#[cfg(feature = "keys")]
+pub mod report;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::catalog::ModelEntry;
+use crate::error::GatewayError;
+use crate::policy::ModelPattern;
+
+pub(crate) use gate::Body;
+pub use settings::{AuthMode, AuthSettings};
+#[cfg(feature = "web")]
+pub use web::{authenticate, key_from_headers};
+
+/// A boxed, sendable future (the traits below are object-safe without an async-trait crate).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A key's public identifier (`key_` + 16 hex digits): shown in listings, logs and usage
+/// reports. Not a secret; the key itself is never stored or logged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// Parses `key_` + 16 lowercase hex digits.
+    pub fn parse(s: &str) -> Result<KeyId, GatewayError> {
+        let s = s.trim();
+        let ok = s.len() == 20
+            && s.starts_with("key_")
+            && s[4..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(KeyId(s.to_owned()))
+        } else {
+            Err(GatewayError::invalid_request(format!(
+                "key id {s:?}: expected key_ and 16 hex digits"
+            )))
+        }
+    }
+
+    /// The ID as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key's limits; `None` is unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// USD per UTC day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_day_usd: Option<Decimal>,
+    /// USD per UTC calendar month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_month_usd: Option<Decimal>,
+    /// Requests per minute (every authenticated request counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u64>,
+    /// Tokens per minute, counted as Bedrock reserves its quota: input + `maxTokens` at
+    /// admission, corrected to input + output after the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+}
+
+impl Limits {
+    /// Whether any per-minute limit applies (the HTTP layer then counts requests).
+    pub fn has_rate_limits(&self) -> bool {
+        self.requests_per_minute.is_some() || self.tokens_per_minute.is_some()
+    }
+
+    /// Whether anything must be reserved before a model call.
+    pub fn meters_calls(&self) -> bool {
+        self.tokens_per_minute.is_some()
+            || self.budget_day_usd.is_some()
+            || self.budget_month_usd.is_some()
+    }
+}
+
+/// A key as stored (without the key: only its hash is stored, and not returned here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRecord {
+    /// Public identifier.
+    pub id: KeyId,
+    /// Team or application the key belongs to (free text).
+    pub owner: String,
+    /// Model patterns the key may call (IDs, aliases, `*` wildcards); empty: every model the
+    /// deployment allows.
+    pub models: Vec<String>,
+    /// May read every key's usage.
+    pub admin: bool,
+    /// Revoked keys are refused (within the directory's cache TTL).
+    pub revoked: bool,
+    /// Limits.
+    pub limits: Limits,
+    /// When it was issued (RFC 3339).
+    pub created_at: String,
+    /// The key's first characters (`gwk_` + 4), to recognise it in a listing.
+    pub prefix: String,
+}
+
+/// The per-minute window as last seen by this request: the `x-ratelimit-*` headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateSnapshot {
+    /// Requests counted in the current minute (this one included).
+    pub requests: u64,
+    /// Tokens reserved in the current minute.
+    pub tokens: u64,
+    /// Seconds until the window resets.
+    pub reset_seconds: u64,
+    /// Whether the snapshot holds counts read from the store.
+    pub known: bool,
+}
+
+/// What a call reserved at admission, to be settled after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// Tokens reserved in the minute window (`None`: no tokens-per-minute limit).
+    pub tokens: Option<u64>,
+    /// The window they were reserved in (epoch minute).
+    pub minute: u64,
+    /// USD reserved against the budgets (`None`: no budget).
+    pub usd: Option<Decimal>,
+    /// UTC day (`YYYY-MM-DD`) and month (`YYYY-MM`) the money was reserved in.
+    pub day: String,
+    /// See `day`.
+    pub month: String,
+}
+
+/// What a call actually used, for settlement and the usage report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actual {
+    /// The catalog model ID that answered.
+    pub model: String,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache reads and writes.
+    pub cache_tokens: u64,
+    /// The cost the response reported.
+    pub cost: Decimal,
+}
+
+/// What admission asks the meter to reserve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionRequest {
+    /// Input estimate + `maxTokens`.
+    pub tokens: u64,
+    /// The estimated cost (input estimate and `maxTokens` priced).
+    pub usd: Decimal,
+}
+
+/// One line of the usage report: a key's use of a model on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UsageRow {
+    /// The key.
+    pub key_id: String,
+    /// UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Catalog model ID.
+    pub model: String,
+    /// Settled model calls.
+    pub requests: u64,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache read and write tokens.
+    pub cache_tokens: u64,
+    /// USD, as the calls reported it.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub cost: Decimal,
+}
+
+/// A budget's state for the usage report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetState {
+    /// `day` or `month`.
+    pub period: &'static str,
+    /// The limit (USD), if any.
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_dec")]
+    pub limit: Option<Decimal>,
+    /// Spent and reserved in the current period (USD).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub spent: Decimal,
+    /// When the period ends (RFC 3339).
+    pub resets_at: String,
+}
+
+mod opt_dec {
+    use rust_decimal::Decimal;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => s.serialize_str(&d.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Counters behind budgets, rate limits and usage (DynamoDB: [`dynamo::DynamoMeter`]).
+pub trait Meter: Send + Sync + fmt::Debug {
+    /// Counts one request in the minute window (refused with 429 `rate_limited` over the
+    /// requests-per-minute limit).
+    fn count_request<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), GatewayError>>;
+
+    /// Reserves tokens and money for a call; refused with 429 `rate_limited` or
+    /// `budget_exceeded`. Atomic per counter: concurrent calls cannot both take the last room.
+    fn admit<'a>(
+        &'a self,
+        caller: &'a Caller,
+        request: &'a AdmissionRequest,
+    ) -> BoxFuture<'a, Result<Reservation, GatewayError>>;
+
+    /// The usage report: one key's rows (every key's with `None`) for UTC days `from..=to`.
+    fn usage<'a>(
+        &'a self,
+        key: Option<&'a KeyId>,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<UsageRow>, GatewayError>>;
+
+    /// A key's budgets now (unreadable counters read as zero).
+    fn budgets<'a>(&'a self, key: &'a KeyId, limits: &'a Limits)
+    -> BoxFuture<'a, Vec<BudgetState>>;
+
+    /// Replaces a reservation by what was used (releases it when `actual` is `None`) and adds
+    /// the usage to the report. Best effort: failures are logged, never returned.
+    fn settle(
+        self: Arc<Self>,
+        key: KeyId,
+        reservation: Option<Reservation>,
+        actual: Option<Actual>,
+    ) -> BoxFuture<'static, ()>;
+}
+
+/// Where keys are looked up (DynamoDB: [`dynamo::KeyStore`]).
+pub trait KeyDirectory: Send + Sync + fmt::Debug {
+    /// The record of the key whose secret is `key`, if any (revoked keys included: the caller
+    /// refuses them). Implementations compare secrets only as hashes, in constant time.
+    fn lookup<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyRecord>>, GatewayError>>;
+}
+
+/// The deployment's authentication: none, or API keys with their directory and meter.
+#[derive(Clone, Default)]
+pub struct Auth {
+    keys: Option<(Arc<dyn KeyDirectory>, Arc<dyn Meter>)>,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth").field("mode", &self.mode()).finish()
+    }
+}
+
+impl Auth {
+    /// No authentication (`GATEWAY_AUTH=none`): every request is served, nothing is metered.
+    pub fn none() -> Auth {
+        Auth::default()
+    }
+
+    /// API keys from `directory`, metered by `meter`.
+    pub fn api_keys(directory: Arc<dyn KeyDirectory>, meter: Arc<dyn Meter>) -> Auth {
+        Auth {
+            keys: Some((directory, meter)),
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> AuthMode {
+        if self.keys.is_some() {
+            AuthMode::ApiKey
+        } else {
+            AuthMode::None
+        }
+    }
+
+    /// The meter, with keys.
+    pub fn meter(&self) -> Option<&Arc<dyn Meter>> {
+        self.keys.as_ref().map(|(_, m)| m)
+    }
+
+    /// Authenticates a presented key: 401 `unauthorized` for a missing, unknown or revoked key.
+    /// `Ok(None)` without keys (mode `none`).
+    pub async fn authenticate_key(
+        &self,
+        presented: Option<&str>,
+    ) -> Result<Option<Arc<Caller>>, GatewayError> {
+        let Some((directory, meter)) = &self.keys else {
+            return Ok(None);
+        };
+        let Some(key) = presented.filter(|k| !k.is_empty()) else {
+            return Err(GatewayError::unauthorized(
+                "missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`",
+            ));
+        };
+        match directory.lookup(key).await? {
+            Some(record) if !record.revoked => {
+                Ok(Some(Arc::new(Caller::new(record, Some(meter.clone())))))
+            }
+            // One message for unknown and revoked keys: a caller learns nothing about which.
+            _ => Err(GatewayError::unauthorized("invalid or revoked API key")),
+        }
+    }
+}
+
+/// The authenticated caller of one request.
+pub struct Caller {
+    /// The key's record.
+    pub record: Arc<KeyRecord>,
+    meter: Option<Arc<dyn Meter>>,
+    /// Allowed-model patterns, parsed once.
+    patterns: Vec<ModelPattern>,
+    /// Per-request state: the window snapshot and the open reservation.
+    state: Mutex<CallState>,
+}
+
+#[derive(Debug, Default)]
+struct CallState {
+    rate: RateSnapshot,
+    /// Reserved at admission, taken at settlement (one model call per request is metered).
+    reservation: Option<Reservation>,
+    /// Set once a call of this request has been admitted.
+    admitted: bool,
+    /// What a stream used, recorded when it ended, until it is settled.
+    actual: Option<Actual>,
+    /// The admitted call's input estimate (tokens), for a stream cut before usage was known.
+    input_estimate: u64,
+    /// Output tokens estimated from the stream deltas relayed so far.
+    produced: u64,
+}
+
+impl fmt::Debug for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The record holds no secret; the meter is not interesting here.
+        f.debug_struct("Caller")
+            .field("key", &self.record.id)
+            .field("owner", &self.record.owner)
+            .finish()
+    }
+}
+
+impl Caller {
+    /// A caller for `record`, metered by `meter` (`None`: limits are not enforced, as in tests
+    /// of the call paths without a store).
+    pub fn new(record: Arc<KeyRecord>, meter: Option<Arc<dyn Meter>>) -> Caller {
+        let patterns = record
+            .models
+            .iter()
+            .filter_map(|m| ModelPattern::parse(m).ok())
+            .collect();
+        Caller {
+            record,
+            meter,
+            patterns,
+            state: Mutex::new(CallState::default()),
+        }
+    }
+
+    /// The key's ID.
+    pub fn key_id(&self) -> &KeyId {
+        &self.record.id
+    }
+
+    /// The key's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.record.limits
+    }
+
+    /// Whether the key may call `model` (its ID or any alias matches a pattern; no patterns:
+    /// every model the deployment allows).
+    pub fn allows(&self, model: &ModelEntry) -> bool {
+        self.record.models.is_empty()
+            || self
+                .patterns
+                .iter()
+                .any(|p| p.matches(model.id.as_str()) || model.aliases.iter().any(|a| p.matches(a)))
+    }
+
+    /// The window snapshot for the response headers.
+    pub fn rate(&self) -> RateSnapshot {
+        self.lock().rate
+    }
+
+    /// Records the window as the store reported it.
+    pub fn set_rate(&self, rate: RateSnapshot) {
+        self.lock().rate = rate;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CallState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts this request against requests per minute (no-op without a meter or limits).
+    pub async fn count_request(&self) -> Result<(), GatewayError> {
+        match &self.meter {
+            Some(m) if self.record.limits.has_rate_limits() => m.count_request(self).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Caller {
+    /// The safety net: a request that ends with a reservation or a stream's usage still
+    /// unsettled (its future was dropped midway) settles it here, as a spawned task.
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (reservation, actual) = (state.reservation.take(), state.actual.take());
+        if (reservation.is_some() || actual.is_some())
+            && let Some(meter) = self.meter.clone()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(meter.settle(self.record.id.clone(), reservation, actual));
+        }
+    }
+}
+
+/// Seconds as OpenAI writes its reset headers: `59s`, `6m0s`, `1h2m3s`.
+pub fn reset_text(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_parse_strictly() {
+        assert!(KeyId::parse("key_0123456789abcdef").is_ok());
+        assert!(KeyId::parse("key_0123456789ABCDEF").is_err());
+        assert!(KeyId::parse("key_0123").is_err());
+        assert!(KeyId::parse("gwk_0123456789abcdef").is_err());
+    }
+
+    #[test]
+    fn a_key_allows_models_by_id_or_alias_pattern() {
+        let catalog = crate::Catalog::embedded().unwrap();
+        let haiku = catalog.by_name("haiku").unwrap();
+        let nova = catalog.by_name("nova-lite").unwrap();
+        let caller = |models: &[&str]| {
+            let record = KeyRecord {
+                id: KeyId::parse("key_0123456789abcdef").unwrap(),
+                owner: "t".into(),
+                models: models.iter().map(|m| m.to_string()).collect(),
+                admin: false,
+                revoked: false,
+                limits: Limits::default(),
+                created_at: String::new(),
+                prefix: String::new(),
+            };
+            Caller::new(Arc::new(record), None)
+        };
+        assert!(caller(&[]).allows(haiku));
+        assert!(caller(&["haiku"]).allows(haiku));
+        assert!(!caller(&["haiku"]).allows(nova));
+        assert!(caller(&["amazon.nova-*"]).allows(nova));
+        assert!(!caller(&["amazon.nova-*"]).allows(haiku));
+    }
+
+    #[test]
+    fn reset_text_is_openai_style() {
+        assert_eq!(reset_text(7), "7s");
+        assert_eq!(reset_text(360), "6m0s");
+        assert_eq!(reset_text(3723), "1h2m3s");
+    }
+}

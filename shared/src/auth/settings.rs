@@ -1,0 +1,130 @@
+//! Authentication settings, read once per cold start by the HTTP functions.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::GatewayError;
+
+/// Default for `GATEWAY_KEY_CACHE_SECONDS`: how long a warm function trusts a key record it has
+/// read, so a revocation takes effect everywhere within this time.
+pub const DEFAULT_KEY_CACHE_SECONDS: u64 = 5;
+
+/// `GATEWAY_AUTH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// No gateway authentication: the front decides who may call (IAM authorisation on API
+    /// Gateway / the Function URL, or a private network). Nothing is metered per key.
+    None,
+    /// `Authorization: Bearer <key>` or `x-api-key: <key>` on every request, with per-key
+    /// allowed models, budgets and rate limits.
+    ApiKey,
+}
+
+/// What `GATEWAY_AUTH=api_key` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// The mode.
+    pub mode: AuthMode,
+    /// `GATEWAY_KEYS_TABLE`: key records by hash.
+    pub keys_table: Option<String>,
+    /// `GATEWAY_USAGE_TABLE`: budgets, minute windows and the usage report.
+    pub usage_table: Option<String>,
+    /// `GATEWAY_KEY_CACHE_SECONDS`.
+    pub cache_ttl: Duration,
+}
+
+impl AuthSettings {
+    /// From the process environment.
+    pub fn from_env() -> Result<AuthSettings, GatewayError> {
+        AuthSettings::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// From any lookup (tests). Refuses `api_key` without both tables, so a deployment that
+    /// asked for keys never runs open.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<AuthSettings, GatewayError> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let bad = |name: &str, why: String| {
+            GatewayError::internal(format!("configuration: {name}: {why}"))
+        };
+        let mode = match get("GATEWAY_AUTH").as_deref() {
+            None | Some("none") => AuthMode::None,
+            Some("api_key") => AuthMode::ApiKey,
+            Some(other) => {
+                return Err(bad(
+                    "GATEWAY_AUTH",
+                    format!("expected none or api_key, got {other:?}"),
+                ));
+            }
+        };
+        let cache_ttl = match get("GATEWAY_KEY_CACHE_SECONDS") {
+            None => Duration::from_secs(DEFAULT_KEY_CACHE_SECONDS),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 300)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    bad(
+                        "GATEWAY_KEY_CACHE_SECONDS",
+                        format!("expected 0 to 300, got {v:?}"),
+                    )
+                })?,
+        };
+        let settings = AuthSettings {
+            mode,
+            keys_table: get("GATEWAY_KEYS_TABLE"),
+            usage_table: get("GATEWAY_USAGE_TABLE"),
+            cache_ttl,
+        };
+        if mode == AuthMode::ApiKey {
+            for (name, v) in [
+                ("GATEWAY_KEYS_TABLE", &settings.keys_table),
+                ("GATEWAY_USAGE_TABLE", &settings.usage_table),
+            ] {
+                if v.is_none() {
+                    return Err(bad(name, "required with GATEWAY_AUTH=api_key".into()));
+                }
+            }
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn default_is_none_and_api_key_needs_tables() {
+        let s = AuthSettings::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(s.mode, AuthMode::None);
+        assert_eq!(s.cache_ttl, Duration::from_secs(5));
+        let e = AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "api_key")])).unwrap_err();
+        assert!(e.message().contains("GATEWAY_KEYS_TABLE"), "{e}");
+        let s = AuthSettings::from_lookup(lookup(&[
+            ("GATEWAY_AUTH", "api_key"),
+            ("GATEWAY_KEYS_TABLE", "k"),
+            ("GATEWAY_USAGE_TABLE", "u"),
+            ("GATEWAY_KEY_CACHE_SECONDS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(s.mode, AuthMode::ApiKey);
+        assert_eq!(s.cache_ttl, Duration::ZERO);
+        assert!(AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "iam")])).is_err());
+    }
+}

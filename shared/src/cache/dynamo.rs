@@ -1,0 +1,102 @@
+//! The shared tier in DynamoDB (feature `cache`; moto locally via `AWS_ENDPOINT_URL_DYNAMODB`).
+//!
+//! One item per key: `key` (the hash), `answer` (the stored JSON), `expires_at` (epoch seconds,
+//! the table's TTL attribute). TTL deletion is lazy, so expiry is also checked on read.
+//! Encryption at rest is the table's setting (`SSESpecification` in `template.yaml`).
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{BoxFuture, CacheKey, CacheSettings, ResponseCache, SharedTier};
+use crate::config::Config;
+use crate::error::{ErrorKind, GatewayError};
+
+/// The cache table.
+#[derive(Debug, Clone)]
+pub struct DynamoTier {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTier {
+    /// A tier over `table` with clients from `sdk`.
+    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> DynamoTier {
+        DynamoTier {
+            client: Client::new(sdk),
+            table: table.into(),
+        }
+    }
+}
+
+fn failed(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> GatewayError {
+    GatewayError::new(
+        ErrorKind::ServiceUnavailable,
+        format!(
+            "cache table: {what} failed: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        ),
+    )
+}
+
+impl SharedTier for DynamoTier {
+    fn get<'a>(&'a self, key: &'a CacheKey) -> BoxFuture<'a, Result<Option<String>, GatewayError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("key", AttributeValue::S(key.to_hex()))
+                .send()
+                .await
+                .map_err(|e| failed("GetItem", e))?;
+            Ok(out
+                .item
+                .and_then(|mut i| i.remove("answer"))
+                .and_then(|a| a.as_s().ok().cloned()))
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        json: String,
+        expires_at_s: u64,
+    ) -> BoxFuture<'a, Result<(), GatewayError>> {
+        Box::pin(async move {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("key", AttributeValue::S(key.to_hex()))
+                .item("answer", AttributeValue::S(json))
+                .item("expires_at", AttributeValue::N(expires_at_s.to_string()))
+                .send()
+                .await
+                .map_err(|e| failed("PutItem", e))?;
+            Ok(())
+        })
+    }
+}
+
+impl ResponseCache {
+    /// The deployment's cache from its settings: `None` when `GATEWAY_CACHE` is off; the
+    /// DynamoDB tier when `GATEWAY_CACHE_TABLE` is set (clients from the standard AWS
+    /// configuration chain). Call once per cold start.
+    pub async fn from_config(config: &Config) -> Option<ResponseCache> {
+        let settings: CacheSettings = config.cache.clone();
+        if settings.mode == super::CacheMode::Off {
+            return None;
+        }
+        let table = settings.table.clone();
+        let mut cache = ResponseCache::new(settings);
+        if let Some(table) = table {
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(config.region.as_str().to_owned()))
+                .load()
+                .await;
+            cache = cache.with_shared(Arc::new(DynamoTier::new(&sdk, table)));
+        }
+        Some(cache)
+    }
+}

@@ -1,0 +1,279 @@
+//! `gateway-admin`: issue, list and revoke the gateway's API keys and set their limits, straight
+//! against the keys table (IAM decides who may run it: see docs/auth.md). The key is printed
+//! once, at issue; only its SHA-256 is stored.
+
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use inference_core::auth::dynamo::{DynamoMeter, KeyStore, LimitsUpdate};
+use inference_core::auth::{KeyId, KeyRecord, Limits, Meter};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gateway-admin",
+    about = "Manage the gateway's API keys (DynamoDB)"
+)]
+struct Cli {
+    /// The keys table.
+    #[arg(long, env = "GATEWAY_KEYS_TABLE")]
+    keys_table: String,
+    /// The usage table (for `usage`).
+    #[arg(long, env = "GATEWAY_USAGE_TABLE")]
+    usage_table: Option<String>,
+    /// DynamoDB endpoint (moto locally); default: the SDK's (`AWS_ENDPOINT_URL_DYNAMODB`).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Issue a key: the key is printed once and never stored.
+    Issue {
+        /// Team or application the key belongs to.
+        #[arg(long)]
+        owner: String,
+        /// A model the key may call (ID, alias or pattern with `*`); repeat; none: all.
+        #[arg(long = "model")]
+        models: Vec<String>,
+        /// May read every key's usage.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// List keys (IDs, owners, limits; never keys).
+    List,
+    /// Revoke a key (refused everywhere within GATEWAY_KEY_CACHE_SECONDS).
+    Revoke {
+        /// The key's ID (`key_...`).
+        key_id: String,
+    },
+    /// Change a key's limits or models (`none` removes a limit).
+    Limits {
+        /// The key's ID (`key_...`).
+        key_id: String,
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Allowed models, comma-separated; `all` for every model the deployment allows.
+        #[arg(long)]
+        models: Option<String>,
+    },
+    /// Usage by day and model (needs --usage-table).
+    Usage {
+        /// One key; default: all.
+        #[arg(long)]
+        key_id: Option<String>,
+        /// First UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Last UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+struct LimitArgs {
+    /// USD per UTC day (`none`: no limit).
+    #[arg(long)]
+    budget_day: Option<String>,
+    /// USD per UTC month (`none`: no limit).
+    #[arg(long)]
+    budget_month: Option<String>,
+    /// Requests per minute (`none`: no limit).
+    #[arg(long)]
+    rpm: Option<String>,
+    /// Tokens per minute, input + maxTokens (`none`: no limit).
+    #[arg(long)]
+    tpm: Option<String>,
+}
+
+fn opt<T: FromStr>(name: &str, v: &Option<String>) -> Result<Option<Option<T>>, String> {
+    match v.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(s) => s
+            .parse::<T>()
+            .map(|x| Some(Some(x)))
+            .map_err(|_| format!("--{name}: expected a number or `none`, got {s:?}")),
+    }
+}
+
+impl LimitArgs {
+    fn update(&self) -> Result<LimitsUpdate, String> {
+        let u = LimitsUpdate {
+            budget_day_usd: opt::<Decimal>("budget-day", &self.budget_day)?,
+            budget_month_usd: opt::<Decimal>("budget-month", &self.budget_month)?,
+            requests_per_minute: opt::<u64>("rpm", &self.rpm)?,
+            tokens_per_minute: opt::<u64>("tpm", &self.tpm)?,
+            models: None,
+        };
+        for d in [u.budget_day_usd, u.budget_month_usd]
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if d <= Decimal::ZERO {
+                return Err("budgets must be positive".into());
+            }
+        }
+        Ok(u)
+    }
+
+    fn limits(&self) -> Result<Limits, String> {
+        let u = self.update()?;
+        Ok(Limits {
+            budget_day_usd: u.budget_day_usd.flatten(),
+            budget_month_usd: u.budget_month_usd.flatten(),
+            requests_per_minute: u.requests_per_minute.flatten(),
+            tokens_per_minute: u.tokens_per_minute.flatten(),
+        })
+    }
+}
+
+fn describe(r: &KeyRecord) -> String {
+    let l = &r.limits;
+    let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    format!(
+        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  created={}",
+        r.id,
+        r.prefix,
+        r.owner,
+        r.admin,
+        r.revoked,
+        if r.models.is_empty() {
+            "all".into()
+        } else {
+            r.models.join(",")
+        },
+        show(l.budget_day_usd.map(|d| d.to_string())),
+        show(l.budget_month_usd.map(|d| d.to_string())),
+        show(l.requests_per_minute.map(|d| d.to_string())),
+        show(l.tokens_per_minute.map(|d| d.to_string())),
+        r.created_at,
+    )
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = &cli.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = KeyStore::new(client.clone(), &cli.keys_table, Duration::ZERO);
+    let err = |e: inference_core::GatewayError| e.message().to_owned();
+    match &cli.command {
+        Command::Issue {
+            owner,
+            models,
+            admin,
+            limits,
+        } => {
+            let (key, record) = store
+                .issue(owner, models.clone(), *admin, limits.limits()?)
+                .await
+                .map_err(err)?;
+            if cli.json {
+                println!("{}", json!({"key": key, "record": record}));
+            } else {
+                println!("{}", describe(&record));
+                println!("key (shown once, store it now): {key}");
+            }
+        }
+        Command::List => {
+            let keys = store.list().await.map_err(err)?;
+            if cli.json {
+                println!("{}", json!({"keys": keys}));
+            } else {
+                for r in &keys {
+                    println!("{}", describe(r));
+                }
+            }
+        }
+        Command::Revoke { key_id } => {
+            let id = KeyId::parse(key_id).map_err(err)?;
+            store.revoke(&id).await.map_err(err)?;
+            if cli.json {
+                println!("{}", json!({"revoked": id}));
+            } else {
+                println!("revoked {id}");
+            }
+        }
+        Command::Limits {
+            key_id,
+            limits,
+            models,
+        } => {
+            let id = KeyId::parse(key_id).map_err(err)?;
+            let mut u = limits.update()?;
+            u.models = models.as_deref().map(|m| match m.trim() {
+                "all" => Vec::new(),
+                m => m
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            });
+            let record = store.update(&id, &u).await.map_err(err)?;
+            if cli.json {
+                println!("{}", json!({"record": record}));
+            } else {
+                println!("{}", describe(&record));
+            }
+        }
+        Command::Usage { key_id, from, to } => {
+            let table = cli
+                .usage_table
+                .as_deref()
+                .ok_or("usage: --usage-table or GATEWAY_USAGE_TABLE is required")?;
+            let meter = DynamoMeter::new(client, table);
+            let id = key_id
+                .as_deref()
+                .map(KeyId::parse)
+                .transpose()
+                .map_err(err)?;
+            let rows = Meter::usage(&meter, id.as_ref(), from, to)
+                .await
+                .map_err(err)?;
+            if cli.json {
+                println!("{}", json!({"data": rows}));
+            } else {
+                for r in &rows {
+                    println!(
+                        "{}  {}  {}  requests={}  input={}  output={}  cache={}  cost={}",
+                        r.key_id,
+                        r.day,
+                        r.model,
+                        r.requests,
+                        r.input_tokens,
+                        r.output_tokens,
+                        r.cache_tokens,
+                        r.cost
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gateway-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
