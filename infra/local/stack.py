@@ -50,7 +50,10 @@ MAX_RECEIVE_COUNT = 3
 # local development and tests only; deployed stacks reference a secret instead).
 WEBHOOK_SECRET = "local-webhook-secret"
 
-FUNCTIONS = ("invoke", "stream-url", "count", "async-callback")
+# Every binary `cargo lambda watch` serves (at /lambda-url/<name>/...), all with function_env():
+# admin gets the keys and usage tables like the others. Locally nothing stands in front of admin
+# (on AWS its routes require IAM): the stack binds 127.0.0.1 only, so only this machine reaches it.
+FUNCTIONS = ("invoke", "stream-url", "count", "async-callback", "admin")
 
 
 class StackError(RuntimeError):
@@ -330,8 +333,15 @@ class LocalStack:
         ddb.create_table(
             TableName=KEYS_TABLE,
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "key_hash", "AttributeType": "S"}],
+            AttributeDefinitions=[{"AttributeName": "key_hash", "AttributeType": "S"},
+                                  {"AttributeName": "key_id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "key_hash", "KeyType": "HASH"}],
+            # async-callback reads a job's key by its ID (the job records only the ID).
+            GlobalSecondaryIndexes=[{
+                "IndexName": "by-key-id",
+                "KeySchema": [{"AttributeName": "key_id", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }],
         )
         ddb.create_table(
             TableName=USAGE_TABLE,
@@ -394,7 +404,7 @@ class LocalStack:
         _wait_http(self.functions_url + "/", "cargo lambda watch", child, accept_any_status=True,
                    timeout=300)
         _wait_http(self.function_url("invoke", "/v1/models"), "invoke (via cargo lambda watch)",
-                   child, timeout=600)
+                   child, timeout=600, build_failure="could not compile")
 
     def _start_bridge(self) -> None:
         """The event-source bridge (bridge.py): SQS -> async-callback, as Lambda's mapping does."""
@@ -435,12 +445,25 @@ def _drain(stream, log_path: Path) -> None:
 
 
 def _wait_http(url: str, what: str, child: Child, timeout: float = 60,
-               accept_any_status: bool = False) -> None:
+               accept_any_status: bool = False, build_failure: str | None = None) -> None:
+    """Waits until `url` answers. `build_failure`: a line that, once it appears in the child's
+    log, means the wait is hopeless (cargo lambda watch keeps running after a failed build):
+    fail at once with the compiler's errors instead of after `timeout`."""
     deadline = time.monotonic() + timeout
     last = ""
+    log = child.log_path if build_failure else None
+    start = log.stat().st_size if log and log.exists() else 0
     while time.monotonic() < deadline:
         if child.proc.poll() is not None:
             raise StackError(f"{what} exited with status {child.proc.returncode}; see {child.log_path}")
+        if log and log.exists():
+            with open(log, "rb") as f:
+                f.seek(start)
+                text = f.read().decode("utf-8", "replace")
+            if build_failure in text:
+                errors = [l for l in text.splitlines() if l.startswith(("error", "  -->"))][:20]
+                raise StackError(f"{what}: the build failed:\n" + "\n".join(errors)
+                                 + f"\nsee {child.log_path}")
         try:
             with urllib.request.urlopen(url, timeout=5) as resp:
                 if resp.status < 500:
@@ -474,6 +497,11 @@ Try:
        -d '{{"model": "haiku", "messages": [{{"role": "user", "content": [{{"text": "Hello"}}]}}]}}'
   curl -s -X POST {stack.function_url('count', '/v1/count')} -H 'content-type: application/json' \\
        -d '{{"model": "sonnet", "messages": [{{"role": "user", "content": [{{"text": "Hello"}}]}}]}}'
+
+API keys (--auth api_key; docs/auth.md): issue one with the admin routes (on AWS: IAM only;
+here: loopback, no auth in front of them):
+  curl -s -X POST {stack.function_url('admin', '/v1/admin/keys')} -H 'content-type: application/json' \\
+       -d '{{"owner": "me", "limits": {{"requests_per_minute": 60}}}}'
 
 Ctrl-C stops everything.""",
         flush=True,

@@ -45,6 +45,7 @@ mod cache_stream;
 mod count;
 mod guard;
 mod invoke_stream;
+mod token_headers;
 pub use count::CountInput;
 pub use guard::{
     GUARDRAIL_EVENT, GuardrailReport, Intervention, Source as GuardrailSource,
@@ -53,6 +54,7 @@ pub use guard::{
 pub use invoke_stream::{CHUNK_EVENT, InvokeStreamCall};
 
 use guard::{Screen, StreamGuard, StreamShape, Visit};
+use token_headers::TokenHeaders;
 
 /// The Bedrock Runtime SDK client, configured from [`Config`].
 #[derive(Debug, Clone)]
@@ -961,11 +963,12 @@ impl Gateway {
                     .guardrail_version(&g.version)
                     .trace(invoke_model_trace(g.trace));
             }
-            let result = match self.timeout_override(ctx)? {
-                Some(o) => call.customize().config_override(o).send().await,
-                None => call.send().await,
-            };
-            match result {
+            let counts = TokenHeaders::default();
+            let mut call = call.customize().interceptor(counts.clone());
+            if let Some(o) = self.timeout_override(ctx)? {
+                call = call.config_override(o);
+            }
+            match call.send().await {
                 Ok(out) => {
                     let mut bytes = Bytes::from(out.body.into_inner());
                     let mut parsed: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -997,11 +1000,11 @@ impl Gateway {
                             bytes = Bytes::from(serde_json::to_vec(&parsed).unwrap_or_default());
                         }
                     }
-                    let usage = native::usage_from_body(
+                    let usage = counts.or_headers(native::usage_from_body(
                         &resolved.model.provider,
                         &resolved.model.family,
                         &parsed,
-                    );
+                    ));
                     let cost = cost_of(&self.catalog, &resolved.model, resolved.pricing, &usage);
                     let mut m = self.metrics(ctx, "InvokeModel", resolved.model.id.as_str());
                     m.latency = Some(started.elapsed());

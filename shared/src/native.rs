@@ -87,8 +87,9 @@ pub fn usage_from_body(provider: &str, family: &str, body: &Value) -> Usage {
             n(body, "/prompt_token_count"),
             n(body, "/generation_token_count"),
         ),
-        // Mistral and Cohere bodies carry no counts on Bedrock; only the headers or the stream
-        // metrics do. Cohere's `meta.billed_units` is read when present.
+        // Mistral and Cohere bodies carry no counts on Bedrock; the headers (read by the
+        // InvokeModel call: `client::token_headers`) or the stream metrics do. Cohere's
+        // `meta.billed_units` is read when present.
         ("cohere", _) => Usage::new(
             n(body, "/meta/billed_units/input_tokens"),
             n(body, "/meta/billed_units/output_tokens"),

@@ -112,6 +112,30 @@ async fn gateway_paths() {
     );
     assert_eq!(r.max_tokens.map(|m| m.value), Some(4096));
     assert!(r.usage.output_tokens > 0, "{:?}", r.usage);
+    // Mistral and Cohere Embed bodies carry no counts: Bedrock's token-count headers do.
+    let r = gw
+        .invoke_native(
+            "mistral.mistral-7b-instruct-v0:2",
+            Bytes::from_static(br#"{"prompt": "<s>[INST] hello there [/INST]", "max_tokens": 20}"#),
+            &ctx,
+        )
+        .await
+        .expect("invoke mistral");
+    assert!(
+        r.usage.input_tokens > 0 && r.usage.output_tokens > 0,
+        "{:?}",
+        r.usage
+    );
+    assert!(r.cost.total() > Decimal::ZERO);
+    let r = gw
+        .invoke_native(
+            "cohere.embed-english-v3",
+            Bytes::from_static(br#"{"texts": ["hello world"], "input_type": "search_document"}"#),
+            &ctx,
+        )
+        .await
+        .expect("invoke cohere embed");
+    assert!(r.usage.input_tokens > 0, "{:?}", r.usage);
 
     // CountTokens takes the bare model ID.
     let v = gw

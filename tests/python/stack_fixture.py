@@ -52,10 +52,12 @@ def _start_stack(**kwargs) -> "stack_module.LocalStack":
 def auth_stack():
     """A second local stack with `GATEWAY_AUTH=api_key` (docs/auth.md): every function needs a
     key. Issue keys with `issue_key(auth_stack, ...)`. Key records are cached for 1 s, so a
-    revocation is seen one second later."""
+    revocation is seen one second later. Jobs run (bridge on, 2 s visibility timeout)."""
     st = _start_stack(
         auth="api_key",
-        bridge=False,
+        # Jobs run on it too (charged to their keys): the SQS bridge, and a short visibility
+        # timeout so a retried delivery comes back within seconds (as in `local_stack`).
+        visibility_timeout=2,
         extra_env={"GATEWAY_KEY_CACHE_SECONDS": "1"},
         log_dir=ROOT / "target" / "test-stack" / f"{os.getpid()}-auth",
     )

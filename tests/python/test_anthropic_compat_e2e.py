@@ -194,6 +194,15 @@ def test_models_list_in_anthropic_shape(client):
     assert all(i.startswith("anthropic.") for i in ids)
 
 
+def test_models_retrieve(client):
+    m = client.models.retrieve("haiku")
+    assert m.id == "anthropic.claude-haiku-4-5-20251001-v1:0" and m.type == "model"
+    # Anthropic's API lists only Claude: another Bedrock model is not one of its models.
+    with pytest.raises(anthropic.NotFoundError) as e:
+        client.models.retrieve("nova-lite")
+    assert e.value.body["type"] == "error" and e.value.body["error"]["type"] == "not_found_error"
+
+
 def test_api_keys_through_the_anthropic_client(auth_stack):
     from stack_fixture import issue_key
 

@@ -132,3 +132,62 @@ def test_budget_and_rate_limit_refusals_are_429_with_their_type(auth_stack):  # 
     time.sleep(1.5)
     r = send(auth_stack, "invoke", "POST", "/v1/converse", CONVERSE, h)
     assert r.status_code == 200, r.text
+
+
+def test_keys_issued_changed_and_revoked_through_the_admin_routes(auth_stack):  # noqa: F811
+    """The admin function's routes (on AWS behind IAM; locally on loopback with nothing in front)
+    issue a key that invoke accepts, and revoke it."""
+    def admin(method: str, path: str, body=None) -> requests.Response:
+        return requests.request(method, auth_stack.function_url("admin", path), json=body,
+                                timeout=60)
+
+    r = admin("POST", "/v1/admin/keys",
+              {"owner": "e2e-admin-routes", "models": ["haiku"],
+               "limits": {"requests_per_minute": 50, "budget_day_usd": "3"}})
+    body = openapi_check.validate("POST", "/v1/admin/keys", r.status_code, r.json(), r.headers)
+    assert r.status_code == 201, r.text
+    key, key_id = body["key"], body["key_id"]
+    assert body["record"]["id"] == key_id and body["record"]["limits"]["budget_day_usd"] == "3"
+
+    r = send(auth_stack, "invoke", "POST", "/v1/converse", CONVERSE, {"x-api-key": key})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-ratelimit-limit-requests"] == "50"
+    cost = Decimal(r.json()["cost"]["total"])
+
+    r = admin("GET", "/v1/admin/keys")
+    listed = openapi_check.validate("GET", "/v1/admin/keys", r.status_code, r.json(), r.headers)
+    assert r.status_code == 200, r.text
+    assert [k for k in listed["data"] if k["id"] == key_id and not k["revoked"]]
+    assert key not in r.text and "key_hash" not in r.text
+    r = admin("GET", f"/v1/admin/keys/{key_id}")
+    openapi_check.validate("GET", "/v1/admin/keys/{key_id}", r.status_code, r.json(), r.headers)
+    assert r.status_code == 200 and r.json()["record"]["owner"] == "e2e-admin-routes", r.text
+
+    r = admin("PATCH", f"/v1/admin/keys/{key_id}", {"limits": {"requests_per_minute": None}})
+    openapi_check.validate("PATCH", "/v1/admin/keys/{key_id}", r.status_code, r.json(), r.headers)
+    assert r.status_code == 200, r.text
+    assert "requests_per_minute" not in r.json()["record"]["limits"]
+
+    r = admin("GET", f"/v1/admin/usage?key_id={key_id}")
+    report = openapi_check.validate("GET", "/v1/admin/usage", r.status_code, r.json(), r.headers)
+    assert r.status_code == 200, r.text
+    assert report["key_id"] == key_id and report["totals"]["requests"] == 1
+    assert Decimal(report["totals"]["cost"]) == cost
+
+    for bad_path, bad_body, status in (("/v1/admin/keys", {"owner": ""}, 400),
+                                       ("/v1/admin/keys", {"owner": "x", "rpm": 1}, 400)):
+        r = admin("POST", bad_path, bad_body)
+        openapi_check.validate("POST", "/v1/admin/keys", r.status_code, r.json(), r.headers)
+        assert r.status_code == status and r.json()["error"]["type"] == "invalid_request", r.text
+    r = admin("GET", "/v1/admin/keys/not-a-key-id")
+    openapi_check.validate("GET", "/v1/admin/keys/{key_id}", r.status_code, r.json(), r.headers)
+    assert r.status_code == 400, r.text
+
+    for _ in range(2):  # idempotent
+        r = admin("DELETE", f"/v1/admin/keys/{key_id}")
+        openapi_check.validate("DELETE", "/v1/admin/keys/{key_id}", r.status_code, r.json(),
+                               r.headers)
+        assert r.status_code == 200 and r.json()["record"]["revoked"] is True, r.text
+    time.sleep(1.5)  # GATEWAY_KEY_CACHE_SECONDS=1 in the auth stack
+    r = send(auth_stack, "invoke", "POST", "/v1/converse", CONVERSE, {"x-api-key": key})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "unauthorized", r.text

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -141,3 +142,34 @@ def test_stack_dies_with_a_killed_owner():
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+def test_a_failed_build_under_cargo_lambda_watch_fails_the_start_at_once(tmp_path):
+    """cargo lambda watch keeps running after a function fails to compile; the stack must say
+    so with the compiler's errors instead of waiting out its 600 s timeout."""
+    log = tmp_path / "cargo-lambda-watch.log"
+    log.write_text("old run: error: could not compile `x`\n")  # before the wait: ignored
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    child = stack_module.Child("cargo-lambda-watch", proc, log)
+    def build_fails_later():
+        time.sleep(0.5)
+        with open(log, "a") as f:
+            f.write("error[E0583]: file not found for module `admin`\n"
+                    "  --> shared/src/auth/mod.rs:18:1\n"
+                    "error: could not compile `inference-core` (lib) due to 1 previous error\n")
+
+    threading.Thread(target=build_fails_later, daemon=True).start()
+    try:
+        # Nothing listens on this port: without the log check this would wait 30 s.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        t0 = time.monotonic()
+        with pytest.raises(stack_module.StackError) as e:
+            stack_module._wait_http(f"http://127.0.0.1:{port}/", "invoke", child, timeout=30,
+                                    build_failure="could not compile")
+        assert time.monotonic() - t0 < 5
+        assert "E0583" in str(e.value) and "shared/src/auth/mod.rs:18:1" in str(e.value)
+    finally:
+        proc.kill()
+        proc.wait()

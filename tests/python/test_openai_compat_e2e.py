@@ -293,11 +293,20 @@ def test_embeddings_titan(client, local_stack):
     assert again.data[0].embedding == pytest.approx(r.data[0].embedding, abs=1e-6)
 
 
-def test_embeddings_cohere(client):
-    r = client.embeddings.create(model="cohere-embed-english", input=["a b c", "d e f"], encoding_format="float")
+def test_embeddings_cohere(client, local_stack):  # noqa: F811
+    texts = ["a b c", "d e f"]
+    r = client.embeddings.create(model="cohere-embed-english", input=texts, encoding_format="float")
     assert len(r.data) == 2 and all(len(d.embedding) == 1024 for d in r.data)
-    assert r.usage.prompt_tokens > 0
-    assert r.model_extra["usage_estimated"] is True
+    # Cohere's body carries no counts: the usage is Bedrock's token-count headers, the same
+    # figure a direct InvokeModel call reports (not an estimate).
+    import boto3
+    br = boto3.client("bedrock-runtime", endpoint_url=local_stack.bedrock_url, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    direct = br.invoke_model(modelId="cohere.embed-english-v3",
+                             body=json.dumps({"texts": texts, "input_type": "search_document"}))
+    expected = int(direct["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-input-token-count"])
+    assert expected > 0 and r.usage.prompt_tokens == expected
+    assert "usage_estimated" not in (r.model_extra or {})
     assert float(r.model_extra["cost"]["total"]) > 0
 
 
@@ -323,6 +332,39 @@ def test_models_list_in_openai_shape(client, local_stack):
     r = requests.get(base_url(local_stack) + "/models?format=openai", timeout=30)
     openapi_check.validate_response(r, "/v1/models")
     assert r.json()["object"] == "list"
+
+
+def test_the_response_cache_serves_the_openai_route(client):
+    # The local stack's cache is opt-in per request (x-gateway-cache: use), like every route's.
+    kw = dict(model=HAIKU, messages=[user("cache me through the OpenAI client, please")],
+              max_tokens=30, extra_headers={"x-gateway-cache": "use"})
+    first = client.chat.completions.with_raw_response.create(**kw)
+    second = client.chat.completions.with_raw_response.create(**kw)
+    assert first.headers["x-gateway-cache"] == "miss"
+    assert second.headers["x-gateway-cache"] == "hit"
+    assert float(second.headers["x-gateway-cost-usd"]) == 0
+    assert second.parse().choices[0].message.content == first.parse().choices[0].message.content
+    # A stream is its own entry: a miss first (stored once complete), then a replayed hit.
+    texts = []
+    for expected in ("miss", "hit"):
+        stream = client.chat.completions.with_raw_response.create(**kw, stream=True)
+        assert stream.headers["x-gateway-cache"] == expected
+        texts.append("".join(c.choices[0].delta.content or "" for c in stream.parse() if c.choices))
+    assert texts[0] and texts[0] == texts[1]
+
+
+def test_models_retrieve(client, local_stack):
+    m = client.models.retrieve("haiku")
+    assert m.id == "anthropic.claude-haiku-4-5-20251001-v1:0" and m.owned_by == "anthropic"
+    with pytest.raises(openai.NotFoundError) as e:
+        client.models.retrieve("gpt-4o")
+    assert e.value.code == "model_not_found"
+    r = requests.get(base_url(local_stack) + "/models/nova-lite", timeout=30)
+    openapi_check.validate_response(r, "/v1/models/{model}")
+    assert r.json()["id"] == "amazon.nova-lite-v1:0" and "pricing" in r.json()
+    r = requests.get(base_url(local_stack) + "/models/gpt-4o?format=openai", timeout=30)
+    openapi_check.validate_response(r, "/v1/models/{model}")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
 
 
 # ---- errors -------------------------------------------------------------------------------------

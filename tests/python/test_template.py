@@ -79,6 +79,8 @@ EXPECTED_BEDROCK_ACTIONS = {
     "stream-url": {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"},
     "count": {"bedrock:CountTokens"},
     "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"},
+    # Key administration only (docs/auth.md): no model access at all.
+    "admin": set(),
 }
 
 # Logical IDs the local stack (infra/local/stack.py) creates under its own physical names.
@@ -366,6 +368,54 @@ def test_each_function_gets_only_its_bedrock_actions(template: dict[str, Any]) -
         assert got == want, f"{name}: bedrock actions {sorted(got)} != {sorted(want)}"
 
 
+# What each function may do on the API keys tables (docs/auth.md, "IAM on AWS"): no function
+# writes the keys table; async-callback never sees a key, so it reads a job's key by ID through
+# the by-key-id index only.
+EXPECTED_KEY_TABLE_ACCESS = {
+    "invoke": ({"dynamodb:GetItem"},
+               {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}),
+    "stream-url": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+    "count": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+    "async-callback": ({"dynamodb:Query"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+}
+
+
+def test_each_function_gets_only_its_key_table_actions(template: dict[str, Any]) -> None:
+    import json
+
+    for name, res in functions(template).items():
+        if binary_of(res) not in EXPECTED_KEY_TABLE_ACCESS:
+            continue  # e.g. the admin function: its own test states what it may do
+        got: dict[str, set[str]] = {"KeysTable": set(), "UsageTable": set()}
+        resources: dict[str, set[str]] = {"KeysTable": set(), "UsageTable": set()}
+        for policy in as_list(res["Properties"].get("Policies", [])):
+            for doc in if_branches(policy):
+                for st in as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []:
+                    for table in got:
+                        refs = [r for r in resources_of(st) if table in json.dumps(r)]
+                        if refs:
+                            # Only granted with GatewayAuth=api_key (the tables exist only then).
+                            assert policy.get("Fn::If", [None])[0] == "ApiKeysEnabled", (name, st)
+                            got[table].update(actions_of(st))
+                            resources[table].update(json.dumps(r) for r in refs)
+        want_keys, want_usage = EXPECTED_KEY_TABLE_ACCESS[binary_of(res)]
+        assert got["KeysTable"] == want_keys, f"{name}: keys table {sorted(got['KeysTable'])}"
+        assert got["UsageTable"] == want_usage, f"{name}: usage table {sorted(got['UsageTable'])}"
+        if binary_of(res) == "async-callback":
+            assert resources["KeysTable"] == {json.dumps({"Fn::Sub": "${KeysTable.Arn}/index/by-key-id"})}
+        env = fn_prop(template, res, "Environment")["Variables"]
+        assert env["GATEWAY_AUTH"] == {"Ref": "GatewayAuth"}, name
+
+
+def test_keys_table_is_indexed_by_key_id(template: dict[str, Any]) -> None:
+    t = template["Resources"]["KeysTable"]["Properties"]
+    assert t["KeySchema"] == [{"AttributeName": "key_hash", "KeyType": "HASH"}]
+    [gsi] = t["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "by-key-id"  # KEY_ID_INDEX in shared/src/auth/dynamo.rs
+    assert gsi["KeySchema"] == [{"AttributeName": "key_id", "KeyType": "HASH"}]
+    assert gsi["Projection"] == {"ProjectionType": "ALL"}
+
+
 def test_bedrock_resources_are_model_profile_or_guardrail_arns(template: dict[str, Any]) -> None:
     allowed = ("foundation-model/", "inference-profile/", "guardrail/")
     for owner, st in identity_statements(template):
@@ -532,3 +582,81 @@ def test_alarms_and_outputs(template: dict[str, Any]) -> None:
     assert any(a.get("ExtendedStatistic") == "p99" for a in alarms)
     outputs = set(template["Outputs"])
     assert {"ApiUrl", "StreamUrl", "ResultsBucketName", "JobsQueueUrl", "JobsTableName"} <= outputs
+
+
+# ------------------------------------------------------------------------------------------------
+# API keys: who may write the keys table, and the IAM-only admin routes (docs/auth.md)
+# ------------------------------------------------------------------------------------------------
+# DynamoDB actions on each table, per function binary (least privilege, see docs/auth.md "IAM on
+# AWS"). Only admin may write the keys table.
+EXPECTED_KEY_TABLE_ACTIONS = {
+    "invoke": ({"dynamodb:GetItem"},
+               {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}),
+    "stream-url": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+    "count": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+    # Owned by the jobs work (a job charged to its key): read-only on the keys table, checked below.
+    "async-callback": None,
+    "admin": ({"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Scan"},
+              {"dynamodb:Query", "dynamodb:Scan", "dynamodb:GetItem"}),
+}
+READ_ONLY_DYNAMODB = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                      "dynamodb:Scan", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"}
+
+
+def table_actions(statements, table: str) -> set[str]:
+    """Actions of the statements whose resources name `table` (by GetAtt/Ref/Sub)."""
+    out: set[str] = set()
+    for st in statements:
+        if st.get("Effect") == "Allow" and table in repr(resources_of(st)):
+            out.update(actions_of(st))
+    return out
+
+
+def test_only_the_admin_role_writes_the_keys_table(template: dict[str, Any]) -> None:
+    by_bin = {binary_of(r): r for r in functions(template).values()}
+    assert set(by_bin) == set(EXPECTED_KEY_TABLE_ACTIONS)
+    for binary, want in EXPECTED_KEY_TABLE_ACTIONS.items():
+        statements = list(function_statements(by_bin[binary]))
+        if want is None:
+            assert table_actions(statements, "KeysTable") <= READ_ONLY_DYNAMODB, binary
+            continue
+        keys_want, usage_want = want
+        assert table_actions(statements, "KeysTable") == keys_want, binary
+        assert table_actions(statements, "UsageTable") == usage_want, binary
+    writers = {
+        owner
+        for owner, st in identity_statements(template)
+        if st.get("Effect") == "Allow"
+        and "KeysTable" in repr(resources_of(st))
+        and set(actions_of(st)) - READ_ONLY_DYNAMODB
+    }
+    assert writers == {"AdminFunction"}, f"may write the keys table: {sorted(writers)}"
+    assert not any("dynamodb:DeleteItem" in actions_of(st) and "KeysTable" in repr(resources_of(st))
+                   for _, st in identity_statements(template)), "nobody deletes key records"
+
+
+def test_admin_routes_always_require_iam(template: dict[str, Any]) -> None:
+    [(name, admin)] = [(n, r) for n, r in functions(template).items() if binary_of(r) == "admin"]
+    # Only with keys: no keys table, no admin function.
+    assert admin.get("Condition") == "ApiKeysEnabled"
+    assert template["Resources"]["KeysTable"].get("Condition") == "ApiKeysEnabled"
+    assert "FunctionUrlConfig" not in admin["Properties"], "reached only through the HTTP API"
+    events = admin["Properties"]["Events"]
+    assert {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()} == {
+        ("POST", "/v1/admin/keys"), ("GET", "/v1/admin/keys"),
+        ("GET", "/v1/admin/keys/{key_id}"), ("PATCH", "/v1/admin/keys/{key_id}"),
+        ("DELETE", "/v1/admin/keys/{key_id}"), ("GET", "/v1/admin/usage"),
+    }
+    for ev_name, ev in events.items():
+        assert ev["Type"] == "HttpApi", ev_name
+        # A literal AWS_IAM per route, not the API's default (which AuthMode=JWT changes).
+        assert ev["Properties"].get("Auth") == {"Authorizer": "AWS_IAM"}, f"{name}.{ev_name}"
+    [api] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi"]
+    assert api["Properties"]["Auth"]["EnableIamAuthorizer"] is True, "per-route AWS_IAM needs it"
+    # No other function serves an admin path.
+    for other, res in functions(template).items():
+        if other == name:
+            continue
+        for ev in (res["Properties"].get("Events") or {}).values():
+            path = str(ev.get("Properties", {}).get("Path", ""))
+            assert not path.startswith("/v1/admin"), f"{other} serves {path}"

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 pub mod emulator;
+pub mod keys;
 pub mod moto;
+pub mod router;
 
 pub use emulator::Emulator;
 pub use moto::Moto;

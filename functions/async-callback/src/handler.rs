@@ -8,8 +8,8 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
 
-use inference_core::jobs::JobId;
 use inference_core::jobs::async_invoke::AsyncState;
+use inference_core::jobs::{JobId, JobRecord};
 
 use crate::error::CallbackError;
 use crate::events::{MessageBody, ObjectRef, Trigger};
@@ -54,6 +54,25 @@ pub trait Runner: Send + Sync {
     /// the JSON recorded on the job; `None` when the model is not priced that way.
     fn async_cost(&self, _request: &Value) -> Option<Value> {
         None
+    }
+
+    /// The context a claimed job runs in: with the caller of the API key that submitted it, so
+    /// its model call is admitted and charged to that key (`jobs::charge::run_context`).
+    fn job_context<'a>(
+        &'a self,
+        _record: &'a JobRecord,
+        ctx: &'a CallContext,
+    ) -> RunFuture<'a, CallContext> {
+        Box::pin(async move { Ok(ctx.clone()) })
+    }
+
+    /// Charges a completed async invocation's `cost` to the job's key.
+    fn settle_async<'a>(
+        &'a self,
+        _record: &'a JobRecord,
+        _cost: Option<&'a Value>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async {})
     }
 }
 

@@ -116,6 +116,15 @@ pub async fn process(
                 };
             }
             tracing::info!(job_id = %id, attempt, receive_count, "job claimed");
+            // Runs as the API key that submitted it: revoked -> unauthorized, over budget ->
+            // budget_exceeded (both final), over tokens per minute -> rate_limited (retried).
+            let ctx = &match state.runner.job_context(&record, ctx).await {
+                Ok(c) => c,
+                Err(e) => {
+                    return failed_attempt(worker, &record, Owner::Attempt(attempt), &e, last, ctx)
+                        .await;
+                }
+            };
             match record.kind {
                 JobKind::Converse => run_converse(state, worker, &record, attempt, last, ctx).await,
                 JobKind::AsyncInvoke => {
@@ -151,7 +160,9 @@ async fn run_converse(
         cost: response.get("cost").cloned(),
         result_key: key,
     };
-    finish(worker, record, &Owner::Attempt(attempt), &outcome, ctx).await
+    finish(worker, record, &Owner::Attempt(attempt), &outcome, ctx)
+        .await
+        .map(drop)
 }
 
 async fn start_async(
@@ -215,12 +226,17 @@ async fn poll_async(
             {
                 return failed_attempt(worker, record, owner, &e, last, ctx).await;
             }
+            let cost = state.runner.async_cost(&record.request);
             let outcome = Outcome::Succeeded {
                 usage: None,
-                cost: state.runner.async_cost(&record.request),
+                cost: cost.clone(),
                 result_key: key,
             };
-            finish(worker, record, &owner, &outcome, ctx).await
+            // Charged to the job's key once, by the delivery that recorded the completion.
+            if finish(worker, record, &owner, &outcome, ctx).await? {
+                state.runner.settle_async(record, cost.as_ref()).await;
+            }
+            Ok(())
         }
         Ok(AsyncState::Failed { message }) => {
             let err = JobError {
@@ -228,7 +244,9 @@ async fn poll_async(
                 message: format!("async invocation failed: {message}"),
                 retryable: false,
             };
-            finish(worker, record, &owner, &Outcome::Failed(err), ctx).await
+            finish(worker, record, &owner, &Outcome::Failed(err), ctx)
+                .await
+                .map(drop)
         }
         Err(e) => failed_attempt(worker, record, owner, &e, last, ctx).await,
     }
@@ -277,14 +295,14 @@ async fn failed_attempt(
 /// Moves the job to its final state (if this claim still holds it) and delivers its webhook.
 /// A store failure here brings the message back (the record is not final yet, so the job must
 /// not be forgotten); webhook failures are only recorded (the job is final; a webhook whose
-/// delivery stopped stays `pending`).
+/// delivery stopped stays `pending`). `Ok(true)`: this run recorded the outcome.
 async fn finish(
     worker: &JobsWorker,
     record: &JobRecord,
     owner: &Owner,
     outcome: &Outcome,
     ctx: &CallContext,
-) -> Delivery {
+) -> Result<bool, CallbackError> {
     let id = &record.job_id;
     let pending = record.webhook_url.as_ref().map(|_| WebhookOutcome {
         status: WebhookStatus::Pending,
@@ -300,7 +318,7 @@ async fn finish(
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(job_id = %id, "claim lost before finishing (another run took over); result not recorded by this run");
-            return Ok(());
+            return Ok(false);
         }
         Err(e) => {
             tracing::error!(job_id = %id, error = %e, "could not record the job's outcome");
@@ -313,13 +331,13 @@ async fn finish(
     };
     tracing::info!(job_id = %id, status, "job finished");
     let Some(url) = &record.webhook_url else {
-        return Ok(());
+        return Ok(true);
     };
     let summary = match worker.store.get(id).await {
         Ok(Some(r)) => r.summary(Some(worker.results.bucket())),
         _ => {
             tracing::error!(job_id = %id, "could not read the finished job for its webhook");
-            return Ok(());
+            return Ok(true);
         }
     };
     let body = serde_json::to_vec(&summary).unwrap_or_default();
@@ -328,5 +346,5 @@ async fn finish(
     if let Err(e) = worker.store.record_webhook(id, &delivered, now_ms()).await {
         tracing::error!(job_id = %id, error = %e, "could not record the webhook outcome");
     }
-    Ok(())
+    Ok(true)
 }

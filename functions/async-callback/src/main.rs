@@ -13,7 +13,10 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Built once per cold start: configuration (a bad value stops init with its name), the
     // Bedrock client behind the gateway, and the S3 client for the results bucket.
-    let gateway = Gateway::from_env().await?;
+    // With GATEWAY_AUTH=api_key a job runs as the key that submitted it (docs/auth.md).
+    let gateway = Gateway::from_env()
+        .await?
+        .with_auth(inference_core::auth::Auth::from_env().await?);
     telemetry::init(gateway.config());
     let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let jobs = match JobsSettings::from_env(gateway.config())? {

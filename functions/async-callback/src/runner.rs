@@ -2,8 +2,11 @@
 
 use inference_core::CallContext;
 use inference_core::client::Gateway;
-use inference_core::jobs::JobId;
+use std::future::Future;
+use std::pin::Pin;
+
 use inference_core::jobs::async_invoke::{self, AsyncState};
+use inference_core::jobs::{JobId, JobRecord, charge};
 use serde_json::Value;
 
 use crate::handler::{RunFuture, Runner};
@@ -30,5 +33,21 @@ impl Runner for GatewayRunner {
 
     fn async_cost(&self, request: &Value) -> Option<Value> {
         async_invoke::output_cost(&self.0, request).map(|c| c.to_json())
+    }
+
+    fn job_context<'a>(
+        &'a self,
+        record: &'a JobRecord,
+        ctx: &'a CallContext,
+    ) -> RunFuture<'a, CallContext> {
+        Box::pin(charge::run_context(&self.0, record, ctx))
+    }
+
+    fn settle_async<'a>(
+        &'a self,
+        record: &'a JobRecord,
+        cost: Option<&'a Value>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(charge::settle_async(&self.0, record, cost))
     }
 }

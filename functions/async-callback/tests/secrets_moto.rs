@@ -2,26 +2,14 @@
 //! against moto's server; a reference that cannot be read fails the cold start with its name.
 
 use async_callback::secrets;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ssm::types::ParameterType;
 use gateway_tests::Moto;
 use inference_core::jobs::SecretSource;
 
-async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .load()
-        .await
-}
-
 #[tokio::test]
 async fn the_key_is_read_from_secrets_manager_and_ssm_and_a_missing_one_names_itself() {
     let moto = Moto::start();
-    let sdk = sdk(&moto).await;
+    let sdk = moto.sdk().await;
 
     let arn = aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()

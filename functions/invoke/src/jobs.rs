@@ -11,6 +11,8 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use inference_core::GatewayError;
+use inference_core::auth::KeyId;
+use inference_core::jobs::charge;
 use inference_core::jobs::queue::JobQueue;
 use inference_core::jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
 use inference_core::jobs::results::ResultStore;
@@ -65,7 +67,12 @@ pub async fn create(State(state): State<Arc<AppState>>, req: Request) -> Respons
     let result = match &state.jobs {
         None => Err(not_configured()),
         Some(jobs) => match submit::validate(gw, json, jobs.settings.url_policy).await {
-            Ok(sub) => submit_job(jobs, sub).await,
+            // With a key: its models and budgets are checked now, and the job is charged to it
+            // when it runs (`jobs::charge`).
+            Ok(sub) => match charge::admit_submission(gw, &ctx, &sub).await {
+                Ok(key_id) => submit_job(jobs, sub, key_id).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
     };
@@ -79,13 +86,14 @@ pub async fn create(State(state): State<Arc<AppState>>, req: Request) -> Respons
 async fn submit_job(
     jobs: &JobsApi,
     sub: Submission,
+    key_id: Option<KeyId>,
 ) -> Result<(StatusCode, JobRecord), GatewayError> {
     let now = now_ms();
     let id = match &sub.idempotency_key {
         Some(k) => JobId::for_idempotency_key(k),
         None => JobId::random(),
     };
-    let record = JobRecord::new(
+    let mut record = JobRecord::new(
         id.clone(),
         sub.kind,
         sub.model,
@@ -95,6 +103,7 @@ async fn submit_job(
         sub.webhook_url.map(|u| u.as_str().to_owned()),
         now,
     );
+    record.key_id = key_id;
     if jobs.store.create(&record).await? {
         enqueue_or_fail(jobs, &id).await?;
         tracing::info!(job_id = %id, kind = record.kind.as_str(), model = %record.model, "job queued");
@@ -151,6 +160,7 @@ pub async fn get(
     req: Request,
 ) -> Response {
     let request_id = web::request_id(&req);
+    let caller = web::call_context(&req, "invoke").caller;
     let result = async {
         let jobs = state.jobs.as_ref().ok_or_else(not_configured)?;
         let id = JobId::parse(&id)?;
@@ -158,6 +168,13 @@ pub async fn get(
             .store
             .get(&id)
             .await?
+            // With keys, a job (and its result link) is the submitting key's, or an admin's
+            // to read; anyone else gets the same 404 as for a job that does not exist.
+            .filter(|r| {
+                caller
+                    .as_ref()
+                    .is_none_or(|c| c.record.admin || r.key_id.as_ref() == Some(&c.record.id))
+            })
             .ok_or_else(|| GatewayError::not_found(format!("no job {id}")))?;
         let link = match &record.result_key {
             Some(key) => match jobs.results.presign_get(key).await {

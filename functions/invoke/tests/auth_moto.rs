@@ -6,76 +6,24 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use gateway_tests::keys::{KEYS_TABLE as KEYS, USAGE_TABLE as USAGE, create_key_tables};
+use gateway_tests::router::{Reply, call};
 use gateway_tests::{Emulator, Moto};
-use http_body_util::BodyExt;
-use inference_core::auth::dynamo::{DynamoMeter, KeyStore};
+use inference_core::auth::admin::KeyAdmin;
+use inference_core::auth::dynamo::{DynamoMeter, KeyStore, hash_key};
 use inference_core::auth::{Auth, AuthMode, AuthSettings, Caller, KeyRecord, Limits, Meter};
 use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
 use invoke::{AppState, router};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const KEYS: &str = "gateway-keys";
-const USAGE: &str = "gateway-usage";
-
-async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .load()
-        .await
-}
-
-/// The two tables as template.yaml declares them.
-async fn create_tables(sdk: &aws_config::SdkConfig) {
-    let db = aws_sdk_dynamodb::Client::new(sdk);
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    db.create_table()
-        .table_name(KEYS)
-        .attribute_definitions(attr("key_hash"))
-        .key_schema(key("key_hash", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("keys table");
-    db.create_table()
-        .table_name(USAGE)
-        .attribute_definitions(attr("key_id"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("key_id", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("usage table");
-}
 
 struct Fixture {
     _moto: Moto,
     _emulator: Emulator,
     gateway: Gateway,
     app: axum::Router,
+    /// The admin function's router over the same tables (`/v1/admin/*`).
+    admin: axum::Router,
     store: KeyStore,
     meter: Arc<DynamoMeter>,
 }
@@ -87,8 +35,8 @@ async fn fixture(cache_seconds: u64) -> Fixture {
 async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
     let moto = Moto::start();
     let emulator = Emulator::start(emulator_flags);
-    let sdk = sdk(&moto).await;
-    create_tables(&sdk).await;
+    let sdk = moto.sdk().await;
+    create_key_tables(&sdk).await;
     let settings = AuthSettings {
         mode: AuthMode::ApiKey,
         keys_table: Some(KEYS.into()),
@@ -107,6 +55,7 @@ async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
     let app = router(Arc::new(AppState::new(gateway.clone())));
     let db = aws_sdk_dynamodb::Client::new(&sdk);
     Fixture {
+        admin: admin::router(Arc::new(KeyAdmin::new(db.clone(), KEYS, Some(USAGE)))),
         store: KeyStore::new(db.clone(), KEYS, Duration::ZERO),
         meter: Arc::new(DynamoMeter::new(db, USAGE)),
         _moto: moto,
@@ -116,51 +65,14 @@ async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
     }
 }
 
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Value,
+/// Longer than the fixture's key cache of 1 s: a change is seen after it.
+async fn wait_for_cache() {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn error_type(&self) -> &str {
-        self.body["error"]["type"].as_str().unwrap_or("")
-    }
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    path: &str,
-    auth: &[(&str, &str)],
-    body: Option<Value>,
-) -> Reply {
-    let mut b = http::Request::builder().method(method).uri(path);
-    for (k, v) in auth {
-        b = b.header(*k, *v);
-    }
-    let req = match body {
-        Some(v) => b
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(v.to_string())),
-        None => b.body(axum::body::Body::empty()),
-    }
-    .unwrap();
-    let resp = app.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
-    Reply {
-        status,
-        headers,
-        body,
-    }
+/// A call to the admin routes (no key: on AWS they are behind IAM, not keys).
+async fn admin(f: &Fixture, method: &str, path: &str, body: Option<Value>) -> Reply {
+    call(&f.admin, method, path, &[], body).await
 }
 
 fn converse_body(max_tokens: u32) -> Value {
@@ -646,4 +558,124 @@ async fn an_aborted_stream_is_settled_for_what_it_produced() {
         budgets[0].spent, row.cost,
         "the reservation was replaced by the actual"
     );
+}
+
+/// Keys issued, changed and revoked through the admin function's routes take effect here.
+#[tokio::test]
+async fn keys_issued_changed_and_revoked_over_http_take_effect_on_invoke() {
+    let f = fixture(1).await;
+    let r = admin(&f, "POST",
+        "/v1/admin/keys",
+        Some(json!({"owner": "search-team", "models": ["haiku"], "limits": {"budget_day_usd": "5", "requests_per_minute": 100}})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let key = r.body["key"]
+        .as_str()
+        .expect("the key, shown once")
+        .to_owned();
+    let id = r.body["key_id"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("gwk_"), "{key}");
+    assert_eq!(r.body["record"]["id"], id.as_str());
+    assert_eq!(r.body["record"]["limits"]["budget_day_usd"], "5");
+    assert_eq!(r.body["record"]["limits"]["requests_per_minute"], 100);
+    assert!(r.body["request_id"].is_string());
+
+    // The key works on invoke, within its models.
+    let auth = format!("Bearer {key}");
+    let h = [("authorization", auth.as_str())];
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(30))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cost = r.body["cost"]["total"].as_str().unwrap().to_owned();
+    let mut nova = converse_body(30);
+    nova["model"] = json!("nova-lite");
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(nova.clone())).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error_type(), "model_not_allowed");
+
+    // Listing and reading show records, never the key or its hash.
+    let r = admin(&f, "GET", "/v1/admin/keys", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let listed = r.body["data"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|k| k["id"] == id.as_str() && k["revoked"] == false)
+    );
+    assert!(!r.text.contains(&key) && !r.text.contains(&hash_key(&key)));
+    assert!(!r.text.contains("key_hash"));
+    let r = admin(&f, "GET", &format!("/v1/admin/keys/{id}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["record"]["owner"], "search-team");
+    assert!(!r.text.contains(&hash_key(&key)));
+
+    // Patch: one request per minute (the key has used this minute already, or the next call
+    // does), then the limit removed and every model allowed.
+    let r = admin(
+        &f,
+        "PATCH",
+        &format!("/v1/admin/keys/{id}"),
+        Some(json!({"limits": {"requests_per_minute": 1}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["record"]["limits"]["requests_per_minute"], 1);
+    assert_eq!(
+        r.body["record"]["limits"]["budget_day_usd"], "5",
+        "untouched"
+    );
+    wait_for_cache().await;
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let r = call(&f.app, "GET", "/v1/models", &h, None).await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            assert_eq!(r.error_type(), "rate_limited", "{}", r.text);
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let r = admin(
+        &f,
+        "PATCH",
+        &format!("/v1/admin/keys/{id}"),
+        Some(json!({"limits": {"requests_per_minute": null}, "models": []})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.body["record"]["limits"]
+            .get("requests_per_minute")
+            .is_none()
+    );
+    assert_eq!(r.body["record"]["models"], json!([]));
+    wait_for_cache().await;
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(nova.clone())).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cost2 = r.body["cost"]["total"].as_str().unwrap().to_owned();
+
+    // Usage over every key, and for this key with its budgets.
+    let r = admin(&f, "GET", "/v1/admin/usage", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["key_id"].is_null());
+    assert_eq!(r.body["totals"]["requests"], 2);
+    assert_eq!(
+        dec(r.body["totals"]["cost"].as_str().unwrap()),
+        dec(&cost) + dec(&cost2)
+    );
+    let r = admin(&f, "GET", &format!("/v1/admin/usage?key_id={id}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["key_id"], id.as_str());
+    assert_eq!(r.body["budgets"][0]["limit"], "5");
+
+    // Revoke (twice: the same answer), then the key is refused once the cache expires.
+    for _ in 0..2 {
+        let r = admin(&f, "DELETE", &format!("/v1/admin/keys/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["record"]["revoked"], true);
+    }
+    wait_for_cache().await;
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(30))).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.error_type(), "unauthorized");
 }

@@ -35,6 +35,10 @@ type Item = HashMap<String, AttributeValue>;
 /// Most key records a warm function keeps (found and not found); the cache is emptied past it.
 const CACHE_CAPACITY: usize = 10_000;
 
+/// The keys table's global secondary index on `key_id`: how async-callback finds the key a job
+/// was submitted with (a job stores the key's ID, never the key or its hash).
+pub const KEY_ID_INDEX: &str = "by-key-id";
+
 /// Prefix of every key: recognisable in a secret scanner's rules and in a config file.
 pub const KEY_PREFIX: &str = "gwk_";
 
@@ -191,19 +195,36 @@ pub struct KeyStore {
 /// A record (or its absence) as read at an instant, keyed by the key's hash.
 type CachedRecord = (Instant, Option<Arc<KeyRecord>>);
 
-/// A change to a key's limits: `Some(None)` removes a limit, `None` leaves it.
-#[derive(Debug, Clone, Default)]
+/// A change to a key's limits: `Some(None)` removes a limit, `None` leaves it. As JSON (the
+/// `limits` object of `PATCH /v1/admin/keys/{key_id}`): a field set to `null` removes that
+/// limit, an absent field leaves it; `models` is a sibling of `limits` in that body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LimitsUpdate {
     /// USD per day.
+    #[serde(default, deserialize_with = "super::usd::change")]
     pub budget_day_usd: Option<Option<Decimal>>,
     /// USD per month.
+    #[serde(default, deserialize_with = "super::usd::change")]
     pub budget_month_usd: Option<Option<Decimal>>,
     /// Requests per minute.
+    #[serde(default, deserialize_with = "present")]
     pub requests_per_minute: Option<Option<u64>>,
     /// Tokens per minute.
+    #[serde(default, deserialize_with = "present")]
     pub tokens_per_minute: Option<Option<u64>>,
     /// Allowed model patterns (empty: all the deployment allows).
+    #[serde(skip)]
     pub models: Option<Vec<String>>,
+}
+
+/// A present field: `null` is `Some(None)` (absent is `None` through `#[serde(default)]`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 fn record_from_item(item: &Item) -> Option<KeyRecord> {
@@ -249,10 +270,6 @@ impl KeyStore {
         admin: bool,
         limits: Limits,
     ) -> Result<(String, KeyRecord), GatewayError> {
-        for m in &models {
-            crate::policy::ModelPattern::parse(m)
-                .map_err(|e| GatewayError::invalid_request(e.to_string()))?;
-        }
         let (key, id) = generate_key();
         let created_at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
@@ -325,6 +342,7 @@ impl KeyStore {
                 .client
                 .scan()
                 .table_name(&self.table)
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -341,33 +359,49 @@ impl KeyStore {
         }
     }
 
-    /// The hash of key `id` (404 when there is none).
-    async fn hash_of(&self, id: &KeyId) -> Result<String, GatewayError> {
+    /// The hash and item of key `id` (404 when there is none). A consistent scan: rare
+    /// administration, which must see a key it has just issued.
+    async fn find(&self, id: &KeyId) -> Result<(String, Item), GatewayError> {
         self.scan_items()
             .await?
             .into_iter()
             .find(|(_, item)| get_s(item, "key_id").as_deref() == Some(id.as_str()))
-            .map(|(h, _)| h)
             .ok_or_else(|| GatewayError::not_found(format!("no key {id}")))
     }
 
-    /// Revokes key `id`: refused by every function once their cached record expires.
-    pub async fn revoke(&self, id: &KeyId) -> Result<(), GatewayError> {
+    async fn hash_of(&self, id: &KeyId) -> Result<String, GatewayError> {
+        self.find(id).await.map(|(h, _)| h)
+    }
+
+    /// Key `id`'s record (404 when there is none).
+    pub async fn get(&self, id: &KeyId) -> Result<KeyRecord, GatewayError> {
+        let (_, item) = self.find(id).await?;
+        record_from_item(&item)
+            .ok_or_else(|| GatewayError::internal("key store: stored record unreadable"))
+    }
+
+    /// Revokes key `id` (again: no change, the first revocation time stays): refused by every
+    /// function once their cached record expires. Returns the record.
+    pub async fn revoke(&self, id: &KeyId) -> Result<KeyRecord, GatewayError> {
         let hash = self.hash_of(id).await?;
         let at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        self.client
+        let out = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("key_hash", s(hash))
-            .update_expression("SET revoked = :t, revoked_at = :at")
+            .update_expression("SET revoked = :t, revoked_at = if_not_exists(revoked_at, :at)")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .expression_attribute_values(":at", s(at))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(|e| store_error("UpdateItem", e))?;
-        Ok(())
+        out.attributes()
+            .and_then(record_from_item)
+            .ok_or_else(|| GatewayError::internal("key store: revoked record unreadable"))
     }
 
     /// Changes key `id`'s limits or models; returns the new record.
@@ -401,10 +435,6 @@ impl KeyStore {
             }
         }
         if let Some(models) = &u.models {
-            for m in models {
-                crate::policy::ModelPattern::parse(m)
-                    .map_err(|e| GatewayError::invalid_request(e.to_string()))?;
-            }
             sets.push("models = :models".into());
             values.insert(
                 ":models".into(),
@@ -458,7 +488,59 @@ impl KeyStore {
     }
 }
 
+impl KeyStore {
+    /// The record of key `id`, through the `by-key-id` index (eventually consistent: a change
+    /// is seen within about a second, like the cache's few seconds).
+    async fn read_by_id(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(KEY_ID_INDEX)
+            .key_condition_expression("key_id = :id")
+            .expression_attribute_values(":id", s(id.as_str()))
+            .send()
+            .await
+            .map_err(|e| store_error("Query (by-key-id)", e))?;
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(record_from_item)
+            .find(|r| &r.id == id)
+            .map(Arc::new))
+    }
+}
+
 impl KeyDirectory for KeyStore {
+    fn lookup_id<'a>(
+        &'a self,
+        id: &'a KeyId,
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyRecord>>, GatewayError>> {
+        Box::pin(async move {
+            // Cached beside the records read by hash (`id:` cannot collide with a hex hash).
+            let slot = format!("id:{id}");
+            let cached = {
+                let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                cache
+                    .get(&slot)
+                    .filter(|(at, _)| at.elapsed() < self.ttl)
+                    .map(|(_, r)| r.clone())
+            };
+            if let Some(r) = cached {
+                return Ok(r);
+            }
+            let record = self.read_by_id(id).await?;
+            if !self.ttl.is_zero() {
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= CACHE_CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(slot, (Instant::now(), record.clone()));
+            }
+            Ok(record)
+        })
+    }
+
     fn lookup<'a>(
         &'a self,
         key: &'a str,
@@ -713,6 +795,42 @@ impl Meter for DynamoMeter {
         limits: &'a Limits,
     ) -> BoxFuture<'a, Vec<BudgetState>> {
         Box::pin(DynamoMeter::budgets(self, key, limits))
+    }
+
+    fn check_budget<'a>(
+        &'a self,
+        caller: &'a Caller,
+        usd: Decimal,
+    ) -> BoxFuture<'a, Result<(), GatewayError>> {
+        Box::pin(async move {
+            let limits = caller.limits();
+            if limits.budget_day_usd.is_none() && limits.budget_month_usd.is_none() {
+                return Ok(());
+            }
+            let now = Now::read();
+            let key = caller.key_id();
+            for (state, name, reset) in DynamoMeter::budgets(self, key, limits)
+                .await
+                .into_iter()
+                .zip([("daily", &now.day_reset), ("monthly", &now.month_reset)])
+                .map(|(b, (name, reset))| (b, name, reset))
+            {
+                let Some(limit) = state.limit else { continue };
+                // Admission's condition: spent <= limit - estimate.
+                if state.spent > limit - usd {
+                    return Err(GatewayError::budget_exceeded(
+                        format!(
+                            "API key {key}: {name} budget of {limit} USD cannot fit this job (spent {} USD, the job is estimated at up to {} USD); it resets at {}",
+                            state.spent.round_dp(6),
+                            usd.round_dp(6),
+                            reset.1
+                        ),
+                        reset.0,
+                    ));
+                }
+            }
+            Ok(())
+        })
     }
 
     fn count_request<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), GatewayError>> {

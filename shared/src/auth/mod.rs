@@ -15,6 +15,8 @@ pub mod settings;
 mod web;
 
 #[cfg(feature = "keys")]
+pub mod admin;
+#[cfg(feature = "keys")]
 pub mod dynamo;
 #[cfg(feature = "keys")]
 pub mod report;
@@ -25,13 +27,16 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::ModelEntry;
 use crate::error::GatewayError;
 use crate::policy::ModelPattern;
 
 pub(crate) use gate::Body;
+/// A job's estimate at submission is the one admission computes (`jobs::charge`).
+#[cfg(feature = "jobs")]
+pub(crate) use gate::input_estimate;
 pub use settings::{AuthMode, AuthSettings};
 #[cfg(feature = "web")]
 pub use web::{authenticate, key_from_headers};
@@ -75,21 +80,31 @@ impl fmt::Display for KeyId {
     }
 }
 
-/// A key's limits; `None` is unlimited.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A key's limits; `None` is unlimited. Also the `limits` object of the admin routes' bodies
+/// (USD as decimal text or a JSON number).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     /// USD per UTC day.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "usd::option"
+    )]
     pub budget_day_usd: Option<Decimal>,
     /// USD per UTC calendar month.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "usd::option"
+    )]
     pub budget_month_usd: Option<Decimal>,
     /// Requests per minute (every authenticated request counts).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u64>,
     /// Tokens per minute, counted as Bedrock reserves its quota: input + `maxTokens` at
     /// admission, corrected to input + output after the call.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<u64>,
 }
 
@@ -218,6 +233,42 @@ pub struct BudgetState {
     pub resets_at: String,
 }
 
+/// USD amounts in request bodies: decimal text (`"20.5"`, as responses write them) or a JSON
+/// number, read exactly from its text either way.
+pub(crate) mod usd {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Str(String),
+        Num(serde_json::Number),
+    }
+
+    fn parse<E: serde::de::Error>(t: Text) -> Result<Decimal, E> {
+        let s = match t {
+            Text::Str(s) => s,
+            Text::Num(n) => n.to_string(),
+        };
+        s.trim()
+            .parse::<Decimal>()
+            .or_else(|_| Decimal::from_scientific(s.trim()))
+            .map_err(|_| E::custom(format!("expected a USD amount, got {s:?}")))
+    }
+
+    /// An optional amount (`null` or absent: none).
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Option::<Text>::deserialize(d)?.map(parse).transpose()
+    }
+
+    /// A present field that may be `null` (remove) or an amount (set); absent is `None` by
+    /// `#[serde(default)]`.
+    pub fn change<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Decimal>>, D::Error> {
+        option(d).map(Some)
+    }
+}
+
 mod opt_dec {
     use rust_decimal::Decimal;
     use serde::Serializer;
@@ -264,6 +315,17 @@ pub trait Meter: Send + Sync + fmt::Debug {
         reservation: Option<Reservation>,
         actual: Option<Actual>,
     ) -> BoxFuture<'static, ()>;
+
+    /// Whether `usd` more fits the caller's budgets now, without reserving it (a job refused at
+    /// submission rather than failed later): 429 `budget_exceeded` with the reset time when not.
+    /// A meter without budgets accepts everything.
+    fn check_budget<'a>(
+        &'a self,
+        _caller: &'a Caller,
+        _usd: Decimal,
+    ) -> BoxFuture<'a, Result<(), GatewayError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Where keys are looked up (DynamoDB: [`dynamo::KeyStore`]).
@@ -274,6 +336,19 @@ pub trait KeyDirectory: Send + Sync + fmt::Debug {
         &'a self,
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<KeyRecord>>, GatewayError>>;
+
+    /// The record of key `id` (a job stores its key's ID, never the key): async-callback runs
+    /// the job as that key. Revoked keys included.
+    fn lookup_id<'a>(
+        &'a self,
+        _id: &'a KeyId,
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyRecord>>, GatewayError>> {
+        Box::pin(async {
+            Err(GatewayError::internal(
+                "this key directory cannot look keys up by ID",
+            ))
+        })
+    }
 }
 
 /// The deployment's authentication: none, or API keys with their directory and meter.
@@ -339,6 +414,27 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// The caller a job submitted by key `id` runs as (async-callback): 401 `unauthorized` when
+    /// the key is unknown or revoked. `Ok(None)` without keys (mode `none`: nothing is metered).
+    pub async fn caller_for_key_id(&self, id: &KeyId) -> Result<Option<Arc<Caller>>, GatewayError> {
+        let Some((directory, meter)) = &self.keys else {
+            return Ok(None);
+        };
+        match directory.lookup_id(id).await? {
+            Some(record) if !record.revoked => {
+                Ok(Some(Arc::new(Caller::new(record, Some(meter.clone())))))
+            }
+            Some(_) => Err(GatewayError::unauthorized(format!(
+                "API key {id} was revoked after the job was submitted"
+            ))),
+            None => Err(GatewayError::unauthorized(format!(
+                "API key {id} no longer exists"
+            ))),
+        }
+    }
+}
+
 /// The authenticated caller of one request.
 pub struct Caller {
     /// The key's record.
@@ -400,6 +496,11 @@ impl Caller {
     /// The key's limits.
     pub fn limits(&self) -> &Limits {
         &self.record.limits
+    }
+
+    /// The meter the key's calls are counted by.
+    pub fn meter(&self) -> Option<&Arc<dyn Meter>> {
+        self.meter.as_ref()
     }
 
     /// Whether the key may call `model` (its ID or any alias matches a pattern; no patterns:

@@ -42,6 +42,25 @@ pub async fn usage_report(
             "usage is reported per API key: this deployment runs without keys (GATEWAY_AUTH=none)",
         ));
     };
+    let range = day_range(query)?;
+    let own = caller.key_id();
+    let key: Option<KeyId> = match (&query.key_id, caller.record.admin) {
+        (Some(k), true) => Some(KeyId::parse(k)?),
+        (None, true) => None,
+        (Some(k), false) if k.trim() != own.as_str() => {
+            return Err(GatewayError::not_found(format!(
+                "no usage visible for key {:?}: a key reads its own usage (an admin key reads all)",
+                k.trim()
+            )));
+        }
+        (_, false) => Some(own.clone()),
+    };
+    let budgets = (key.as_ref() == Some(own)).then(|| caller.limits());
+    build(meter.as_ref(), key, range, budgets, Some(request_id)).await
+}
+
+/// The UTC days `from..=to` of a query (defaults: this month so far; at most 366 days).
+pub fn day_range(query: &UsageQuery) -> Result<(String, String), GatewayError> {
     let today = time::OffsetDateTime::now_utc().date();
     let from = match &query.from {
         Some(v) => parse_day("from", v)?,
@@ -59,19 +78,18 @@ pub async fn usage_report(
             "from..to: at most 366 days per report",
         ));
     }
-    let own = caller.key_id();
-    let key: Option<KeyId> = match (&query.key_id, caller.record.admin) {
-        (Some(k), true) => Some(KeyId::parse(k)?),
-        (None, true) => None,
-        (Some(k), false) if k.trim() != own.as_str() => {
-            return Err(GatewayError::not_found(format!(
-                "no usage visible for key {:?}: a key reads its own usage (an admin key reads all)",
-                k.trim()
-            )));
-        }
-        (_, false) => Some(own.clone()),
-    };
-    let (from_s, to_s) = (day_text(from), day_text(to));
+    Ok((day_text(from), day_text(to)))
+}
+
+/// The report over `key` (every key with `None`) for the days of `range`; with `budgets` (the
+/// key's limits) also its budgets now. `request_id` is added for HTTP answers.
+pub async fn build(
+    meter: &dyn super::Meter,
+    key: Option<KeyId>,
+    (from_s, to_s): (String, String),
+    budgets: Option<&super::Limits>,
+    request_id: Option<&str>,
+) -> Result<Value, GatewayError> {
     let rows: Vec<UsageRow> = meter.usage(key.as_ref(), &from_s, &to_s).await?;
     let mut totals = (0u64, 0u64, 0u64, 0u64, Decimal::ZERO);
     for r in &rows {
@@ -94,10 +112,12 @@ pub async fn usage_report(
             "cache_tokens": totals.3,
             "cost": totals.4.normalize().to_string(),
         },
-        "request_id": request_id,
     });
-    if key.as_ref() == Some(own) {
-        let budgets = meter.budgets(own, caller.limits()).await;
+    if let Some(id) = request_id {
+        v["request_id"] = json!(id);
+    }
+    if let (Some(key), Some(limits)) = (&key, budgets) {
+        let budgets = meter.budgets(key, limits).await;
         v["budgets"] = serde_json::to_value(budgets).unwrap_or(Value::Null);
     }
     Ok(v)

@@ -9,10 +9,12 @@
 //! - [`results`]: result objects in S3 and presigned links.
 //! - [`submit`]: checking a submission up front.
 //! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
+//! - [`charge`]: jobs admitted and charged to the API key that submitted them.
 //! - [`signature`], [`url_guard`], [`webhook`]: signed, SSRF-safe webhook delivery.
 //! - [`settings`]: the jobs configuration.
 
 pub mod async_invoke;
+pub mod charge;
 pub mod id;
 pub mod queue;
 pub mod record;

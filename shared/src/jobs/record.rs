@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::id::JobId;
+use crate::auth::KeyId;
 
 /// How long a job that was never claimed may sit `queued` before a resubmission with the same
 /// idempotency key sends its message again (the first send may have been lost in a crash between
@@ -191,6 +192,9 @@ pub struct JobRecord {
     pub last_error: Option<JobError>,
     /// Webhook delivery outcome.
     pub webhook: Option<WebhookOutcome>,
+    /// The API key that submitted it (its public ID, never the key or its hash), with
+    /// `GATEWAY_AUTH=api_key`: the run is admitted and charged as that key (`jobs::charge`).
+    pub key_id: Option<KeyId>,
     /// Unix seconds: DynamoDB TTL.
     pub expires_at: i64,
 }
@@ -231,6 +235,7 @@ impl JobRecord {
             error: None,
             last_error: None,
             webhook: None,
+            key_id: None,
             expires_at: now_ms / 1000 + RECORD_TTL_DAYS * 86_400,
         }
     }
@@ -373,6 +378,7 @@ impl JobRecord {
             "idempotency_key",
             self.idempotency_key.clone().map(Into::into),
         );
+        put("key_id", self.key_id.as_ref().map(|k| k.as_str().into()));
         put("usage", self.usage.clone());
         put("cost", self.cost.clone());
         put(

@@ -454,6 +454,7 @@ pub fn to_item(r: &JobRecord) -> Item {
     opt("error", r.error.as_ref().map(json_s));
     opt("last_error", r.last_error.as_ref().map(json_s));
     opt("webhook", r.webhook.as_ref().map(json_s));
+    opt("key_id", r.key_id.as_ref().map(|k| s(k.as_str())));
     i
 }
 
@@ -508,6 +509,10 @@ pub fn from_item(i: &Item) -> Result<JobRecord, GatewayError> {
         error: get_json(i, "error"),
         last_error: get_json(i, "last_error"),
         webhook: get_json(i, "webhook"),
+        key_id: match get_s(i, "key_id") {
+            Some(k) => Some(crate::auth::KeyId::parse(k).map_err(|_| corrupt("key_id"))?),
+            None => None,
+        },
         expires_at: get_n(i, "expires_at").unwrap_or_default(),
     })
 }
@@ -531,6 +536,7 @@ mod tests {
             1_700_000_000_000,
         );
         r.status = JobStatus::Succeeded;
+        r.key_id = Some(crate::auth::KeyId::parse("key_0123456789abcdef").unwrap());
         r.attempts = 2;
         r.usage = Some(json!({"inputTokens": 3}));
         r.error = None;

@@ -4,11 +4,14 @@
 
 use std::process::ExitCode;
 use std::str::FromStr;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use inference_core::auth::dynamo::{DynamoMeter, KeyStore, LimitsUpdate};
-use inference_core::auth::{KeyId, KeyRecord, Limits, Meter};
+use inference_core::auth::KeyId;
+use inference_core::auth::KeyRecord;
+use inference_core::auth::Limits;
+use inference_core::auth::admin::{KeyAdmin, NewKey};
+use inference_core::auth::dynamo::LimitsUpdate;
+use inference_core::auth::report::UsageQuery;
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -67,17 +70,17 @@ enum Command {
         #[arg(long)]
         models: Option<String>,
     },
-    /// Usage by day and model (needs --usage-table).
+    /// Usage by day and model, as `GET /v1/admin/usage` reports it (needs --usage-table).
     Usage {
         /// One key; default: all.
         #[arg(long)]
         key_id: Option<String>,
-        /// First UTC day (YYYY-MM-DD).
+        /// First UTC day (YYYY-MM-DD); default: the first of this month.
         #[arg(long)]
-        from: String,
-        /// Last UTC day (YYYY-MM-DD).
+        from: Option<String>,
+        /// Last UTC day (YYYY-MM-DD); default: today.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
     },
 }
 
@@ -109,24 +112,15 @@ fn opt<T: FromStr>(name: &str, v: &Option<String>) -> Result<Option<Option<T>>, 
 }
 
 impl LimitArgs {
+    /// The flags as a change (checked by `KeyAdmin`, like the admin routes' bodies).
     fn update(&self) -> Result<LimitsUpdate, String> {
-        let u = LimitsUpdate {
+        Ok(LimitsUpdate {
             budget_day_usd: opt::<Decimal>("budget-day", &self.budget_day)?,
             budget_month_usd: opt::<Decimal>("budget-month", &self.budget_month)?,
             requests_per_minute: opt::<u64>("rpm", &self.rpm)?,
             tokens_per_minute: opt::<u64>("tpm", &self.tpm)?,
             models: None,
-        };
-        for d in [u.budget_day_usd, u.budget_month_usd]
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if d <= Decimal::ZERO {
-                return Err("budgets must be positive".into());
-            }
-        }
-        Ok(u)
+        })
     }
 
     fn limits(&self) -> Result<Limits, String> {
@@ -169,29 +163,35 @@ async fn run(cli: Cli) -> Result<(), String> {
         loader = loader.endpoint_url(url);
     }
     let sdk = loader.load().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    let store = KeyStore::new(client.clone(), &cli.keys_table, Duration::ZERO);
+    let admin = KeyAdmin::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        &cli.keys_table,
+        cli.usage_table.as_deref(),
+    );
     let err = |e: inference_core::GatewayError| e.message().to_owned();
     match &cli.command {
         Command::Issue {
             owner,
             models,
-            admin,
+            admin: is_admin,
             limits,
         } => {
-            let (key, record) = store
-                .issue(owner, models.clone(), *admin, limits.limits()?)
-                .await
-                .map_err(err)?;
+            let new = NewKey {
+                owner: owner.clone(),
+                models: models.clone(),
+                admin: *is_admin,
+                limits: limits.limits()?,
+            };
+            let issued = admin.issue(&new).await.map_err(err)?;
             if cli.json {
-                println!("{}", json!({"key": key, "record": record}));
+                println!("{}", json!(issued));
             } else {
-                println!("{}", describe(&record));
-                println!("key (shown once, store it now): {key}");
+                println!("{}", describe(&issued.record));
+                println!("key (shown once, store it now): {}", issued.key);
             }
         }
         Command::List => {
-            let keys = store.list().await.map_err(err)?;
+            let keys = admin.list().await.map_err(err)?;
             if cli.json {
                 println!("{}", json!({"keys": keys}));
             } else {
@@ -202,9 +202,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Revoke { key_id } => {
             let id = KeyId::parse(key_id).map_err(err)?;
-            store.revoke(&id).await.map_err(err)?;
+            let record = admin.revoke(&id).await.map_err(err)?;
             if cli.json {
-                println!("{}", json!({"revoked": id}));
+                println!("{}", json!({"revoked": id, "record": record}));
             } else {
                 println!("revoked {id}");
             }
@@ -224,7 +224,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .filter(|s| !s.is_empty())
                     .collect(),
             });
-            let record = store.update(&id, &u).await.map_err(err)?;
+            let record = admin.update(&id, &u).await.map_err(err)?;
             if cli.json {
                 println!("{}", json!({"record": record}));
             } else {
@@ -232,35 +232,32 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Usage { key_id, from, to } => {
-            let table = cli
-                .usage_table
-                .as_deref()
-                .ok_or("usage: --usage-table or GATEWAY_USAGE_TABLE is required")?;
-            let meter = DynamoMeter::new(client, table);
-            let id = key_id
-                .as_deref()
-                .map(KeyId::parse)
-                .transpose()
-                .map_err(err)?;
-            let rows = Meter::usage(&meter, id.as_ref(), from, to)
-                .await
-                .map_err(err)?;
+            let query = UsageQuery {
+                from: from.clone(),
+                to: to.clone(),
+                key_id: key_id.clone(),
+            };
+            let report = admin.usage(&query, None).await.map_err(err)?;
             if cli.json {
-                println!("{}", json!({"data": rows}));
+                println!("{report}");
             } else {
-                for r in &rows {
+                for r in report["data"].as_array().into_iter().flatten() {
                     println!(
                         "{}  {}  {}  requests={}  input={}  output={}  cache={}  cost={}",
-                        r.key_id,
-                        r.day,
-                        r.model,
-                        r.requests,
-                        r.input_tokens,
-                        r.output_tokens,
-                        r.cache_tokens,
-                        r.cost
+                        r["key_id"].as_str().unwrap_or_default(),
+                        r["day"].as_str().unwrap_or_default(),
+                        r["model"].as_str().unwrap_or_default(),
+                        r["requests"],
+                        r["input_tokens"],
+                        r["output_tokens"],
+                        r["cache_tokens"],
+                        r["cost"].as_str().unwrap_or_default(),
                     );
                 }
+                println!(
+                    "total cost={}",
+                    report["totals"]["cost"].as_str().unwrap_or_default()
+                );
             }
         }
     }

@@ -2,9 +2,9 @@
 //! Titan Text Embeddings v2 (one text per call, `dimensions` 256/512/1024) and Cohere Embed
 //! (up to 96 texts per call, 1024 dimensions, `input_type` as an extension field).
 //!
-//! Usage and cost: Titan's answer counts the input tokens. Cohere's answer on Bedrock carries no
-//! counts (Bedrock reports them only in response headers the SDK does not expose), so its
-//! tokens are the gateway's local estimate, priced the same way and flagged `usage_estimated`.
+//! Usage and cost: Titan's answer counts the input tokens; Cohere's body carries none, and
+//! inference-core reads Bedrock's token-count headers instead. Only if neither is present are the
+//! tokens the local estimate, priced the same way and flagged `usage_estimated`.
 
 use axum::extract::{Request, State};
 use axum::response::Response;

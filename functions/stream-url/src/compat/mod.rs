@@ -51,6 +51,10 @@ pub fn routes() -> Router<Gateway> {
             "/v1/models",
             get(models::handle).fallback(web::method_not_allowed),
         )
+        .route(
+            "/v1/models/{model}",
+            get(models::handle_one).fallback(web::method_not_allowed),
+        )
 }
 
 /// Middleware (outermost layer of the function's router): errors answered on a compat path in

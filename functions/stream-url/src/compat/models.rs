@@ -5,10 +5,11 @@
 //! `x-stainless-*` header or a `User-Agent` starting `OpenAI/`) means OpenAI's; anything else
 //! gets the gateway's shape, the same as the invoke function's `GET /v1/models`.
 
-use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use inference_core::{Gateway, models_view};
+use inference_core::web::ApiError;
+use inference_core::{Gateway, GatewayError, models_view};
 use serde_json::{Value, json};
 
 use super::error::{CompatError, Provider, refuse};
@@ -97,6 +98,64 @@ pub fn reshape(list: &Value, shape: Shape) -> Value {
     }
 }
 
+/// One model (`models_view::describe_model`'s view) in the asked shape: what the OpenAI
+/// client's `models.retrieve` and Anthropic's `models.retrieve` read. `None`: Anthropic's
+/// shape for a model that is not Claude (its API lists only Claude).
+pub fn reshape_one(model: &Value, shape: Shape) -> Option<Value> {
+    let s = |k: &str| {
+        model
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    match shape {
+        Shape::Gateway => Some(model.clone()),
+        Shape::OpenAi => Some(json!({
+            "id": s("id"),
+            "object": "model",
+            "created": 0,
+            "owned_by": s("provider"),
+        })),
+        Shape::Anthropic => (s("provider") == "anthropic").then(|| {
+            json!({
+                "type": "model",
+                "id": s("id"),
+                "display_name": s("display_name"),
+                "created_at": "1970-01-01T00:00:00Z",
+            })
+        }),
+    }
+}
+
+/// `GET /v1/models/{model}`: any name a caller may use (alias, ID, profile, ARN); errors in the
+/// shape's provider format (the gateway's own for the gateway shape).
+pub async fn handle_one(
+    State(gw): State<Gateway>,
+    Path(model): Path<String>,
+    req: Request,
+) -> Response {
+    let request_id = inference_core::web::request_id(&req);
+    let sh = match shape(req.uri().query(), req.headers()) {
+        Ok(sh) => sh,
+        Err(msg) => return refuse("format", msg).into_response(Provider::OpenAi, &request_id),
+    };
+    let found = models_view::describe_model(gw.catalog(), gw.config(), &model).and_then(|v| {
+        reshape_one(&v, sh)
+            .ok_or_else(|| GatewayError::not_found(format!("{model}: not a Claude model")))
+    });
+    match (found, sh) {
+        (Ok(v), _) => json_response(&v, None),
+        (Err(e), Shape::Gateway) => ApiError::new(e, request_id).into_response(),
+        (Err(e), Shape::OpenAi) => {
+            CompatError::from(e).into_response(Provider::OpenAi, &request_id)
+        }
+        (Err(e), Shape::Anthropic) => {
+            CompatError::from(e).into_response(Provider::Anthropic, &request_id)
+        }
+    }
+}
+
 /// The handler.
 pub async fn handle(State(gw): State<Gateway>, req: Request) -> Response {
     let request_id = inference_core::web::request_id(&req);
@@ -170,5 +229,17 @@ mod tests {
         let a = reshape(&list, Shape::Anthropic);
         assert_eq!(a["data"].as_array().unwrap().len(), 1);
         assert_eq!(a["first_id"], "anthropic.claude-haiku-4-5-20251001-v1:0");
+        let haiku = &list["models"][0];
+        let nova = &list["models"][1];
+        assert_eq!(
+            reshape_one(haiku, Shape::OpenAi).unwrap()["object"],
+            "model"
+        );
+        assert_eq!(
+            reshape_one(haiku, Shape::Anthropic).unwrap()["type"],
+            "model"
+        );
+        assert_eq!(reshape_one(nova, Shape::Anthropic), None);
+        assert_eq!(reshape_one(nova, Shape::Gateway).as_ref(), Some(nova));
     }
 }

@@ -962,13 +962,25 @@ async fn run(
             chat.json_tool.is_some(),
         );
         let cx = crate::routes::pump_context(gw, ctx, started);
-        Ok(pump::open_with(call, format, cx).await?)
+        let cache = call.cache_status().map(|s| s.as_str());
+        let resp = pump::open_with(call, format, cx).await?;
+        Ok(with_cache_header(resp, cache))
     } else {
         let out = gw.converse(chat.converse, ctx).await?;
         let v = to_openai(&out, chat.json_tool.as_deref(), &ctx.request_id);
         let cost = out.pointer("/cost/total").and_then(Value::as_str);
-        Ok(json_response(&v, cost))
+        let cache = out.pointer("/cache/status").and_then(Value::as_str);
+        Ok(with_cache_header(json_response(&v, cost), cache))
     }
+}
+
+/// The response cache's verdict (`hit`, `miss`, ...) as `x-gateway-cache`: OpenAI's body has no
+/// place for it, and clients ignore unknown headers.
+fn with_cache_header(mut resp: Response, status: Option<&str>) -> Response {
+    if let Some(h) = status.and_then(|s| http::HeaderValue::from_str(s).ok()) {
+        resp.headers_mut().insert(inference_core::cache::HEADER, h);
+    }
+    resp
 }
 
 #[cfg(test)]

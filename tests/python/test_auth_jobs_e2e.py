@@ -1,0 +1,170 @@
+"""Async jobs charged to the API key that submitted them (docs/auth.md, "Async jobs"), end to
+end on the `auth_stack` (GATEWAY_AUTH=api_key): POST /v1/jobs with a key -> record with the key's
+ID -> the bridge -> async-callback, which reads the key by ID and runs the job as that key ->
+the key's spend and usage report.
+
+A job is made to wait between submission and its run with bedrock-local's throttle fault: its
+first delivery is throttled (retryable), the message comes back after the 2 s visibility
+timeout, and in between the test changes the key with the admin CLI.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import requests
+
+import openapi_check
+from stack_fixture import admin_cli, auth_stack, issue_key  # noqa: F401
+
+
+def converse(text: str, model: str = "haiku", max_tokens: int = 40) -> dict:
+    return {"model": model, "messages": [{"role": "user", "content": [{"text": text}]}],
+            "inferenceConfig": {"maxTokens": max_tokens}}
+
+
+def submit(stack, key: str, body: dict) -> requests.Response:
+    r = requests.post(stack.function_url("invoke", "/v1/jobs"), json=body,
+                      headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    openapi_check.validate("POST", "/v1/jobs", r.status_code, r.json(), r.headers)
+    return r
+
+
+def get_job(stack, key: str, job_id: str) -> dict:
+    r = requests.get(stack.function_url("invoke", f"/v1/jobs/{job_id}"),
+                     headers={"x-api-key": key}, timeout=30)
+    openapi_check.validate("GET", "/v1/jobs/{id}", r.status_code, r.json(), r.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_for(stack, key: str, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    job = {}
+    while time.monotonic() < deadline:
+        job = get_job(stack, key, job_id)
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still {job.get('status')} after {timeout}s: {job}\n"
+                         f"{stack.log_tail('cargo-lambda-watch', 30)}")
+
+
+def usage(stack, key: str) -> dict:
+    r = requests.get(stack.function_url("invoke", "/v1/usage"), headers={"x-api-key": key},
+                     timeout=30)
+    openapi_check.validate("GET", "/v1/usage", r.status_code, r.json(), r.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def throttle_next_delivery(stack) -> None:
+    # The SDK makes 3 attempts (GATEWAY_MAX_ATTEMPTS): three throttles fail one delivery.
+    requests.post(f"{stack.bedrock_url}/_local/faults",
+                  json={"fault": "throttle", "count": 3, "operation": "Converse"},
+                  timeout=10).raise_for_status()
+
+
+def test_a_job_is_charged_to_its_key(auth_stack):  # noqa: F811
+    key, key_id = issue_key(auth_stack, "e2e-jobs", budget_day="5")
+    r = submit(auth_stack, key, {"request": converse("A job billed to its key.")})
+    assert r.status_code == 202, r.text
+    assert r.json()["key_id"] == key_id
+    assert key not in r.text
+    # The first job on this stack also waits for cargo lambda watch to build async-callback.
+    job = wait_for(auth_stack, key, r.json()["job_id"], timeout=600)
+    assert job["status"] == "succeeded", job
+    assert job["key_id"] == key_id
+    cost = Decimal(job["cost"]["total"])
+    assert cost > 0
+
+    report = usage(auth_stack, key)
+    assert report["totals"]["requests"] == 1, report
+    assert Decimal(report["totals"]["cost"]) == cost
+    [row] = report["data"]
+    assert row["input_tokens"] == job["usage"]["inputTokens"]
+    assert row["output_tokens"] == job["usage"]["outputTokens"]
+    day = next(b for b in report["budgets"] if b["period"] == "day")
+    assert Decimal(day["spent"]) == cost, "the reservation was replaced by the job's cost"
+
+    # The job and its result link are the submitting key's (or an admin's) to read: another
+    # key gets the same 404 as for a job that does not exist.
+    other, _ = issue_key(auth_stack, "e2e-jobs-other")
+    r = requests.get(auth_stack.function_url("invoke", f"/v1/jobs/{job['job_id']}"),
+                     headers={"x-api-key": other}, timeout=30)
+    openapi_check.validate("GET", "/v1/jobs/{id}", r.status_code, r.json(), r.headers)
+    assert r.status_code == 404 and "url" not in r.text, r.text
+    admin, _ = issue_key(auth_stack, "e2e-jobs-admin", admin=True)
+    assert get_job(auth_stack, admin, job["job_id"])["key_id"] == key_id
+
+
+def test_a_video_job_is_charged_its_per_second_cost(auth_stack):  # noqa: F811
+    key, key_id = issue_key(auth_stack, "e2e-video", budget_day="5")
+    native = {"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": "a calm sea"},
+              "videoGenerationConfig": {"durationSeconds": 6, "fps": 24, "dimension": "1280x720"}}
+    r = submit(auth_stack, key, {"native": native, "model": "amazon.nova-reel-v1:0"})
+    assert r.status_code == 202, r.text
+    job = wait_for(auth_stack, key, r.json()["job_id"], timeout=120)
+    assert job["status"] == "succeeded", job
+    assert Decimal(job["cost"]["total"]) == Decimal("0.48")
+    report = usage(auth_stack, key)
+    [row] = report["data"]
+    assert row["model"] == "amazon.nova-reel-v1:0" and row["requests"] == 1
+    assert Decimal(row["cost"]) == Decimal("0.48")
+    day = next(b for b in report["budgets"] if b["period"] == "day")
+    assert Decimal(day["spent"]) == Decimal("0.48")
+    # A second video no longer fits what is left of the day's budget: refused at submission.
+    admin_cli(auth_stack, "limits", key_id, "--budget-day", "0.5")
+    time.sleep(1.5)  # GATEWAY_KEY_CACHE_SECONDS=1
+    r = submit(auth_stack, key, {"native": native, "model": "amazon.nova-reel-v1:0"})
+    assert r.status_code == 429 and r.json()["error"]["type"] == "budget_exceeded", r.text
+
+
+def test_a_key_without_room_or_the_model_is_refused_at_submission(auth_stack):  # noqa: F811
+    key, _ = issue_key(auth_stack, "e2e-jobs-poor", budget_day="0.00001")
+    r = submit(auth_stack, key, {"request": converse("Too dear.")})
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["type"] == "budget_exceeded"
+    assert "resets at" in r.json()["error"]["message"]
+    assert 1 <= int(r.headers["retry-after"]) <= 86_400
+
+    key, _ = issue_key(auth_stack, "e2e-jobs-nova", models=["amazon.nova-*"])
+    r = submit(auth_stack, key, {"request": converse("Not my model.")})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "model_not_allowed", r.text
+    r = submit(auth_stack, key, {"request": converse("My model.", model="nova-lite")})
+    assert r.status_code == 202, r.text
+    # Finished before the next test arms its throttle fault.
+    assert wait_for(auth_stack, key, r.json()["job_id"])["status"] == "succeeded"
+
+
+def test_a_budget_spent_before_the_run_fails_the_job(auth_stack):  # noqa: F811
+    key, key_id = issue_key(auth_stack, "e2e-jobs-late", budget_day="5")
+    throttle_next_delivery(auth_stack)
+    r = submit(auth_stack, key, {"request": converse("Wait for me.")})
+    assert r.status_code == 202, r.text
+    # While the first delivery is throttled, the budget drops below the job's estimate.
+    admin_cli(auth_stack, "limits", key_id, "--budget-day", "0.00001")
+    job = wait_for(auth_stack, key, r.json()["job_id"], timeout=60)
+    assert job["status"] == "failed", job
+    assert job["attempts"] == 2, job
+    assert job["error"]["type"] == "budget_exceeded", job
+    assert job["error"]["retryable"] is False
+    assert "resets at" in job["error"]["message"]
+    report = usage(auth_stack, key)
+    assert report["totals"]["requests"] == 0 and Decimal(report["totals"]["cost"]) == 0
+    day = next(b for b in report["budgets"] if b["period"] == "day")
+    assert Decimal(day["spent"]) == 0, "the throttled attempt's reservation was released"
+
+
+def test_a_key_revoked_before_the_run_fails_the_job(auth_stack):  # noqa: F811
+    key, key_id = issue_key(auth_stack, "e2e-jobs-revoked")
+    admin_key, _ = issue_key(auth_stack, "e2e-jobs-ops", admin=True)
+    throttle_next_delivery(auth_stack)
+    r = submit(auth_stack, key, {"request": converse("Revoke me.")})
+    assert r.status_code == 202, r.text
+    admin_cli(auth_stack, "revoke", key_id)
+    # The revoked key cannot read its job any more: an admin's key can.
+    job = wait_for(auth_stack, admin_key, r.json()["job_id"], timeout=60)
+    assert job["status"] == "failed", job
+    assert job["error"]["type"] == "unauthorized" and job["error"]["retryable"] is False, job
