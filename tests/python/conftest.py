@@ -159,3 +159,9 @@ def bedrock_local(moto_server):
 def bedrock(bedrock_local):
     bedrock_local.control("DELETE", "/_local/faults")
     return bedrock_local.client()
+
+
+# The local stacks (infra/local/stack.py) as session fixtures. Registered here, once: a fixture
+# imported into several test modules is a separate fixture in each (pytest keys fixtures by the
+# module that defines them), which started one whole stack per module.
+from stack_fixture import auth_stack, local_stack  # noqa: E402, F401

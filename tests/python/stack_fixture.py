@@ -1,7 +1,8 @@
 """A pytest fixture that starts the local stack (infra/local/stack.py) on free loopback ports.
 
-Import it into a test module (`from stack_fixture import local_stack`) to share one stack across
-a session. The stack stops its processes by their own pids when the session ends.
+Registered once in conftest.py, so one stack serves the whole session (importing the fixture into
+test modules would make a separate fixture, and a separate stack, per module). The stack stops
+its processes by their own pids when the session ends.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import openapi_check
-from stack_fixture import auth_stack, local_stack  # noqa: F401
+
 
 HAIKU = "haiku"
 WEATHER = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from stack_fixture import local_stack, stack_module  # noqa: F401
+from stack_fixture import stack_module
 
 
 def _wait_for_object(s3, key, timeout=120):

@@ -16,7 +16,7 @@ from decimal import Decimal
 import requests
 
 import openapi_check
-from stack_fixture import admin_cli, auth_stack, issue_key  # noqa: F401
+from stack_fixture import admin_cli, issue_key
 
 
 def converse(text: str, model: str = "haiku", max_tokens: int = 40) -> dict:

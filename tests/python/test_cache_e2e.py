@@ -21,7 +21,7 @@ import uuid
 import requests
 
 import openapi_check
-from stack_fixture import local_stack  # noqa: F401  (session fixture)
+
 import stack as stack_module
 
 TIMEOUT = 120

@@ -8,7 +8,7 @@ from __future__ import annotations
 import requests
 
 import openapi_check
-from stack_fixture import local_stack  # noqa: F401
+
 
 MESSAGES = [{"role": "user", "content": [{"text": "How many tokens will this request cost?"}]}]
 

@@ -22,7 +22,7 @@ import time
 import requests
 
 import openapi_check
-from stack_fixture import local_stack  # noqa: F401  (session fixture)
+
 from test_stream_e2e import read_events
 
 TIMEOUT = 120

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import openapi_check
-from stack_fixture import local_stack  # noqa: F401  (session fixture)
+
 
 # 1x1 transparent PNG.
 PNG = base64.b64encode(

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 import openapi_check
-from stack_fixture import local_stack, stack_module  # noqa: F401  (session fixture)
+from stack_fixture import stack_module
 
 HAIKU = "haiku"
 SECRET = stack_module.WEBHOOK_SECRET.encode()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from stack_fixture import ROOT, local_stack, stack_module  # noqa: F401
+from stack_fixture import ROOT, stack_module
 
 STACK_PY = ROOT / "infra" / "local" / "stack.py"
 

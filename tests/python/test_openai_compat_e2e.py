@@ -17,7 +17,7 @@ import pytest
 import requests
 
 import openapi_check
-from stack_fixture import auth_stack, local_stack  # noqa: F401
+
 
 HAIKU = "haiku"
 HAIKU_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -22,7 +22,7 @@ import requests
 from botocore.config import Config
 
 import openapi_check
-from stack_fixture import local_stack  # noqa: F401
+
 
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 PACE = "[[ttft_ms:200]] [[tokens_per_sec:50]]"
