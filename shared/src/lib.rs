@@ -28,6 +28,8 @@ pub mod config;
 pub mod context;
 pub mod convert;
 pub mod cost;
+#[cfg(any(feature = "jobs", feature = "keys", feature = "cache"))]
+pub(crate) mod dynamo;
 pub mod error;
 pub mod estimate;
 pub mod filter;

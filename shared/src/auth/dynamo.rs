@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use base64::Engine;
 use rust_decimal::Decimal;
@@ -28,7 +28,8 @@ use super::{
     Actual, AdmissionRequest, Auth, AuthMode, AuthSettings, BoxFuture, BudgetState, Caller,
     KeyDirectory, KeyId, KeyRecord, Limits, Meter, RateSnapshot, Reservation, UsageRow,
 };
-use crate::error::{ErrorKind, GatewayError};
+use crate::dynamo::{is_condition_failure, n, s};
+use crate::error::GatewayError;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -73,16 +74,8 @@ pub fn generate_key() -> (String, KeyId) {
     (key, id)
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn get_s(item: &Item, k: &str) -> Option<String> {
-    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+    crate::dynamo::get_s(item, k).map(str::to_owned)
 }
 
 /// A DynamoDB number as a decimal (moto writes small ones in scientific notation).
@@ -109,19 +102,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    GatewayError::new(
-        ErrorKind::ServiceUnavailable,
-        format!(
-            "key store: {what} failed: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        ),
-    )
-}
-
-fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.as_service_error()
-        .and_then(|se| se.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
+    crate::dynamo::store_error("key store", what, e)
 }
 
 /// UTC clock readings admission and settlement key their counters by.

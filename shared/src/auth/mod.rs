@@ -263,7 +263,8 @@ pub(crate) mod usd {
     }
 
     /// A present field that may be `null` (remove) or an amount (set); absent is `None` by
-    /// `#[serde(default)]`.
+    /// `#[serde(default)]`. (Read only by the key store's updates: feature `keys`.)
+    #[cfg_attr(not(feature = "keys"), allow(dead_code))]
     pub fn change<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Decimal>>, D::Error> {
         option(d).map(Some)
     }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{BoxFuture, CacheKey, CacheSettings, ResponseCache, SharedTier};
 use crate::config::Config;
-use crate::error::{ErrorKind, GatewayError};
+use crate::error::GatewayError;
 
 /// The cache table.
 #[derive(Debug, Clone)]
@@ -31,13 +31,7 @@ impl DynamoTier {
 }
 
 fn failed(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> GatewayError {
-    GatewayError::new(
-        ErrorKind::ServiceUnavailable,
-        format!(
-            "cache table: {what} failed: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        ),
-    )
+    crate::dynamo::store_error("cache table", what, e)
 }
 
 impl SharedTier for DynamoTier {

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::id::JobId;
 use super::record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome};
-use crate::error::{ErrorKind, GatewayError};
+use crate::dynamo::{get_s, is_condition_failure, n, s};
+use crate::error::GatewayError;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -50,14 +51,6 @@ pub struct JobStore {
     table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn json_s<T: serde::Serialize>(v: &T) -> AttributeValue {
     s(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
 }
@@ -67,15 +60,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    // The SDK has already retried throttling and transient failures: what is left may pass
-    // later, so it is a retryable 503 (the API answers 503; a job message comes back).
-    GatewayError::new(
-        ErrorKind::ServiceUnavailable,
-        format!(
-            "job store: {what} failed: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        ),
-    )
+    crate::dynamo::store_error("job store", what, e)
 }
 
 /// `#name` tokens of expressions: every attribute is referred to by an alias, because DynamoDB
@@ -124,14 +109,6 @@ impl Named for aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBui
             b.expression_attribute_names(format!("#{n}"), n)
         })
     }
-}
-
-fn is_condition_failure<R>(
-    e: &SdkError<impl aws_sdk_dynamodb::error::ProvideErrorMetadata, R>,
-) -> bool {
-    e.as_service_error()
-        .and_then(|se| se.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
 impl JobStore {
@@ -460,10 +437,6 @@ pub fn to_item(r: &JobRecord) -> Item {
 
 fn corrupt(field: &str) -> GatewayError {
     GatewayError::internal(format!("job record: missing or malformed {field}"))
-}
-
-fn get_s<'a>(i: &'a Item, k: &str) -> Option<&'a str> {
-    i.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 fn get_n(i: &Item, k: &str) -> Option<i64> {
