@@ -164,4 +164,12 @@ def bedrock(bedrock_local):
 # The local stacks (infra/local/stack.py) as session fixtures. Registered here, once: a fixture
 # imported into several test modules is a separate fixture in each (pytest keys fixtures by the
 # module that defines them), which started one whole stack per module.
-from stack_fixture import auth_stack, local_stack  # noqa: E402, F401
+from stack_fixture import auth_stack, clear_armed_faults, local_stack  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _disarm_stack_faults():
+    """The stacks are shared by the whole session: after each test, faults it armed in their
+    emulators and did not use up are cleared (they would fail an unrelated later test)."""
+    yield
+    clear_armed_faults()

@@ -12,11 +12,25 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
 
 import stack as stack_module  # noqa: E402
+
+
+# Stacks started in this session: `clear_armed_faults` (conftest.py, after every test) disarms
+# their emulators, so a fault one test armed and did not use up cannot reach the next test.
+STARTED: list = []
+
+
+def clear_armed_faults() -> None:
+    for st in STARTED:
+        try:
+            requests.delete(f"{st.bedrock_url}/_local/faults", timeout=5)
+        except requests.RequestException:
+            pass  # a stack that is down fails its own tests, with its own message
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +48,7 @@ def local_stack():
         for name in ("bedrock-local", "moto", "cargo-lambda-watch"):
             print(f"--- {name} log ---\n{st.log_tail(name)}")
         raise
+    STARTED.append(st)
     yield st
     st.stop()
 
@@ -62,6 +77,7 @@ def auth_stack():
         extra_env={"GATEWAY_KEY_CACHE_SECONDS": "1"},
         log_dir=ROOT / "target" / "test-stack" / f"{os.getpid()}-auth",
     )
+    STARTED.append(st)
     yield st
     st.stop()
 
