@@ -433,6 +433,27 @@ impl Gateway {
         Ok(resolved)
     }
 
+    /// [`Gateway::prepare`], then the caller's admission (API key: allowed models, budgets,
+    /// tokens per minute) for that model: what every Converse candidate must pass.
+    async fn prepare_admitted(
+        &self,
+        name: &str,
+        parts: &ConverseParts,
+        capability: Capability,
+        body: &Value,
+        ctx: &CallContext,
+    ) -> Result<Prepared, GatewayError> {
+        let prepared = self.prepare(name, parts, capability)?;
+        self.admit_call(
+            ctx,
+            &prepared.resolved,
+            crate::auth::Body::Converse(body),
+            Some(prepared.max_tokens.value),
+        )
+        .await?;
+        Ok(prepared)
+    }
+
     /// Resolution, policy and guardrail for one candidate model of a Converse body.
     pub fn prepare(
         &self,
@@ -573,7 +594,10 @@ impl Gateway {
         let names = candidates(&requested, &self.config);
         let mut last_err = None;
         for (i, name) in names.iter().enumerate() {
-            let prepared = match self.prepare(name, &parts, Capability::Converse) {
+            let prepared = match self
+                .prepare_admitted(name, &parts, Capability::Converse, &body, ctx)
+                .await
+            {
                 Ok(p) => p,
                 // The caller's own model failing policy is the caller's error; a fallback model
                 // that does not fit is skipped and recorded.
@@ -583,21 +607,6 @@ impl Gateway {
                     continue;
                 }
             };
-            if let Err(e) = self
-                .admit_call(
-                    ctx,
-                    &prepared.resolved,
-                    crate::auth::Body::Converse(&body),
-                    Some(prepared.max_tokens.value),
-                )
-                .await
-            {
-                if i == 0 {
-                    return Err(e);
-                }
-                fallback.push(FallbackStep::new(name.clone(), &e));
-                continue;
-            }
             let invoked = prepared.resolved.target.id();
             let call = prepared
                 .parts
@@ -765,7 +774,10 @@ impl Gateway {
         let mut fallback = Vec::new();
         let mut last_err = None;
         for (i, name) in candidates(&requested, &self.config).iter().enumerate() {
-            let prepared = match self.prepare(name, &parts, Capability::Streaming) {
+            let prepared = match self
+                .prepare_admitted(name, &parts, Capability::Streaming, &body, ctx)
+                .await
+            {
                 Ok(p) => p,
                 Err(e) if i == 0 => return Err(e),
                 Err(e) => {
@@ -773,21 +785,6 @@ impl Gateway {
                     continue;
                 }
             };
-            if let Err(e) = self
-                .admit_call(
-                    ctx,
-                    &prepared.resolved,
-                    crate::auth::Body::Converse(&body),
-                    Some(prepared.max_tokens.value),
-                )
-                .await
-            {
-                if i == 0 {
-                    return Err(e);
-                }
-                fallback.push(FallbackStep::new(name.clone(), &e));
-                continue;
-            }
             let invoked = prepared.resolved.target.id();
             let call = prepared
                 .parts
