@@ -492,6 +492,29 @@ impl KeyStore {
     }
 }
 
+impl KeyStore {
+    /// A lookup (found or not) made less than the cache period ago.
+    fn cached(&self, slot: &str) -> Option<Option<Arc<KeyRecord>>> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(slot)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Keeps a lookup's answer for the cache period (bounded: full means start over).
+    fn remember(&self, slot: String, record: &Option<Arc<KeyRecord>>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(slot, (Instant::now(), record.clone()));
+    }
+}
+
 impl KeyDirectory for KeyStore {
     fn lookup_id<'a>(
         &'a self,
@@ -500,24 +523,11 @@ impl KeyDirectory for KeyStore {
         Box::pin(async move {
             // Cached beside the records read by hash (`id:` cannot collide with a hex hash).
             let slot = format!("id:{id}");
-            let cached = {
-                let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                cache
-                    .get(&slot)
-                    .filter(|(at, _)| at.elapsed() < self.ttl)
-                    .map(|(_, r)| r.clone())
-            };
-            if let Some(r) = cached {
+            if let Some(r) = self.cached(&slot) {
                 return Ok(r);
             }
             let record = self.read_by_id(id).await?;
-            if !self.ttl.is_zero() {
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                if cache.len() >= CACHE_CAPACITY {
-                    cache.clear();
-                }
-                cache.insert(slot, (Instant::now(), record.clone()));
-            }
+            self.remember(slot, &record);
             Ok(record)
         })
     }
@@ -528,24 +538,11 @@ impl KeyDirectory for KeyStore {
     ) -> BoxFuture<'a, Result<Option<Arc<KeyRecord>>, GatewayError>> {
         Box::pin(async move {
             let hash = hash_key(key);
-            let cached = {
-                let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                cache
-                    .get(&hash)
-                    .filter(|(at, _)| at.elapsed() < self.ttl)
-                    .map(|(_, r)| r.clone())
-            };
-            if let Some(r) = cached {
+            if let Some(r) = self.cached(&hash) {
                 return Ok(r);
             }
             let record = self.read(&hash).await?;
-            if !self.ttl.is_zero() {
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                if cache.len() >= CACHE_CAPACITY {
-                    cache.clear();
-                }
-                cache.insert(hash, (Instant::now(), record.clone()));
-            }
+            self.remember(hash, &record);
             Ok(record)
         })
     }
