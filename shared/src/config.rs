@@ -2,13 +2,16 @@
 //! start into [`Config`], and a bad value stops the function at start-up with a message naming
 //! the variable (not at the first request, and not silently defaulted).
 
+pub mod cache;
+pub mod routing;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::filter;
+use crate::ids::ModelPattern;
 use crate::ids::Region;
-use crate::policy::ModelPattern;
 
 /// A configuration variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,9 +150,9 @@ pub struct Config {
     /// `GATEWAY_ALLOW_HTTP_WEBHOOKS`: allow `http://` webhook URLs (local testing only).
     pub allow_http_webhooks: bool,
     /// `GATEWAY_ROUTING_*`: tiers of `model: "auto"` (see `routing`).
-    pub routing: crate::routing::RoutingSettings,
+    pub routing: routing::RoutingSettings,
     /// `GATEWAY_CACHE*`: the response cache (see `cache`).
-    pub cache: crate::cache::CacheSettings,
+    pub cache: cache::CacheSettings,
 }
 
 impl fmt::Debug for Config {
@@ -342,8 +345,8 @@ impl Config {
             results_bucket: get("GATEWAY_RESULTS_BUCKET"),
             webhook_secret: get("GATEWAY_WEBHOOK_SECRET"),
             allow_http_webhooks: boolean(&get, "GATEWAY_ALLOW_HTTP_WEBHOOKS")?.unwrap_or(false),
-            routing: crate::routing::RoutingSettings::from_lookup(&get)?,
-            cache: crate::cache::CacheSettings::from_lookup(&get)?,
+            routing: routing::RoutingSettings::from_lookup(&get)?,
+            cache: cache::CacheSettings::from_lookup(&get)?,
         })
     }
 }

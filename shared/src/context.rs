@@ -1,4 +1,4 @@
-//! Per-call context handed from a function to the [`Gateway`](crate::client::Gateway).
+//! Per-call context handed from a function to the [`Gateway`](crate::Gateway).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -384,6 +384,74 @@ impl ModelRef {
     }
 }
 
+/// One entry of `GATEWAY_ALLOWED_MODELS`: a model ID, profile ID or alias, where `*` matches any
+/// run of characters and `?` one character. Matching ignores case.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ModelPattern(String);
+
+impl ModelPattern {
+    /// Parses one pattern.
+    pub fn parse(s: &str) -> Result<ModelPattern, IdError> {
+        let s = s.trim();
+        let ok = !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:*?/".contains(&b));
+        if ok {
+            Ok(ModelPattern(s.to_ascii_lowercase()))
+        } else {
+            Err(IdError {
+                what: "model pattern",
+                input: s.to_owned(),
+                why: "may hold only letters, digits, - . _ : / and the wildcards * ?",
+            })
+        }
+    }
+
+    /// Whether `name` matches (case-insensitively).
+    pub fn matches(&self, name: &str) -> bool {
+        glob(self.0.as_bytes(), name.to_ascii_lowercase().as_bytes())
+    }
+
+    /// The pattern text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ModelPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for ModelPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Iterative glob match with backtracking on the last `*` (linear in practice, no recursion).
+pub(crate) fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,11 @@
 //! `inference-core`: everything the gateway's Lambda functions share.
 //!
 //! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
-//! - [`client`]: the Bedrock SDK client and the [`Gateway`] facade the functions call.
+//! - [`pipeline`]: the [`Gateway`] the functions call: every model call as admit -> attempt ->
+//!   record stages.
+//! - [`call`]: the typed values a call carries between stages ([`call::CallMeta`], replies).
+//! - [`client`]: the Bedrock SDK client.
+//! - [`guard`]: the local content filter on every body shape and stream; guardrail reports.
 //! - [`config`]: typed settings from the environment, parsed once per cold start.
 //! - [`catalog`]: the model catalog (capabilities, limits, profiles, prices) as data.
 //! - [`ids`]: model IDs, profile IDs, regions and geographies as types.
@@ -22,6 +26,7 @@
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod call;
 pub mod catalog;
 pub mod client;
 pub mod config;
@@ -33,11 +38,13 @@ pub(crate) mod dynamo;
 pub mod error;
 pub mod estimate;
 pub mod filter;
+pub mod guard;
 pub mod ids;
 #[cfg(feature = "jobs")]
 pub mod jobs;
 pub mod models_view;
 pub mod native;
+pub mod pipeline;
 pub mod policy;
 pub mod resilience;
 pub mod resolve;
@@ -46,12 +53,16 @@ pub mod telemetry;
 #[cfg(feature = "web")]
 pub mod web;
 
+pub use call::{CallMeta, Reply};
 pub use catalog::{Catalog, ModelEntry};
-pub use client::InvokeStreamCall;
-pub use client::{BedrockClient, ConverseStreamCall, Gateway, NativeReply};
+pub use client::BedrockClient;
 pub use config::{Config, ConfigError};
 pub use context::CallContext;
 pub use error::{ErrorBody, GatewayError};
+pub use guard::GUARDRAIL_EVENT;
+pub use pipeline::{
+    CHUNK_EVENT, ConverseStreamCall, CountInput, Gateway, InvokeStreamCall, NativeReply,
+};
 
 #[cfg(test)]
 mod test_util {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::{Capability, Catalog, Mode};
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::cost::{Cost, estimate};
 use crate::error::GatewayError;
 use crate::estimate::{Family, estimate_request};
@@ -31,97 +31,7 @@ pub const AUTO: &str = "auto";
 /// The body field with routing constraints.
 pub const FIELD: &str = "routing";
 
-/// A quality tier. Ordered: a tier accepts models of its own and the higher tiers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    /// Cheap and quick (default: Haiku).
-    Fast,
-    /// Middle (default: Sonnet).
-    Balanced,
-    /// Strongest (default: Opus).
-    Best,
-}
-
-impl Tier {
-    /// Every tier, lowest first.
-    pub const ALL: [Tier; 3] = [Tier::Fast, Tier::Balanced, Tier::Best];
-
-    /// The spelling in requests and settings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Fast => "fast",
-            Tier::Balanced => "balanced",
-            Tier::Best => "best",
-        }
-    }
-}
-
-impl FromStr for Tier {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Tier, ()> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == s).ok_or(())
-    }
-}
-
-/// Routing settings of a deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoutingSettings {
-    /// `GATEWAY_ROUTING_FAST` / `_BALANCED` / `_BEST`: model names per tier, in [`Tier::ALL`]
-    /// order.
-    pub tiers: [Vec<String>; 3],
-    /// `GATEWAY_ROUTING_DEFAULT_TIER`: the floor when a request names no tier.
-    pub default_tier: Tier,
-}
-
-impl Default for RoutingSettings {
-    fn default() -> Self {
-        RoutingSettings {
-            tiers: [
-                vec!["haiku".into()],
-                vec!["sonnet".into()],
-                vec!["opus".into()],
-            ],
-            default_tier: Tier::Fast,
-        }
-    }
-}
-
-impl RoutingSettings {
-    /// Reads the settings through `get` (trimmed, empty = unset), as [`Config::from_lookup`]
-    /// does.
-    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut s = RoutingSettings::default();
-        let vars = [
-            "GATEWAY_ROUTING_FAST",
-            "GATEWAY_ROUTING_BALANCED",
-            "GATEWAY_ROUTING_BEST",
-        ];
-        for (slot, var) in s.tiers.iter_mut().zip(vars) {
-            if let Some(v) = get(var) {
-                *slot = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
-        }
-        if let Some(v) = get("GATEWAY_ROUTING_DEFAULT_TIER") {
-            s.default_tier = v.parse().map_err(|()| ConfigError::Invalid {
-                var: "GATEWAY_ROUTING_DEFAULT_TIER",
-                expected: "fast, balanced or best",
-                got: v.clone(),
-            })?;
-        }
-        Ok(s)
-    }
-
-    fn models(&self, tier: Tier) -> &[String] {
-        &self.tiers[tier as usize]
-    }
-}
+pub use crate::config::routing::{RoutingSettings, Tier};
 
 /// What a request asked of the router.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -472,45 +382,6 @@ pub fn annotate(v: &mut Value, decision: Option<&Decision>) {
     }
 }
 
-impl crate::client::Gateway {
-    /// For `model: "auto"`: takes `routing` out of the body, picks the model (also within the
-    /// caller's API-key models), writes it into `model` and returns it with the decision.
-    /// Other models pass through (a `routing` field with them is a 400).
-    pub fn route_auto(
-        &self,
-        body: &mut Value,
-        requested: String,
-        ctx: &crate::context::CallContext,
-        streaming: bool,
-    ) -> Result<(String, Option<Decision>), GatewayError> {
-        let auto = is_auto(&requested);
-        let Some(constraints) = take_constraints(body, auto)? else {
-            return Ok((requested, None));
-        };
-        let need: &[Capability] = if streaming {
-            &[Capability::Converse, Capability::Streaming]
-        } else {
-            &[Capability::Converse]
-        };
-        let key_allows =
-            |m: &crate::catalog::ModelEntry| ctx.caller.as_ref().is_none_or(|c| c.allows(m));
-        let d = route(
-            self.catalog(),
-            self.config(),
-            self.policy(),
-            body,
-            &constraints,
-            need,
-            &key_allows,
-        )?;
-        if let Value::Object(o) = body {
-            o.insert("model".into(), Value::String(d.model.clone()));
-        }
-        tracing::info!(request_id = %ctx.request_id, model = %d.model, tier = d.tier.as_str(), "routed model \"auto\"");
-        Ok((d.model.clone(), Some(d)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,35 +576,6 @@ mod tests {
         assert!(take_constraints(&mut b, false).is_err());
         let e = config_err(&[("GATEWAY_ROUTING_DEFAULT_TIER", "cheap")]);
         assert!(e.starts_with("GATEWAY_ROUTING_DEFAULT_TIER"), "{e}");
-    }
-
-    #[test]
-    fn route_auto_writes_the_choice_into_the_body_and_takes_routing_out() {
-        let cfg = config(&[("GATEWAY_DEFAULT_MODEL", "auto")]);
-        let catalog = Catalog::load(&cfg).unwrap();
-        let sdk = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::Config::builder()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
-                .build(),
-        );
-        let gw = crate::client::Gateway::new(cfg, catalog, crate::BedrockClient::from_sdk(sdk));
-        let ctx = crate::CallContext::new("test");
-        // No `model`: the deployment default `auto` routes.
-        let mut b = json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}],
-                           "routing": {"tier": "balanced"}});
-        let requested = gw.requested_model(&b).unwrap();
-        let (model, d) = gw.route_auto(&mut b, requested, &ctx, true).unwrap();
-        assert_eq!(model, id("sonnet"));
-        assert_eq!(b["model"], json!(id("sonnet")));
-        assert!(b.get("routing").is_none());
-        assert_eq!(d.unwrap().requested_tier, Tier::Balanced);
-        // A named model passes through untouched.
-        let mut b = json!({"model": "nova-lite", "messages": []});
-        let (model, d) = gw
-            .route_auto(&mut b, "nova-lite".into(), &ctx, false)
-            .unwrap();
-        assert_eq!((model.as_str(), d.is_none()), ("nova-lite", true));
     }
 
     fn config_err(vars: &[(&str, &str)]) -> String {

@@ -92,6 +92,22 @@ pub struct CallMetrics {
 }
 
 impl CallMetrics {
+    /// Records what a call used and cost.
+    pub fn usage(&mut self, usage: &crate::cost::Usage, cost: &crate::cost::Cost) {
+        self.input_tokens = usage.input_tokens;
+        self.output_tokens = usage.output_tokens;
+        self.cache_read_tokens = usage.cache_read_tokens;
+        self.cache_write_tokens = usage.cache_write_tokens();
+        self.cost = Some(cost.total());
+    }
+
+    /// Records a failure: one error, a throttle when it was one, and its type.
+    pub fn error(&mut self, e: &crate::error::GatewayError) {
+        self.errors = 1;
+        self.throttles = u64::from(matches!(e.error_type(), "throttled" | "quota_exceeded"));
+        self.error_type = Some(e.error_type().to_owned());
+    }
+
     /// The EMF document for these metrics in `namespace`, stamped `timestamp_ms`.
     pub fn to_emf(&self, namespace: &str, timestamp_ms: u128) -> Value {
         let mut metrics = Vec::new();

@@ -1,7 +1,7 @@
 use async_callback::jobs::JobsWorker;
 use async_callback::{GatewayRunner, State, handle, secrets, storage::Storage};
 use aws_config::BehaviorVersion;
-use inference_core::client::Gateway;
+use inference_core::Gateway;
 use inference_core::jobs::results::ResultStore;
 use inference_core::jobs::webhook::WebhookSender;
 use inference_core::jobs::{JobStore, JobsSettings};

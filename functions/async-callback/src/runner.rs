@@ -1,7 +1,7 @@
 //! The production [`Runner`]: requests go through inference-core's `Gateway`, like the HTTP API's.
 
 use inference_core::CallContext;
-use inference_core::client::Gateway;
+use inference_core::Gateway;
 use std::future::Future;
 use std::pin::Pin;
 

@@ -8,8 +8,8 @@
 //!
 //! `/v1/estimate` adds `models` (candidates compared in one call) and `expected_output_tokens`.
 
+use inference_core::CountInput;
 use inference_core::catalog::ModelEntry;
-use inference_core::client::CountInput;
 use inference_core::{Gateway, GatewayError, native};
 use serde_json::{Map, Value};
 

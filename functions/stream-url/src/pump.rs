@@ -28,9 +28,9 @@ pub const DONE: &str = "done";
 /// Name of the event that reports a failure after the stream started.
 pub const ERROR: &str = "error";
 /// Name of a native (InvokeModel) chunk event.
-pub const CHUNK: &str = inference_core::client::CHUNK_EVENT;
+pub const CHUNK: &str = inference_core::CHUNK_EVENT;
 /// Name of the event that reports guardrail interventions (sent before `done`).
-pub const GUARDRAIL: &str = inference_core::client::GUARDRAIL_EVENT;
+pub const GUARDRAIL: &str = inference_core::GUARDRAIL_EVENT;
 
 /// One upstream event: its SSE name and JSON payload.
 pub type Event = (String, Value);

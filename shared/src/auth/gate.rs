@@ -1,4 +1,4 @@
-//! The hooks `Gateway`'s call paths run for an authenticated caller: admission before the model
+//! The hooks the call pipeline runs for an authenticated caller: admission before the model
 //! call (allowed models, then tokens per minute and budgets reserved from the estimate) and
 //! settlement after it (the reservation replaced by actual usage, which also feeds the usage
 //! report). Without a caller in the [`CallContext`] every hook is a no-op.
@@ -10,8 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{Actual, AdmissionRequest, Caller};
-use crate::client::Gateway;
-use crate::context::CallContext;
+use crate::catalog::Catalog;
 use crate::cost::{Cost, Usage};
 use crate::error::{ErrorKind, GatewayError};
 use crate::estimate::{Family, estimate_native, estimate_request};
@@ -91,148 +90,149 @@ impl Actual {
     }
 }
 
-impl Gateway {
-    /// Admission of a model call on `resolved` for the request's caller: the key must allow the
-    /// model; the first admitted call of a request also reserves tokens per minute and budget
-    /// from the estimate (input + `max_tokens`). Fallback candidates are only checked against
-    /// the key's models: the reservation is already held and is settled at the actual price.
-    pub(crate) async fn admit_call(
-        &self,
-        ctx: &CallContext,
-        resolved: &Resolved,
-        body: Body<'_>,
-        max_tokens: Option<u32>,
-    ) -> Result<(), GatewayError> {
-        let Some(caller) = &ctx.caller else {
-            return Ok(());
-        };
-        if !caller.allows(&resolved.model) {
-            return Err(GatewayError::new(
-                ErrorKind::ModelNotAllowed,
-                format!(
-                    "model {} is not allowed for API key {} (ask its administrator to add it)",
-                    resolved.model.id,
-                    caller.key_id()
-                ),
-            ));
-        }
-        {
-            let mut state = caller.lock();
-            if state.admitted {
-                return Ok(());
-            }
-            state.admitted = true;
-        }
-        let Some(meter) = &caller.meter else {
-            return Ok(());
-        };
-        let input = input_estimate(resolved, body);
-        caller.lock().input_estimate = input;
-        if !caller.limits().meters_calls() {
+/// Admission of a model call on `resolved` for the request's caller (`None`: no key, nothing
+/// to check): the key must allow the model; the first admitted call of a request also reserves
+/// tokens per minute and budget from the estimate (input + `max_tokens`). Fallback candidates
+/// are only checked against the key's models: the reservation is already held and is settled
+/// at the actual price.
+pub(crate) async fn admit(
+    caller: Option<&Arc<Caller>>,
+    catalog: &Catalog,
+    resolved: &Resolved,
+    body: Body<'_>,
+    max_tokens: Option<u32>,
+) -> Result<(), GatewayError> {
+    let Some(caller) = caller else {
+        return Ok(());
+    };
+    if !caller.allows(&resolved.model) {
+        return Err(GatewayError::new(
+            ErrorKind::ModelNotAllowed,
+            format!(
+                "model {} is not allowed for API key {} (ask its administrator to add it)",
+                resolved.model.id,
+                caller.key_id()
+            ),
+        ));
+    }
+    {
+        let mut state = caller.lock();
+        if state.admitted {
             return Ok(());
         }
-        let output = u64::from(max_tokens.unwrap_or(0));
-        let usd = crate::cost::estimate(
-            self.catalog(),
-            &resolved.model,
-            resolved.pricing,
-            input,
-            output,
-        )
-        .total();
-        let request = AdmissionRequest {
-            tokens: input + output,
-            usd,
-        };
-        match meter.admit(caller, &request).await {
-            Ok(r) => {
-                caller.lock().reservation = Some(r);
-                Ok(())
-            }
-            Err(e) => {
-                // Refused: a fallback candidate must not slip through on the flag.
-                caller.lock().admitted = false;
-                Err(e)
-            }
-        }
+        state.admitted = true;
     }
-
-    /// Settles the request's call: `actual` usage (or, with `None`, a release of the
-    /// reservation). Awaited, so a Lambda invocation does not end with the write pending.
-    pub(crate) async fn settle_call(&self, ctx: &CallContext, actual: Option<Actual>) {
-        if let Some(f) = settlement(ctx, actual) {
-            // Spawned and awaited: a caller that stops waiting (client gone) does not cut the
-            // writes short halfway.
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => {
-                    let _ = rt.spawn(f).await;
-                }
-                Err(_) => f.await,
-            }
-        }
+    let Some(meter) = &caller.meter else {
+        return Ok(());
+    };
+    let input = input_estimate(resolved, body);
+    caller.lock().input_estimate = input;
+    if !caller.limits().meters_calls() {
+        return Ok(());
     }
-
-    /// Settles a stream whose end was already recorded with [`Gateway::stash_usage`] (the
-    /// normal end of a stream: awaited before the closing event).
-    pub(crate) async fn settle_stashed(&self, ctx: &CallContext) {
-        let actual = ctx.caller.as_ref().and_then(|c| c.lock().actual.take());
-        if let Some(actual) = actual {
-            self.settle_call(ctx, Some(actual)).await;
+    let output = u64::from(max_tokens.unwrap_or(0));
+    let usd =
+        crate::cost::estimate(catalog, &resolved.model, resolved.pricing, input, output).total();
+    let request = AdmissionRequest {
+        tokens: input + output,
+        usd,
+    };
+    match meter.admit(caller, &request).await {
+        Ok(r) => {
+            caller.lock().reservation = Some(r);
+            Ok(())
         }
-    }
-
-    /// Like [`Gateway::settle_stashed`], from a `Drop` (a client that went away): the write
-    /// runs as a spawned task.
-    pub(crate) fn settle_stashed_later(&self, ctx: &CallContext) {
-        let actual = ctx.caller.as_ref().and_then(|c| c.lock().actual.take());
-        if let Some(f) = actual.and_then(|a| settlement(ctx, Some(a)))
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-        {
-            rt.spawn(f);
+        Err(e) => {
+            // Refused: a fallback candidate must not slip through on the flag.
+            caller.lock().admitted = false;
+            Err(e)
         }
-    }
-
-    /// Records what a stream used when it ends (normally, with an error, or dropped), for
-    /// [`Gateway::settle_stashed`] / [`Gateway::settle_stashed_later`]. A stream cut before
-    /// Bedrock reported usage is settled for what it produced: the input estimate and the
-    /// output tokens estimated from the deltas already relayed ([`Gateway::note_output`]).
-    pub(crate) fn stash_usage(&self, ctx: &CallContext, resolved: &Resolved, usage: Option<Usage>) {
-        let Some(c) = &ctx.caller else { return };
-        if c.meter.is_none() {
-            return;
-        }
-        let mut state = c.lock();
-        let usage = usage.unwrap_or_else(|| Usage::new(state.input_estimate, state.produced));
-        let cost = crate::cost::cost_of(self.catalog(), &resolved.model, resolved.pricing, &usage);
-        state.actual = Some(Actual::new(resolved.model.id.as_str(), &usage, &cost));
-    }
-
-    /// Counts the output of a relayed ConverseStream event (text, reasoning and tool-input
-    /// deltas), estimated with the model's tokenizer coefficients, for [`Gateway::stash_usage`].
-    pub(crate) fn note_output(&self, ctx: &CallContext, resolved: &Resolved, event: &Value) {
-        let Some(c) = &ctx.caller else { return };
-        let Some(delta) = event.pointer("/contentBlockDelta/delta") else {
-            return;
-        };
-        let text = delta
-            .get("text")
-            .or_else(|| delta.pointer("/reasoningContent/text"))
-            .or_else(|| delta.pointer("/toolUse/input"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if text.is_empty() {
-            return;
-        }
-        let family = Family::for_model(&resolved.model).unwrap_or(Family::Anthropic);
-        let tokens = u64::from(crate::estimate::estimate_text(family, text));
-        let mut state = c.lock();
-        state.produced = state.produced.saturating_add(tokens);
     }
 }
 
+/// Settles the request's call: `actual` usage (or, with `None`, a release of the
+/// reservation). Awaited, so a Lambda invocation does not end with the write pending.
+pub(crate) async fn settle(caller: Option<&Arc<Caller>>, actual: Option<Actual>) {
+    if let Some(f) = settlement(caller, actual) {
+        // Spawned and awaited: a caller that stops waiting (client gone) does not cut the
+        // writes short halfway.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let _ = rt.spawn(f).await;
+            }
+            Err(_) => f.await,
+        }
+    }
+}
+
+/// Settles a stream whose end was already recorded with [`stash_usage`] (the normal end of a
+/// stream: awaited before the closing event).
+pub(crate) async fn settle_stashed(caller: Option<&Arc<Caller>>) {
+    let actual = caller.and_then(|c| c.lock().actual.take());
+    if let Some(actual) = actual {
+        settle(caller, Some(actual)).await;
+    }
+}
+
+/// Like [`settle_stashed`], from a `Drop` (a client that went away): the write runs as a
+/// spawned task.
+pub(crate) fn settle_stashed_later(caller: Option<&Arc<Caller>>) {
+    let actual = caller.and_then(|c| c.lock().actual.take());
+    if let Some(f) = actual.and_then(|a| settlement(caller, Some(a)))
+        && let Ok(rt) = tokio::runtime::Handle::try_current()
+    {
+        rt.spawn(f);
+    }
+}
+
+/// Records what a stream used when it ends (normally, with an error, or dropped), for
+/// [`settle_stashed`] / [`settle_stashed_later`]. A stream cut before Bedrock reported usage is
+/// settled for what it produced: the input estimate and the output tokens estimated from the
+/// deltas already relayed ([`note_output`]).
+pub(crate) fn stash_usage(
+    caller: Option<&Arc<Caller>>,
+    catalog: &Catalog,
+    resolved: &Resolved,
+    usage: Option<Usage>,
+) {
+    let Some(c) = caller else { return };
+    if c.meter.is_none() {
+        return;
+    }
+    let mut state = c.lock();
+    let usage = usage.unwrap_or_else(|| Usage::new(state.input_estimate, state.produced));
+    let cost = crate::cost::cost_of(catalog, &resolved.model, resolved.pricing, &usage);
+    state.actual = Some(Actual::new(resolved.model.id.as_str(), &usage, &cost));
+}
+
+/// Counts the output of a relayed ConverseStream event (text, reasoning and tool-input
+/// deltas), estimated with the model's tokenizer coefficients, for [`stash_usage`].
+pub(crate) fn note_output(caller: Option<&Arc<Caller>>, resolved: &Resolved, event: &Value) {
+    let Some(c) = caller else { return };
+    let Some(delta) = event.pointer("/contentBlockDelta/delta") else {
+        return;
+    };
+    let text = delta
+        .get("text")
+        .or_else(|| delta.pointer("/reasoningContent/text"))
+        .or_else(|| delta.pointer("/toolUse/input"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if text.is_empty() {
+        return;
+    }
+    let family = Family::for_model(&resolved.model).unwrap_or(Family::Anthropic);
+    let tokens = u64::from(crate::estimate::estimate_text(family, text));
+    let mut state = c.lock();
+    state.produced = state.produced.saturating_add(tokens);
+}
+
 /// The settlement write for the request's caller, if there is anything to write.
-fn settlement(ctx: &CallContext, actual: Option<Actual>) -> Option<super::BoxFuture<'static, ()>> {
-    let caller: &Arc<Caller> = ctx.caller.as_ref()?;
+fn settlement(
+    caller: Option<&Arc<Caller>>,
+    actual: Option<Actual>,
+) -> Option<super::BoxFuture<'static, ()>> {
+    let caller = caller?;
     let meter = caller.meter.clone()?;
     let reservation = caller.lock().reservation.take();
     if reservation.is_none() && actual.is_none() {

@@ -4,8 +4,8 @@
 //!   directory the HTTP layer (`web` feature: [`authenticate`]) looks keys up in.
 //! - [`Caller`]: the authenticated key of one request. The HTTP layer puts it into the request's
 //!   extensions; `web::call_context` copies it into [`CallContext`](crate::CallContext), and every
-//!   `Gateway` call path admits the call against it (allowed models, tokens per minute, budgets)
-//!   and settles it from actual usage afterwards (`gate`).
+//!   call of the pipeline is admitted against it (allowed models, tokens per minute, budgets)
+//!   and settled from actual usage afterwards (`gate`).
 //! - [`Meter`] / [`KeyDirectory`]: the storage behind it, as traits so the call paths do not
 //!   depend on DynamoDB; the DynamoDB implementation is `dynamo` (feature `keys`).
 
@@ -33,10 +33,12 @@ use crate::catalog::ModelEntry;
 use crate::error::GatewayError;
 use crate::policy::ModelPattern;
 
-pub(crate) use gate::Body;
 /// A job's estimate at submission is the one admission computes (`jobs::charge`).
 #[cfg(feature = "jobs")]
 pub(crate) use gate::input_estimate;
+pub(crate) use gate::{
+    Body, admit, note_output, settle, settle_stashed, settle_stashed_later, stash_usage,
+};
 pub use settings::{AuthMode, AuthSettings};
 #[cfg(feature = "web")]
 pub use web::{authenticate, key_from_headers};

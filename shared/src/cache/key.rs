@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::AnswerKind;
-use crate::client::Prepared;
+use crate::call::Prepared;
 use crate::convert::request::GuardrailSpec;
 
 /// Bumped when the key's inputs or the stored format change: old entries stop matching.

@@ -2,17 +2,13 @@
 //! answer, store a clean miss, and mark the response and metrics.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use super::{AnswerKind, CacheDirective, CacheKey, CacheMode, CachedAnswer, ResponseCache, Tier};
-use crate::catalog::Capability;
-use crate::client::{Gateway, Prepared, decorate};
-use crate::context::CallContext;
-use crate::convert::ConverseParts;
-use crate::convert::request::GuardrailSpec;
-use crate::cost::{Cost, Usage, Usd, cost_of};
+use crate::call::Prepared;
+use crate::catalog::ModelEntry;
+use crate::cost::{Cost, Usage, Usd};
 use crate::error::GatewayError;
 use crate::telemetry::CallMetrics;
 
@@ -213,28 +209,31 @@ impl StreamRecorder {
     }
 }
 
-impl Gateway {
-    /// Decides what the cache does for a call and looks it up. `requested` is the model the
-    /// call will try first; the key is computed from its prepared request (what would be sent).
-    /// An invalid `x-gateway-cache` value is a 400 even when the cache is off.
-    pub async fn cache_probe(
-        &self,
+impl CacheProbe {
+    /// Decides what the cache does for a call and looks it up. `prepare` gives the call the
+    /// request will try first (what would be sent; `None` when it does not prepare: the call
+    /// then fails with its own error), from which the key is computed. `allowed` says whether
+    /// the caller's API key may use its model: one that may not gets no hit (the call is refused
+    /// as usual further on). An invalid `x-gateway-cache` value is a 400 even when the cache is
+    /// off.
+    pub(crate) async fn open(
+        cache: Option<&Arc<ResponseCache>>,
         kind: AnswerKind,
-        requested: &str,
-        parts: &ConverseParts,
-        caller_guardrail: Option<&GuardrailSpec>,
-        ctx: &CallContext,
+        directive: &CacheDirective,
+        prepare: impl FnOnce() -> Option<Prepared>,
+        key_of: impl FnOnce(&Prepared) -> CacheKey,
+        allowed: impl FnOnce(&ModelEntry) -> bool,
     ) -> Result<CacheProbe, GatewayError> {
-        if let CacheDirective::Invalid(v) = &ctx.cache {
+        if let CacheDirective::Invalid(v) = directive {
             return Err(GatewayError::invalid_request(format!(
                 "{}: {v:?} is not one of: use, bypass, refresh",
                 super::HEADER
             )));
         }
-        let Some(cache) = self.response_cache() else {
+        let Some(cache) = cache else {
             return Ok(CacheProbe::default());
         };
-        let (read, write, status) = match (&ctx.cache, cache.settings().mode) {
+        let (read, write, status) = match (directive, cache.settings().mode) {
             (_, CacheMode::Off) | (CacheDirective::Default, CacheMode::OptIn) => {
                 return Ok(CacheProbe::default());
             }
@@ -252,24 +251,12 @@ impl Gateway {
         if !read && !write {
             return Ok(probe);
         }
-        let capability = match kind {
-            AnswerKind::Converse => Capability::Converse,
-            AnswerKind::Stream => Capability::Streaming,
-        };
-        // A request that does not prepare fails in the call itself, with its own error.
-        let Ok(prepared) = self.prepare(requested, parts, capability) else {
+        let Some(prepared) = prepare() else {
             probe.write = false;
             return Ok(probe);
         };
-        let policy = format!("{:?}", self.config().content_policy);
-        let key = CacheKey::of(kind, &prepared, caller_guardrail, &policy);
-        // A caller's API key that may not use the model gets no hit: the call is refused as
-        // usual further on.
-        if ctx
-            .caller
-            .as_ref()
-            .is_some_and(|c| !c.allows(&prepared.resolved.model))
-        {
+        let key = key_of(&prepared);
+        if !allowed(&prepared.resolved.model) {
             return Ok(CacheProbe::default());
         }
         if read
@@ -282,44 +269,5 @@ impl Gateway {
         probe.key = Some(key);
         probe.prepared = Some(prepared);
         Ok(probe)
-    }
-
-    /// A Converse hit's response: the stored answer with the gateway's fields, `cost` zero,
-    /// `cache` marked, `metrics.latencyMs` of this call; one metrics record.
-    pub fn cache_hit_response(
-        &self,
-        probe: &CacheProbe,
-        ctx: &CallContext,
-        started: Instant,
-    ) -> Option<Value> {
-        let (answer, prepared) = (probe.hit()?, probe.prepared()?);
-        if answer.kind != AnswerKind::Converse {
-            return None;
-        }
-        let mut v = answer.body.clone();
-        let latency = started.elapsed();
-        if let Some(m) = v.get_mut("metrics").and_then(Value::as_object_mut) {
-            m.insert("latencyMs".into(), json!(latency.as_millis() as u64));
-        }
-        let cost = self.free(prepared);
-        decorate(&mut v, prepared, &cost, ctx, &[]);
-        probe.annotate(&mut v);
-        let mut m = self.metrics(ctx, "Converse", prepared.resolved.model.id.as_str());
-        m.latency = Some(latency);
-        m.cost = Some(cost.total());
-        probe.record(&mut m);
-        m.emit(self.config());
-        tracing::info!(request_id = %ctx.request_id, model = %prepared.resolved.target.id(), "converse served from the response cache");
-        Some(v)
-    }
-
-    /// The zero cost of a hit, in the price list of the call it stands in for.
-    pub fn free(&self, prepared: &Prepared) -> Cost {
-        cost_of(
-            self.catalog(),
-            &prepared.resolved.model,
-            prepared.resolved.pricing,
-            &Usage::default(),
-        )
     }
 }

@@ -6,10 +6,8 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::*;
-use crate::catalog::{Capability, Catalog};
-use crate::client::{BedrockClient, Gateway};
 use crate::config::Config;
-use crate::convert::ConverseParts;
+use crate::config::ConfigError;
 
 fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
@@ -176,126 +174,6 @@ async fn expired_and_oversized_entries_are_not_served() {
     big.body = json!({"text": "x".repeat(400)});
     assert!(!c.put(&key(2), big).await);
     assert!(shared.0.lock().unwrap().get(&key(2).to_hex()).is_none());
-}
-
-fn gateway(vars: &[(&str, &str)]) -> Gateway {
-    let cfg = config(vars).unwrap();
-    let catalog = Catalog::load(&cfg).unwrap();
-    let sdk = aws_sdk_bedrockruntime::Client::from_conf(
-        aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
-            .build(),
-    );
-    let settings = cfg.cache.clone();
-    Gateway::new(cfg, catalog, BedrockClient::from_sdk(sdk))
-        .with_cache(ResponseCache::new(settings))
-}
-
-fn parts(body: serde_json::Value) -> ConverseParts {
-    ConverseParts::from_json(&body, &["model"]).unwrap()
-}
-
-fn ctx(d: CacheDirective) -> crate::CallContext {
-    crate::CallContext::new("test").with_cache(d)
-}
-
-#[tokio::test]
-async fn keys_cover_what_changes_the_answer_and_not_metadata() {
-    let gw = gateway(&[("GATEWAY_CACHE", "on")]);
-    let base = json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}],
-                      "inferenceConfig": {"temperature": 0.5}});
-    let key_of = |body: serde_json::Value, model: &str| {
-        let gw = gw.clone();
-        let model = model.to_owned();
-        async move {
-            let p = gw
-                .cache_probe(
-                    AnswerKind::Converse,
-                    &model,
-                    &parts(body),
-                    None,
-                    &ctx(CacheDirective::Use),
-                )
-                .await
-                .unwrap();
-            format!(
-                "{:?}",
-                p.prepared()
-                    .map(|p| CacheKey::of(AnswerKind::Converse, p, None, ""))
-            )
-        }
-    };
-    let k = key_of(base.clone(), "haiku").await;
-    assert_eq!(
-        k,
-        key_of(base.clone(), "anthropic.claude-haiku-4-5-20251001-v1:0").await
-    );
-    let mut meta = base.clone();
-    meta["requestMetadata"] = json!({"team": "a"});
-    assert_eq!(k, key_of(meta, "haiku").await);
-    assert_ne!(k, key_of(base.clone(), "sonnet").await);
-    for (field, value) in [
-        ("inferenceConfig", json!({"temperature": 0.6})),
-        (
-            "inferenceConfig",
-            json!({"temperature": 0.5, "maxTokens": 10}),
-        ),
-        ("system", json!([{"text": "be brief"}])),
-        ("additionalModelRequestFields", json!({"top_k": 5})),
-        (
-            "toolConfig",
-            json!({"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}]}),
-        ),
-    ] {
-        let mut b = base.clone();
-        b[field] = value;
-        assert_ne!(k, key_of(b, "haiku").await, "{field}");
-    }
-}
-
-#[tokio::test]
-async fn modes_and_directives_decide_what_the_probe_does() {
-    let body = json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]});
-    let probe = |gw: Gateway, d: CacheDirective| {
-        let p = parts(body.clone());
-        async move {
-            gw.cache_probe(AnswerKind::Converse, "haiku", &p, None, &ctx(d))
-                .await
-                .map(|p| p.status().map(CacheStatus::as_str))
-        }
-    };
-    let opt_in = gateway(&[("GATEWAY_CACHE", "opt_in")]);
-    assert_eq!(
-        probe(opt_in.clone(), CacheDirective::Default)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        probe(opt_in.clone(), CacheDirective::Use).await.unwrap(),
-        Some("miss")
-    );
-    assert_eq!(
-        probe(opt_in.clone(), CacheDirective::Bypass).await.unwrap(),
-        Some("bypass")
-    );
-    assert_eq!(
-        probe(opt_in.clone(), CacheDirective::Refresh)
-            .await
-            .unwrap(),
-        Some("refresh")
-    );
-    let e = probe(opt_in, CacheDirective::Invalid("x".into()))
-        .await
-        .unwrap_err();
-    assert_eq!(e.status(), 400);
-    let on = gateway(&[("GATEWAY_CACHE", "on")]);
-    assert_eq!(
-        probe(on, CacheDirective::Default).await.unwrap(),
-        Some("miss")
-    );
-    let _ = Capability::Converse;
 }
 
 #[tokio::test]

@@ -8,10 +8,10 @@ use aws_sdk_bedrockruntime::types::{
 
 use super::id::JobId;
 use crate::catalog::Capability;
-use crate::client::Gateway;
 use crate::convert::json_to_document;
 use crate::cost::{Cost, video_cost};
 use crate::error::{GatewayError, from_sdk_error};
+use crate::pipeline::Gateway;
 
 /// Where an async invocation stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

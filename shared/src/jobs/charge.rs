@@ -22,10 +22,10 @@ use super::record::{JobKind, JobRecord};
 use super::submit::Submission;
 use crate::auth::{Actual, Body, Caller, KeyId};
 use crate::catalog::{Capability, ModelEntry};
-use crate::client::Gateway;
 use crate::context::CallContext;
 use crate::convert::ConverseParts;
 use crate::error::{ErrorKind, GatewayError};
+use crate::pipeline::Gateway;
 
 fn not_allowed(caller: &Caller, model: &ModelEntry) -> GatewayError {
     GatewayError::new(

@@ -9,9 +9,9 @@ use super::id::IdempotencyKey;
 use super::record::JobKind;
 use super::url_guard::{UrlPolicy, WebhookUrl};
 use crate::catalog::Capability;
-use crate::client::Gateway;
 use crate::convert::ConverseParts;
 use crate::error::GatewayError;
+use crate::pipeline::Gateway;
 
 /// Largest stored request (the record holds it, and a DynamoDB item is at most 400 KB).
 pub const MAX_STORED_REQUEST_BYTES: usize = 300_000;

@@ -14,10 +14,14 @@ use aws_sdk_bedrockruntime::types::{
 use serde_json::Value;
 
 use super::Gateway;
+use super::attempt::send_within;
+use crate::catalog::Capability;
 use crate::catalog::ModelEntry;
 use crate::context::CallContext;
 use crate::convert::ConverseParts;
 use crate::error::{GatewayError, from_sdk_error};
+use crate::native;
+use serde_json::json;
 
 const OPERATION: &str = "CountTokens";
 
@@ -91,10 +95,8 @@ impl Gateway {
             .count_tokens()
             .model_id(model_id)
             .input(input.to_sdk()?);
-        let result = match self.timeout_override(ctx)? {
-            Some(o) => call.customize().config_override(o).send().await,
-            None => call.send().await,
-        };
+        let timeout = self.timeout_override(ctx)?;
+        let result = send_within!(call, timeout);
         match result {
             Ok(out) => {
                 let tokens = u64::try_from(out.input_tokens()).unwrap_or(0);
@@ -110,5 +112,94 @@ impl Gateway {
                 Err(e)
             }
         }
+    }
+}
+
+impl Gateway {
+    /// CountTokens. Body: `{"model", "messages", "system"}` (Converse form) or
+    /// `{"model", "body": {...native...}}`. Answers `{"inputTokens", "model", "context_window",
+    /// "estimate"}`; the estimate prices the counted input plus the `maxTokens` the call would
+    /// send (the worst case). CountTokens takes the bare model ID, never a profile.
+    pub async fn count_tokens(
+        &self,
+        body: Value,
+        ctx: &CallContext,
+    ) -> Result<Value, GatewayError> {
+        let requested = self.requested_model(&body)?;
+        let resolved = self.resolve_allowed(&requested, Capability::CountTokens)?;
+        let started = Instant::now();
+        let (input, expected_max) = if let Some(native_body) = body.get("body") {
+            let bytes = serde_json::to_vec(native_body).unwrap_or_default();
+            let req = InvokeModelTokensRequest::builder()
+                .body(Blob::new(bytes))
+                .build()
+                .map_err(|e| GatewayError::invalid_request(format!("body: {e}")))?;
+            let requested_max =
+                native::max_tokens_pointer(&resolved.model.family, &resolved.model.provider)
+                    .and_then(|p| native_body.pointer(p))
+                    .and_then(Value::as_i64);
+            (CountTokensInput::InvokeModel(req), requested_max)
+        } else {
+            let parts = ConverseParts::from_json(
+                &body,
+                &[
+                    "model",
+                    "inferenceConfig",
+                    "toolConfig",
+                    "additionalModelRequestFields",
+                ],
+            )?;
+            let max = parts.max_tokens();
+            let req = ConverseTokensRequest::builder()
+                .set_messages(Some(parts.messages))
+                .set_system((!parts.system.is_empty()).then_some(parts.system))
+                .build();
+            (CountTokensInput::Converse(req), max)
+        };
+        let max_tokens = self.policy.max_tokens(&resolved.model, expected_max)?;
+        let call = self
+            .client
+            .sdk()
+            .count_tokens()
+            .model_id(resolved.model.id.as_str())
+            .input(input);
+        let timeout = self.timeout_override(ctx)?;
+        let result = send_within!(call, timeout);
+        let out = result.map_err(|sdk| {
+            let e = from_sdk_error(sdk);
+            self.record_failure(
+                ctx,
+                "CountTokens",
+                resolved.model.id.as_str(),
+                started,
+                &e,
+                0,
+            );
+            e
+        })?;
+        let input_tokens = u64::try_from(out.input_tokens()).unwrap_or(0);
+        let estimate = crate::cost::estimate(
+            &self.catalog,
+            &resolved.model,
+            resolved.pricing,
+            input_tokens,
+            u64::from(max_tokens.value),
+        );
+        let mut m = self.metrics(ctx, "CountTokens", resolved.model.id.as_str());
+        m.latency = Some(started.elapsed());
+        m.input_tokens = input_tokens;
+        m.emit(&self.config);
+        Ok(json!({
+            "inputTokens": input_tokens,
+            "model": resolved.target.id(),
+            "resolved": resolved.describe(),
+            "context_window": {
+                "max_input_tokens": resolved.model.max_input_tokens,
+                "fits": input_tokens + u64::from(max_tokens.value) <= resolved.model.max_input_tokens,
+            },
+            "max_tokens": max_tokens,
+            "estimate": estimate.to_json(),
+            "request_id": ctx.request_id,
+        }))
     }
 }

@@ -1,0 +1,102 @@
+//! The typed values one model call carries between the pipeline's stages: the admitted
+//! candidate ([`Prepared`]) and what the gateway reports about the call ([`CallMeta`]), so no
+//! stage reads another's result back out of JSON.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::convert::ConverseParts;
+use crate::cost::{Cost, Usage};
+use crate::policy::MaxTokens;
+use crate::resilience::FallbackStep;
+use crate::resolve::{Resolved, ResolvedView};
+
+/// A Converse request after resolution and policy, ready to send.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The resolved model.
+    pub resolved: Resolved,
+    /// The request parts (with maxTokens and guardrail applied).
+    pub parts: ConverseParts,
+    /// The `maxTokens` sent.
+    pub max_tokens: MaxTokens,
+}
+
+/// The gateway's fields of an answer (beside the model's own body): what was called, what it
+/// cost and how the call went. Serialised, its fields are the top-level envelope fields of
+/// responses and of the closing stream event.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallMeta {
+    /// The ID that was called (bare model ID or inference profile).
+    pub model: String,
+    /// How the requested name resolved.
+    pub resolved: ResolvedView,
+    /// The `maxTokens` applied (`null` for native bodies without one, e.g. embeddings).
+    pub max_tokens: Option<MaxTokens>,
+    /// What the call cost (zero for a cache hit).
+    pub cost: Cost,
+    /// The request ID.
+    pub request_id: String,
+    /// Abandoned attempts before the one that answered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<FallbackStep>,
+    /// What the response cache did (`None`: not engaged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Value>,
+    /// The router's decision for `model: "auto"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Value>,
+    /// Guardrail interventions (Bedrock's, a caller's, the local filter's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<Value>,
+}
+
+impl CallMeta {
+    /// The envelope of a call on `resolved` with `cost`; the optional parts start empty.
+    pub fn new(
+        resolved: &Resolved,
+        max_tokens: Option<MaxTokens>,
+        cost: Cost,
+        request_id: &str,
+    ) -> Self {
+        CallMeta {
+            model: resolved.target.id(),
+            resolved: resolved.describe(),
+            max_tokens,
+            cost,
+            request_id: request_id.to_owned(),
+            fallback: Vec::new(),
+            cache: None,
+            routing: None,
+            guardrail: None,
+        }
+    }
+
+    /// Writes the envelope's fields into a JSON object (the model's body or an event payload).
+    pub fn merge_into(&self, v: &mut Value) {
+        if let (Value::Object(o), Ok(Value::Object(meta))) = (v, serde_json::to_value(self)) {
+            o.extend(meta);
+        }
+    }
+}
+
+/// A Converse answer: the body in Bedrock's shape, the gateway's envelope, and the usage the
+/// body reports (a cache hit reports the stored answer's usage, at zero cost).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Bedrock's Converse response (`output`, `stopReason`, `usage`, `metrics`, ...).
+    pub body: Value,
+    /// The gateway's fields.
+    pub meta: CallMeta,
+    /// The token usage the body reports.
+    pub usage: Usage,
+}
+
+impl Reply {
+    /// The response as the HTTP API returns it: the body with the envelope's fields added.
+    pub fn into_json(self) -> Value {
+        let mut v = self.body;
+        self.meta.merge_into(&mut v);
+        v
+    }
+}

@@ -1,0 +1,173 @@
+//! Guardrails on every path: the local content filter on what callers send and on what models
+//! answer (whole and streamed), and how interventions (Bedrock's, a caller's, the local
+//! filter's) are reported, counted and logged.
+//!
+//! Reports name policies and entity kinds, never the offending text; see `docs/guardrails.md`.
+
+mod report;
+mod screen;
+mod stream;
+
+pub use report::{
+    GUARDRAIL_EVENT, GuardrailReport, Intervention, Source, Stage, acting_policies,
+    blocked_output_message,
+};
+pub(crate) use screen::{
+    Screen, Visit, converse_input, converse_output, mask_all_strings, native_input, native_output,
+    screen_output,
+};
+pub(crate) use stream::{StreamGuard, StreamShape};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{Action, EntityKind, Filter, Policy};
+    use serde_json::{Value, json};
+
+    fn mask_filter() -> Filter {
+        let mut p = Policy::secrets_only();
+        p.set_action(EntityKind::Email, Action::Mask);
+        Filter::new(&p)
+    }
+
+    fn texts(events: &[Value]) -> String {
+        events
+            .iter()
+            .filter_map(|e| {
+                e.pointer("/contentBlockDelta/delta/text")
+                    .and_then(Value::as_str)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn converse_stream_masks_across_deltas_and_flushes_at_block_stop() {
+        let mut g = StreamGuard::new(&mask_filter(), StreamShape::Converse);
+        let mut out = Vec::new();
+        for piece in [
+            "Write to ",
+            "jane.d",
+            "oe@exam",
+            "ple.com",
+            " now, ",
+            "jo@x.io",
+        ] {
+            out.extend(g.on_event(
+                json!({"contentBlockDelta": {"delta": {"text": piece}, "contentBlockIndex": 0}}),
+            ));
+        }
+        out.extend(g.on_event(json!({"contentBlockStop": {"contentBlockIndex": 0}})));
+        out.extend(g.on_event(json!({"messageStop": {"stopReason": "end_turn"}})));
+        assert_eq!(texts(&out), "Write to [EMAIL] now, [EMAIL]");
+        assert!(out.iter().all(|e| !e.to_string().contains('@')));
+        assert_eq!(out.last().unwrap()["messageStop"]["stopReason"], "end_turn");
+        let i = g.intervention().unwrap();
+        assert_eq!(
+            (i.action, i.policies.clone()),
+            ("masked", vec!["email".to_owned()])
+        );
+    }
+
+    #[test]
+    fn converse_stream_block_ends_the_message() {
+        let mut g = StreamGuard::new(&mask_filter(), StreamShape::Converse);
+        let mut out = Vec::new();
+        for piece in ["key ", "AKIAIOSF", "ODNN7EXAMPLE", " and more"] {
+            out.extend(g.on_event(
+                json!({"contentBlockDelta": {"delta": {"text": piece}, "contentBlockIndex": 0}}),
+            ));
+        }
+        assert_eq!(g.blocked(), Some(EntityKind::AwsAccessKey));
+        assert_eq!(texts(&out), "key ");
+        assert_eq!(
+            out.last().unwrap()["messageStop"]["stopReason"],
+            "guardrail_intervened"
+        );
+        assert!(
+            g.on_event(json!({"contentBlockStop": {"contentBlockIndex": 0}}))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn native_single_field_and_anthropic_streams() {
+        let mut g = StreamGuard::new(&mask_filter(), StreamShape::Llama);
+        let mut text = String::new();
+        for (piece, last) in [("mail a@", false), ("b.org", false), ("", true)] {
+            let mut c = json!({"generation": piece});
+            if last {
+                c["amazon-bedrock-invocationMetrics"] = json!({});
+            }
+            for e in g.on_event(c) {
+                text.push_str(e["generation"].as_str().unwrap());
+            }
+        }
+        assert_eq!(text, "mail [EMAIL]");
+
+        let mut g = StreamGuard::new(&mask_filter(), StreamShape::Anthropic);
+        let mut text = String::new();
+        for c in [
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "to x@exa"}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "mple.com"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+        ] {
+            for e in g.on_event(c) {
+                if let Some(t) = e.pointer("/delta/text").and_then(Value::as_str) {
+                    text.push_str(t);
+                }
+            }
+        }
+        assert_eq!(text, "to [EMAIL]");
+    }
+
+    #[test]
+    fn input_walkers_cover_the_documented_fields() {
+        let mut body = json!({
+            "system": [{"text": "s a@b.io"}],
+            "messages": [{"role": "user", "content": [
+                {"text": "t a@b.io"},
+                {"toolResult": {"toolUseId": "x", "content": [{"text": "r a@b.io"}, {"json": {"k": ["j a@b.io"]}}]}},
+                {"document": {"format": "txt", "name": "d", "source": {"text": "d a@b.io"}}},
+            ]}],
+        });
+        let f = mask_filter();
+        let mut s = Screen::new(&f);
+        converse_input(&mut body, &mut |p, t| s.text(p, t));
+        assert!(!body.to_string().contains("a@b.io"), "{body}");
+        assert!(s.input_verdict().unwrap().is_some());
+
+        let mut body = json!({"prompt": "ssn 123-45-6789"});
+        let mut s = Screen::new(&f);
+        native_input("meta", "llama", &mut body, &mut |p, t| s.text(p, t));
+        let e = s.input_verdict().unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert_eq!(e.error_type(), "guardrail_blocked");
+        assert!(
+            e.message().contains("(ssn)") && !e.message().contains("6789"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_blocked_answer_is_withheld_in_its_text_block() {
+        let mut v = json!({"output": {"message": {"role": "assistant", "content": [
+            {"reasoningContent": {"reasoningText": {"text": "think 123-45-6789", "signature": "s"}}},
+            {"text": "Your SSN is 123-45-6789."},
+        ]}}, "stopReason": "end_turn"});
+        let i = screen_output(&mask_filter(), &mut v, converse_output).unwrap();
+        assert_eq!((i.action, i.policies), ("blocked", vec!["ssn".to_owned()]));
+        let content = &v["output"]["message"]["content"];
+        assert_eq!(content[0]["reasoningContent"]["reasoningText"]["text"], "");
+        assert_eq!(content[1]["text"], blocked_output_message(EntityKind::Ssn));
+        assert!(!v.to_string().contains("6789"));
+    }
+
+    #[test]
+    fn policies_from_a_trace() {
+        let t = json!({"inputAssessment": {"demo": {"wordPolicy": {"customWords": [{"match": "x", "action": "BLOCKED"}], "managedWordLists": []},
+            "topicPolicy": {"topics": [{"name": "n", "type": "DENY", "action": "NONE"}]}}}});
+        assert_eq!(acting_policies(&t), vec!["wordPolicy"]);
+        let i = Intervention::bedrock(Source::Bedrock, Some(t));
+        assert_eq!(i.stage, Some(Stage::Input));
+    }
+}

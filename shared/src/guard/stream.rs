@@ -1,0 +1,336 @@
+//! The local filter over response streams: one stream filter per content block, so an entity
+//! split across deltas is masked; held-back text is written back at the block's end.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::report::{Intervention, Stage};
+use crate::filter::{Action, EntityKind, Filter, StreamFilter};
+
+/// How one stream slot's text is shaped, to write a held-back tail back as a delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    /// Converse / Nova `delta.text`.
+    Text,
+    /// Converse / Nova `delta.reasoningContent.text`.
+    Reasoning,
+    /// Anthropic `text_delta`.
+    AnthropicText,
+    /// Anthropic `thinking_delta`.
+    AnthropicThinking,
+    /// The single text field of Titan, Llama, Mistral and Cohere chunks.
+    Single,
+}
+
+/// Which stream shape a [`StreamGuard`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamShape {
+    /// ConverseStream events (`{"contentBlockDelta": {...}}`), with stop events added after a
+    /// block so clients see the message end.
+    Converse,
+    /// Native Nova chunks (same shapes as Converse events).
+    Nova,
+    /// Native Anthropic chunks.
+    Anthropic,
+    /// Titan `outputText`.
+    Titan,
+    /// Llama `generation`.
+    Llama,
+    /// Mistral `outputs[0].text` or `choices[0].delta.content` / `.message.content`.
+    Mistral,
+    /// Cohere `text` (and the final `response.text`).
+    Cohere,
+    /// Unknown family: chunks pass through (no text fields known).
+    Opaque,
+}
+
+impl StreamShape {
+    /// The shape of a native stream of `provider`/`family`.
+    pub(crate) fn native(provider: &str, family: &str) -> StreamShape {
+        match (provider, family) {
+            ("anthropic", _) => StreamShape::Anthropic,
+            (_, "nova") => StreamShape::Nova,
+            (_, "titan") => StreamShape::Titan,
+            (_, "llama") => StreamShape::Llama,
+            ("mistral", _) => StreamShape::Mistral,
+            ("cohere", _) => StreamShape::Cohere,
+            _ => StreamShape::Opaque,
+        }
+    }
+}
+
+/// The local filter over one response stream: one [`StreamFilter`] per content block, so an
+/// entity split across deltas is masked; held-back text is written back at the block's end.
+#[derive(Debug)]
+pub(crate) struct StreamGuard {
+    filter: Filter,
+    shape: StreamShape,
+    slots: BTreeMap<i64, (SlotKind, StreamFilter)>,
+    masked: BTreeSet<EntityKind>,
+    blocked: Option<EntityKind>,
+}
+
+impl StreamGuard {
+    pub(crate) fn new(filter: &Filter, shape: StreamShape) -> Self {
+        StreamGuard {
+            filter: filter.clone(),
+            shape,
+            slots: BTreeMap::new(),
+            masked: BTreeSet::new(),
+            blocked: None,
+        }
+    }
+
+    /// The blocked kind, once blocked (the caller ends the stream).
+    pub(crate) fn blocked(&self) -> Option<EntityKind> {
+        self.blocked
+    }
+
+    /// The intervention so far: blocked, or masked.
+    pub(crate) fn intervention(&self) -> Option<Intervention> {
+        match self.blocked {
+            Some(k) => Some(Intervention::local(
+                Stage::Output,
+                "blocked",
+                &BTreeSet::from([k]),
+            )),
+            None => (!self.masked.is_empty())
+                .then(|| Intervention::local(Stage::Output, "masked", &self.masked)),
+        }
+    }
+
+    fn push(&mut self, slot: i64, kind: SlotKind, text: &str) -> String {
+        let filter = &self.filter;
+        let (_, sf) = self
+            .slots
+            .entry(slot)
+            .or_insert_with(|| (kind, filter.stream()));
+        let out = sf.push(text);
+        if let Some(k) = out.blocked {
+            self.blocked = Some(k);
+        }
+        out.emit
+    }
+
+    /// Releases a slot's held-back text (and notes what it masked).
+    fn flush(&mut self, slot: i64) -> Option<(SlotKind, String)> {
+        let (kind, mut sf) = self.slots.remove(&slot)?;
+        let out = sf.finish();
+        if let Some(k) = out.blocked {
+            self.blocked = Some(k);
+        }
+        self.note(&sf);
+        (!out.emit.is_empty()).then_some((kind, out.emit))
+    }
+
+    fn note(&mut self, sf: &StreamFilter) {
+        for (kind, _) in sf.findings().iter() {
+            if self.filter.action(kind) == Action::Mask {
+                self.masked.insert(kind);
+            }
+        }
+    }
+
+    /// Releases every slot (end of message or stream) as synthetic deltas.
+    pub(crate) fn flush_all(&mut self) -> Vec<Value> {
+        let slots: Vec<i64> = self.slots.keys().copied().collect();
+        let mut out = Vec::new();
+        for s in slots {
+            if let Some((kind, text)) = self.flush(s) {
+                out.push(self.delta(s, kind, text));
+            }
+            if self.blocked.is_some() {
+                break;
+            }
+        }
+        out
+    }
+
+    /// A delta event or chunk carrying `text` for `slot`, in this stream's shape.
+    fn delta(&self, slot: i64, kind: SlotKind, text: String) -> Value {
+        match (self.shape, kind) {
+            (_, SlotKind::Reasoning) => json!({"contentBlockDelta": {
+                "delta": {"reasoningContent": {"text": text}}, "contentBlockIndex": slot}}),
+            (_, SlotKind::Text) => json!({"contentBlockDelta": {
+                "delta": {"text": text}, "contentBlockIndex": slot}}),
+            (_, SlotKind::AnthropicText) => json!({"type": "content_block_delta", "index": slot,
+                "delta": {"type": "text_delta", "text": text}}),
+            (_, SlotKind::AnthropicThinking) => json!({"type": "content_block_delta",
+                "index": slot, "delta": {"type": "thinking_delta", "thinking": text}}),
+            (StreamShape::Titan, _) => json!({"outputText": text, "index": 0}),
+            (StreamShape::Llama, _) => json!({"generation": text}),
+            (StreamShape::Mistral, _) => json!({"outputs": [{"text": text}]}),
+            (_, _) => json!({"is_finished": false, "event_type": "text-generation", "text": text}),
+        }
+    }
+
+    /// Filters one event (Converse) or chunk (native). Returns what to forward, in order
+    /// (nothing when all of its text is held back). After a block, [`Self::blocked`] is set
+    /// and the returned events end the message.
+    pub(crate) fn on_event(&mut self, mut ev: Value) -> Vec<Value> {
+        if self.blocked.is_some() {
+            return Vec::new();
+        }
+        match self.shape {
+            StreamShape::Converse | StreamShape::Nova => self.converse_like(ev),
+            StreamShape::Anthropic => self.anthropic(ev),
+            StreamShape::Opaque => vec![ev],
+            _ => {
+                // Single-field families: every chunk is forwarded (they carry counts and stop
+                // reasons too), its text replaced by what the filter releases.
+                let last = ev.get("amazon-bedrock-invocationMetrics").is_some()
+                    || ev.get("is_finished").and_then(Value::as_bool) == Some(true);
+                let mut out = Vec::new();
+                let shape = self.shape;
+                if let Some(text) = single_text(shape, &mut ev) {
+                    let incoming = std::mem::take(text);
+                    let mut emit = self.push(0, SlotKind::Single, &incoming);
+                    if last
+                        && self.blocked.is_none()
+                        && let Some((_, rest)) = self.flush(0)
+                    {
+                        emit.push_str(&rest);
+                    }
+                    if let Some(text) = single_text(shape, &mut ev) {
+                        *text = emit;
+                    }
+                } else if last {
+                    out.extend(self.flush_all());
+                }
+                if last && shape == StreamShape::Cohere {
+                    // The final event repeats the whole text.
+                    if let Some(Value::String(s)) = ev.pointer_mut("/response/text") {
+                        let o = self.filter.apply(s);
+                        *s = if o.blocked.is_some() {
+                            String::new()
+                        } else {
+                            o.text.into_owned()
+                        };
+                    }
+                }
+                out.push(ev);
+                out
+            }
+        }
+    }
+
+    fn converse_like(&mut self, mut ev: Value) -> Vec<Value> {
+        let converse = self.shape == StreamShape::Converse;
+        if let Some(d) = ev.get_mut("contentBlockDelta") {
+            let slot = d
+                .get("contentBlockIndex")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let (kind, text) = if let Some(Value::String(t)) = d.pointer_mut("/delta/text") {
+                (SlotKind::Text, t)
+            } else if let Some(Value::String(t)) = d.pointer_mut("/delta/reasoningContent/text") {
+                (SlotKind::Reasoning, t)
+            } else {
+                return vec![ev];
+            };
+            let emit = self.push(slot, kind, text);
+            let nonempty = !emit.is_empty();
+            *text = emit;
+            let mut out = Vec::new();
+            if nonempty {
+                out.push(ev);
+            }
+            if self.blocked.is_some() && converse {
+                out.push(json!({"contentBlockStop": {"contentBlockIndex": slot}}));
+                out.push(json!({"messageStop": {"stopReason": "guardrail_intervened"}}));
+            }
+            return out;
+        }
+        if let Some(slot) = ev
+            .pointer("/contentBlockStop/contentBlockIndex")
+            .and_then(Value::as_i64)
+        {
+            let mut out = Vec::new();
+            if let Some((kind, text)) = self.flush(slot) {
+                out.push(self.delta(slot, kind, text));
+            }
+            if self.blocked.is_some() {
+                if converse {
+                    out.push(ev);
+                    out.push(json!({"messageStop": {"stopReason": "guardrail_intervened"}}));
+                }
+                return out;
+            }
+            out.push(ev);
+            return out;
+        }
+        if ev.get("messageStop").is_some() {
+            let mut out = self.flush_all();
+            if self.blocked.is_some() {
+                if converse {
+                    out.push(json!({"messageStop": {"stopReason": "guardrail_intervened"}}));
+                }
+                return out;
+            }
+            out.push(ev);
+            return out;
+        }
+        vec![ev]
+    }
+
+    fn anthropic(&mut self, mut ev: Value) -> Vec<Value> {
+        match ev.get("type").and_then(Value::as_str) {
+            Some("content_block_delta") => {
+                let slot = ev.get("index").and_then(Value::as_i64).unwrap_or(0);
+                let (kind, text) = if let Some(Value::String(t)) = ev.pointer_mut("/delta/text") {
+                    (SlotKind::AnthropicText, t)
+                } else if let Some(Value::String(t)) = ev.pointer_mut("/delta/thinking") {
+                    (SlotKind::AnthropicThinking, t)
+                } else {
+                    return vec![ev];
+                };
+                let emit = self.push(slot, kind, text);
+                let nonempty = !emit.is_empty();
+                *text = emit;
+                if nonempty { vec![ev] } else { Vec::new() }
+            }
+            Some("content_block_stop") => {
+                let slot = ev.get("index").and_then(Value::as_i64).unwrap_or(0);
+                let mut out = Vec::new();
+                if let Some((kind, text)) = self.flush(slot) {
+                    out.push(self.delta(slot, kind, text));
+                }
+                if self.blocked.is_none() {
+                    out.push(ev);
+                }
+                out
+            }
+            Some("message_delta" | "message_stop") => {
+                let mut out = self.flush_all();
+                if self.blocked.is_none() {
+                    out.push(ev);
+                }
+                out
+            }
+            _ => vec![ev],
+        }
+    }
+}
+
+/// The text field of a single-slot family's chunk.
+fn single_text(shape: StreamShape, ev: &mut Value) -> Option<&mut String> {
+    let ptr: &[&str] = match shape {
+        StreamShape::Titan => &["/outputText"],
+        StreamShape::Llama => &["/generation"],
+        StreamShape::Mistral => &[
+            "/outputs/0/text",
+            "/choices/0/delta/content",
+            "/choices/0/message/content",
+        ],
+        StreamShape::Cohere => &["/text"],
+        _ => &[],
+    };
+    let p = ptr
+        .iter()
+        .find(|p| matches!(ev.pointer(p), Some(Value::String(_))))?;
+    match ev.pointer_mut(p) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}

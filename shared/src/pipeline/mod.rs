@@ -1,0 +1,139 @@
+//! The call pipeline: every model call the functions make goes through the same three stages.
+//!
+//! - **admit** ([`admit`]): the requested name (or `model: "auto"`) resolved, the allowlist,
+//!   the `maxTokens` policy, the guardrail plan, the local filter on the input, the response
+//!   cache lookup, and the caller's key (allowed models, rate limits, budget reservation).
+//! - **attempt** ([`attempt`]): one candidate loop for all four call kinds (Converse,
+//!   ConverseStream, InvokeModel, InvokeModelWithResponseStream): the requested model, then the
+//!   deployment's fallbacks, each admitted, sent with the deadline's timeout, failures recorded.
+//! - **record** ([`record`]): one [`CallRecord`](record::CallRecord) per call (usage, cost,
+//!   latency, fallback, guardrail, cache), the one place that writes the metrics record and
+//!   settles the caller's key.
+//!
+//! [`converse`], [`native`] and [`stream`] compose these stages for each call kind; [`Gateway`]
+//! holds what the stages share (configuration, catalog, SDK client, policy, filter, cache, auth).
+
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::client::BedrockClient;
+use crate::config::Config;
+use crate::context::CallContext;
+use crate::error::GatewayError;
+use crate::filter::Filter;
+use crate::policy::Policy;
+use crate::telemetry::CallMetrics;
+
+pub(crate) mod admit;
+pub(crate) mod attempt;
+mod cache;
+mod converse;
+mod count;
+mod guardrail;
+mod native;
+pub(crate) mod record;
+pub(crate) mod stream;
+mod token_headers;
+
+pub use count::CountInput;
+pub use native::NativeReply;
+pub use stream::{CHUNK_EVENT, ConverseStreamCall, InvokeStreamCall};
+
+/// Everything the functions call. Cheap to clone (shared state behind `Arc`s).
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    config: Arc<Config>,
+    catalog: Arc<Catalog>,
+    client: BedrockClient,
+    policy: Policy,
+    /// The local content filter (`None` when the policy changes nothing).
+    filter: Option<Filter>,
+    /// The response cache (`None`: off; see `cache`).
+    cache: Option<Arc<crate::cache::ResponseCache>>,
+    /// API keys, budgets and rate limits (`GATEWAY_AUTH`; none by default).
+    auth: crate::auth::Auth,
+}
+
+impl Gateway {
+    /// Assembles a gateway from parts built at cold start.
+    pub fn new(config: Config, catalog: Catalog, client: BedrockClient) -> Gateway {
+        let policy = Policy::from_config(&config);
+        let filter =
+            (!config.content_policy.is_inactive()).then(|| Filter::new(&config.content_policy));
+        Gateway {
+            config: Arc::new(config),
+            catalog: Arc::new(catalog),
+            client,
+            policy,
+            filter,
+            auth: crate::auth::Auth::none(),
+            cache: None,
+        }
+    }
+
+    /// Adds the response cache (`ResponseCache::from_config` in `main`; see `cache`).
+    pub fn with_cache(mut self, cache: crate::cache::ResponseCache) -> Gateway {
+        self.cache = Some(Arc::new(cache));
+        self
+    }
+
+    /// The response cache, when the deployment has one.
+    pub fn response_cache(&self) -> Option<&Arc<crate::cache::ResponseCache>> {
+        self.cache.as_ref()
+    }
+
+    /// Adds API-key authentication and metering (`GATEWAY_AUTH=api_key`; see `auth`).
+    pub fn with_auth(mut self, auth: crate::auth::Auth) -> Gateway {
+        self.auth = auth;
+        self
+    }
+
+    /// The deployment's authentication, for the HTTP layer (`auth::authenticate`).
+    pub fn auth(&self) -> &crate::auth::Auth {
+        &self.auth
+    }
+
+    /// Configuration, catalog and client from the environment (one call in `main`).
+    pub async fn from_env() -> Result<Gateway, GatewayError> {
+        let config = Config::from_env()?;
+        let catalog = Catalog::load(&config)?;
+        let client = BedrockClient::new(&config).await;
+        Ok(Gateway::new(config, catalog, client))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The SDK client wrapper.
+    pub fn client(&self) -> &BedrockClient {
+        &self.client
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The local content filter (`None` when the deployment's policy changes nothing).
+    pub fn content_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// A metrics record for one operation of the request.
+    pub(crate) fn metrics(&self, ctx: &CallContext, operation: &str, model: &str) -> CallMetrics {
+        CallMetrics {
+            model: model.to_owned(),
+            function: ctx.function.to_owned(),
+            operation: operation.to_owned(),
+            request_id: ctx.request_id.clone(),
+            ..CallMetrics::default()
+        }
+    }
+}
