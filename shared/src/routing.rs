@@ -213,6 +213,15 @@ pub fn route(
         })
         .transpose()?;
 
+    let need = Need {
+        catalog,
+        policy,
+        body,
+        constraints,
+        required: &required,
+        requested_max,
+        key_allows,
+    };
     let mut seen = BTreeSet::new();
     let mut skipped = Vec::new();
     let mut fits: Vec<Fit> = Vec::new();
@@ -228,71 +237,16 @@ pub fn route(
                     continue;
                 }
             };
-            let m = &resolved.model;
-            if !seen.insert(m.id.to_string()) {
+            if !seen.insert(resolved.model.id.to_string()) {
                 continue;
             }
-            let mut skip = |reason: String| {
-                skipped.push(Skipped {
-                    model: m.id.to_string(),
+            match need.check(&resolved, tier)? {
+                Ok(fit) => fits.push(fit),
+                Err(reason) => skipped.push(Skipped {
+                    model: resolved.model.id.to_string(),
                     reason,
-                })
-            };
-            if !policy.is_allowed(m, Some(&resolved.target)) {
-                skip("not allowed by this deployment (GATEWAY_ALLOWED_MODELS)".into());
-                continue;
+                }),
             }
-            if !key_allows(m) {
-                skip("not allowed for this API key".into());
-                continue;
-            }
-            if m.mode != Mode::Chat {
-                skip("not a chat model".into());
-                continue;
-            }
-            let missing: Vec<&str> = required
-                .iter()
-                .filter(|c| !m.supports(**c))
-                .map(|c| c.as_str())
-                .collect();
-            if !missing.is_empty() {
-                skip(format!("lacks {}", missing.join(", ")));
-                continue;
-            }
-            let max_tokens = match policy.max_tokens(m, requested_max) {
-                Ok(mt) => u64::from(mt.value),
-                Err(e) => {
-                    skip(e.message().to_owned());
-                    continue;
-                }
-            };
-            let family = Family::for_model(m).unwrap_or(Family::Anthropic);
-            let input = u64::from(estimate_request(family, body)?.tokens);
-            if input + max_tokens > m.max_input_tokens {
-                skip(format!(
-                    "context window {} tokens is too small for ~{input} input + {max_tokens} \
-                     maxTokens",
-                    m.max_input_tokens
-                ));
-                continue;
-            }
-            let cost = estimate(catalog, m, resolved.pricing, input, max_tokens);
-            if let Some(ceiling) = constraints.max_cost_usd
-                && cost.total() > ceiling
-            {
-                skip(format!(
-                    "worst-case cost ${} is over max_cost_usd ${}",
-                    cost.total.to_text(),
-                    ceiling.normalize()
-                ));
-                continue;
-            }
-            fits.push(Fit {
-                model: m.id.to_string(),
-                tier,
-                input,
-                cost,
-            });
         }
     }
     // Cheapest first; on a tie the lower tier, then configuration order (the sort is stable).
@@ -318,7 +272,97 @@ pub fn route(
             floor.as_str()
         )));
     };
-    let reason = format!(
+    let reason = choice_reason(total, floor, &best, &required, constraints);
+    Ok(Decision {
+        model: best.model,
+        tier: best.tier,
+        requested_tier: floor,
+        reason,
+        input_tokens_estimate: best.input,
+        estimate: best.cost,
+        skipped,
+    })
+}
+
+/// What every routing candidate is checked against.
+struct Need<'a> {
+    catalog: &'a Catalog,
+    policy: &'a Policy,
+    body: &'a Value,
+    constraints: &'a Constraints,
+    required: &'a BTreeSet<Capability>,
+    requested_max: Option<i64>,
+    key_allows: &'a dyn Fn(&crate::catalog::ModelEntry) -> bool,
+}
+
+impl Need<'_> {
+    /// The candidate's fit, or why it is skipped.
+    fn check(
+        &self,
+        resolved: &crate::resolve::Resolved,
+        tier: Tier,
+    ) -> Result<Result<Fit, String>, GatewayError> {
+        let m = &resolved.model;
+        if !self.policy.is_allowed(m, Some(&resolved.target)) {
+            return Ok(Err(
+                "not allowed by this deployment (GATEWAY_ALLOWED_MODELS)".into(),
+            ));
+        }
+        if !(self.key_allows)(m) {
+            return Ok(Err("not allowed for this API key".into()));
+        }
+        if m.mode != Mode::Chat {
+            return Ok(Err("not a chat model".into()));
+        }
+        let missing: Vec<&str> = self
+            .required
+            .iter()
+            .filter(|c| !m.supports(**c))
+            .map(|c| c.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Err(format!("lacks {}", missing.join(", "))));
+        }
+        let max_tokens = match self.policy.max_tokens(m, self.requested_max) {
+            Ok(mt) => u64::from(mt.value),
+            Err(e) => return Ok(Err(e.message().to_owned())),
+        };
+        let family = Family::for_model(m).unwrap_or(Family::Anthropic);
+        let input = u64::from(estimate_request(family, self.body)?.tokens);
+        if input + max_tokens > m.max_input_tokens {
+            return Ok(Err(format!(
+                "context window {} tokens is too small for ~{input} input + {max_tokens} \
+                 maxTokens",
+                m.max_input_tokens
+            )));
+        }
+        let cost = estimate(self.catalog, m, resolved.pricing, input, max_tokens);
+        if let Some(ceiling) = self.constraints.max_cost_usd
+            && cost.total() > ceiling
+        {
+            return Ok(Err(format!(
+                "worst-case cost ${} is over max_cost_usd ${}",
+                cost.total.to_text(),
+                ceiling.normalize()
+            )));
+        }
+        Ok(Ok(Fit {
+            model: m.id.to_string(),
+            tier,
+            input,
+            cost,
+        }))
+    }
+}
+/// Why the router chose `best`, for the response.
+fn choice_reason(
+    total: usize,
+    floor: Tier,
+    best: &Fit,
+    required: &BTreeSet<Capability>,
+    constraints: &Constraints,
+) -> String {
+    format!(
         "cheapest of {total} fitting model(s) in tier {} or above: worst case ${} for ~{} input \
          tokens and maxTokens{}{}",
         floor.as_str(),
@@ -340,16 +384,7 @@ pub fn route(
             .max_cost_usd
             .map(|c| format!("; within max_cost_usd ${}", c.normalize()))
             .unwrap_or_default(),
-    );
-    Ok(Decision {
-        model: best.model,
-        tier: best.tier,
-        requested_tier: floor,
-        reason,
-        input_tokens_estimate: best.input,
-        estimate: best.cost,
-        skipped,
-    })
+    )
 }
 
 /// Whether a body asks for routing (`model: "auto"`).
