@@ -74,4 +74,27 @@ mod test_util {
         };
     }
     pub(crate) use dec;
+
+    /// A configuration from `(variable, value)` pairs instead of the environment.
+    pub(crate) fn config_from(
+        vars: &[(&str, &str)],
+    ) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let map: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::config::Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    /// A gateway over `config` whose SDK client points nowhere (for code that never sends).
+    pub(crate) fn offline_gateway(config: crate::config::Config) -> crate::Gateway {
+        let catalog = crate::catalog::Catalog::load(&config).expect("catalog");
+        let sdk = aws_sdk_bedrockruntime::Client::from_conf(
+            aws_sdk_bedrockruntime::Config::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+                .build(),
+        );
+        crate::Gateway::new(config, catalog, crate::BedrockClient::from_sdk(sdk))
+    }
 }

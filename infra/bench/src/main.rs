@@ -685,7 +685,9 @@ async fn run(args: Args) -> ExitCode {
         );
         let res = tokio::task::spawn_blocking(move || {
             let mut figs = bench::micro::pii(&micro);
-            let est = bench::micro::estimator(&micro).map(|e| figs.extend(e));
+            let est = bench::micro::estimator(&micro)
+                .map(|e| figs.extend(e))
+                .and_then(|()| bench::micro::conversion(&micro).map(|f| figs.push(f)));
             (figs, est)
         })
         .await;

@@ -160,6 +160,55 @@ pub fn estimator(plan: &MicroPlan) -> Result<Vec<Figure>, String> {
     Ok(out)
 }
 
+/// Conversion figures, for the "SDK types or serde mirror types" decision (docs/architecture.md):
+/// a typical Converse body from JSON to the SDK's request (`ConverseParts::from_json`, then the
+/// fluent builder, as every call does), against a serde round trip of the same body (parse and
+/// serialise: about the least a serde mirror type sent as JSON could cost).
+pub fn conversion(plan: &MicroPlan) -> Result<Figure, String> {
+    use inference_core::convert::ConverseParts;
+    let req = typical_request();
+    let req_json = req.to_string();
+    let sdk = aws_sdk_bedrockruntime::Client::from_conf(
+        aws_sdk_bedrockruntime::Config::builder()
+            .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
+            .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+            .build(),
+    );
+    ConverseParts::from_json(&req, &[]).map_err(|e| format!("typical body: {e}"))?;
+    let batch = plan.request_batch.max(1);
+    let per_call = |v: Vec<f64>| sum(&v.iter().map(|calls_s| 1e6 / calls_s).collect::<Vec<_>>());
+    let to_sdk = rate(plan, || {
+        for _ in 0..batch {
+            let v: Value = serde_json::from_str(black_box(&req_json)).unwrap_or_default();
+            if let Ok(parts) = ConverseParts::from_json(&v, &[]) {
+                black_box(parts.apply(sdk.converse().model_id("m")));
+            }
+        }
+        batch as f64
+    });
+    let round_trip = rate(plan, || {
+        for _ in 0..batch {
+            let v: Value = serde_json::from_str(black_box(&req_json)).unwrap_or_default();
+            black_box(serde_json::to_vec(&v).unwrap_or_default());
+        }
+        batch as f64
+    });
+    Ok(Figure::new(
+        "micro.convert.request_us",
+        "Converse request JSON -> SDK input (parse, `ConverseParts::from_json`, fluent builder)",
+        "µs",
+        per_call(to_sdk),
+    )
+    .with_baseline(
+        "serde_json parse + serialise of the same body",
+        per_call(round_trip),
+    )
+    .note(format!(
+        "typical body ({} bytes of JSON); one sample per batch of {batch} calls",
+        req_json.len()
+    )))
+}
+
 /// Filter figures: `Filter::apply` (default policy) against a copy of the same corpus, and the
 /// stream filter pushed 4-character chunks against an unfiltered pass-through (a copy per chunk).
 pub fn pii(plan: &MicroPlan) -> Vec<Figure> {

@@ -376,21 +376,14 @@ impl Gateway {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use serde_json::json;
 
-    use super::*;
     use crate::catalog::Catalog;
     use crate::config::Config;
     use crate::routing::Tier;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(move |k| map.get(k).cloned()).unwrap()
+        crate::test_util::config_from(vars).unwrap()
     }
 
     fn id(name: &str) -> String {
@@ -405,14 +398,7 @@ mod tests {
     #[test]
     fn route_auto_writes_the_choice_into_the_body_and_takes_routing_out() {
         let cfg = config(&[("GATEWAY_DEFAULT_MODEL", "auto")]);
-        let catalog = Catalog::load(&cfg).unwrap();
-        let sdk = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::Config::builder()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
-                .build(),
-        );
-        let gw = Gateway::new(cfg, catalog, crate::BedrockClient::from_sdk(sdk));
+        let gw = crate::test_util::offline_gateway(cfg);
         let ctx = crate::CallContext::new("test");
         // No `model`: the deployment default `auto` routes.
         let mut b = json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}],

@@ -97,36 +97,15 @@ impl Gateway {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use serde_json::json;
 
     use super::*;
     use crate::cache::{CacheDirective, CacheStatus, ResponseCache};
-    use crate::catalog::Catalog;
-    use crate::client::BedrockClient;
-    use crate::config::Config;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(move |k| map.get(k).cloned())
-    }
 
     fn gateway(vars: &[(&str, &str)]) -> Gateway {
-        let cfg = config(vars).unwrap();
-        let catalog = Catalog::load(&cfg).unwrap();
-        let sdk = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::Config::builder()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
-                .build(),
-        );
+        let cfg = crate::test_util::config_from(vars).unwrap();
         let settings = cfg.cache.clone();
-        Gateway::new(cfg, catalog, BedrockClient::from_sdk(sdk))
-            .with_cache(ResponseCache::new(settings))
+        crate::test_util::offline_gateway(cfg).with_cache(ResponseCache::new(settings))
     }
 
     fn parts(body: serde_json::Value) -> ConverseParts {

@@ -27,6 +27,26 @@ use super::token_headers::TokenHeaders;
 
 const OPERATION: &str = "InvokeModel";
 
+/// An InvokeModel or InvokeModelWithResponseStream fluent call for a prepared native body,
+/// with the deployment's guardrail (the two SDK builders share these setters, not a trait).
+macro_rules! native_call {
+    ($gw:expr, $builder:expr, $p:expr) => {{
+        let mut call = $builder
+            .model_id($p.resolved.target.id())
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(serde_json::to_vec(&$p.body).unwrap_or_default()));
+        if let Some(g) = &$gw.config.guardrail {
+            call = call
+                .guardrail_identifier(&g.id)
+                .guardrail_version(&g.version)
+                .trace(crate::client::invoke_model_trace(g.trace));
+        }
+        call
+    }};
+}
+pub(crate) use native_call;
+
 /// A native InvokeModel answer.
 #[derive(Debug, Clone)]
 pub struct NativeReply {
@@ -92,21 +112,7 @@ impl Attempt for NativeAttempt<'_> {
         p: &NativePrepared,
         timeout: Option<Override>,
     ) -> Result<(InvokeModelOutput, TokenHeaders), GatewayError> {
-        let mut call = self
-            .gw
-            .client
-            .sdk()
-            .invoke_model()
-            .model_id(p.resolved.target.id())
-            .content_type("application/json")
-            .accept("application/json")
-            .body(Blob::new(serde_json::to_vec(&p.body).unwrap_or_default()));
-        if let Some(g) = &self.gw.config.guardrail {
-            call = call
-                .guardrail_identifier(&g.id)
-                .guardrail_version(&g.version)
-                .trace(crate::client::invoke_model_trace(g.trace));
-        }
+        let call = native_call!(self.gw, self.gw.client.sdk().invoke_model(), p);
         // Bedrock's token-count headers, for families whose body has no usage.
         let counts = TokenHeaders::default();
         let mut call = call.customize().interceptor(counts.clone());

@@ -21,7 +21,7 @@ use crate::resolve::Resolved;
 use super::super::Gateway;
 use super::super::admit::NativePrepared;
 use super::super::attempt::{Attempt, Override, Refused, send_within};
-use super::super::native::NativeAttempt;
+use super::super::native::{NativeAttempt, native_call};
 use super::{GuardedStream, InvokeStreamCall, Opened, Seen, Upstream};
 
 const OPERATION: &str = "InvokeModelWithResponseStream";
@@ -141,20 +141,8 @@ impl Attempt for NativeStreamAttempt<'_> {
         timeout: Option<Override>,
     ) -> Result<InvokeModelWithResponseStreamOutput, GatewayError> {
         let gw = self.0.gw;
-        let mut call = gw
-            .client
-            .sdk()
-            .invoke_model_with_response_stream()
-            .model_id(p.resolved.target.id())
-            .content_type("application/json")
-            .accept("application/json")
-            .body(Blob::new(serde_json::to_vec(&p.body).unwrap_or_default()));
-        if let Some(g) = &gw.config.guardrail {
-            call = call
-                .guardrail_identifier(&g.id)
-                .guardrail_version(&g.version)
-                .trace(crate::client::invoke_model_trace(g.trace));
-        }
+        let sdk = gw.client.sdk();
+        let call = native_call!(gw, sdk.invoke_model_with_response_stream(), p);
         send_within!(call, timeout).map_err(from_sdk_error)
     }
 }
