@@ -15,6 +15,7 @@
 //! - [`cost`]: usage -> USD by component, exact decimals.
 //! - [`error`]: the one error type and its HTTP mapping (including every Bedrock SDK error).
 //! - [`resilience`]: SDK retries, deadline-derived timeouts, fallback.
+//! - [`family`]: the model families as one closed enum.
 //! - [`native`]: InvokeModel bodies per family (max-tokens field, usage).
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
 //! - [`models_view`]: the catalog as a deployment exposes it.
@@ -37,6 +38,7 @@ pub mod cost;
 pub(crate) mod dynamo;
 pub mod error;
 pub mod estimate;
+pub mod family;
 pub mod filter;
 pub mod guard;
 pub mod ids;

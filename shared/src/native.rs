@@ -6,18 +6,22 @@
 
 use serde_json::Value;
 
+use crate::catalog::{Mode, ModelEntry};
 use crate::cost::Usage;
+use crate::family::Family;
 
-/// Where a family's request body keeps the output-token limit, as a JSON pointer.
-pub fn max_tokens_pointer(family: &str, provider: &str) -> Option<&'static str> {
-    match (provider, family) {
-        ("anthropic", _) => Some("/max_tokens"),
-        (_, "nova") => Some("/inferenceConfig/maxTokens"),
-        (_, "titan") => Some("/textGenerationConfig/maxTokenCount"),
-        (_, "llama") => Some("/max_gen_len"),
-        ("mistral", _) | ("cohere", "command") => Some("/max_tokens"),
-        _ => None,
+/// Where a chat model's native request body keeps the output-token limit, as a JSON pointer
+/// (`None` for other modes, e.g. embeddings, and unknown families).
+pub fn max_tokens_pointer(model: &ModelEntry) -> Option<&'static str> {
+    if model.mode != Mode::Chat {
+        return None;
     }
+    Some(match Family::for_model(model)? {
+        Family::Anthropic | Family::Mistral | Family::Cohere => "/max_tokens",
+        Family::AmazonNova => "/inferenceConfig/maxTokens",
+        Family::AmazonTitan => "/textGenerationConfig/maxTokenCount",
+        Family::MetaLlama => "/max_gen_len",
+    })
 }
 
 /// Sets the output-token limit at `pointer`, creating intermediate objects.
@@ -43,8 +47,8 @@ fn n(v: &Value, pointer: &str) -> u64 {
     v.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// Usage from a native response body (or the last stream chunk), per family.
-pub fn usage_from_body(provider: &str, family: &str, body: &Value) -> Usage {
+/// Usage from a native response body (or the last stream chunk) of `model`, per family.
+pub fn usage_from_body(model: &ModelEntry, body: &Value) -> Usage {
     // Streamed chunks of every family carry Bedrock's own metrics at the end.
     if let Some(m) = body.get("amazon-bedrock-invocationMetrics") {
         return Usage {
@@ -55,8 +59,11 @@ pub fn usage_from_body(provider: &str, family: &str, body: &Value) -> Usage {
             cache_write_1h_tokens: 0,
         };
     }
-    match (provider, family) {
-        ("anthropic", _) => {
+    let Some(family) = Family::for_model(model) else {
+        return Usage::default();
+    };
+    match family {
+        Family::Anthropic => {
             let u = body.get("usage").cloned().unwrap_or(Value::Null);
             let one_hour = n(&u, "/cache_creation/ephemeral_1h_input_tokens");
             let writes = n(&u, "/cache_creation_input_tokens");
@@ -68,14 +75,14 @@ pub fn usage_from_body(provider: &str, family: &str, body: &Value) -> Usage {
                 cache_write_1h_tokens: one_hour.min(writes),
             }
         }
-        (_, "nova") => Usage {
+        Family::AmazonNova => Usage {
             input_tokens: n(body, "/usage/inputTokens"),
             output_tokens: n(body, "/usage/outputTokens"),
             cache_read_tokens: n(body, "/usage/cacheReadInputTokenCount"),
             cache_write_5m_tokens: n(body, "/usage/cacheWriteInputTokenCount"),
             cache_write_1h_tokens: 0,
         },
-        (_, "titan") => {
+        Family::AmazonTitan => {
             let output = match body.get("results").and_then(Value::as_array) {
                 Some(results) => results.iter().map(|r| n(r, "/tokenCount")).sum(),
                 None => 0,
@@ -83,18 +90,18 @@ pub fn usage_from_body(provider: &str, family: &str, body: &Value) -> Usage {
             // Embeddings answer `inputTextTokenCount` too.
             Usage::new(n(body, "/inputTextTokenCount"), output)
         }
-        (_, "llama") => Usage::new(
+        Family::MetaLlama => Usage::new(
             n(body, "/prompt_token_count"),
             n(body, "/generation_token_count"),
         ),
         // Mistral and Cohere bodies carry no counts on Bedrock; the headers (read by the
         // InvokeModel call: `client::token_headers`) or the stream metrics do. Cohere's
         // `meta.billed_units` is read when present.
-        ("cohere", _) => Usage::new(
+        Family::Cohere => Usage::new(
             n(body, "/meta/billed_units/input_tokens"),
             n(body, "/meta/billed_units/output_tokens"),
         ),
-        _ => Usage::default(),
+        Family::Mistral => Usage::default(),
     }
 }
 
@@ -103,11 +110,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The catalog entry of `name`.
+    fn m(name: &str) -> ModelEntry {
+        crate::catalog::Catalog::embedded()
+            .unwrap()
+            .by_name(name)
+            .unwrap()
+            .clone()
+    }
+
     #[test]
     fn usage_per_family() {
         let a = json!({"usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 50, "cache_creation": {"ephemeral_1h_input_tokens": 20}}});
         assert_eq!(
-            usage_from_body("anthropic", "claude", &a),
+            usage_from_body(&m("haiku"), &a),
             Usage {
                 input_tokens: 10,
                 output_tokens: 5,
@@ -117,22 +133,31 @@ mod tests {
             }
         );
         let nova = json!({"usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10}});
-        assert_eq!(usage_from_body("amazon", "nova", &nova), Usage::new(7, 3));
+        assert_eq!(usage_from_body(&m("nova-lite"), &nova), Usage::new(7, 3));
         let titan =
             json!({"inputTextTokenCount": 4, "results": [{"tokenCount": 6, "outputText": "x"}]});
-        assert_eq!(usage_from_body("amazon", "titan", &titan), Usage::new(4, 6));
+        assert_eq!(
+            usage_from_body(&m("titan-text-express"), &titan),
+            Usage::new(4, 6)
+        );
         let embed = json!({"embedding": [0.1], "inputTextTokenCount": 9});
-        assert_eq!(usage_from_body("amazon", "titan", &embed), Usage::new(9, 0));
+        assert_eq!(
+            usage_from_body(&m("titan-embed-v2"), &embed),
+            Usage::new(9, 0)
+        );
         let llama =
             json!({"generation": "hi", "prompt_token_count": 11, "generation_token_count": 2});
-        assert_eq!(usage_from_body("meta", "llama", &llama), Usage::new(11, 2));
+        assert_eq!(
+            usage_from_body(&m("llama-3.1-8b"), &llama),
+            Usage::new(11, 2)
+        );
         let chunk = json!({"amazon-bedrock-invocationMetrics": {"inputTokenCount": 8, "outputTokenCount": 9}});
         assert_eq!(
-            usage_from_body("mistral", "mistral", &chunk),
+            usage_from_body(&m("mistral-large"), &chunk),
             Usage::new(8, 9)
         );
         assert_eq!(
-            usage_from_body("mistral", "mistral", &json!({"outputs": []})),
+            usage_from_body(&m("mistral-large"), &json!({"outputs": []})),
             Usage::default()
         );
     }
@@ -142,23 +167,20 @@ mod tests {
         let mut b = json!({"messages": []});
         assert!(set_pointer(
             &mut b,
-            max_tokens_pointer("nova", "amazon").unwrap(),
+            max_tokens_pointer(&m("nova-lite")).unwrap(),
             json!(100)
         ));
         assert_eq!(b["inferenceConfig"]["maxTokens"], 100);
         let mut t = json!({"inputText": "x"});
         set_pointer(
             &mut t,
-            max_tokens_pointer("titan", "amazon").unwrap(),
+            max_tokens_pointer(&m("titan-text-express")).unwrap(),
             json!(5),
         );
         assert_eq!(t["textGenerationConfig"]["maxTokenCount"], 5);
-        assert_eq!(
-            max_tokens_pointer("claude", "anthropic"),
-            Some("/max_tokens")
-        );
-        assert_eq!(max_tokens_pointer("llama", "meta"), Some("/max_gen_len"));
-        assert_eq!(max_tokens_pointer("embed", "cohere"), None);
+        assert_eq!(max_tokens_pointer(&m("haiku")), Some("/max_tokens"));
+        assert_eq!(max_tokens_pointer(&m("llama-3.1-8b")), Some("/max_gen_len"));
+        assert_eq!(max_tokens_pointer(&m("embed-english")), None);
         assert!(!set_pointer(&mut json!([1]), "/a", json!(1)));
     }
 }

@@ -97,7 +97,7 @@ impl CountRequest {
     pub fn requested_max_tokens(&self, model: &ModelEntry) -> Option<i64> {
         match &self.input {
             CountInput::Converse(parts) => parts.max_tokens(),
-            CountInput::Native(_) => native::max_tokens_pointer(&model.family, &model.provider)
+            CountInput::Native(_) => native::max_tokens_pointer(model)
                 .and_then(|p| self.native()?.pointer(p))
                 .and_then(Value::as_i64),
         }

@@ -138,7 +138,11 @@ mod tests {
 
         let mut body = json!({"prompt": "ssn 123-45-6789"});
         let mut s = Screen::new(&f);
-        native_input("meta", "llama", &mut body, &mut |p, t| s.text(p, t));
+        native_input(
+            Some(crate::family::Family::MetaLlama),
+            &mut body,
+            &mut |p, t| s.text(p, t),
+        );
         let e = s.input_verdict().unwrap_err();
         assert_eq!(e.status(), 400);
         assert_eq!(e.error_type(), "guardrail_blocked");

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::report::{Intervention, Stage, blocked_output_message, describe};
 use crate::error::GatewayError;
+use crate::family::Family;
 use crate::filter::{Action, EntityKind, Filter};
 
 /// The local filter over the texts of one request or response: masks in place, remembers
@@ -214,9 +215,10 @@ fn chat_messages(messages: &mut Value, f: &mut Visit) {
 }
 
 /// Every caller text of a native InvokeModel body, per family (see `docs/guardrails.md`).
-pub(crate) fn native_input(provider: &str, family: &str, body: &mut Value, f: &mut Visit) {
-    match (provider, family) {
-        ("anthropic", _) => {
+pub(crate) fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
+    let Some(family) = family else { return };
+    match family {
+        Family::Anthropic => {
             if let Some(s) = body.get_mut("system") {
                 anthropic_content(s, "system", f);
             }
@@ -228,16 +230,16 @@ pub(crate) fn native_input(provider: &str, family: &str, body: &mut Value, f: &m
                 }
             }
         }
-        (_, "nova") => converse_input(body, f),
-        (_, "titan") => visit_key(body, "inputText", "body", f),
-        (_, "llama") => visit_key(body, "prompt", "body", f),
-        ("mistral", _) => {
+        Family::AmazonNova => converse_input(body, f),
+        Family::AmazonTitan => visit_key(body, "inputText", "body", f),
+        Family::MetaLlama => visit_key(body, "prompt", "body", f),
+        Family::Mistral => {
             visit_key(body, "prompt", "body", f);
             if let Some(m) = body.get_mut("messages") {
                 chat_messages(m, f);
             }
         }
-        ("cohere", _) => {
+        Family::Cohere => {
             for key in ["message", "preamble", "prompt"] {
                 visit_key(body, key, "body", f);
             }
@@ -252,7 +254,6 @@ pub(crate) fn native_input(provider: &str, family: &str, body: &mut Value, f: &m
                 }
             }
         }
-        _ => {}
     }
 }
 
@@ -271,9 +272,10 @@ pub(crate) fn converse_output(v: &mut Value, f: &mut Visit) {
 }
 
 /// The model's texts in a native InvokeModel answer, per family.
-pub(crate) fn native_output(provider: &str, family: &str, body: &mut Value, f: &mut Visit) {
-    match (provider, family) {
-        ("anthropic", _) => {
+pub(crate) fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
+    let Some(family) = family else { return };
+    match family {
+        Family::Anthropic => {
             if let Some(Value::Array(blocks)) = body.get_mut("content") {
                 for (i, b) in blocks.iter_mut().enumerate() {
                     let p = format!("content[{i}]");
@@ -282,16 +284,16 @@ pub(crate) fn native_output(provider: &str, family: &str, body: &mut Value, f: &
                 }
             }
         }
-        (_, "nova") => converse_output(body, f),
-        (_, "titan") => {
+        Family::AmazonNova => converse_output(body, f),
+        Family::AmazonTitan => {
             if let Some(Value::Array(results)) = body.get_mut("results") {
                 for (i, r) in results.iter_mut().enumerate() {
                     visit_key(r, "outputText", &format!("results[{i}]"), f);
                 }
             }
         }
-        (_, "llama") => visit_key(body, "generation", "body", f),
-        ("mistral", _) => {
+        Family::MetaLlama => visit_key(body, "generation", "body", f),
+        Family::Mistral => {
             if let Some(Value::Array(outputs)) = body.get_mut("outputs") {
                 for (i, o) in outputs.iter_mut().enumerate() {
                     visit_key(o, "text", &format!("outputs[{i}]"), f);
@@ -305,7 +307,7 @@ pub(crate) fn native_output(provider: &str, family: &str, body: &mut Value, f: &
                 }
             }
         }
-        ("cohere", _) => {
+        Family::Cohere => {
             visit_key(body, "text", "body", f);
             if let Some(Value::Array(gens)) = body.get_mut("generations") {
                 for (i, g) in gens.iter_mut().enumerate() {
@@ -313,7 +315,6 @@ pub(crate) fn native_output(provider: &str, family: &str, body: &mut Value, f: &
                 }
             }
         }
-        _ => {}
     }
 }
 

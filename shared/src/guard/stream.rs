@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::report::{Intervention, Stage};
+use crate::family::Family;
 use crate::filter::{Action, EntityKind, Filter, StreamFilter};
 
 /// How one stream slot's text is shaped, to write a held-back tail back as a delta.
@@ -47,15 +48,15 @@ pub(crate) enum StreamShape {
 
 impl StreamShape {
     /// The shape of a native stream of `provider`/`family`.
-    pub(crate) fn native(provider: &str, family: &str) -> StreamShape {
-        match (provider, family) {
-            ("anthropic", _) => StreamShape::Anthropic,
-            (_, "nova") => StreamShape::Nova,
-            (_, "titan") => StreamShape::Titan,
-            (_, "llama") => StreamShape::Llama,
-            ("mistral", _) => StreamShape::Mistral,
-            ("cohere", _) => StreamShape::Cohere,
-            _ => StreamShape::Opaque,
+    pub(crate) fn native(family: Option<Family>) -> StreamShape {
+        match family {
+            Some(Family::Anthropic) => StreamShape::Anthropic,
+            Some(Family::AmazonNova) => StreamShape::Nova,
+            Some(Family::AmazonTitan) => StreamShape::Titan,
+            Some(Family::MetaLlama) => StreamShape::Llama,
+            Some(Family::Mistral) => StreamShape::Mistral,
+            Some(Family::Cohere) => StreamShape::Cohere,
+            None => StreamShape::Opaque,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::context::CallContext;
 use crate::convert::ConverseParts;
 use crate::convert::request::GuardrailSpec;
 use crate::error::GatewayError;
+use crate::family::Family;
 use crate::filter::EntityKind;
 use crate::guard::{self, GuardrailReport, Intervention, Screen, Stage, Visit};
 use crate::native;
@@ -182,8 +183,7 @@ impl Gateway {
         let mut body = json.clone();
         let mut max_tokens = None;
         if resolved.model.mode == Mode::Chat
-            && let Some(ptr) =
-                native::max_tokens_pointer(&resolved.model.family, &resolved.model.provider)
+            && let Some(ptr) = native::max_tokens_pointer(&resolved.model)
         {
             let requested = body
                 .pointer(ptr)
@@ -323,9 +323,9 @@ impl Gateway {
         let Some(r) = first else {
             return Ok(None);
         };
-        let (provider, family) = (r.model.provider.as_str(), r.model.family.as_str());
+        let family = Family::for_model(&r.model);
         self.screen_input(ctx, operation, r.model.id.as_str(), body, |v, f| {
-            guard::native_input(provider, family, v, f)
+            guard::native_input(family, v, f)
         })
     }
 

@@ -134,10 +134,9 @@ impl Gateway {
                 .body(Blob::new(bytes))
                 .build()
                 .map_err(|e| GatewayError::invalid_request(format!("body: {e}")))?;
-            let requested_max =
-                native::max_tokens_pointer(&resolved.model.family, &resolved.model.provider)
-                    .and_then(|p| native_body.pointer(p))
-                    .and_then(Value::as_i64);
+            let requested_max = native::max_tokens_pointer(&resolved.model)
+                .and_then(|p| native_body.pointer(p))
+                .and_then(Value::as_i64);
             (CountTokensInput::InvokeModel(req), requested_max)
         } else {
             let parts = ConverseParts::from_json(

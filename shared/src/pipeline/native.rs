@@ -13,6 +13,7 @@ use crate::auth::Actual;
 use crate::context::CallContext;
 use crate::cost::{Cost, Usage, cost_of};
 use crate::error::{GatewayError, from_sdk_error};
+use crate::family::Family;
 use crate::guard::{self, GuardrailReport, Intervention, Source};
 use crate::native;
 use crate::policy::MaxTokens;
@@ -222,10 +223,10 @@ impl Gateway {
         if let Some(filter) = &self.filter
             && parsed.is_object()
         {
-            let (provider, family) = (&resolved.model.provider, &resolved.model.family);
+            let family = Family::for_model(&resolved.model);
             let before = parsed.clone();
             if let Some(i) = guard::screen_output(filter, &mut parsed, |v, f| {
-                guard::native_output(provider, family, v, f)
+                guard::native_output(family, v, f)
             }) {
                 report.push(i, &ctx.request_id);
             }
@@ -234,7 +235,7 @@ impl Gateway {
             }
         }
         let m = &resolved.model;
-        let usage = counts.or_headers(native::usage_from_body(&m.provider, &m.family, &parsed));
+        let usage = counts.or_headers(native::usage_from_body(m, &parsed));
         let cost = cost_of(&self.catalog, m, resolved.pricing, &usage);
         let mut record = CallRecord::new(OPERATION, m.id.as_str(), started, &report);
         record.usage = Some(&usage);

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::context::CallContext;
 use crate::cost::Usage;
 use crate::error::{GatewayError, from_sdk_error};
+use crate::family::Family;
 use crate::guard::{StreamGuard, StreamShape};
 use crate::native;
 use crate::resolve::Resolved;
@@ -83,7 +84,7 @@ impl InvokeUpstream {
             seen.content();
         }
         let m = &self.resolved.model;
-        let u = native::usage_from_body(&m.provider, &m.family, chunk);
+        let u = native::usage_from_body(m, chunk);
         if chunk.get("amazon-bedrock-invocationMetrics").is_some() {
             self.metrics_usage = Some(u);
         } else {
@@ -180,7 +181,7 @@ impl Gateway {
         });
         let sent = self.try_candidates(ctx, model, started, &attempt).await?;
         let resolved = sent.candidate.resolved;
-        let shape = StreamShape::native(&resolved.model.provider, &resolved.model.family);
+        let shape = StreamShape::native(Family::for_model(&resolved.model));
         let opened = Opened {
             upstream: InvokeUpstream {
                 receiver: sent.output.body,
