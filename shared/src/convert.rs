@@ -128,7 +128,7 @@ pub(crate) fn string(v: &Value, p: &Path) -> R<String> {
         .ok_or_else(|| p.err(format!("expected a string, got {}", kind(v))))
 }
 
-pub(crate) fn kind(v: &Value) -> &'static str {
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

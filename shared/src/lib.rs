@@ -1,70 +1,54 @@
-//! `inference-core`: everything the gateway's Lambda functions share.
+//! `gateway-model`: what the gateway knows about models and requests, with no I/O of its own
+//! (beside the SDK's request and error types it converts to and from).
 //!
-//! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
-//! - [`pipeline`]: the [`Gateway`] the functions call: every model call as admit -> attempt ->
-//!   record stages.
-//! - [`call`]: the typed values a call carries between stages ([`call::CallMeta`], replies).
-//! - [`client`]: the Bedrock SDK client.
-//! - [`guard`]: the local content filter on every body shape and stream; guardrail reports.
-//! - [`config`]: typed settings from the environment, parsed once per cold start.
-//! - [`catalog`]: the model catalog (capabilities, limits, profiles, prices) as data.
 //! - [`ids`]: model IDs, profile IDs, regions and geographies as types.
-//! - [`resolve`]: caller's model name + region -> the ID Bedrock accepts.
-//! - [`policy`]: allowlist and `maxTokens` limits.
-//! - [`convert`]: Converse JSON <-> SDK types (requests, responses, stream events).
-//! - [`cost`]: usage -> USD by component, exact decimals.
+//! - [`config`]: typed settings from the environment, parsed once per cold start.
 //! - [`error`]: the one error type and its HTTP mapping (including every Bedrock SDK error).
-//! - [`resilience`]: SDK retries, deadline-derived timeouts, fallback.
+//! - [`catalog`]: the model catalog (capabilities, limits, profiles, prices) as data.
 //! - [`family`]: the model families as one closed enum.
 //! - [`native`]: InvokeModel bodies per family (max-tokens field, usage).
+//! - [`resolve`]: caller's model name + region -> the ID Bedrock accepts.
+//! - [`policy`]: allowlist and `maxTokens` limits.
+//! - [`cost`]: usage -> USD by component, exact decimals.
+//! - [`estimate`]: the local token estimate.
+//! - [`convert`]: Converse JSON <-> SDK types (requests, responses, stream events).
+//! - [`call`]: the typed values a call carries between the pipeline's stages.
+//! - [`filter`]: the local PII filter; [`guard`]: it over every body shape and stream, and
+//!   guardrail reports.
+//! - [`routing`]: `model: "auto"`: the cheapest allowed model that fits the request.
+//! - [`resilience`]: SDK retries, deadline-derived timeouts, fallback candidates.
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
 //! - [`models_view`]: the catalog as a deployment exposes it.
-//! - [`routing`]: `model: "auto"`: the cheapest allowed model that fits the request.
-//! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
-//! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
-//! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
+//! - [`body`]: the request-body rules every JSON route applies.
+//!
+//! The call pipeline, the stores, jobs and the HTTP edge are `inference-core`, which depends on
+//! this crate (never the other way).
 
-pub mod auth;
 pub mod body;
-pub mod cache;
 pub mod call;
 pub mod catalog;
-pub mod client;
 pub mod config;
-pub mod context;
 pub mod convert;
 pub mod cost;
-#[cfg(any(feature = "jobs", feature = "keys", feature = "cache"))]
-pub(crate) mod dynamo;
 pub mod error;
 pub mod estimate;
 pub mod family;
 pub mod filter;
 pub mod guard;
 pub mod ids;
-#[cfg(feature = "jobs")]
-pub mod jobs;
 pub mod models_view;
 pub mod native;
-pub mod pipeline;
 pub mod policy;
 pub mod resilience;
 pub mod resolve;
 pub mod routing;
 pub mod telemetry;
-#[cfg(feature = "web")]
-pub mod web;
 
 pub use call::{CallMeta, Reply};
 pub use catalog::{Catalog, ModelEntry};
-pub use client::BedrockClient;
 pub use config::{Config, ConfigError};
-pub use context::CallContext;
 pub use error::{ErrorBody, GatewayError};
 pub use guard::GUARDRAIL_EVENT;
-pub use pipeline::{
-    CHUNK_EVENT, ConverseStreamCall, CountInput, Gateway, InvokeStreamCall, NativeReply,
-};
 
 #[cfg(test)]
 mod test_util {
@@ -76,27 +60,4 @@ mod test_util {
         };
     }
     pub(crate) use dec;
-
-    /// A configuration from `(variable, value)` pairs instead of the environment.
-    pub(crate) fn config_from(
-        vars: &[(&str, &str)],
-    ) -> Result<crate::config::Config, crate::config::ConfigError> {
-        let map: std::collections::HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        crate::config::Config::from_lookup(move |k| map.get(k).cloned())
-    }
-
-    /// A gateway over `config` whose SDK client points nowhere (for code that never sends).
-    pub(crate) fn offline_gateway(config: crate::config::Config) -> crate::Gateway {
-        let catalog = crate::catalog::Catalog::load(&config).expect("catalog");
-        let sdk = aws_sdk_bedrockruntime::Client::from_conf(
-            aws_sdk_bedrockruntime::Config::builder()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
-                .build(),
-        );
-        crate::Gateway::new(config, catalog, crate::BedrockClient::from_sdk(sdk))
-    }
 }

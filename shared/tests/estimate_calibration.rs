@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use inference_core::estimate::{Family, corpus, estimate_text};
+use gateway_model::estimate::{Family, corpus, estimate_text};
 use serde_json::Value;
 
 /// Bounds on a row's mean relative error, as stated in the docs.

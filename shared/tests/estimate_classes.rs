@@ -8,7 +8,7 @@
 //!   cargo test -p inference-core --test estimate_classes -- --ignored --exact dump_class_counts
 //! ```
 
-use inference_core::estimate::{CLASS_NAMES, corpus, count_classes};
+use gateway_model::estimate::{CLASS_NAMES, corpus, count_classes};
 use serde_json::{Map, Value, json};
 
 #[test]

@@ -2,7 +2,7 @@
 
 // In a module named `filter` so that `cargo test -p inference-core filter` selects these.
 mod filter {
-    use inference_core::filter::{EntityKind, Filter, Policy};
+    use gateway_model::filter::{EntityKind, Filter, Policy};
 
     fn filter() -> Filter {
         Filter::new(&Policy::mask_all())

@@ -4,7 +4,7 @@
 mod filter {
     use std::collections::HashMap;
 
-    use inference_core::filter::{Action, EntityKind, Filter, Policy};
+    use gateway_model::filter::{Action, EntityKind, Filter, Policy};
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = vars

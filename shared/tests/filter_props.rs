@@ -4,7 +4,7 @@
 mod filter {
     use std::borrow::Cow;
 
-    use inference_core::filter::{Filter, Policy, bench_corpus};
+    use gateway_model::filter::{Filter, Policy, bench_corpus};
     use proptest::prelude::*;
 
     fn mask_filter() -> Filter {

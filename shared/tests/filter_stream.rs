@@ -2,7 +2,7 @@
 
 // In a module named `filter` so that `cargo test -p inference-core filter` selects these.
 mod filter {
-    use inference_core::filter::{EntityKind, Filter, Policy, StreamFilter};
+    use gateway_model::filter::{EntityKind, Filter, Policy, StreamFilter};
     use proptest::prelude::*;
 
     fn mask_filter() -> Filter {

@@ -11,10 +11,10 @@ use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, InferenceConfiguration, Message,
 };
-use inference_core::catalog::{Catalog, Mode};
-use inference_core::config::ProfilePreference;
-use inference_core::ids::{Geography, InvocationTarget};
-use inference_core::resolve::resolve_in;
+use gateway_model::catalog::{Catalog, Mode};
+use gateway_model::config::ProfilePreference;
+use gateway_model::ids::{Geography, InvocationTarget};
+use gateway_model::resolve::resolve_in;
 
 use gateway_tests::Emulator;
 
@@ -95,7 +95,7 @@ async fn video_ok(c: &aws_sdk_bedrockruntime::Client, id: &str) -> Result<(), St
         .map_err(|e| e.to_string())?;
     c.start_async_invoke()
         .model_id(id)
-        .model_input(inference_core::convert::json_to_document(&input))
+        .model_input(gateway_model::convert::json_to_document(&input))
         .output_data_config(AsyncInvokeOutputDataConfig::S3OutputDataConfig(output))
         .send()
         .await

@@ -12,11 +12,11 @@ pub use report::{
     GUARDRAIL_EVENT, GuardrailReport, Intervention, Source, Stage, acting_policies,
     blocked_output_message,
 };
-pub(crate) use screen::{
+pub use screen::{
     Screen, Visit, converse_input, converse_output, mask_all_strings, native_input, native_output,
     screen_output,
 };
-pub(crate) use stream::{StreamGuard, StreamShape};
+pub use stream::{StreamGuard, StreamShape};
 
 #[cfg(test)]
 mod tests {

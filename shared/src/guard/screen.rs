@@ -12,14 +12,14 @@ use crate::filter::{Action, EntityKind, Filter};
 
 /// The local filter over the texts of one request or response: masks in place, remembers
 /// what it masked and the first blocked entity (with where it was).
-pub(crate) struct Screen<'f> {
+pub struct Screen<'f> {
     filter: &'f Filter,
     masked: BTreeSet<EntityKind>,
     blocked: Option<(EntityKind, String)>,
 }
 
 impl<'f> Screen<'f> {
-    pub(crate) fn new(filter: &'f Filter) -> Self {
+    pub fn new(filter: &'f Filter) -> Self {
         Screen {
             filter,
             masked: BTreeSet::new(),
@@ -28,7 +28,7 @@ impl<'f> Screen<'f> {
     }
 
     /// Filters one text; `path` names it in a block error.
-    pub(crate) fn text(&mut self, path: &str, s: &mut String) {
+    pub fn text(&mut self, path: &str, s: &mut String) {
         if self.blocked.is_some() || s.is_empty() {
             return;
         }
@@ -49,13 +49,13 @@ impl<'f> Screen<'f> {
     }
 
     /// The block, if any: kind and path.
-    pub(crate) fn blocked(&self) -> Option<&(EntityKind, String)> {
+    pub fn blocked(&self) -> Option<&(EntityKind, String)> {
         self.blocked.as_ref()
     }
 
     /// The input verdict: a 400 `guardrail_blocked` naming the kind and the field on a block,
     /// else the masking intervention (if anything was masked).
-    pub(crate) fn input_verdict(self) -> Result<Option<Intervention>, GatewayError> {
+    pub fn input_verdict(self) -> Result<Option<Intervention>, GatewayError> {
         if let Some((kind, path)) = self.blocked {
             return Err(GatewayError::guardrail_blocked(format!(
                 "{path}: contains {} ({}), which this deployment's content policy blocks",
@@ -67,13 +67,13 @@ impl<'f> Screen<'f> {
     }
 
     /// The masking intervention at `stage`, if anything was masked.
-    pub(crate) fn masking(&self, stage: Stage) -> Option<Intervention> {
+    pub fn masking(&self, stage: Stage) -> Option<Intervention> {
         (!self.masked.is_empty()).then(|| Intervention::local(stage, "masked", &self.masked))
     }
 }
 
 /// A field visitor: the path of a text (for errors) and the text itself.
-pub(crate) type Visit<'a> = dyn FnMut(&str, &mut String) + 'a;
+pub type Visit<'a> = dyn FnMut(&str, &mut String) + 'a;
 
 fn visit_str(v: &mut Value, path: &str, f: &mut Visit) {
     if let Value::String(s) = v {
@@ -138,7 +138,7 @@ fn converse_blocks(blocks: &mut Value, path: &str, f: &mut Visit) {
 }
 
 /// Every caller text of a Converse body: `system`, `messages[].content`, `promptVariables`.
-pub(crate) fn converse_input(body: &mut Value, f: &mut Visit) {
+pub fn converse_input(body: &mut Value, f: &mut Visit) {
     if let Some(s) = body.get_mut("system") {
         converse_blocks(s, "system", f);
     }
@@ -215,7 +215,7 @@ fn chat_messages(messages: &mut Value, f: &mut Visit) {
 }
 
 /// Every caller text of a native InvokeModel body, per family (see `docs/guardrails.md`).
-pub(crate) fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
+pub fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
     let Some(family) = family else { return };
     match family {
         Family::Anthropic => {
@@ -259,7 +259,7 @@ pub(crate) fn native_input(family: Option<Family>, body: &mut Value, f: &mut Vis
 
 /// The model's texts in a Converse answer: `text` and reasoning text of the output message.
 /// (The guardrail trace, which quotes them, is masked by [`screen_output`].)
-pub(crate) fn converse_output(v: &mut Value, f: &mut Visit) {
+pub fn converse_output(v: &mut Value, f: &mut Visit) {
     if let Some(Value::Array(blocks)) = v.pointer_mut("/output/message/content") {
         for (i, b) in blocks.iter_mut().enumerate() {
             let p = format!("output.message.content[{i}]");
@@ -272,7 +272,7 @@ pub(crate) fn converse_output(v: &mut Value, f: &mut Visit) {
 }
 
 /// The model's texts in a native InvokeModel answer, per family.
-pub(crate) fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
+pub fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
     let Some(family) = family else { return };
     match family {
         Family::Anthropic => {
@@ -320,7 +320,7 @@ pub(crate) fn native_output(family: Option<Family>, body: &mut Value, f: &mut Vi
 
 /// Filters the output texts visited by `walk`; on a block, walks again and replaces the first
 /// output text with the blocked message and empties the others. Returns the intervention.
-pub(crate) fn screen_output(
+pub fn screen_output(
     filter: &Filter,
     v: &mut Value,
     walk: impl Fn(&mut Value, &mut Visit),
@@ -363,7 +363,7 @@ pub(crate) fn screen_output(
 
 /// Masks every string under `v` (a guardrail trace quoting the model's output); a string
 /// holding a blocked entity becomes the entity's label.
-pub(crate) fn mask_all_strings(filter: &Filter, v: &mut Value) {
+pub fn mask_all_strings(filter: &Filter, v: &mut Value) {
     visit_all(v, "", &mut |_, s| {
         let out = filter.apply(s);
         if let Some(kind) = out.blocked {

@@ -26,7 +26,7 @@ enum SlotKind {
 
 /// Which stream shape a [`StreamGuard`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StreamShape {
+pub enum StreamShape {
     /// ConverseStream events (`{"contentBlockDelta": {...}}`), with stop events added after a
     /// block so clients see the message end.
     Converse,
@@ -48,7 +48,7 @@ pub(crate) enum StreamShape {
 
 impl StreamShape {
     /// The shape of a native stream of `provider`/`family`.
-    pub(crate) fn native(family: Option<Family>) -> StreamShape {
+    pub fn native(family: Option<Family>) -> StreamShape {
         match family {
             Some(Family::Anthropic) => StreamShape::Anthropic,
             Some(Family::AmazonNova) => StreamShape::Nova,
@@ -64,7 +64,7 @@ impl StreamShape {
 /// The local filter over one response stream: one [`StreamFilter`] per content block, so an
 /// entity split across deltas is masked; held-back text is written back at the block's end.
 #[derive(Debug)]
-pub(crate) struct StreamGuard {
+pub struct StreamGuard {
     filter: Filter,
     shape: StreamShape,
     slots: BTreeMap<i64, (SlotKind, StreamFilter)>,
@@ -73,7 +73,7 @@ pub(crate) struct StreamGuard {
 }
 
 impl StreamGuard {
-    pub(crate) fn new(filter: &Filter, shape: StreamShape) -> Self {
+    pub fn new(filter: &Filter, shape: StreamShape) -> Self {
         StreamGuard {
             filter: filter.clone(),
             shape,
@@ -84,12 +84,12 @@ impl StreamGuard {
     }
 
     /// The blocked kind, once blocked (the caller ends the stream).
-    pub(crate) fn blocked(&self) -> Option<EntityKind> {
+    pub fn blocked(&self) -> Option<EntityKind> {
         self.blocked
     }
 
     /// The intervention so far: blocked, or masked.
-    pub(crate) fn intervention(&self) -> Option<Intervention> {
+    pub fn intervention(&self) -> Option<Intervention> {
         match self.blocked {
             Some(k) => Some(Intervention::local(
                 Stage::Output,
@@ -134,7 +134,7 @@ impl StreamGuard {
     }
 
     /// Releases every slot (end of message or stream) as synthetic deltas.
-    pub(crate) fn flush_all(&mut self) -> Vec<Value> {
+    pub fn flush_all(&mut self) -> Vec<Value> {
         let slots: Vec<i64> = self.slots.keys().copied().collect();
         let mut out = Vec::new();
         for s in slots {
@@ -169,7 +169,7 @@ impl StreamGuard {
     /// Filters one event (Converse) or chunk (native). Returns what to forward, in order
     /// (nothing when all of its text is held back). After a block, [`Self::blocked`] is set
     /// and the returned events end the message.
-    pub(crate) fn on_event(&mut self, mut ev: Value) -> Vec<Value> {
+    pub fn on_event(&mut self, mut ev: Value) -> Vec<Value> {
         if self.blocked.is_some() {
             return Vec::new();
         }

@@ -1,0 +1,76 @@
+//! `inference-core`: the call pipeline and everything around it that the gateway's Lambda
+//! functions share. Model knowledge (catalog, resolution, policy, cost, conversion, the local
+//! filter) is the `gateway-model` crate below it, re-exported here under the same paths.
+//!
+//! - [`pipeline`]: the [`Gateway`] the functions call: every model call as admit -> attempt ->
+//!   record stages.
+//! - [`client`]: the Bedrock SDK client.
+//! - [`context`]: one request's call context.
+//! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
+//! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
+//! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
+//! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
+
+pub use gateway_model::{
+    body, call, catalog, config, convert, cost, error, estimate, family, filter, guard, ids,
+    models_view, native, policy, resilience, resolve, routing, telemetry,
+};
+
+pub mod auth;
+pub mod cache;
+pub mod client;
+pub mod context;
+#[cfg(any(feature = "jobs", feature = "keys", feature = "cache"))]
+pub(crate) mod dynamo;
+#[cfg(feature = "jobs")]
+pub mod jobs;
+pub mod pipeline;
+#[cfg(feature = "web")]
+pub mod web;
+
+pub use client::BedrockClient;
+pub use context::CallContext;
+pub use gateway_model::{
+    CallMeta, Catalog, Config, ConfigError, ErrorBody, GUARDRAIL_EVENT, GatewayError, ModelEntry,
+    Reply,
+};
+pub use pipeline::{
+    CHUNK_EVENT, ConverseStreamCall, CountInput, Gateway, InvokeStreamCall, NativeReply,
+};
+
+#[cfg(test)]
+mod test_util {
+    /// `dec!("1.25")` without the proc-macro feature: exact parse of a literal.
+    #[allow(unused_macros)]
+    macro_rules! dec {
+        ($lit:literal) => {
+            <rust_decimal::Decimal as std::str::FromStr>::from_str(stringify!($lit))
+                .expect("decimal literal")
+        };
+    }
+    #[allow(unused_imports)]
+    pub(crate) use dec;
+
+    /// A configuration from `(variable, value)` pairs instead of the environment.
+    pub(crate) fn config_from(
+        vars: &[(&str, &str)],
+    ) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let map: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::config::Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    /// A gateway over `config` whose SDK client points nowhere (for code that never sends).
+    pub(crate) fn offline_gateway(config: crate::config::Config) -> crate::Gateway {
+        let catalog = crate::catalog::Catalog::load(&config).expect("catalog");
+        let sdk = aws_sdk_bedrockruntime::Client::from_conf(
+            aws_sdk_bedrockruntime::Config::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+                .build(),
+        );
+        crate::Gateway::new(config, catalog, crate::BedrockClient::from_sdk(sdk))
+    }
+}
