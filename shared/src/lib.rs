@@ -15,6 +15,7 @@
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
 //! - [`models_view`]: the catalog as a deployment exposes it.
 //! - [`routing`]: `model: "auto"`: the cheapest allowed model that fits the request.
+//! - [`services`]: the composition root: SDK configuration loaded once, every client from it.
 //! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
 //! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
 //! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
@@ -42,6 +43,7 @@ pub mod policy;
 pub mod resilience;
 pub mod resolve;
 pub mod routing;
+pub mod services;
 pub mod telemetry;
 #[cfg(feature = "web")]
 pub mod web;
