@@ -18,7 +18,8 @@
 //! - [`services`]: the composition root: SDK configuration loaded once, every client from it.
 //! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
 //! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
-//! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
+//! - `web` (feature `web`): the HTTP edge: call-context and JSON-body extractors, error
+//!   responses, request IDs.
 
 pub mod auth;
 pub mod body;

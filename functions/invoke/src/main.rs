@@ -1,8 +1,7 @@
 use std::sync::Arc;
 
 use inference_core::services::Services;
-use invoke::jobs::JobsApi;
-use invoke::{AppState, router};
+use invoke::{AppState, JobsApi, router};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
