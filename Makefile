@@ -15,7 +15,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Lambda architecture for `make build`: arm64 by default (what template.yaml deploys).
 ARCH        ?= arm64
-FUNCTIONS   := invoke stream-url count async-callback
+# Every function template.yaml deploys (build.sh refuses a list that misses one).
+FUNCTIONS   := invoke stream-url count async-callback admin
+# The functions the benchmarks run (admin is not on a measured path).
+BENCH_FUNCTIONS := invoke stream-url count async-callback
 
 .PHONY: help venv dev test test-rust test-python build lint fmt bench bench-quick bench-build
 
@@ -23,7 +26,7 @@ help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
 	@echo "make test    install what is needed, run every test (unit, integration, conformance, template lint)"
 	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
-	@echo "make build   cargo lambda build --release for the four functions (ARCH=arm64|x86_64)"
+	@echo "make build   cargo lambda build --release for every deployed function (ARCH=arm64|x86_64)"
 	@echo "make lint    cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
 
 $(VENV_STAMP): $(REQS)
@@ -71,7 +74,7 @@ $(BENCH_STAMP): $(VENV_STAMP) infra/bench/requirements.txt
 # One release build of everything the bench runs, then the built harness itself (`cargo run`
 # would resolve features for the bench alone and rebuild many crates a second time).
 bench-build: $(BENCH_STAMP)
-	cargo build --release -p bedrock-local -p bench $(addprefix -p ,$(FUNCTIONS))
+	cargo build --release -p bedrock-local -p bench $(addprefix -p ,$(BENCH_FUNCTIONS))
 
 bench: bench-build
 	$${CARGO_TARGET_DIR:-target}/release/bench --out bench/results.json --doc docs/performance.md

@@ -19,6 +19,19 @@ MSG
     exit 2
   fi
 fi
+# Every function template.yaml deploys must be in the list: a missing one would be deployed
+# stale, or not at all.
+template="$(dirname "$0")/../../template.yaml"
+if [ -f "$template" ]; then
+  missing=()
+  for b in $(sed -n 's/^ *Binary: *//p' "$template"); do
+    [[ " $* " == *" $b "* ]] || missing+=("$b")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "make build: template.yaml deploys ${missing[*]}, which the build list ($*) misses" >&2
+    exit 2
+  fi
+fi
 command -v cargo-lambda >/dev/null || { echo "make build: cargo-lambda not found (run 'make venv')" >&2; exit 2; }
 bins=()
 for f in "$@"; do bins+=(--bin "$f"); done

@@ -373,6 +373,20 @@ impl GatewayError {
     }
 }
 
+/// The gateway's JSON error (`{"error": {"type", "message", "request_id", ...}}`) with its
+/// status and `Retry-After`. The body's `request_id` is filled in by `web::request_scope` (inference-core), which
+/// finds the error in the response's extensions (as `Arc<GatewayError>`); so can any outer layer
+/// that renders it in another API's shape.
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for GatewayError {
+    fn into_response(self) -> axum::response::Response {
+        let (parts, body) = self.to_http_response("").into_parts();
+        let mut response = axum::response::Response::from_parts(parts, axum::body::Body::from(body));
+        response.extensions_mut().insert(std::sync::Arc::new(self));
+        response
+    }
+}
+
 impl From<crate::config::ConfigError> for GatewayError {
     fn from(e: crate::config::ConfigError) -> Self {
         GatewayError::internal(format!("configuration: {e}"))

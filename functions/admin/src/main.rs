@@ -1,13 +1,11 @@
 use std::sync::Arc;
 
-use inference_core::auth::admin::KeyAdmin;
-use inference_core::{Config, telemetry};
+use inference_core::services::Services;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    // A missing table stops init here with a message naming the variable.
-    let config = Config::from_env()?;
-    telemetry::init(&config);
-    let admin = KeyAdmin::from_env().await?;
+    // Built once per cold start; a missing keys or usage table stops init here, naming it.
+    let services = Services::load().await?;
+    let admin = services.key_admin()?;
     lambda_http::run(admin::router(Arc::new(admin))).await
 }

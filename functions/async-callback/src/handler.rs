@@ -1,15 +1,9 @@
 //! The handler: route each trigger to its work and report, per SQS message, only the failures
 //! that should come back (partial batch response).
 
-use std::future::Future;
-use std::pin::Pin;
-
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
-use inference_core::{CallContext, GatewayError};
+use inference_core::CallContext;
 use serde_json::Value;
-
-use inference_core::jobs::async_invoke::AsyncState;
-use inference_core::jobs::{JobId, JobRecord};
 
 use crate::error::CallbackError;
 use crate::events::{MessageBody, ObjectRef, Trigger};
@@ -17,64 +11,7 @@ use crate::inbox;
 use crate::jobs::{self, JobsWorker};
 use crate::storage::Storage;
 
-/// A boxed future borrowing the runner.
-pub type RunFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GatewayError>> + Send + 'a>>;
-
-/// Runs one Converse request (the JSON the HTTP API takes) and returns the HTTP API's answer;
-/// starts and polls async invocations for job models that need them. A trait so the inbox and
-/// job logic do not care which client runs it.
-pub trait Runner: Send + Sync {
-    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value>;
-
-    /// StartAsyncInvoke for a job's `{"model", "native"}` request, output under `output_s3_uri`;
-    /// returns the invocation ARN.
-    fn start_async<'a>(
-        &'a self,
-        _job_id: &'a JobId,
-        _request: &'a Value,
-        _output_s3_uri: &'a str,
-    ) -> RunFuture<'a, String> {
-        Box::pin(async {
-            Err(GatewayError::internal(
-                "async invocations are not supported by this runner",
-            ))
-        })
-    }
-
-    /// GetAsyncInvoke.
-    fn poll_async<'a>(&'a self, _arn: &'a str) -> RunFuture<'a, AsyncState> {
-        Box::pin(async {
-            Err(GatewayError::internal(
-                "async invocations are not supported by this runner",
-            ))
-        })
-    }
-
-    /// The cost of a completed async invocation of `request` (per-second video pricing), as
-    /// the JSON recorded on the job; `None` when the model is not priced that way.
-    fn async_cost(&self, _request: &Value) -> Option<Value> {
-        None
-    }
-
-    /// The context a claimed job runs in: with the caller of the API key that submitted it, so
-    /// its model call is admitted and charged to that key (`jobs::charge::run_context`).
-    fn job_context<'a>(
-        &'a self,
-        _record: &'a JobRecord,
-        ctx: &'a CallContext,
-    ) -> RunFuture<'a, CallContext> {
-        Box::pin(async move { Ok(ctx.clone()) })
-    }
-
-    /// Charges a completed async invocation's `cost` to the job's key.
-    fn settle_async<'a>(
-        &'a self,
-        _record: &'a JobRecord,
-        _cost: Option<&'a Value>,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async {})
-    }
-}
+pub use crate::runner::{RunFuture, Runner};
 
 /// Everything the handler needs, built once per cold start.
 pub struct State {
@@ -144,7 +81,7 @@ async fn handle_message(
     match MessageBody::parse(body) {
         MessageBody::S3Test => Ok(()),
         MessageBody::Job(id) => match &state.jobs {
-            Some(worker) => jobs::process(state, worker, &id, receive_count, ctx).await,
+            Some(worker) => jobs::process(state.runner.as_ref(), worker, &id, receive_count, ctx).await,
             None => Err(CallbackError::UnknownEvent(
                 "job message, but jobs are not configured (GATEWAY_JOBS_TABLE, GATEWAY_RESULTS_BUCKET)".into(),
             )),

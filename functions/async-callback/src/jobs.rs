@@ -25,13 +25,13 @@ use inference_core::jobs::results::ResultStore;
 use inference_core::jobs::store::{Outcome, Owner};
 use inference_core::jobs::webhook::WebhookSender;
 use inference_core::jobs::{
-    JobError, JobId, JobKind, JobRecord, JobStore, WebhookOutcome, WebhookStatus,
+    JobError, JobId, JobKind, JobRecord, JobStore, JobsSettings, WebhookOutcome, WebhookStatus,
 };
 use inference_core::{CallContext, GatewayError};
 use serde_json::json;
 
 use crate::error::CallbackError;
-use crate::handler::State;
+use crate::runner::Runner;
 
 /// The jobs side of async-callback, built once per cold start.
 #[derive(Debug, Clone)]
@@ -44,6 +44,24 @@ pub struct JobsWorker {
     pub webhooks: WebhookSender,
     /// The delivery on which a retryable failure becomes final.
     pub max_receive_count: u32,
+}
+
+impl JobsWorker {
+    /// Clients for the configured table and bucket, and the webhook signing key (read once).
+    pub async fn new(
+        sdk: &aws_config::SdkConfig,
+        settings: JobsSettings,
+    ) -> Result<JobsWorker, GatewayError> {
+        Ok(JobsWorker {
+            store: JobStore::new(sdk, &settings.table),
+            results: ResultStore::new(sdk, &settings.bucket),
+            webhooks: WebhookSender::new(
+                settings.url_policy,
+                crate::secrets::resolve(sdk, &settings.secret).await?,
+            ),
+            max_receive_count: settings.max_receive_count,
+        })
+    }
 }
 
 /// What happens to the message.
@@ -76,7 +94,7 @@ fn lease_until(ctx: &CallContext, now: i64) -> i64 {
 /// Handles one delivery of a job message. `Ok`: acknowledge; `Err`: report as a batch item
 /// failure (it comes back after the visibility timeout, or goes to the DLQ).
 pub async fn process(
-    state: &State,
+    runner: &dyn Runner,
     worker: &JobsWorker,
     id: &JobId,
     receive_count: u32,
@@ -102,7 +120,7 @@ pub async fn process(
             Ok(())
         }
         Claim::Busy => retry("job is running under another delivery's lease"),
-        Claim::Poll { arn } => poll_async(state, worker, &record, &arn, last, ctx).await,
+        Claim::Poll { arn } => poll_async(runner, worker, &record, &arn, last, ctx).await,
         Claim::Run { attempt } => {
             if !worker
                 .store
@@ -118,7 +136,7 @@ pub async fn process(
             tracing::info!(job_id = %id, attempt, receive_count, "job claimed");
             // Runs as the API key that submitted it: revoked -> unauthorized, over budget ->
             // budget_exceeded (both final), over tokens per minute -> rate_limited (retried).
-            let ctx = &match state.runner.job_context(&record, ctx).await {
+            let ctx = &match runner.job_context(&record, ctx).await {
                 Ok(c) => c,
                 Err(e) => {
                     return failed_attempt(worker, &record, Owner::Attempt(attempt), &e, last, ctx)
@@ -126,9 +144,11 @@ pub async fn process(
                 }
             };
             match record.kind {
-                JobKind::Converse => run_converse(state, worker, &record, attempt, last, ctx).await,
+                JobKind::Converse => {
+                    run_converse(runner, worker, &record, attempt, last, ctx).await
+                }
                 JobKind::AsyncInvoke => {
-                    start_async(state, worker, &record, attempt, last, ctx).await
+                    start_async(runner, worker, &record, attempt, last, ctx).await
                 }
             }
         }
@@ -136,7 +156,7 @@ pub async fn process(
 }
 
 async fn run_converse(
-    state: &State,
+    runner: &dyn Runner,
     worker: &JobsWorker,
     record: &JobRecord,
     attempt: u32,
@@ -144,7 +164,7 @@ async fn run_converse(
     ctx: &CallContext,
 ) -> Delivery {
     let id = &record.job_id;
-    let response = match state.runner.converse(record.request.clone(), ctx).await {
+    let response = match runner.converse(record.request.clone(), ctx).await {
         Ok(r) => r,
         Err(e) => {
             return failed_attempt(worker, record, Owner::Attempt(attempt), &e, last, ctx).await;
@@ -166,7 +186,7 @@ async fn run_converse(
 }
 
 async fn start_async(
-    state: &State,
+    runner: &dyn Runner,
     worker: &JobsWorker,
     record: &JobRecord,
     attempt: u32,
@@ -179,7 +199,7 @@ async fn start_async(
         worker.results.bucket(),
         async_output_prefix(id)
     );
-    match state.runner.start_async(id, &record.request, &output).await {
+    match runner.start_async(id, &record.request, &output).await {
         Ok(arn) => {
             worker
                 .store
@@ -194,7 +214,7 @@ async fn start_async(
 }
 
 async fn poll_async(
-    state: &State,
+    runner: &dyn Runner,
     worker: &JobsWorker,
     record: &JobRecord,
     arn: &str,
@@ -203,7 +223,7 @@ async fn poll_async(
 ) -> Delivery {
     let owner = Owner::Invocation(arn.to_owned());
     let id = &record.job_id;
-    match state.runner.poll_async(arn).await {
+    match runner.poll_async(arn).await {
         Ok(AsyncState::InProgress) if last => {
             let e = GatewayError::timeout(
                 "the async invocation was still in progress on the last delivery of the job message",
@@ -226,7 +246,7 @@ async fn poll_async(
             {
                 return failed_attempt(worker, record, owner, &e, last, ctx).await;
             }
-            let cost = state.runner.async_cost(&record.request);
+            let cost = runner.async_cost(&record.request);
             let outcome = Outcome::Succeeded {
                 usage: None,
                 cost: cost.clone(),
@@ -234,7 +254,7 @@ async fn poll_async(
             };
             // Charged to the job's key once, by the delivery that recorded the completion.
             if finish(worker, record, &owner, &outcome, ctx).await? {
-                state.runner.settle_async(record, cost.as_ref()).await;
+                runner.settle_async(record, cost.as_ref()).await;
             }
             Ok(())
         }

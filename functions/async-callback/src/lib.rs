@@ -12,5 +12,5 @@ pub mod secrets;
 pub mod storage;
 
 pub use error::CallbackError;
-pub use handler::{Runner, State, handle};
-pub use runner::GatewayRunner;
+pub use handler::{State, handle};
+pub use runner::{GatewayRunner, Runner};

@@ -1,16 +1,75 @@
-//! The production [`Runner`]: requests go through inference-core's `Gateway`, like the HTTP API's.
+//! What runs a job's or an inbox line's model call ([`Runner`]), and the production one
+//! ([`GatewayRunner`]): requests go through inference-core's `Gateway`, like the HTTP API's.
 
-use inference_core::CallContext;
-use inference_core::Gateway;
 use std::future::Future;
 use std::pin::Pin;
 
+use inference_core::Gateway;
 use inference_core::jobs::async_invoke::{self, AsyncState};
 use inference_core::jobs::{JobId, JobRecord, charge};
+use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
 
-use crate::handler::{RunFuture, Runner};
+/// A boxed future borrowing the runner.
+pub type RunFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GatewayError>> + Send + 'a>>;
 
+/// Runs one Converse request (the JSON the HTTP API takes) and returns the HTTP API's answer;
+/// starts and polls async invocations for job models that need them. A trait so the inbox and
+/// job logic do not care which client runs it.
+pub trait Runner: Send + Sync {
+    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value>;
+
+    /// StartAsyncInvoke for a job's `{"model", "native"}` request, output under `output_s3_uri`;
+    /// returns the invocation ARN.
+    fn start_async<'a>(
+        &'a self,
+        _job_id: &'a JobId,
+        _request: &'a Value,
+        _output_s3_uri: &'a str,
+    ) -> RunFuture<'a, String> {
+        Box::pin(async {
+            Err(GatewayError::internal(
+                "async invocations are not supported by this runner",
+            ))
+        })
+    }
+
+    /// GetAsyncInvoke.
+    fn poll_async<'a>(&'a self, _arn: &'a str) -> RunFuture<'a, AsyncState> {
+        Box::pin(async {
+            Err(GatewayError::internal(
+                "async invocations are not supported by this runner",
+            ))
+        })
+    }
+
+    /// The cost of a completed async invocation of `request` (per-second video pricing), as
+    /// the JSON recorded on the job; `None` when the model is not priced that way.
+    fn async_cost(&self, _request: &Value) -> Option<Value> {
+        None
+    }
+
+    /// The context a claimed job runs in: with the caller of the API key that submitted it, so
+    /// its model call is admitted and charged to that key (`jobs::charge::run_context`).
+    fn job_context<'a>(
+        &'a self,
+        _record: &'a JobRecord,
+        ctx: &'a CallContext,
+    ) -> RunFuture<'a, CallContext> {
+        Box::pin(async move { Ok(ctx.clone()) })
+    }
+
+    /// Charges a completed async invocation's `cost` to the job's key.
+    fn settle_async<'a>(
+        &'a self,
+        _record: &'a JobRecord,
+        _cost: Option<&'a Value>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async {})
+    }
+}
+
+/// The production runner: the cold start's `Gateway`.
 pub struct GatewayRunner(pub Gateway);
 
 impl Runner for GatewayRunner {

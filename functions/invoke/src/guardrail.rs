@@ -2,39 +2,31 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum::extract::State;
 use inference_core::GatewayError;
-use inference_core::web::ApiError;
+use inference_core::web::{Ctx, JsonBody};
 use serde_json::{Value, json};
 
-use crate::request::JsonRequest;
-use crate::routes::AppState;
+use crate::state::AppState;
 
 /// Takes Bedrock's ApplyGuardrail shape (`{"source": "INPUT"|"OUTPUT", "content": [{"text":
 /// {"text": ...}}]}`) or the short `{"text": "...", "source": "input"}`. Without a configured
 /// guardrail the answer is 404 `not_found`: the thing to check against does not exist here, and
 /// no change to the request would help.
-pub async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+    JsonBody(json): JsonBody,
+) -> Result<Json<Value>, GatewayError> {
     let gw = &state.gateway;
-    let JsonRequest { ctx, json, .. } =
-        match JsonRequest::read(req, gw.config().max_body_bytes).await {
-            Ok(r) => r,
-            Err(e) => return e.into_response(),
-        };
-    let result = match gw.config().guardrail {
-        None => Err(GatewayError::not_found(
+    if gw.config().guardrail.is_none() {
+        return Err(GatewayError::not_found(
             "this deployment has no guardrail configured (GATEWAY_GUARDRAIL_ID)",
-        )),
-        Some(_) => match normalise(json) {
-            Ok(body) => gw.apply_guardrail(body, &ctx).await,
-            Err(e) => Err(e),
-        },
-    };
-    match result {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => ApiError::new(e, ctx.request_id).into_response(),
+        ));
     }
+    let body = normalise(json)?;
+    Ok(Json(gw.apply_guardrail(body, &ctx).await?))
 }
 
 /// Brings the short form to Bedrock's shape and upper-cases `source`, so `inference-core` sees

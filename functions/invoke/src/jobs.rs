@@ -7,48 +7,20 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::Json;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use inference_core::GatewayError;
 use inference_core::auth::KeyId;
 use inference_core::jobs::charge;
-use inference_core::jobs::queue::JobQueue;
 use inference_core::jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
-use inference_core::jobs::results::ResultStore;
 use inference_core::jobs::submit::{self, Submission};
-use inference_core::jobs::{JobError, JobId, JobRecord, JobStore, JobsSettings};
-use inference_core::web::{self, ApiError};
+use inference_core::jobs::{JobError, JobId, JobRecord};
+use inference_core::web::{Ctx, JsonBody};
 use serde_json::{Value, json};
 
-use crate::request::JsonRequest;
-use crate::routes::AppState;
-
-/// The AWS side of the jobs API, built once per cold start.
-#[derive(Debug, Clone)]
-pub struct JobsApi {
-    /// Table, bucket, URL policy.
-    pub settings: JobsSettings,
-    /// Job records.
-    pub store: JobStore,
-    /// The jobs queue.
-    pub queue: JobQueue,
-    /// The results bucket (presigned links).
-    pub results: ResultStore,
-}
-
-impl JobsApi {
-    /// Clients for the configured table, queue and bucket; `None` when jobs are not configured.
-    pub fn new(sdk: &aws_config::SdkConfig, settings: JobsSettings) -> Option<JobsApi> {
-        let queue_url = settings.queue_url.clone()?;
-        Some(JobsApi {
-            store: JobStore::new(sdk, &settings.table),
-            queue: JobQueue::new(sdk, queue_url),
-            results: ResultStore::new(sdk, &settings.bucket),
-            settings,
-        })
-    }
-}
+use crate::state::{AppState, JobsApi};
 
 fn not_configured() -> GatewayError {
     GatewayError::internal(
@@ -57,29 +29,19 @@ fn not_configured() -> GatewayError {
 }
 
 /// `POST /v1/jobs`.
-pub async fn create(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+    JsonBody(json): JsonBody,
+) -> Result<Response, GatewayError> {
     let gw = &state.gateway;
-    let JsonRequest { ctx, json, .. } =
-        match JsonRequest::read(req, gw.config().max_body_bytes).await {
-            Ok(r) => r,
-            Err(e) => return e.into_response(),
-        };
-    let result = match &state.jobs {
-        None => Err(not_configured()),
-        Some(jobs) => match submit::validate(gw, json, jobs.settings.url_policy).await {
-            // With a key: its models and budgets are checked now, and the job is charged to it
-            // when it runs (`jobs::charge`).
-            Ok(sub) => match charge::admit_submission(gw, &ctx, &sub).await {
-                Ok(key_id) => submit_job(jobs, sub, key_id).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        },
-    };
-    match result {
-        Ok((status, record)) => job_response(status, &record),
-        Err(e) => ApiError::new(e, ctx.request_id).into_response(),
-    }
+    let jobs = state.jobs.as_ref().ok_or_else(not_configured)?;
+    let sub = submit::validate(gw, json, jobs.settings.url_policy).await?;
+    // With a key: its models and budgets are checked now, and the job is charged to it when it
+    // runs (`jobs::charge`).
+    let key_id = charge::admit_submission(gw, &ctx, &sub).await?;
+    let (status, record) = submit_job(jobs, sub, key_id).await?;
+    Ok(job_response(status, &record))
 }
 
 /// Records and enqueues a checked submission; returns the status to answer with and the job.
@@ -157,49 +119,39 @@ async fn enqueue_or_fail(jobs: &JobsApi, id: &JobId) -> Result<(), GatewayError>
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    req: Request,
-) -> Response {
-    let request_id = web::request_id(&req);
-    let caller = web::call_context(&req, "invoke").caller;
-    let result = async {
-        let jobs = state.jobs.as_ref().ok_or_else(not_configured)?;
-        let id = JobId::parse(&id)?;
-        let record = jobs
-            .store
-            .get(&id)
-            .await?
-            // With keys, a job (and its result link) is the submitting key's, or an admin's
-            // to read; anyone else gets the same 404 as for a job that does not exist.
-            .filter(|r| {
-                caller
-                    .as_ref()
-                    .is_none_or(|c| c.record.admin || r.key_id.as_ref() == Some(&c.record.id))
-            })
-            .ok_or_else(|| GatewayError::not_found(format!("no job {id}")))?;
-        let link = match &record.result_key {
-            Some(key) => match jobs.results.presign_get(key).await {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    tracing::warn!(job_id = %id, error = %e, "could not presign the result");
-                    None
-                }
-            },
-            None => None,
-        };
-        Ok::<_, GatewayError>((record, link, jobs.results.bucket().to_owned()))
-    }
-    .await;
-    match result {
-        Ok((record, link, bucket)) => {
-            let mut v = record.summary(Some(&bucket));
-            if let (Some((url, expires)), Some(r)) = (link, v.get_mut("result")) {
-                r["url"] = Value::String(url);
-                r["url_expires_at"] = json!(inference_core::jobs::record::rfc3339(expires * 1000));
+    Ctx(ctx): Ctx,
+) -> Result<Json<Value>, GatewayError> {
+    let caller = ctx.caller;
+    let jobs = state.jobs.as_ref().ok_or_else(not_configured)?;
+    let id = JobId::parse(&id)?;
+    let record = jobs
+        .store
+        .get(&id)
+        .await?
+        // With keys, a job (and its result link) is the submitting key's, or an admin's to read;
+        // anyone else gets the same 404 as for a job that does not exist.
+        .filter(|r| {
+            caller
+                .as_ref()
+                .is_none_or(|c| c.record.admin || r.key_id.as_ref() == Some(&c.record.id))
+        })
+        .ok_or_else(|| GatewayError::not_found(format!("no job {id}")))?;
+    let link = match &record.result_key {
+        Some(key) => match jobs.results.presign_get(key).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(job_id = %id, error = %e, "could not presign the result");
+                None
             }
-            axum::Json(v).into_response()
-        }
-        Err(e) => ApiError::new(e, request_id).into_response(),
+        },
+        None => None,
+    };
+    let mut v = record.summary(Some(jobs.results.bucket()));
+    if let (Some((url, expires)), Some(r)) = (link, v.get_mut("result")) {
+        r["url"] = Value::String(url);
+        r["url_expires_at"] = json!(inference_core::jobs::record::rfc3339(expires * 1000));
     }
+    Ok(Json(v))
 }
 
 fn job_response(status: StatusCode, record: &JobRecord) -> Response {

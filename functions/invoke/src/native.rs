@@ -7,32 +7,24 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use inference_core::NativeReply;
 use inference_core::policy::MaxTokensSource;
-use inference_core::web::ApiError;
+use inference_core::web::{Ctx, RawJson};
+use inference_core::{GatewayError, NativeReply};
 
-use crate::request::JsonRequest;
-use crate::routes::AppState;
+use crate::state::AppState;
 
 /// Checks the body like every JSON route (object, size, media type), then passes the bytes on.
 pub async fn handle(
     State(state): State<Arc<AppState>>,
     Path(model_id): Path<String>,
-    req: Request,
-) -> Response {
-    let gw = &state.gateway;
-    let JsonRequest { ctx, raw, .. } =
-        match JsonRequest::read(req, gw.config().max_body_bytes).await {
-            Ok(r) => r,
-            Err(e) => return e.into_response(),
-        };
-    match gw.invoke_native(&model_id, raw, &ctx).await {
-        Ok(reply) => reply_response(reply),
-        Err(e) => ApiError::new(e, ctx.request_id).into_response(),
-    }
+    Ctx(ctx): Ctx,
+    RawJson { raw, .. }: RawJson,
+) -> Result<Response, GatewayError> {
+    let reply = state.gateway.invoke_native(&model_id, raw, &ctx).await?;
+    Ok(reply_response(reply))
 }
 
 fn reply_response(reply: NativeReply) -> Response {

@@ -30,6 +30,21 @@ impl BedrockClient {
         }
     }
 
+    /// From an SDK configuration loaded once per cold start (`services::Services::load`): the
+    /// same client as [`BedrockClient::new`] (the deployment's region, the gateway's retry and
+    /// timeout settings) without loading the configuration chain again.
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, config: &Config) -> BedrockClient {
+        let shared = sdk
+            .to_builder()
+            .region(aws_config::Region::new(config.region.as_str().to_owned()))
+            .retry_config(retry_config(config))
+            .timeout_config(timeout_config(config))
+            .build();
+        BedrockClient {
+            client: Client::new(&shared),
+        }
+    }
+
     /// Wraps an already built SDK client (tests, custom setups).
     pub fn from_sdk(client: Client) -> BedrockClient {
         BedrockClient { client }

@@ -63,11 +63,12 @@ impl CallContext {
     }
 }
 
-/// Smallest value read as an epoch-milliseconds deadline (2001-09-09). Local runtime emulators
-/// put other things in `Lambda-Runtime-Deadline-Ms` (`cargo lambda watch` sends the timeout
-/// itself, e.g. `600000`); read as a date that is 1970, every call would fail at once with
-/// "not enough time left".
-const MIN_EPOCH_DEADLINE_MS: u64 = 1_000_000_000_000;
+/// Smallest value read as an epoch-milliseconds deadline: 2020-01-01T00:00:00Z. Any real Lambda
+/// deadline is later (it is a few minutes from now); local runtime emulators put other things in
+/// `Lambda-Runtime-Deadline-Ms` (`cargo lambda watch` sends the timeout itself, e.g. `600000`),
+/// and read as a date that is long past: every call would fail at once with "not enough time
+/// left". The one guard for every function (stream-url had its own, with this cut-off).
+const MIN_EPOCH_DEADLINE_MS: u64 = 1_577_836_800_000;
 
 /// Converts an epoch-milliseconds deadline to an `Instant` (None for 0, or for a value too small
 /// to be an epoch date: see [`MIN_EPOCH_DEADLINE_MS`]).

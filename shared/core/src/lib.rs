@@ -9,7 +9,9 @@
 //! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
 //! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
 //! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
-//! - `web` (feature `web`): axum/lambda_http glue: error responses, request IDs, deadlines.
+//! - [`services`]: the composition root: SDK configuration loaded once, every client from it.
+//! - `web` (feature `web`): the HTTP edge: call-context and JSON-body extractors, error
+//!   responses, request IDs.
 
 pub use gateway_model::{
     body, call, catalog, config, convert, cost, error, estimate, family, filter, guard, ids,
@@ -25,6 +27,7 @@ pub(crate) mod dynamo;
 #[cfg(feature = "jobs")]
 pub mod jobs;
 pub mod pipeline;
+pub mod services;
 #[cfg(feature = "web")]
 pub mod web;
 

@@ -6,7 +6,7 @@
 //! inference-core reads Bedrock's token-count headers instead. Only if neither is present are the
 //! tokens the local estimate, priced the same way and flagged `usage_estimated`.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -14,11 +14,12 @@ use bytes::Bytes;
 use inference_core::catalog::{Capability, Mode, ModelEntry};
 use inference_core::cost::{Usage, cost_of};
 use inference_core::estimate::{Family, estimate_text};
+use inference_core::web::{Ctx, JsonBody};
 use inference_core::{CallContext, Gateway, GatewayError};
 use serde_json::{Map, Value, json};
 
-use super::error::{CResult, Provider, refuse};
-use super::{json_response, opt, read_json};
+use super::error::{CResult, CompatError, Provider, refuse};
+use super::{json_response, opt};
 
 /// Cohere Embed's batch limit (texts per InvokeModel call).
 pub const COHERE_BATCH: usize = 96;
@@ -186,8 +187,12 @@ fn vectors(kind: Kind, answer: &Value) -> Option<Vec<Vec<f64>>> {
 }
 
 /// The handler.
-pub async fn handle(State(gw): State<Gateway>, req: Request) -> Response {
-    let (ctx, _, body) = read_json(&gw, req).await;
+pub async fn handle(
+    State(gw): State<Gateway>,
+    Ctx(ctx): Ctx,
+    body: Result<JsonBody, GatewayError>,
+) -> Response {
+    let body = body.map(|JsonBody(v)| v).map_err(CompatError::from);
     match run(&gw, &ctx, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(Provider::OpenAi, &ctx.request_id),

@@ -5,10 +5,13 @@
 //! (it already follows HTTP the way both APIs do); `code` (OpenAI) keeps the gateway's stable
 //! error type so callers can still tell `throttled` from `quota_exceeded`.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 use inference_core::GatewayError;
+use inference_core::web::RequestId;
 use serde_json::{Value, json};
 
 /// Which API a route imitates.
@@ -138,29 +141,24 @@ pub fn provider_of(path: &str) -> Option<Provider> {
     }
 }
 
-/// Rewrites a gateway-shaped error (`{"error": {"type", "message", "request_id"}}`) into the
-/// provider's shape. Errors made before a compat handler runs (the API-key layer's 401, 404/405
-/// fallbacks) come out in the gateway's shape; clients must see their own.
-pub fn rewrite_gateway_error(
-    provider: Provider,
-    status: StatusCode,
-    body: &Value,
-) -> Option<Value> {
-    let e = body.get("error")?;
-    let request_id = e.get("request_id")?.as_str()?;
-    if body.get("type").is_some() || e.get("param").is_some() {
-        return None;
-    }
-    let gateway_type = e.get("type").and_then(Value::as_str).unwrap_or("error");
-    let message = e.get("message").and_then(Value::as_str).unwrap_or("");
-    Some(self::body(
-        provider,
-        status,
-        gateway_type,
-        message,
-        None,
-        request_id,
-    ))
+/// A response carrying its [`GatewayError`] (as `impl IntoResponse for GatewayError` leaves it:
+/// the API-key layer's 401/429, the 404/405 fallbacks) rendered again in `provider`'s shape,
+/// from the error itself; status and headers (`Retry-After`, `WWW-Authenticate`,
+/// `x-ratelimit-*`, `x-request-id`) stay. Responses without one (successes, errors a compat
+/// handler already shaped) pass untouched.
+pub fn reshape(provider: Provider, mut resp: Response) -> Response {
+    let Some(error) = resp.extensions_mut().remove::<Arc<GatewayError>>() else {
+        return resp;
+    };
+    let request_id = resp
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let body = CompatError::from(GatewayError::clone(&error)).to_body(provider, &request_id);
+    resp.headers_mut().remove(header::CONTENT_LENGTH);
+    *resp.body_mut() = Body::from(body.to_string());
+    resp
 }
 
 #[cfg(test)]
@@ -191,15 +189,34 @@ mod tests {
         );
     }
 
-    #[test]
-    fn gateway_errors_are_rewritten_once() {
-        let g = json!({"error": {"type": "unauthorized", "message": "bad key", "request_id": "r"}});
-        let o = rewrite_gateway_error(Provider::OpenAi, StatusCode::UNAUTHORIZED, &g).unwrap();
+    #[tokio::test]
+    async fn gateway_errors_are_rewritten_once() {
+        use axum::response::IntoResponse;
+        let json = |r: Response| async {
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            serde_json::from_slice::<Value>(&b).unwrap()
+        };
+        let gateway = || {
+            let mut r = GatewayError::unauthorized("bad key").into_response();
+            r.extensions_mut().insert(RequestId("r".into()));
+            r
+        };
+        let o = reshape(Provider::OpenAi, gateway());
+        assert_eq!(o.status(), StatusCode::UNAUTHORIZED);
+        let again = reshape(Provider::OpenAi, o);
+        let o = json(again).await;
         assert_eq!(o["error"]["type"], "authentication_error");
         assert_eq!(o["error"]["code"], "unauthorized");
-        assert!(rewrite_gateway_error(Provider::OpenAi, StatusCode::UNAUTHORIZED, &o).is_none());
-        let a = rewrite_gateway_error(Provider::Anthropic, StatusCode::NOT_FOUND, &g).unwrap();
+        let mut nf = GatewayError::not_found("no route").into_response();
+        nf.extensions_mut().insert(RequestId("r".into()));
+        let a = json(reshape(Provider::Anthropic, nf)).await;
         assert_eq!(a["error"]["type"], "not_found_error");
-        assert!(rewrite_gateway_error(Provider::Anthropic, StatusCode::NOT_FOUND, &a).is_none());
+        assert_eq!(a["request_id"], "r");
+        // A compat handler's own answer is already in the provider's shape: untouched.
+        let shaped = refuse("n", "x").into_response(Provider::OpenAi, "r");
+        assert_eq!(
+            json(reshape(Provider::OpenAi, shaped)).await["error"]["param"],
+            "n"
+        );
     }
 }

@@ -13,13 +13,13 @@ pub mod models;
 pub mod openai;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, header};
-use inference_core::web;
+use inference_core::web::{Ctx, JsonBody};
 use inference_core::{CallContext, Gateway};
 use serde_json::Value;
 
@@ -28,77 +28,41 @@ pub use error::{CResult, CompatError, Provider};
 /// Header with the call's total cost in USD (decimal text), on every non-streamed answer.
 pub const COST_HEADER: &str = "x-gateway-cost-usd";
 
-/// The compat routes (merged into the function's router by `routes::router`).
+/// The compat routes (merged into the function's router by `app::router`, which adds the 405
+/// fallback for them too).
 pub fn routes() -> Router<Gateway> {
     Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(openai::handle).fallback(web::method_not_allowed),
-        )
-        .route(
-            "/v1/embeddings",
-            post(embeddings::handle).fallback(web::method_not_allowed),
-        )
-        .route(
-            "/v1/messages",
-            post(anthropic::handle).fallback(web::method_not_allowed),
-        )
-        .route(
-            "/v1/messages/count_tokens",
-            post(anthropic::count_tokens).fallback(web::method_not_allowed),
-        )
-        .route(
-            "/v1/models",
-            get(models::handle).fallback(web::method_not_allowed),
-        )
-        .route(
-            "/v1/models/{model}",
-            get(models::handle_one).fallback(web::method_not_allowed),
-        )
+        .route("/v1/chat/completions", post(openai::handle))
+        .route("/v1/embeddings", post(embeddings::handle))
+        .route("/v1/messages", post(anthropic::handle))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+        .route("/v1/models", get(models::handle))
+        .route("/v1/models/{model}", get(models::handle_one))
 }
 
 /// Middleware (outermost layer of the function's router): errors answered on a compat path in
-/// the gateway's shape (by the API-key layer, the 404/405 fallbacks) are rewritten into the
-/// provider's shape, so the clients raise their own typed errors.
+/// the gateway's shape (by the API-key layer, the 404/405 fallbacks: any response carrying its
+/// `GatewayError`) are rendered again in the provider's shape, so the clients raise their own
+/// typed errors.
 pub async fn provider_errors(req: Request, next: Next) -> Response {
     let Some(provider) = error::provider_of(req.uri().path()) else {
         return next.run(req).await;
     };
-    let resp = next.run(req).await;
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if resp.status().as_u16() < 400 || !is_json {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = to_bytes(body, 1 << 20).await else {
-        return Response::from_parts(parts, Body::empty());
-    };
-    let rewritten = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|v| error::rewrite_gateway_error(provider, parts.status, &v));
-    match rewritten {
-        Some(v) => {
-            parts.headers.remove(header::CONTENT_LENGTH);
-            Response::from_parts(parts, Body::from(v.to_string()))
-        }
-        None => Response::from_parts(parts, Body::from(bytes)),
-    }
+    error::reshape(provider, next.run(req).await)
 }
 
-/// The request's context and JSON body (size, media type and JSON checked like every route).
+/// The request's context, headers and JSON body, checked like every route's (`web::JsonBody`:
+/// size, media type, JSON object). `_gw` stays for the callers: the limit is the router's.
 pub(crate) async fn read_json(
-    gw: &Gateway,
+    _gw: &Gateway,
     req: Request,
 ) -> (CallContext, HeaderMap, CResult<Value>) {
-    let ctx = crate::routes::call_context(&req);
-    let headers = req.headers().clone();
-    let body = crate::routes::read_body(gw, req)
+    let (mut parts, body) = req.into_parts();
+    let Ok(Ctx(ctx)) = Ctx::from_request_parts(&mut parts, &()).await;
+    let headers = parts.headers.clone();
+    let body = JsonBody::<Value>::from_request(Request::from_parts(parts, body), &())
         .await
-        .map(|(_, v)| v)
+        .map(|JsonBody(v)| v)
         .map_err(CompatError::from);
     (ctx, headers, body)
 }

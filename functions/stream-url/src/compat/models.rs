@@ -5,10 +5,10 @@
 //! `x-stainless-*` header or a `User-Agent` starting `OpenAI/`) means OpenAI's; anything else
 //! gets the gateway's shape, the same as the invoke function's `GET /v1/models`.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::HeaderMap;
-use inference_core::web::ApiError;
+use http::{HeaderMap, Uri};
+use inference_core::web::Ctx;
 use inference_core::{Gateway, GatewayError, models_view};
 use serde_json::{Value, json};
 
@@ -133,10 +133,12 @@ pub fn reshape_one(model: &Value, shape: Shape) -> Option<Value> {
 pub async fn handle_one(
     State(gw): State<Gateway>,
     Path(model): Path<String>,
-    req: Request,
+    Ctx(ctx): Ctx,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
-    let request_id = inference_core::web::request_id(&req);
-    let sh = match shape(req.uri().query(), req.headers()) {
+    let request_id = ctx.request_id;
+    let sh = match shape(uri.query(), &headers) {
         Ok(sh) => sh,
         Err(msg) => return refuse("format", msg).into_response(Provider::OpenAi, &request_id),
     };
@@ -146,7 +148,7 @@ pub async fn handle_one(
     });
     match (found, sh) {
         (Ok(v), _) => json_response(&v, None),
-        (Err(e), Shape::Gateway) => ApiError::new(e, request_id).into_response(),
+        (Err(e), Shape::Gateway) => e.into_response(),
         (Err(e), Shape::OpenAi) => {
             CompatError::from(e).into_response(Provider::OpenAi, &request_id)
         }
@@ -157,16 +159,20 @@ pub async fn handle_one(
 }
 
 /// The handler.
-pub async fn handle(State(gw): State<Gateway>, req: Request) -> Response {
-    let request_id = inference_core::web::request_id(&req);
-    match shape(req.uri().query(), req.headers()) {
+pub async fn handle(
+    State(gw): State<Gateway>,
+    Ctx(ctx): Ctx,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    match shape(uri.query(), &headers) {
         Ok(sh) => {
             let list = models_view::list_models(gw.catalog(), gw.config());
             json_response(&reshape(&list, sh), None)
         }
         Err(msg) => {
             let e: CompatError = refuse("format", msg);
-            e.into_response(Provider::OpenAi, &request_id)
+            e.into_response(Provider::OpenAi, &ctx.request_id)
         }
     }
 }

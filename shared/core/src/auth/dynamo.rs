@@ -135,6 +135,12 @@ impl Auth {
         Ok(Auth::from_settings(&sdk, &settings))
     }
 
+    /// The deployment's authentication from `GATEWAY_AUTH` and its tables, with the cold start's
+    /// SDK configuration (`services::Services::load`).
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Auth, GatewayError> {
+        Ok(Auth::from_settings(sdk, &AuthSettings::from_env()?))
+    }
+
     /// From settings and an SDK configuration (tests point it at moto).
     pub fn from_settings(sdk: &aws_config::SdkConfig, settings: &AuthSettings) -> Auth {
         match (&settings.mode, &settings.keys_table, &settings.usage_table) {

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue};
 
 use super::{Auth, Caller, reset_text};
-use crate::web::{ApiError, request_id};
 
 /// The presented key: `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>`
 /// (Anthropic clients). Never logged.
@@ -35,18 +34,18 @@ pub fn key_from_headers(headers: &HeaderMap) -> Option<&str> {
 
 /// Middleware: with `GATEWAY_AUTH=api_key`, a missing, unknown or revoked key is a 401 JSON
 /// error; a known key is counted against its requests per minute (429 `rate_limited` over it)
-/// and becomes the request's [`Caller`] (in its extensions, read by `web::call_context`).
+/// and becomes the request's [`Caller`] (in its extensions, read by `web::Ctx`).
 /// Responses of keys with per-minute limits carry the `x-ratelimit-*` headers.
 pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
     if auth.keys.is_none() {
         return next.run(req).await;
     }
-    let id = request_id(&req);
     let caller = match auth.authenticate_key(key_from_headers(req.headers())).await {
         Ok(Some(c)) => c,
         Ok(None) => return next.run(req).await,
         Err(e) => {
-            let mut resp = ApiError::new(e, id).into_response();
+            // `web::request_scope` (outside) writes the request ID into the body.
+            let mut resp = e.into_response();
             if resp.status() == http::StatusCode::UNAUTHORIZED {
                 resp.headers_mut().insert(
                     http::header::WWW_AUTHENTICATE,
@@ -57,7 +56,7 @@ pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next
         }
     };
     if let Err(e) = caller.count_request().await {
-        let mut resp = ApiError::new(e, id).into_response();
+        let mut resp = e.into_response();
         rate_headers(&caller, resp.headers_mut());
         return resp;
     }

@@ -76,20 +76,37 @@ impl SharedTier for DynamoTier {
 impl ResponseCache {
     /// The deployment's cache from its settings: `None` when `GATEWAY_CACHE` is off; the
     /// DynamoDB tier when `GATEWAY_CACHE_TABLE` is set (clients from the standard AWS
-    /// configuration chain). Call once per cold start.
+    /// configuration chain, loaded here only then). Call once per cold start; a function that
+    /// already has an SDK configuration calls [`ResponseCache::from_sdk_config`].
     pub async fn from_config(config: &Config) -> Option<ResponseCache> {
+        if config.cache.mode == super::CacheMode::Off || config.cache.table.is_none() {
+            return ResponseCache::from_parts(config, None);
+        }
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        ResponseCache::from_sdk_config(&sdk, config)
+    }
+
+    /// [`ResponseCache::from_config`] with the cold start's SDK configuration: the table is read
+    /// in the deployment's region (`Config::region`), like the Bedrock client.
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, config: &Config) -> Option<ResponseCache> {
+        ResponseCache::from_parts(config, Some(sdk))
+    }
+
+    fn from_parts(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Option<ResponseCache> {
         let settings: CacheSettings = config.cache.clone();
         if settings.mode == super::CacheMode::Off {
             return None;
         }
         let table = settings.table.clone();
         let mut cache = ResponseCache::new(settings);
-        if let Some(table) = table {
-            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        if let (Some(table), Some(sdk)) = (table, sdk) {
+            let regional = sdk
+                .to_builder()
                 .region(aws_config::Region::new(config.region.as_str().to_owned()))
-                .load()
-                .await;
-            cache = cache.with_shared(Arc::new(DynamoTier::new(&sdk, table)));
+                .build();
+            cache = cache.with_shared(Arc::new(DynamoTier::new(&regional, table)));
         }
         Some(cache)
     }

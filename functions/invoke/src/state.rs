@@ -1,0 +1,56 @@
+//! What the handlers share, built once per cold start: the gateway and the jobs API's clients.
+
+use inference_core::Gateway;
+use inference_core::jobs::queue::JobQueue;
+use inference_core::jobs::results::ResultStore;
+use inference_core::jobs::{JobStore, JobsSettings};
+
+/// Everything a handler needs, built once per cold start.
+pub struct AppState {
+    /// Configuration, catalog, policy and the Bedrock client.
+    pub gateway: Gateway,
+    /// The jobs table, queue and bucket (`None`: jobs not configured; the routes answer 500).
+    pub jobs: Option<JobsApi>,
+}
+
+impl AppState {
+    /// Wraps a gateway built in `main` (or by a test against `bedrock-local`).
+    pub fn new(gateway: Gateway) -> Self {
+        AppState {
+            gateway,
+            jobs: None,
+        }
+    }
+
+    /// Adds the jobs API's clients.
+    pub fn with_jobs(mut self, jobs: Option<JobsApi>) -> Self {
+        self.jobs = jobs;
+        self
+    }
+}
+
+/// The AWS side of the jobs API, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct JobsApi {
+    /// Table, bucket, URL policy.
+    pub settings: JobsSettings,
+    /// Job records.
+    pub store: JobStore,
+    /// The jobs queue.
+    pub queue: JobQueue,
+    /// The results bucket (presigned links).
+    pub results: ResultStore,
+}
+
+impl JobsApi {
+    /// Clients for the configured table, queue and bucket; `None` when jobs are not configured.
+    pub fn new(sdk: &aws_config::SdkConfig, settings: JobsSettings) -> Option<JobsApi> {
+        let queue_url = settings.queue_url.clone()?;
+        Some(JobsApi {
+            store: JobStore::new(sdk, &settings.table),
+            queue: JobQueue::new(sdk, queue_url),
+            results: ResultStore::new(sdk, &settings.bucket),
+            settings,
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! The function's router: the gateway's streaming routes (`routes`) and the OpenAI- and
+//! Anthropic-compatible ones (`compat`), behind the layers every request passes.
+
+use axum::extract::Request;
+use axum::middleware;
+use axum::response::Response;
+use axum::{Router, routing::post};
+use inference_core::Gateway;
+use inference_core::web::{self, Scope};
+
+use crate::{FUNCTION, compat, routes};
+
+/// The function's router. The gateway is built once per cold start. Unknown paths are 404 and
+/// other methods 405, as JSON; every response carries `x-request-id` (`web::request_scope`).
+pub fn router(gateway: Gateway) -> Router {
+    let scope = Scope::new(FUNCTION, gateway.config().max_body_bytes);
+    Router::new()
+        .route("/converse", post(routes::converse))
+        .route("/invoke/{model}", post(routes::invoke))
+        // OpenAI- and Anthropic-compatible routes (`compat`, docs/compat.md).
+        .merge(compat::routes())
+        .method_not_allowed_fallback(web::method_not_allowed)
+        .fallback(web::not_found)
+        // API keys, per-key budgets and rate limits (`GATEWAY_AUTH`; docs/auth.md).
+        .layer(middleware::from_fn_with_state(
+            gateway.auth().clone(),
+            inference_core::auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(scope, web::request_scope))
+        .layer(middleware::from_fn(runtime_nodelay))
+        // Outermost: errors on the compat paths in the provider's shape (after every layer).
+        .layer(middleware::from_fn(compat::provider_errors))
+        .with_state(gateway)
+}
+
+/// Before each response: small stream writes must leave at once (see `runtime_socket`).
+async fn runtime_nodelay(req: Request, next: middleware::Next) -> Response {
+    static ADDRS: std::sync::OnceLock<Vec<std::net::SocketAddr>> = std::sync::OnceLock::new();
+    crate::runtime_socket::set_nodelay_to(
+        ADDRS.get_or_init(crate::runtime_socket::runtime_api_addrs),
+    );
+    next.run(req).await
+}

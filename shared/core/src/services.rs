@@ -1,0 +1,87 @@
+//! The composition root of every function: what `main` builds once per cold start.
+//!
+//! The AWS SDK configuration (region, credentials, the standard `AWS_ENDPOINT_URL_*` endpoint
+//! overrides) is loaded once here and every client is built from it: the Bedrock client, and
+//! the stores a deployment configures (API keys, the response cache's table, the jobs table,
+//! queue and bucket). Each `main` is then `Services::load()`, the few parts its function uses,
+//! and the runtime; the same code path on AWS and locally.
+
+use crate::catalog::Catalog;
+use crate::client::BedrockClient;
+use crate::pipeline::Gateway;
+use crate::config::Config;
+use crate::telemetry;
+
+/// A failure at cold start: names the variable or resource at fault; stops the function's init.
+pub type InitError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything a function builds once per cold start.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// The SDK configuration, loaded once: the base of every AWS client the function makes.
+    pub sdk: aws_config::SdkConfig,
+    /// Configuration, catalog, the Bedrock client and (`GATEWAY_AUTH=api_key`) the API keys.
+    pub gateway: Gateway,
+}
+
+impl Services {
+    /// Reads the configuration (a bad value stops init here with a message naming the variable
+    /// instead of failing every request later), starts telemetry, loads the catalog and the SDK
+    /// configuration, and builds the gateway: the Bedrock client with the gateway's region, retry
+    /// and timeout settings, and the API keys where `GATEWAY_AUTH` asks for them.
+    pub async fn load() -> Result<Services, InitError> {
+        let config = Config::from_env()?;
+        telemetry::init(&config);
+        let catalog = Catalog::load(&config)?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let client = BedrockClient::from_sdk_config(&sdk, &config);
+        let gateway = Gateway::new(config, catalog, client);
+        #[cfg(feature = "keys")]
+        let gateway = gateway.with_auth(crate::auth::Auth::from_sdk_config(&sdk)?);
+        Ok(Services { sdk, gateway })
+    }
+
+    /// Adds the response cache (`GATEWAY_CACHE`; its DynamoDB tier with `GATEWAY_CACHE_TABLE`),
+    /// for the functions that answer from it (invoke, stream-url).
+    #[cfg(feature = "cache")]
+    pub fn with_response_cache(mut self) -> Services {
+        let cache = crate::cache::ResponseCache::from_sdk_config(&self.sdk, self.gateway.config());
+        if let Some(cache) = cache {
+            self.gateway = self.gateway.with_cache(cache);
+        }
+        self
+    }
+
+    /// The async jobs' settings (`None`: jobs are not configured); their clients are built from
+    /// [`Services::sdk`].
+    #[cfg(feature = "jobs")]
+    pub fn jobs_settings(
+        &self,
+    ) -> Result<Option<crate::jobs::JobsSettings>, crate::error::GatewayError> {
+        crate::jobs::JobsSettings::from_env(self.gateway.config())
+    }
+
+    /// The admin function's key administration: both tables (`GATEWAY_KEYS_TABLE`,
+    /// `GATEWAY_USAGE_TABLE`) are required whatever `GATEWAY_AUTH` says.
+    #[cfg(feature = "keys")]
+    pub fn key_admin(&self) -> Result<crate::auth::admin::KeyAdmin, crate::error::GatewayError> {
+        use crate::error::GatewayError;
+        let settings = crate::auth::AuthSettings::from_env()?;
+        let need = |name: &str, v: Option<String>| {
+            v.ok_or_else(|| {
+                GatewayError::internal(format!(
+                    "configuration: {name}: required by the admin function"
+                ))
+            })
+        };
+        let keys = need("GATEWAY_KEYS_TABLE", settings.keys_table)?;
+        let usage = need("GATEWAY_USAGE_TABLE", settings.usage_table)?;
+        Ok(crate::auth::admin::KeyAdmin::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &keys,
+            Some(&usage),
+        ))
+    }
+}
