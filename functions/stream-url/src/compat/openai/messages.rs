@@ -65,7 +65,7 @@ fn text_parts(
         Some(Typed::Ok(Content::Text(s))) if s.is_empty() => return Ok(vec![]),
         Some(Typed::Ok(Content::Text(s))) => return Ok(vec![json!({"text": s})]),
         Some(Typed::Ok(Content::Parts(parts))) => parts,
-        Some(Typed::Wrong(_)) => {
+        Some(Typed::Wrong) => {
             return Err(refuse(param, "expected a string or an array of parts"));
         }
     };
@@ -290,7 +290,7 @@ fn assistant_blocks(a: &AssistantMessage, p: &str, cp: &str) -> CResult<Vec<Valu
     }
     match &a.tool_calls {
         None => {}
-        Some(Typed::Wrong(_)) => {
+        Some(Typed::Wrong) => {
             return Err(refuse(format!("{p}.tool_calls"), "expected an array"));
         }
         Some(Typed::Ok(calls)) => {

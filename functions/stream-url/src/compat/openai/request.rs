@@ -8,18 +8,17 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-/// A value of type `T`, or the JSON value that was sent in its place.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A value of type `T`, or a note that something else was sent in its place.
+#[derive(Debug, Clone)]
 pub enum Typed<T> {
     /// The expected type.
     Ok(T),
     /// Anything else (refused by the caller, with the field's own message).
-    Wrong(IgnoredAny),
+    Wrong,
 }
 
 impl<T> Typed<T> {
@@ -27,8 +26,17 @@ impl<T> Typed<T> {
     pub fn ok(&self) -> Option<&T> {
         match self {
             Typed::Ok(v) => Some(v),
-            Typed::Wrong(_) => None,
+            Typed::Wrong => None,
         }
+    }
+}
+
+/// Read through an owned `Value`, so nested values move into place: an untagged enum would
+/// buffer and copy its input at every level (a base64 image once per level).
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Typed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(serde_json::from_value(v).map_or(Typed::Wrong, Typed::Ok))
     }
 }
 
@@ -42,21 +50,27 @@ pub enum Tagged<T> {
     Wrong(Value),
 }
 
-/// The key that names the variant of an internally tagged enum.
+/// The key that names the variant of an internally tagged enum, and the variants' names.
 pub trait Tag: DeserializeOwned {
     const TAG: &'static str;
+    const VARIANTS: &'static [&'static str];
+}
+
+impl<T: Tag> Tagged<T> {
+    fn from_value(v: Value) -> Self {
+        let tag = v.get(T::TAG).and_then(Value::as_str);
+        if !tag.is_some_and(|t| T::VARIANTS.contains(&t)) {
+            return Tagged::Wrong(v);
+        }
+        // Every variant's fields are lenient, so a known tag always reads; `Null` only stands in
+        // for that unreachable failure (the value has moved into the attempt).
+        serde_json::from_value(v).map_or(Tagged::Wrong(Value::Null), Tagged::Ok)
+    }
 }
 
 impl<'de, T: Tag> Deserialize<'de> for Tagged<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        if !v.get(T::TAG).is_some_and(Value::is_string) {
-            return Ok(Tagged::Wrong(v));
-        }
-        Ok(match T::deserialize(&v) {
-            Ok(t) => Tagged::Ok(t),
-            Err(_) => Tagged::Wrong(v),
-        })
+        Value::deserialize(d).map(Tagged::from_value)
     }
 }
 
@@ -65,7 +79,7 @@ impl<'de, T: Tag> Deserialize<'de> for Tagged<T> {
 fn present<'de, D, T>(d: D) -> Result<Option<Typed<T>>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: DeserializeOwned,
 {
     Typed::deserialize(d).map(Some)
 }
@@ -138,6 +152,7 @@ pub enum Message {
 
 impl Tag for Message {
     const TAG: &'static str = "role";
+    const VARIANTS: &'static [&'static str] = &["system", "developer", "user", "assistant", "tool"];
 }
 
 /// A `system`, `developer` or `user` message.
@@ -170,11 +185,23 @@ pub struct ToolMessage {
 }
 
 /// `content`: a string or an array of parts.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum Content {
     Text(String),
     Parts(Vec<Tagged<Part>>),
+}
+
+/// By hand, through an owned `Value` (see [`Typed`]).
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Content::Text(s)),
+            Value::Array(parts) => Ok(Content::Parts(
+                parts.into_iter().map(Tagged::from_value).collect(),
+            )),
+            _ => Err(D::Error::custom("expected a string or an array of parts")),
+        }
+    }
 }
 
 /// One content part, by `type`.
@@ -188,6 +215,7 @@ pub enum Part {
 
 impl Tag for Part {
     const TAG: &'static str = "type";
+    const VARIANTS: &'static [&'static str] = &["text", "refusal", "image_url"];
 }
 
 /// `{"type": "text", "text": ...}`.
@@ -296,6 +324,7 @@ pub enum ResponseFormat {
 
 impl Tag for ResponseFormat {
     const TAG: &'static str = "type";
+    const VARIANTS: &'static [&'static str] = &["text", "json_object", "json_schema"];
 }
 
 /// An object that takes no keys besides its tag.

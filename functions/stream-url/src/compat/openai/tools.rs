@@ -150,6 +150,6 @@ pub(super) fn choice_to_converse(choice: &Typed<ToolChoice>) -> CResult<Value> {
                 })?;
             Ok(json!({"tool": {"name": name}}))
         }
-        Typed::Wrong(_) => Err(refuse("tool_choice", "expected a string or an object")),
+        Typed::Wrong => Err(refuse("tool_choice", "expected a string or an object")),
     }
 }

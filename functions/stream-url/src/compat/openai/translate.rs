@@ -251,7 +251,7 @@ fn check_fixed(req: &ChatCompletionRequest, first: &mut FirstRefusal) {
 fn metadata(req: &ChatCompletionRequest, t: &mut TopLevel, first: &mut FirstRefusal) {
     if let Some(v) = &req.metadata {
         let entries = match v {
-            Typed::Wrong(_) => Err(refuse("metadata", "expected an object")),
+            Typed::Wrong => Err(refuse("metadata", "expected an object")),
             Typed::Ok(m) => m
                 .iter()
                 .map(|(k, s)| {
@@ -297,7 +297,7 @@ fn stop(v: &Typed<Stop>) -> CResult<Vec<Value>> {
     match v {
         Typed::Ok(Stop::One(s)) => Ok(vec![json!(s)]),
         Typed::Ok(Stop::Many(a)) => Ok(a.iter().map(|s| json!(s)).collect()),
-        Typed::Wrong(_) => Err(refuse("stop", "expected a string or an array of strings")),
+        Typed::Wrong => Err(refuse("stop", "expected a string or an array of strings")),
     }
 }
 
