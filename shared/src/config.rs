@@ -212,94 +212,12 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
 
-        let region_text = get("AWS_REGION")
-            .or_else(|| get("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-        let region = region_text.parse().map_err(|_| ConfigError::Invalid {
-            var: "AWS_REGION",
-            expected: "an AWS region name like us-east-1",
-            got: region_text.clone(),
-        })?;
-
-        let allowed_models = match get("GATEWAY_ALLOWED_MODELS") {
-            None => Vec::new(),
-            Some(v) => list(&v)
-                .into_iter()
-                .map(|p| {
-                    ModelPattern::parse(&p).map_err(|_| ConfigError::Invalid {
-                        var: "GATEWAY_ALLOWED_MODELS",
-                        expected: "comma-separated model patterns (IDs, aliases, `*` wildcards)",
-                        got: v.clone(),
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-
-        let guardrail = match get("GATEWAY_GUARDRAIL_ID") {
-            None => None,
-            Some(id) => {
-                let version = get("GATEWAY_GUARDRAIL_VERSION").ok_or(ConfigError::Missing {
-                    var: "GATEWAY_GUARDRAIL_VERSION",
-                    because: "GATEWAY_GUARDRAIL_ID",
-                })?;
-                let numeric = !version.starts_with('0')
-                    && version.len() <= 8
-                    && version.bytes().all(|b| b.is_ascii_digit());
-                if version != "DRAFT" && !numeric {
-                    return Err(ConfigError::Invalid {
-                        var: "GATEWAY_GUARDRAIL_VERSION",
-                        expected: "a guardrail version number or DRAFT",
-                        got: version,
-                    });
-                }
-                let trace = match get("GATEWAY_GUARDRAIL_TRACE").as_deref() {
-                    None | Some("disabled") => GuardrailTrace::Disabled,
-                    Some("enabled") => GuardrailTrace::Enabled,
-                    Some("enabled_full") => GuardrailTrace::EnabledFull,
-                    Some(other) => {
-                        return Err(ConfigError::Invalid {
-                            var: "GATEWAY_GUARDRAIL_TRACE",
-                            expected: "enabled, enabled_full or disabled",
-                            got: other.to_owned(),
-                        });
-                    }
-                };
-                Some(GuardrailSettings { id, version, trace })
-            }
-        };
-
-        let profile_preference = match get("GATEWAY_PROFILE_PREFERENCE").as_deref() {
-            None | Some("regional") => ProfilePreference::Regional,
-            Some("global") => ProfilePreference::Global,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "GATEWAY_PROFILE_PREFERENCE",
-                    expected: "regional or global",
-                    got: other.to_owned(),
-                });
-            }
-        };
-
-        let retry_mode = match get("GATEWAY_RETRY_MODE").as_deref() {
-            None | Some("standard") => RetryMode::Standard,
-            Some("adaptive") => RetryMode::Adaptive,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "GATEWAY_RETRY_MODE",
-                    expected: "standard or adaptive",
-                    got: other.to_owned(),
-                });
-            }
-        };
-
-        let max_attempts = positive(&get, "GATEWAY_MAX_ATTEMPTS")?.unwrap_or(3);
-        if max_attempts > 10 {
-            return Err(ConfigError::Invalid {
-                var: "GATEWAY_MAX_ATTEMPTS",
-                expected: "an integer from 1 to 10",
-                got: max_attempts.to_string(),
-            });
-        }
+        let region = region(&get)?;
+        let allowed_models = allowed_models(&get)?;
+        let guardrail = guardrail(&get)?;
+        let profile_preference = profile_preference(&get)?;
+        let retry_mode = retry_mode(&get)?;
+        let max_attempts = max_attempts(&get)?;
 
         let content_policy =
             filter::Policy::from_lookup_over(filter::Policy::secrets_only(), &lookup)
@@ -349,6 +267,118 @@ impl Config {
             cache: cache::CacheSettings::from_lookup(&get)?,
         })
     }
+}
+
+/// `AWS_REGION` (or `AWS_DEFAULT_REGION`), defaulting to [`DEFAULT_REGION`].
+fn region(get: &impl Fn(&str) -> Option<String>) -> Result<Region, ConfigError> {
+    let region_text = get("AWS_REGION")
+        .or_else(|| get("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    region_text.parse().map_err(|_| ConfigError::Invalid {
+        var: "AWS_REGION",
+        expected: "an AWS region name like us-east-1",
+        got: region_text.clone(),
+    })
+}
+
+/// `GATEWAY_ALLOWED_MODELS`: comma-separated model patterns.
+fn allowed_models(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<ModelPattern>, ConfigError> {
+    Ok(match get("GATEWAY_ALLOWED_MODELS") {
+        None => Vec::new(),
+        Some(v) => list(&v)
+            .into_iter()
+            .map(|p| {
+                ModelPattern::parse(&p).map_err(|_| ConfigError::Invalid {
+                    var: "GATEWAY_ALLOWED_MODELS",
+                    expected: "comma-separated model patterns (IDs, aliases, `*` wildcards)",
+                    got: v.clone(),
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// `GATEWAY_GUARDRAIL_*`: the version and trace setting are read only when an ID is set.
+fn guardrail(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<GuardrailSettings>, ConfigError> {
+    Ok(match get("GATEWAY_GUARDRAIL_ID") {
+        None => None,
+        Some(id) => {
+            let version = get("GATEWAY_GUARDRAIL_VERSION").ok_or(ConfigError::Missing {
+                var: "GATEWAY_GUARDRAIL_VERSION",
+                because: "GATEWAY_GUARDRAIL_ID",
+            })?;
+            let numeric = !version.starts_with('0')
+                && version.len() <= 8
+                && version.bytes().all(|b| b.is_ascii_digit());
+            if version != "DRAFT" && !numeric {
+                return Err(ConfigError::Invalid {
+                    var: "GATEWAY_GUARDRAIL_VERSION",
+                    expected: "a guardrail version number or DRAFT",
+                    got: version,
+                });
+            }
+            let trace = match get("GATEWAY_GUARDRAIL_TRACE").as_deref() {
+                None | Some("disabled") => GuardrailTrace::Disabled,
+                Some("enabled") => GuardrailTrace::Enabled,
+                Some("enabled_full") => GuardrailTrace::EnabledFull,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        var: "GATEWAY_GUARDRAIL_TRACE",
+                        expected: "enabled, enabled_full or disabled",
+                        got: other.to_owned(),
+                    });
+                }
+            };
+            Some(GuardrailSettings { id, version, trace })
+        }
+    })
+}
+
+/// `GATEWAY_PROFILE_PREFERENCE`.
+fn profile_preference(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<ProfilePreference, ConfigError> {
+    Ok(match get("GATEWAY_PROFILE_PREFERENCE").as_deref() {
+        None | Some("regional") => ProfilePreference::Regional,
+        Some("global") => ProfilePreference::Global,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "GATEWAY_PROFILE_PREFERENCE",
+                expected: "regional or global",
+                got: other.to_owned(),
+            });
+        }
+    })
+}
+
+/// `GATEWAY_RETRY_MODE`.
+fn retry_mode(get: &impl Fn(&str) -> Option<String>) -> Result<RetryMode, ConfigError> {
+    Ok(match get("GATEWAY_RETRY_MODE").as_deref() {
+        None | Some("standard") => RetryMode::Standard,
+        Some("adaptive") => RetryMode::Adaptive,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "GATEWAY_RETRY_MODE",
+                expected: "standard or adaptive",
+                got: other.to_owned(),
+            });
+        }
+    })
+}
+
+/// `GATEWAY_MAX_ATTEMPTS`: 1 to 10, default 3.
+fn max_attempts(get: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let max_attempts = positive(get, "GATEWAY_MAX_ATTEMPTS")?.unwrap_or(3);
+    if max_attempts > 10 {
+        return Err(ConfigError::Invalid {
+            var: "GATEWAY_MAX_ATTEMPTS",
+            expected: "an integer from 1 to 10",
+            got: max_attempts.to_string(),
+        });
+    }
+    Ok(max_attempts)
 }
 
 fn list(v: &str) -> Vec<String> {

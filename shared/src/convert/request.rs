@@ -162,115 +162,26 @@ impl ConverseParts {
             parts.tool_config = Some(tool_config(v, &Path::root("toolConfig"))?);
         }
         if let Some(v) = o.get("guardrailConfig") {
-            let p = Path::root("guardrailConfig");
-            let g = obj(v, &p)?;
-            only(
-                g,
-                &[
-                    "guardrailIdentifier",
-                    "guardrailVersion",
-                    "trace",
-                    "streamProcessingMode",
-                ],
-                &p,
-            )?;
-            let opt = |k: &str, values: &[&str]| -> R<Option<String>> {
-                g.get(k)
-                    .map(|x| {
-                        let s = string(x, &p.key(k))?;
-                        if values.contains(&s.as_str()) {
-                            Ok(s)
-                        } else {
-                            Err(p
-                                .key(k)
-                                .err(format!("{s:?} is not one of: {}", values.join(", "))))
-                        }
-                    })
-                    .transpose()
-            };
-            parts.guardrail = Some(GuardrailSpec {
-                identifier: string(
-                    required(g, "guardrailIdentifier", &p)?,
-                    &p.key("guardrailIdentifier"),
-                )?,
-                version: string(
-                    required(g, "guardrailVersion", &p)?,
-                    &p.key("guardrailVersion"),
-                )?,
-                trace: opt("trace", GuardrailTrace::values())?,
-                stream_processing_mode: opt(
-                    "streamProcessingMode",
-                    GuardrailStreamProcessingMode::values(),
-                )?,
-            });
+            parts.guardrail = Some(guardrail_config(v)?);
         }
         if let Some(v) = o.get("additionalModelRequestFields") {
             obj(v, &Path::root("additionalModelRequestFields"))?;
             parts.additional_model_request_fields = Some(json_to_document(v));
         }
         if let Some(v) = o.get("additionalModelResponseFieldPaths") {
-            let p = Path::root("additionalModelResponseFieldPaths");
-            parts.additional_model_response_field_paths = Some(
-                arr(v, &p)?
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| string(s, &p.idx(i)))
-                    .collect::<R<_>>()?,
-            );
+            parts.additional_model_response_field_paths = Some(response_field_paths(v)?);
         }
         if let Some(v) = o.get("requestMetadata") {
-            let p = Path::root("requestMetadata");
-            parts.request_metadata = Some(
-                obj(v, &p)?
-                    .iter()
-                    .map(|(k, s)| Ok((k.clone(), string(s, &p.key(k))?)))
-                    .collect::<R<_>>()?,
-            );
+            parts.request_metadata = Some(request_metadata(v)?);
         }
         if let Some(v) = o.get("promptVariables") {
-            let p = Path::root("promptVariables");
-            parts.prompt_variables = Some(
-                obj(v, &p)?
-                    .iter()
-                    .map(|(k, s)| {
-                        let (_, t) = union(s, &["text"], "prompt variable", &p.key(k))?;
-                        Ok((
-                            k.clone(),
-                            PromptVariableValues::Text(string(t, &p.key(k).key("text"))?),
-                        ))
-                    })
-                    .collect::<R<_>>()?,
-            );
+            parts.prompt_variables = Some(prompt_variables(v)?);
         }
         if let Some(v) = o.get("performanceConfig") {
-            let p = Path::root("performanceConfig");
-            let c = obj(v, &p)?;
-            only(c, &["latency"], &p)?;
-            let mut b = PerformanceConfiguration::builder();
-            if let Some(l) = c.get("latency") {
-                b = b.latency(sdk_enum::<PerformanceConfigLatency>(
-                    l,
-                    PerformanceConfigLatency::values(),
-                    &p.key("latency"),
-                )?);
-            }
-            parts.performance_config = Some(b.build());
+            parts.performance_config = Some(performance_config(v)?);
         }
         if let Some(v) = o.get("serviceTier") {
-            let p = Path::root("serviceTier");
-            let c = obj(v, &p)?;
-            only(c, &["type"], &p)?;
-            let t: ServiceTierType = sdk_enum(
-                required(c, "type", &p)?,
-                ServiceTierType::values(),
-                &p.key("type"),
-            )?;
-            parts.service_tier = Some(
-                ServiceTier::builder()
-                    .r#type(t)
-                    .build()
-                    .map_err(|e| build_err(&p, e))?,
-            );
+            parts.service_tier = Some(service_tier(v)?);
         }
         Ok(parts)
     }
@@ -388,6 +299,118 @@ impl ConverseParts {
             .set_performance_config(self.performance_config)
             .set_service_tier(self.service_tier)
     }
+}
+
+/// `guardrailConfig`: identifier and version required; `trace` and `streamProcessingMode` must
+/// be one of the SDK's values.
+fn guardrail_config(v: &Value) -> R<GuardrailSpec> {
+    let p = Path::root("guardrailConfig");
+    let g = obj(v, &p)?;
+    only(
+        g,
+        &[
+            "guardrailIdentifier",
+            "guardrailVersion",
+            "trace",
+            "streamProcessingMode",
+        ],
+        &p,
+    )?;
+    let opt = |k: &str, values: &[&str]| -> R<Option<String>> {
+        g.get(k)
+            .map(|x| {
+                let s = string(x, &p.key(k))?;
+                if values.contains(&s.as_str()) {
+                    Ok(s)
+                } else {
+                    Err(p
+                        .key(k)
+                        .err(format!("{s:?} is not one of: {}", values.join(", "))))
+                }
+            })
+            .transpose()
+    };
+    Ok(GuardrailSpec {
+        identifier: string(
+            required(g, "guardrailIdentifier", &p)?,
+            &p.key("guardrailIdentifier"),
+        )?,
+        version: string(
+            required(g, "guardrailVersion", &p)?,
+            &p.key("guardrailVersion"),
+        )?,
+        trace: opt("trace", GuardrailTrace::values())?,
+        stream_processing_mode: opt(
+            "streamProcessingMode",
+            GuardrailStreamProcessingMode::values(),
+        )?,
+    })
+}
+
+/// `additionalModelResponseFieldPaths`: an array of strings.
+fn response_field_paths(v: &Value) -> R<Vec<String>> {
+    let p = Path::root("additionalModelResponseFieldPaths");
+    arr(v, &p)?
+        .iter()
+        .enumerate()
+        .map(|(i, s)| string(s, &p.idx(i)))
+        .collect()
+}
+
+/// `requestMetadata`: an object of strings.
+fn request_metadata(v: &Value) -> R<HashMap<String, String>> {
+    let p = Path::root("requestMetadata");
+    obj(v, &p)?
+        .iter()
+        .map(|(k, s)| Ok((k.clone(), string(s, &p.key(k))?)))
+        .collect()
+}
+
+/// `promptVariables`: each a `{"text": ...}` union.
+fn prompt_variables(v: &Value) -> R<HashMap<String, PromptVariableValues>> {
+    let p = Path::root("promptVariables");
+    obj(v, &p)?
+        .iter()
+        .map(|(k, s)| {
+            let (_, t) = union(s, &["text"], "prompt variable", &p.key(k))?;
+            Ok((
+                k.clone(),
+                PromptVariableValues::Text(string(t, &p.key(k).key("text"))?),
+            ))
+        })
+        .collect()
+}
+
+/// `performanceConfig`: `latency` only.
+fn performance_config(v: &Value) -> R<PerformanceConfiguration> {
+    let p = Path::root("performanceConfig");
+    let c = obj(v, &p)?;
+    only(c, &["latency"], &p)?;
+    let mut b = PerformanceConfiguration::builder();
+    if let Some(l) = c.get("latency") {
+        b = b.latency(sdk_enum::<PerformanceConfigLatency>(
+            l,
+            PerformanceConfigLatency::values(),
+            &p.key("latency"),
+        )?);
+    }
+    Ok(b.build())
+}
+
+/// `serviceTier`: `type` only, required.
+fn service_tier(v: &Value) -> R<ServiceTier> {
+    let p = Path::root("serviceTier");
+    let c = obj(v, &p)?;
+    only(c, &["type"], &p)?;
+    let t: ServiceTierType = sdk_enum(
+        required(c, "type", &p)?,
+        ServiceTierType::values(),
+        &p.key("type"),
+    )?;
+    ServiceTier::builder()
+        .r#type(t)
+        .build()
+        .map_err(|e| build_err(&p, e))
 }
 
 fn number(v: &Value, p: &Path) -> R<f64> {

@@ -111,183 +111,233 @@ fn put_opt<T: Into<Value>>(o: &mut Map<String, Value>, key: &str, value: Option<
 /// (`[{"valid": {}}]`): their logic translations are not carried.
 pub fn guardrail_assessment_to_json(a: &GuardrailAssessment) -> Value {
     let mut o = Map::new();
-    if let Some(p) = a.topic_policy() {
-        let topics: Vec<Value> = p
-            .topics()
-            .iter()
-            .map(|t| {
-                let mut x = Map::new();
-                x.insert("name".into(), json!(t.name()));
-                x.insert("type".into(), json!(t.r#type().as_str()));
-                x.insert("action".into(), json!(t.action().as_str()));
-                put_opt(&mut x, "detected", t.detected());
-                Value::Object(x)
-            })
-            .collect();
-        o.insert("topicPolicy".into(), json!({"topics": topics}));
-    }
-    if let Some(p) = a.content_policy() {
-        let filters: Vec<Value> = p
-            .filters()
-            .iter()
-            .map(|f| {
-                let mut x = Map::new();
-                x.insert("type".into(), json!(f.r#type().as_str()));
-                x.insert("confidence".into(), json!(f.confidence().as_str()));
-                put_opt(
-                    &mut x,
-                    "filterStrength",
-                    f.filter_strength().map(|s| s.as_str().to_owned()),
-                );
-                x.insert("action".into(), json!(f.action().as_str()));
-                put_opt(&mut x, "detected", f.detected());
-                Value::Object(x)
-            })
-            .collect();
-        o.insert("contentPolicy".into(), json!({"filters": filters}));
-    }
-    if let Some(p) = a.word_policy() {
-        let custom: Vec<Value> = p
-            .custom_words()
-            .iter()
-            .map(|w| {
-                let mut x = Map::new();
-                x.insert("match".into(), json!(w.r#match()));
-                x.insert("action".into(), json!(w.action().as_str()));
-                put_opt(&mut x, "detected", w.detected());
-                Value::Object(x)
-            })
-            .collect();
-        let managed: Vec<Value> = p
-            .managed_word_lists()
-            .iter()
-            .map(|w| {
-                let mut x = Map::new();
-                x.insert("match".into(), json!(w.r#match()));
-                x.insert("type".into(), json!(w.r#type().as_str()));
-                x.insert("action".into(), json!(w.action().as_str()));
-                put_opt(&mut x, "detected", w.detected());
-                Value::Object(x)
-            })
-            .collect();
-        o.insert(
-            "wordPolicy".into(),
-            json!({"customWords": custom, "managedWordLists": managed}),
-        );
-    }
-    if let Some(p) = a.sensitive_information_policy() {
-        let pii: Vec<Value> = p
-            .pii_entities()
-            .iter()
-            .map(|e| {
-                let mut x = Map::new();
-                x.insert("match".into(), json!(e.r#match()));
-                x.insert("type".into(), json!(e.r#type().as_str()));
-                x.insert("action".into(), json!(e.action().as_str()));
-                put_opt(&mut x, "detected", e.detected());
-                Value::Object(x)
-            })
-            .collect();
-        let regexes: Vec<Value> = p
-            .regexes()
-            .iter()
-            .map(|r| {
-                let mut x = Map::new();
-                put_opt(&mut x, "name", r.name());
-                put_opt(&mut x, "match", r.r#match());
-                put_opt(&mut x, "regex", r.regex());
-                x.insert("action".into(), json!(r.action().as_str()));
-                put_opt(&mut x, "detected", r.detected());
-                Value::Object(x)
-            })
-            .collect();
-        o.insert(
-            "sensitiveInformationPolicy".into(),
-            json!({"piiEntities": pii, "regexes": regexes}),
-        );
-    }
-    if let Some(p) = a.contextual_grounding_policy() {
-        let filters: Vec<Value> = p
-            .filters()
-            .iter()
-            .map(|f| {
-                let mut x = Map::new();
-                x.insert("type".into(), json!(f.r#type().as_str()));
-                x.insert("threshold".into(), json!(f.threshold()));
-                x.insert("score".into(), json!(f.score()));
-                x.insert("action".into(), json!(f.action().as_str()));
-                put_opt(&mut x, "detected", f.detected());
-                Value::Object(x)
-            })
-            .collect();
-        o.insert(
-            "contextualGroundingPolicy".into(),
-            json!({"filters": filters}),
-        );
-    }
-    if let Some(p) = a.automated_reasoning_policy() {
-        use aws_sdk_bedrockruntime::types::GuardrailAutomatedReasoningFinding as F;
-        let findings: Vec<Value> = p
-            .findings()
-            .iter()
-            .map(|f| {
-                let kind = match f {
-                    F::Valid(_) => "valid",
-                    F::Invalid(_) => "invalid",
-                    F::Satisfiable(_) => "satisfiable",
-                    F::Impossible(_) => "impossible",
-                    F::TranslationAmbiguous(_) => "translationAmbiguous",
-                    F::TooComplex(_) => "tooComplex",
-                    F::NoTranslations(_) => "noTranslations",
-                    _ => "unknown",
-                };
-                json!({ kind: {} })
-            })
-            .collect();
-        o.insert(
-            "automatedReasoningPolicy".into(),
-            json!({"findings": findings}),
-        );
-    }
-    if let Some(m) = a.invocation_metrics() {
-        let mut x = Map::new();
-        put_opt(
-            &mut x,
-            "guardrailProcessingLatency",
-            m.guardrail_processing_latency(),
-        );
-        if let Some(u) = m.usage() {
-            x.insert("usage".into(), guardrail_usage_to_json(u));
-        }
-        if let Some(c) = m.guardrail_coverage() {
-            x.insert("guardrailCoverage".into(), guardrail_coverage_to_json(c));
-        }
-        o.insert("invocationMetrics".into(), Value::Object(x));
-    }
-    if let Some(d) = a.applied_guardrail_details() {
-        let mut x = Map::new();
-        put_opt(&mut x, "guardrailId", d.guardrail_id());
-        put_opt(&mut x, "guardrailVersion", d.guardrail_version());
-        put_opt(&mut x, "guardrailArn", d.guardrail_arn());
-        if !d.guardrail_origin().is_empty() {
-            x.insert(
-                "guardrailOrigin".into(),
-                json!(
-                    d.guardrail_origin()
-                        .iter()
-                        .map(|g| g.as_str())
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
-        put_opt(
-            &mut x,
-            "guardrailOwnership",
-            d.guardrail_ownership().map(|g| g.as_str().to_owned()),
-        );
-        o.insert("appliedGuardrailDetails".into(), Value::Object(x));
-    }
+    put_opt(
+        &mut o,
+        "topicPolicy",
+        a.topic_policy().map(topic_policy_json),
+    );
+    put_opt(
+        &mut o,
+        "contentPolicy",
+        a.content_policy().map(content_policy_json),
+    );
+    put_opt(&mut o, "wordPolicy", a.word_policy().map(word_policy_json));
+    put_opt(
+        &mut o,
+        "sensitiveInformationPolicy",
+        a.sensitive_information_policy()
+            .map(sensitive_information_json),
+    );
+    put_opt(
+        &mut o,
+        "contextualGroundingPolicy",
+        a.contextual_grounding_policy()
+            .map(contextual_grounding_json),
+    );
+    put_opt(
+        &mut o,
+        "automatedReasoningPolicy",
+        a.automated_reasoning_policy().map(automated_reasoning_json),
+    );
+    put_opt(
+        &mut o,
+        "invocationMetrics",
+        a.invocation_metrics().map(invocation_metrics_json),
+    );
+    put_opt(
+        &mut o,
+        "appliedGuardrailDetails",
+        a.applied_guardrail_details().map(applied_details_json),
+    );
     Value::Object(o)
+}
+
+/// `topicPolicy`: the topics matched.
+fn topic_policy_json(p: &aws_sdk_bedrockruntime::types::GuardrailTopicPolicyAssessment) -> Value {
+    let topics: Vec<Value> = p
+        .topics()
+        .iter()
+        .map(|t| {
+            let mut x = Map::new();
+            x.insert("name".into(), json!(t.name()));
+            x.insert("type".into(), json!(t.r#type().as_str()));
+            x.insert("action".into(), json!(t.action().as_str()));
+            put_opt(&mut x, "detected", t.detected());
+            Value::Object(x)
+        })
+        .collect();
+    json!({"topics": topics})
+}
+
+/// `contentPolicy`: the content filters.
+fn content_policy_json(
+    p: &aws_sdk_bedrockruntime::types::GuardrailContentPolicyAssessment,
+) -> Value {
+    let filters: Vec<Value> = p
+        .filters()
+        .iter()
+        .map(|f| {
+            let mut x = Map::new();
+            x.insert("type".into(), json!(f.r#type().as_str()));
+            x.insert("confidence".into(), json!(f.confidence().as_str()));
+            put_opt(
+                &mut x,
+                "filterStrength",
+                f.filter_strength().map(|s| s.as_str().to_owned()),
+            );
+            x.insert("action".into(), json!(f.action().as_str()));
+            put_opt(&mut x, "detected", f.detected());
+            Value::Object(x)
+        })
+        .collect();
+    json!({"filters": filters})
+}
+
+/// `wordPolicy`: custom words and managed word lists.
+fn word_policy_json(p: &aws_sdk_bedrockruntime::types::GuardrailWordPolicyAssessment) -> Value {
+    let custom: Vec<Value> = p
+        .custom_words()
+        .iter()
+        .map(|w| {
+            let mut x = Map::new();
+            x.insert("match".into(), json!(w.r#match()));
+            x.insert("action".into(), json!(w.action().as_str()));
+            put_opt(&mut x, "detected", w.detected());
+            Value::Object(x)
+        })
+        .collect();
+    let managed: Vec<Value> = p
+        .managed_word_lists()
+        .iter()
+        .map(|w| {
+            let mut x = Map::new();
+            x.insert("match".into(), json!(w.r#match()));
+            x.insert("type".into(), json!(w.r#type().as_str()));
+            x.insert("action".into(), json!(w.action().as_str()));
+            put_opt(&mut x, "detected", w.detected());
+            Value::Object(x)
+        })
+        .collect();
+    json!({"customWords": custom, "managedWordLists": managed})
+}
+
+/// `sensitiveInformationPolicy`: PII entities and regexes.
+fn sensitive_information_json(
+    p: &aws_sdk_bedrockruntime::types::GuardrailSensitiveInformationPolicyAssessment,
+) -> Value {
+    let pii: Vec<Value> = p
+        .pii_entities()
+        .iter()
+        .map(|e| {
+            let mut x = Map::new();
+            x.insert("match".into(), json!(e.r#match()));
+            x.insert("type".into(), json!(e.r#type().as_str()));
+            x.insert("action".into(), json!(e.action().as_str()));
+            put_opt(&mut x, "detected", e.detected());
+            Value::Object(x)
+        })
+        .collect();
+    let regexes: Vec<Value> = p
+        .regexes()
+        .iter()
+        .map(|r| {
+            let mut x = Map::new();
+            put_opt(&mut x, "name", r.name());
+            put_opt(&mut x, "match", r.r#match());
+            put_opt(&mut x, "regex", r.regex());
+            x.insert("action".into(), json!(r.action().as_str()));
+            put_opt(&mut x, "detected", r.detected());
+            Value::Object(x)
+        })
+        .collect();
+    json!({"piiEntities": pii, "regexes": regexes})
+}
+
+/// `contextualGroundingPolicy`: the grounding filters.
+fn contextual_grounding_json(
+    p: &aws_sdk_bedrockruntime::types::GuardrailContextualGroundingPolicyAssessment,
+) -> Value {
+    let filters: Vec<Value> = p
+        .filters()
+        .iter()
+        .map(|f| {
+            let mut x = Map::new();
+            x.insert("type".into(), json!(f.r#type().as_str()));
+            x.insert("threshold".into(), json!(f.threshold()));
+            x.insert("score".into(), json!(f.score()));
+            x.insert("action".into(), json!(f.action().as_str()));
+            put_opt(&mut x, "detected", f.detected());
+            Value::Object(x)
+        })
+        .collect();
+    json!({"filters": filters})
+}
+
+/// `automatedReasoningPolicy`: the findings, by kind only.
+fn automated_reasoning_json(
+    p: &aws_sdk_bedrockruntime::types::GuardrailAutomatedReasoningPolicyAssessment,
+) -> Value {
+    use aws_sdk_bedrockruntime::types::GuardrailAutomatedReasoningFinding as F;
+    let findings: Vec<Value> = p
+        .findings()
+        .iter()
+        .map(|f| {
+            let kind = match f {
+                F::Valid(_) => "valid",
+                F::Invalid(_) => "invalid",
+                F::Satisfiable(_) => "satisfiable",
+                F::Impossible(_) => "impossible",
+                F::TranslationAmbiguous(_) => "translationAmbiguous",
+                F::TooComplex(_) => "tooComplex",
+                F::NoTranslations(_) => "noTranslations",
+                _ => "unknown",
+            };
+            json!({ kind: {} })
+        })
+        .collect();
+    json!({"findings": findings})
+}
+
+/// `invocationMetrics`: latency, usage and coverage.
+fn invocation_metrics_json(m: &aws_sdk_bedrockruntime::types::GuardrailInvocationMetrics) -> Value {
+    let mut x = Map::new();
+    put_opt(
+        &mut x,
+        "guardrailProcessingLatency",
+        m.guardrail_processing_latency(),
+    );
+    if let Some(u) = m.usage() {
+        x.insert("usage".into(), guardrail_usage_to_json(u));
+    }
+    if let Some(c) = m.guardrail_coverage() {
+        x.insert("guardrailCoverage".into(), guardrail_coverage_to_json(c));
+    }
+    Value::Object(x)
+}
+
+/// `appliedGuardrailDetails`: which guardrail ran.
+fn applied_details_json(d: &aws_sdk_bedrockruntime::types::AppliedGuardrailDetails) -> Value {
+    let mut x = Map::new();
+    put_opt(&mut x, "guardrailId", d.guardrail_id());
+    put_opt(&mut x, "guardrailVersion", d.guardrail_version());
+    put_opt(&mut x, "guardrailArn", d.guardrail_arn());
+    if !d.guardrail_origin().is_empty() {
+        x.insert(
+            "guardrailOrigin".into(),
+            json!(
+                d.guardrail_origin()
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    put_opt(
+        &mut x,
+        "guardrailOwnership",
+        d.guardrail_ownership().map(|g| g.as_str().to_owned()),
+    );
+    Value::Object(x)
 }
 
 /// `GuardrailUsage` as Bedrock's JSON.

@@ -1,0 +1,67 @@
+//! StartAsyncInvoke, GetAsyncInvoke and ListAsyncInvokes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{RawPathParams, RawQuery, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{St, json_response, label, pause, percent_decode, read_body, respond, take_fault};
+use crate::errors::BedrockError;
+use crate::stats::Op;
+
+pub async fn start_async(State(st): St, body: Body) -> Response {
+    respond(
+        async {
+            pause(st.config.latency_ms).await;
+            let bytes = read_body(body).await?;
+            let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+            })?;
+            let model_id = json.get("modelId").and_then(Value::as_str).unwrap_or("");
+            take_fault(&st, Op::StartAsyncInvoke, &[model_id], &bytes, model_id)?;
+            let arn = st.async_jobs.start(
+                &json,
+                &st.config.region,
+                Duration::from_millis(st.config.async_complete_ms),
+            )?;
+            Ok(json_response(&json!({"invocationArn": arn})))
+        }
+        .await,
+    )
+}
+
+pub async fn get_async(State(st): St, params: RawPathParams) -> Response {
+    respond(
+        async {
+            pause(st.config.latency_ms).await;
+            let arn = label(&params, "arn")?;
+            take_fault(&st, Op::GetAsyncInvoke, &[], &[], "")?;
+            Ok(json_response(&st.async_jobs.get(&arn)?))
+        }
+        .await,
+    )
+}
+
+pub async fn list_async(State(st): St, RawQuery(q): RawQuery) -> Response {
+    respond(
+        async {
+            pause(st.config.latency_ms).await;
+            take_fault(&st, Op::ListAsyncInvokes, &[], &[], "")?;
+            let mut map = HashMap::new();
+            for pair in q
+                .as_deref()
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty())
+            {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                map.insert(percent_decode(k)?, percent_decode(&v.replace('+', " "))?);
+            }
+            Ok(json_response(&st.async_jobs.list(&map)?))
+        }
+        .await,
+    )
+}
