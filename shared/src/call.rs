@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::convert::ConverseParts;
-use crate::cost::{Cost, Usage};
+use crate::cost::{Cost, Usage, Usd};
 use crate::policy::MaxTokens;
 use crate::resilience::FallbackStep;
 use crate::resolve::{Resolved, ResolvedView};
@@ -42,7 +42,7 @@ pub struct CallMeta {
     pub fallback: Vec<FallbackStep>,
     /// What the response cache did (`None`: not engaged).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cache: Option<Value>,
+    pub cache: Option<CacheOutcome>,
     /// The router's decision for `model: "auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<Value>,
@@ -78,6 +78,26 @@ impl CallMeta {
             o.extend(meta);
         }
     }
+}
+
+/// What the response cache did for a call: the response's `cache` object and the
+/// `x-gateway-cache` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CacheOutcome {
+    /// `hit`, `miss`, `bypass` or `refresh`.
+    pub status: &'static str,
+    /// A hit's tier (`memory`, `shared`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<&'static str>,
+    /// What a hit saved: the original call's cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_usd: Option<Usd>,
+    /// A hit's age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
+    /// Whether a miss or refresh stored its answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<bool>,
 }
 
 /// A Converse answer: the body in Bedrock's shape, the gateway's envelope, and the usage the

@@ -381,7 +381,8 @@ impl GatewayError {
 impl axum::response::IntoResponse for GatewayError {
     fn into_response(self) -> axum::response::Response {
         let (parts, body) = self.to_http_response("").into_parts();
-        let mut response = axum::response::Response::from_parts(parts, axum::body::Body::from(body));
+        let mut response =
+            axum::response::Response::from_parts(parts, axum::body::Body::from(body));
         response.extensions_mut().insert(std::sync::Arc::new(self));
         response
     }

@@ -20,15 +20,14 @@ pub async fn handle(
     Ctx(ctx): Ctx,
     JsonBody(json): JsonBody,
 ) -> Result<(HeaderMap, Json<Value>), GatewayError> {
-    let v = state.gateway.converse(json, &ctx).await?;
+    let reply = state.gateway.converse_reply(json, &ctx).await?;
     // What the response cache did (`x-gateway-cache`), when it was asked.
     let mut headers = HeaderMap::new();
-    if let Some(h) = v
-        .pointer("/cache/status")
-        .and_then(Value::as_str)
-        .and_then(|s| HeaderValue::from_str(s).ok())
-    {
-        headers.insert(inference_core::cache::HEADER, h);
+    if let Some(c) = &reply.meta.cache {
+        headers.insert(
+            inference_core::cache::HEADER,
+            HeaderValue::from_static(c.status),
+        );
     }
-    Ok((headers, Json(v)))
+    Ok((headers, Json(reply.into_json())))
 }

@@ -8,8 +8,8 @@
 
 use crate::catalog::Catalog;
 use crate::client::BedrockClient;
-use crate::pipeline::Gateway;
 use crate::config::Config;
+use crate::pipeline::Gateway;
 use crate::telemetry;
 
 /// A failure at cold start: names the variable or resource at fault; stops the function's init.

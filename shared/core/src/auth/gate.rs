@@ -3,10 +3,8 @@
 //! settlement after it (the reservation replaced by actual usage, which also feeds the usage
 //! report). Without a caller in the [`CallContext`] every hook is a no-op.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
-use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{Actual, AdmissionRequest, Caller};
@@ -58,28 +56,6 @@ impl Actual {
                 .saturating_add(usage.cache_write_tokens()),
             cost: cost.total(),
         }
-    }
-
-    /// What a Converse answer of the gateway says it used (`usage`, `cost.total`, `resolved.id`):
-    /// read from the response itself, so the usage report adds up exactly what callers were
-    /// told (a cached answer included).
-    pub fn from_response(v: &Value) -> Option<Actual> {
-        let n = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-        let cost = v
-            .pointer("/cost/total")
-            .and_then(Value::as_str)
-            .and_then(|s| Decimal::from_str(s).ok())?;
-        let model = v
-            .pointer("/resolved/id")
-            .or_else(|| v.get("model"))
-            .and_then(Value::as_str)?;
-        Some(Actual {
-            model: model.to_owned(),
-            input_tokens: n("/usage/inputTokens"),
-            output_tokens: n("/usage/outputTokens"),
-            cache_tokens: n("/usage/cacheReadInputTokens") + n("/usage/cacheWriteInputTokens"),
-            cost,
-        })
     }
 
     /// Tokens as the per-minute window counts them after the call.
@@ -244,19 +220,21 @@ fn settlement(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn actual_from_a_converse_answer() {
-        let v = json!({
-            "usage": {"inputTokens": 12, "outputTokens": 5, "cacheReadInputTokens": 3},
-            "cost": {"total": "0.000123"},
-            "resolved": {"id": "anthropic.claude-3-haiku-20240307-v1:0"},
-        });
-        let a = Actual::from_response(&v).unwrap();
+    fn actual_from_usage_and_cost() {
+        let usage = Usage {
+            input_tokens: 12,
+            output_tokens: 5,
+            cache_read_tokens: 3,
+            ..Usage::default()
+        };
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        let m = catalog.by_name("haiku").unwrap();
+        let cost = crate::cost::cost_of(&catalog, m, crate::catalog::PricingScope::Global, &usage);
+        let a = Actual::new(m.id.as_str(), &usage, &cost);
         assert_eq!(a.input_tokens, 12);
         assert_eq!(a.window_tokens(), 20);
-        assert_eq!(a.cost, Decimal::from_str("0.000123").unwrap());
-        assert!(Actual::from_response(&json!({"usage": {}})).is_none());
+        assert_eq!(a.cost, cost.total());
     }
 }

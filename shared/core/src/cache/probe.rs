@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{AnswerKind, CacheDirective, CacheKey, CacheMode, CachedAnswer, ResponseCache, Tier};
-use crate::call::Prepared;
+use crate::call::{CacheOutcome, Prepared};
 use crate::catalog::ModelEntry;
 use crate::cost::{Cost, Usage, Usd};
 use crate::error::GatewayError;
@@ -78,20 +78,31 @@ impl CacheProbe {
         self.write && !self.stored && self.key.is_some()
     }
 
-    /// The response's `cache` object (`None` when not engaged).
-    pub fn to_json(&self) -> Option<Value> {
+    /// What the cache did, for the response (`None` when not engaged).
+    pub fn outcome(&self) -> Option<CacheOutcome> {
         let status = self.status?;
-        let mut v = json!({"status": status.as_str()});
+        let mut o = CacheOutcome {
+            status: status.as_str(),
+            tier: None,
+            saved_usd: None,
+            age_ms: None,
+            stored: None,
+        };
         match (status, &self.hit) {
             (CacheStatus::Hit(tier), Some(a)) => {
-                v["tier"] = json!(tier.as_str());
-                v["saved_usd"] = json!(Usd(a.cost_usd).to_text());
-                v["age_ms"] = json!(super::now_ms().saturating_sub(a.created_at_ms));
+                o.tier = Some(tier.as_str());
+                o.saved_usd = Some(Usd(a.cost_usd));
+                o.age_ms = Some(super::now_ms().saturating_sub(a.created_at_ms));
             }
-            (CacheStatus::Miss | CacheStatus::Refresh, _) => v["stored"] = json!(self.stored),
+            (CacheStatus::Miss | CacheStatus::Refresh, _) => o.stored = Some(self.stored),
             _ => {}
         }
-        Some(v)
+        Some(o)
+    }
+
+    /// The response's `cache` object (`None` when not engaged).
+    pub fn to_json(&self) -> Option<Value> {
+        self.outcome().and_then(|o| serde_json::to_value(o).ok())
     }
 
     /// Adds `cache` to a response body.

@@ -76,7 +76,7 @@ impl Gateway {
             cost,
             &ctx.request_id,
         );
-        meta.cache = probe.to_json();
+        meta.cache = probe.outcome();
         Some(Reply {
             body,
             meta,

@@ -234,7 +234,7 @@ impl Gateway {
         tracing::info!(request_id = %ctx.request_id, model = %resolved.target.id(), input_tokens = usage.input_tokens, output_tokens = usage.output_tokens, cost = %cost.total(), "converse");
         let mut meta = CallMeta::new(resolved, Some(prepared.max_tokens), cost, &ctx.request_id);
         meta.fallback = fallback;
-        meta.cache = a.cache.to_json();
+        meta.cache = a.cache.outcome();
         meta.routing = a.routing;
         meta.guardrail = a.report.to_json();
         Ok(Reply {

@@ -75,11 +75,12 @@ async fn run(
         let resp = pump::open_with(call, format, cx).await?;
         Ok(with_cache_header(resp, cache))
     } else {
-        let out = gw.converse(chat.converse, ctx).await?;
+        let reply = gw.converse_reply(chat.converse, ctx).await?;
+        let cost = reply.meta.cost.total.to_text();
+        let cache = reply.meta.cache.as_ref().map(|c| c.status);
+        let out = reply.into_json();
         let v = to_openai(&out, chat.json_tool.as_deref(), &ctx.request_id);
-        let cost = out.pointer("/cost/total").and_then(Value::as_str);
-        let cache = out.pointer("/cache/status").and_then(Value::as_str);
-        Ok(with_cache_header(json_response(&v, cost), cache))
+        Ok(with_cache_header(json_response(&v, Some(&cost)), cache))
     }
 }
 

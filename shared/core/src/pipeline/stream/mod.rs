@@ -313,7 +313,7 @@ impl<U: Upstream> GuardedStream<U> {
         });
         let mut meta = CallMeta::new(&self.resolved, self.max_tokens, cost, &self.ctx.request_id);
         meta.fallback = self.fallback.clone();
-        meta.cache = self.cache.to_json();
+        meta.cache = self.cache.outcome();
         meta.routing = self.routing.clone();
         meta.guardrail = self.report.to_json();
         meta.merge_into(&mut v);
