@@ -20,7 +20,7 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv dev test test-rust test-python build lint fmt bench bench-quick bench-build
+.PHONY: help venv dev test test-rust test-python build lint fmt bench bench-quick bench-build structure
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
@@ -46,7 +46,15 @@ build-dev:
 dev: $(VENV_STAMP) build-dev
 	$(PY) infra/local/stack.py up
 
-test: $(VENV_STAMP) build-dev test-rust test-python
+test: structure $(VENV_STAMP) build-dev test-rust test-python
+
+# The core redesign's structure rules (docs/architecture.md): module cycles and long files by the
+# shared structure report (../shared/tools/structure.py, beside this repo here and in CI), long
+# functions by tools/structure/fn_length.py.
+structure:
+	@test -f ../shared/tools/structure.py || { echo "../shared/tools/structure.py is missing: the structure check needs the shared/ folder beside this repo" >&2; exit 1; }
+	python3 ../shared/tools/structure.py
+	python3 tools/structure/fn_length.py
 
 test-rust:
 	cargo test --workspace --no-fail-fast

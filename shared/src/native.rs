@@ -95,7 +95,7 @@ pub fn usage_from_body(model: &ModelEntry, body: &Value) -> Usage {
             n(body, "/generation_token_count"),
         ),
         // Mistral and Cohere bodies carry no counts on Bedrock; the headers (read by the
-        // InvokeModel call: `client::token_headers`) or the stream metrics do. Cohere's
+        // InvokeModel call: `pipeline::token_headers` in inference-core) or the stream metrics do. Cohere's
         // `meta.billed_units` is read when present.
         Family::Cohere => Usage::new(
             n(body, "/meta/billed_units/input_tokens"),

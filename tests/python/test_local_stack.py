@@ -155,7 +155,7 @@ def test_a_failed_build_under_cargo_lambda_watch_fails_the_start_at_once(tmp_pat
         time.sleep(0.5)
         with open(log, "a") as f:
             f.write("error[E0583]: file not found for module `admin`\n"
-                    "  --> shared/src/auth/mod.rs:18:1\n"
+                    "  --> shared/core/src/auth/mod.rs:18:1\n"
                     "error: could not compile `inference-core` (lib) due to 1 previous error\n")
 
     threading.Thread(target=build_fails_later, daemon=True).start()
@@ -169,7 +169,7 @@ def test_a_failed_build_under_cargo_lambda_watch_fails_the_start_at_once(tmp_pat
             stack_module._wait_http(f"http://127.0.0.1:{port}/", "invoke", child, timeout=30,
                                     build_failure="could not compile")
         assert time.monotonic() - t0 < 5
-        assert "E0583" in str(e.value) and "shared/src/auth/mod.rs:18:1" in str(e.value)
+        assert "E0583" in str(e.value) and "shared/core/src/auth/mod.rs:18:1" in str(e.value)
     finally:
         proc.kill()
         proc.wait()

@@ -3,7 +3,7 @@
 //! - [`Auth`]: the deployment's choice (`GATEWAY_AUTH=none|api_key`) and, with keys, the key
 //!   directory the HTTP layer (`web` feature: [`authenticate`]) looks keys up in.
 //! - [`Caller`]: the authenticated key of one request. The HTTP layer puts it into the request's
-//!   extensions; `web::call_context` copies it into [`CallContext`](crate::CallContext), and every
+//!   extensions; `web::Ctx` copies it into [`CallContext`](crate::CallContext), and every
 //!   call of the pipeline is admitted against it (allowed models, tokens per minute, budgets)
 //!   and settled from actual usage afterwards (`gate`).
 //! - [`Meter`] / [`KeyDirectory`]: the storage behind it, as traits so the call paths do not
