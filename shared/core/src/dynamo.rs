@@ -47,3 +47,21 @@ pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R
         .and_then(|se| se.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
+
+/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` refused because its condition
+/// did not hold (the caller decides what that means), otherwise the store's 503.
+pub(crate) fn conditional<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    store: &str,
+    what: &str,
+) -> Result<bool, GatewayError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(store_error(store, what, e)),
+    }
+}

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::id::JobId;
 use super::record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome};
-use crate::dynamo::{get_s, is_condition_failure, n, s};
+use crate::dynamo::{get_s, n, s};
 use crate::error::GatewayError;
 
 type Item = HashMap<String, AttributeValue>;
@@ -55,12 +55,15 @@ fn json_s<T: serde::Serialize>(v: &T) -> AttributeValue {
     s(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
 }
 
+/// The store's name in errors.
+const STORE: &str = "job store";
+
 fn store_error<E, R>(what: &str, e: SdkError<E, R>) -> GatewayError
 where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    crate::dynamo::store_error("job store", what, e)
+    crate::dynamo::store_error(STORE, what, e)
 }
 
 /// `#name` tokens of expressions: every attribute is referred to by an alias, because DynamoDB
@@ -146,11 +149,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("PutItem", e)),
-        }
+        crate::dynamo::conditional(r, STORE, "PutItem")
     }
 
     /// Claims a job seen as `seen` (status and attempts unchanged since): `running`, attempt
@@ -179,11 +178,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem (claim)", e)),
-        }
+        crate::dynamo::conditional(r, STORE, "UpdateItem (claim)")
     }
 
     fn owned_update(
@@ -227,11 +222,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem (release)", e)),
-        }
+        crate::dynamo::conditional(r, STORE, "UpdateItem (release)")
     }
 
     /// Records the StartAsyncInvoke ARN on the claimed job (later deliveries poll it).
@@ -250,11 +241,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem (async invocation)", e)),
-        }
+        crate::dynamo::conditional(r, STORE, "UpdateItem (async invocation)")
     }
 
     /// Moves a job its `owner` still holds to `succeeded` or `failed` (webhook `pending` when it
@@ -306,11 +293,11 @@ impl JobStore {
             set.push("#webhook = :wh");
         }
         let expr = format!("SET {} REMOVE #lease_until", set.join(", "));
-        match b.update_expression(expr).named().send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem (finish)", e)),
-        }
+        crate::dynamo::conditional(
+            b.update_expression(expr).named().send().await,
+            STORE,
+            "UpdateItem (finish)",
+        )
     }
 
     /// Records the webhook outcome (after the job finished; unconditional: only the run that
@@ -362,11 +349,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem (enqueue failed)", e)),
-        }
+        crate::dynamo::conditional(r, STORE, "UpdateItem (enqueue failed)")
     }
 
     /// Before re-sending a job's message: back to `queued` (from an enqueue failure, or still
@@ -389,11 +372,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem (requeue)", e)),
-        }
+        crate::dynamo::conditional(r, STORE, "UpdateItem (requeue)")
     }
 }
 

@@ -69,6 +69,14 @@ pub(crate) trait Attempt: Sync {
     ) -> impl Future<Output = Result<Self::Output, GatewayError>> + Send;
 }
 
+/// One request's candidates of one call kind: the gateway, the request's context, and what the
+/// admit stage made of the request (`Admitted` for Converse, `NativeRequest` for native bodies).
+pub(crate) struct CallAttempt<'a, R> {
+    pub(crate) gw: &'a Gateway,
+    pub(crate) ctx: &'a CallContext,
+    pub(crate) req: &'a R,
+}
+
 /// The candidate that answered, its output and the attempts abandoned before it.
 #[derive(Debug)]
 pub(crate) struct Sent<C, T> {

@@ -21,7 +21,7 @@ use crate::guard::{self, GuardrailReport, Intervention, Source, Stage};
 use crate::telemetry::log_content;
 
 use super::Gateway;
-use super::attempt::{Attempt, Override, Refused, Sent, send_within};
+use super::attempt::{Attempt, CallAttempt, Override, Refused, Sent, send_within};
 use super::record::CallRecord;
 
 const OPERATION: &str = "Converse";
@@ -43,11 +43,7 @@ pub(crate) struct Admitted {
 
 /// The Converse candidates of one request: admitted with [`Gateway::admit_converse`] (the
 /// requested model's preparation for the cache lookup reused), sent with Converse.
-pub(crate) struct ConverseAttempt<'a> {
-    pub(crate) gw: &'a Gateway,
-    pub(crate) ctx: &'a CallContext,
-    pub(crate) a: &'a Admitted,
-}
+pub(crate) type ConverseAttempt<'a> = CallAttempt<'a, Admitted>;
 
 impl ConverseAttempt<'_> {
     /// Admits candidate `i` for `capability`.
@@ -58,11 +54,11 @@ impl ConverseAttempt<'_> {
         capability: Capability,
     ) -> Result<Prepared, Refused> {
         let first = if i == 0 {
-            self.a.cache.prepared()
+            self.req.cache.prepared()
         } else {
             None
         };
-        let (parts, body) = (&self.a.parts, &self.a.body);
+        let (parts, body) = (&self.req.parts, &self.req.body);
         self.gw
             .admit_converse(name, parts, capability, body, self.ctx, first)
             .await
@@ -174,10 +170,10 @@ impl Gateway {
         {
             return Ok(reply);
         }
-        let attempt = ConverseAttempt {
+        let attempt = CallAttempt {
             gw: self,
             ctx,
-            a: &a,
+            req: &a,
         };
         let sent = self
             .try_candidates(ctx, &a.requested, started, &attempt)

@@ -22,7 +22,7 @@ use crate::resolve::{Resolved, resolve};
 
 use super::Gateway;
 use super::admit::NativePrepared;
-use super::attempt::{Attempt, Override, Refused, Sent};
+use super::attempt::{Attempt, CallAttempt, Override, Refused, Sent};
 use super::record::CallRecord;
 use super::token_headers::TokenHeaders;
 
@@ -78,11 +78,7 @@ pub(crate) struct NativeRequest {
 
 /// The InvokeModel candidates of one native request: fallback only within the requested
 /// model's family, the family's `maxTokens` field, Bedrock's token headers kept.
-pub(crate) struct NativeAttempt<'a> {
-    pub(crate) gw: &'a Gateway,
-    pub(crate) ctx: &'a CallContext,
-    pub(crate) req: &'a NativeRequest,
-}
+pub(crate) type NativeAttempt<'a> = CallAttempt<'a, NativeRequest>;
 
 impl NativeAttempt<'_> {
     /// Admits candidate `i`, for streaming or not.
@@ -179,7 +175,7 @@ impl Gateway {
     ) -> Result<NativeReply, GatewayError> {
         let started = Instant::now();
         let req = self.native_request(model, &body, ctx, OPERATION)?;
-        let attempt = NativeAttempt {
+        let attempt = CallAttempt {
             gw: self,
             ctx,
             req: &req,

@@ -126,6 +126,24 @@ fn record_from_item(item: &Item) -> Option<KeyRecord> {
     })
 }
 
+/// The key record an `UpdateItem` with `ReturnValue::AllNew` wrote (`what`: for the error).
+fn record_after<E, R>(
+    out: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<E, R>,
+    >,
+    what: &str,
+) -> Result<KeyRecord, GatewayError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let out = out.map_err(|e| store_error("UpdateItem", e))?;
+    out.attributes()
+        .and_then(record_from_item)
+        .ok_or_else(|| GatewayError::internal(format!("key store: {what} record unreadable")))
+}
+
 impl KeyStore {
     /// The keys table `table`, trusting a read record for `ttl`.
     pub fn new(client: Client, table: impl Into<String>, ttl: Duration) -> KeyStore {
@@ -272,11 +290,8 @@ impl KeyStore {
             .expression_attribute_values(":at", s(at))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", e))?;
-        out.attributes()
-            .and_then(record_from_item)
-            .ok_or_else(|| GatewayError::internal("key store: revoked record unreadable"))
+            .await;
+        record_after(out, "revoked")
     }
 
     /// Changes key `id`'s limits or models; returns the new record.
@@ -335,11 +350,8 @@ impl KeyStore {
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", e))?;
-        out.attributes()
-            .and_then(record_from_item)
-            .ok_or_else(|| GatewayError::internal("key store: updated record unreadable"))
+            .await;
+        record_after(out, "updated")
     }
 
     async fn read(&self, hash: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {

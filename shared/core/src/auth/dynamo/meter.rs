@@ -105,11 +105,7 @@ impl DynamoMeter {
             .expression_attribute_values(":room", n(room))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem", e)),
-        }
+        crate::dynamo::conditional(r, "key store", "UpdateItem")
     }
 
     /// The usage report: one key's rows (or every key's, with `None`) from `from` to `to`

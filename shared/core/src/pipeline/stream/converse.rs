@@ -17,7 +17,7 @@ use crate::error::{GatewayError, from_sdk_error};
 use crate::guard::{GUARDRAIL_EVENT, StreamGuard, StreamShape};
 
 use super::super::Gateway;
-use super::super::attempt::{Attempt, Override, Refused, send_within};
+use super::super::attempt::{Attempt, CallAttempt, Override, Refused, send_within};
 use super::super::converse::ConverseAttempt;
 use super::{ConverseStreamCall, GuardedStream, Opened, Seen, Upstream};
 
@@ -149,10 +149,10 @@ impl Gateway {
         if let Some(call) = self.replay_stream(&mut a.cache, ctx, started, &mut a.routing) {
             return Ok(call);
         }
-        let attempt = ConverseStreamAttempt(ConverseAttempt {
+        let attempt = ConverseStreamAttempt(CallAttempt {
             gw: self,
             ctx,
-            a: &a,
+            req: &a,
         });
         let sent = self
             .try_candidates(ctx, &a.requested, started, &attempt)

@@ -21,7 +21,7 @@ use crate::resolve::Resolved;
 
 use super::super::Gateway;
 use super::super::admit::NativePrepared;
-use super::super::attempt::{Attempt, Override, Refused, send_within};
+use super::super::attempt::{Attempt, CallAttempt, Override, Refused, send_within};
 use super::super::native::{NativeAttempt, native_call};
 use super::{GuardedStream, InvokeStreamCall, Opened, Seen, Upstream};
 
@@ -174,7 +174,7 @@ impl Gateway {
     ) -> Result<InvokeStreamCall, GatewayError> {
         let started = Instant::now();
         let req = self.native_request(model, &body, ctx, OPERATION)?;
-        let attempt = NativeStreamAttempt(NativeAttempt {
+        let attempt = NativeStreamAttempt(CallAttempt {
             gw: self,
             ctx,
             req: &req,
