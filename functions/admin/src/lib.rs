@@ -12,7 +12,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use http::StatusCode;
 use inference_core::GatewayError;
 use inference_core::auth::KeyId;
@@ -33,20 +33,14 @@ type Body<T> = Result<JsonBody<T>, GatewayError>;
 /// Every route; unknown paths 404, other methods 405, both as JSON errors; `x-request-id` on
 /// every response.
 pub fn router(admin: Arc<KeyAdmin>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/admin/keys", get(list).post(issue))
         .route(
             "/v1/admin/keys/{key_id}",
             get(read).patch(change).delete(revoke),
         )
-        .route("/v1/admin/usage", get(usage))
-        .method_not_allowed_fallback(web::method_not_allowed)
-        .fallback(web::not_found)
-        .layer(middleware::from_fn_with_state(
-            Scope::new("admin", MAX_BODY_BYTES),
-            web::request_scope,
-        ))
-        .with_state(admin)
+        .route("/v1/admin/usage", get(usage));
+    web::edge(routes, Scope::new("admin", MAX_BODY_BYTES), None).with_state(admin)
 }
 
 /// A JSON answer with the request ID.

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::routing::post;
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use inference_core::web::{self, Ctx, JsonBody, Scope};
 use inference_core::{Gateway, GatewayError};
 use serde_json::Value;
@@ -14,18 +14,10 @@ use crate::api;
 /// `GATEWAY_MAX_BODY_BYTES` are 413, not JSON 415, malformed 400 with the position serde reports.
 pub fn router(gateway: Gateway) -> Router {
     let scope = Scope::new("count", gateway.config().max_body_bytes);
-    Router::new()
+    let routes = Router::new()
         .route("/v1/count", post(count))
-        .route("/v1/estimate", post(estimate))
-        .method_not_allowed_fallback(web::method_not_allowed)
-        .fallback(web::not_found)
-        // API keys and requests per minute (`GATEWAY_AUTH`; docs/auth.md).
-        .layer(middleware::from_fn_with_state(
-            gateway.auth().clone(),
-            inference_core::auth::authenticate,
-        ))
-        .layer(middleware::from_fn_with_state(scope, web::request_scope))
-        .with_state(gateway)
+        .route("/v1/estimate", post(estimate));
+    web::edge(routes, scope, Some(gateway.auth().clone())).with_state(gateway)
 }
 
 /// `POST /v1/count`.

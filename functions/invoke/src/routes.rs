@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, response::IntoResponse};
 use inference_core::web::{self, Scope};
-use inference_core::{GatewayError, auth, models_view};
+use inference_core::{GatewayError, models_view};
 use serde_json::Value;
 
 use crate::state::AppState;
@@ -18,7 +17,7 @@ use crate::{converse, guardrail, jobs, native, usage};
 /// both as JSON errors. Every response carries `x-request-id` (`web::request_scope`).
 pub fn router(state: Arc<AppState>) -> Router {
     let scope = Scope::new("invoke", state.gateway.config().max_body_bytes);
-    Router::new()
+    let routes = Router::new()
         .route("/v1/models", get(list_models))
         .route("/v1/models/{model}", get(describe_model))
         .route("/v1/converse", post(converse::handle))
@@ -26,16 +25,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/guardrail/check", post(guardrail::handle))
         .route("/v1/jobs", post(jobs::create))
         .route("/v1/jobs/{id}", get(jobs::get))
-        .route("/v1/usage", get(usage::handle))
-        .method_not_allowed_fallback(web::method_not_allowed)
-        .fallback(web::not_found)
-        // API keys, per-key budgets and rate limits (`GATEWAY_AUTH`; docs/auth.md).
-        .layer(middleware::from_fn_with_state(
-            state.gateway.auth().clone(),
-            auth::authenticate,
-        ))
-        .layer(middleware::from_fn_with_state(scope, web::request_scope))
-        .with_state(state)
+        .route("/v1/usage", get(usage::handle));
+    web::edge(routes, scope, Some(state.gateway.auth().clone())).with_state(state)
 }
 
 /// `GET /v1/models`: the catalog as this deployment allows it.

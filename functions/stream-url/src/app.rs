@@ -14,19 +14,12 @@ use crate::{FUNCTION, compat, routes};
 /// other methods 405, as JSON; every response carries `x-request-id` (`web::request_scope`).
 pub fn router(gateway: Gateway) -> Router {
     let scope = Scope::new(FUNCTION, gateway.config().max_body_bytes);
-    Router::new()
+    let routes = Router::new()
         .route("/converse", post(routes::converse))
         .route("/invoke/{model}", post(routes::invoke))
         // OpenAI- and Anthropic-compatible routes (`compat`, docs/compat.md).
-        .merge(compat::routes())
-        .method_not_allowed_fallback(web::method_not_allowed)
-        .fallback(web::not_found)
-        // API keys, per-key budgets and rate limits (`GATEWAY_AUTH`; docs/auth.md).
-        .layer(middleware::from_fn_with_state(
-            gateway.auth().clone(),
-            inference_core::auth::authenticate,
-        ))
-        .layer(middleware::from_fn_with_state(scope, web::request_scope))
+        .merge(compat::routes());
+    web::edge(routes, scope, Some(gateway.auth().clone()))
         .layer(middleware::from_fn(runtime_nodelay))
         // Outermost: errors on the compat paths in the provider's shape (after every layer).
         .layer(middleware::from_fn(compat::provider_errors))

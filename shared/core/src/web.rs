@@ -242,6 +242,27 @@ pub async fn request_scope(
     response
 }
 
+/// What every function's router ends with, written once: 405 for a known path with another
+/// method and 404 for an unknown path (both JSON), the API-key layer when `auth` is given, and
+/// [`request_scope`] outermost (so refusals carry the request ID and are logged like any answer).
+pub fn edge<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    scope: Scope,
+    auth: Option<crate::auth::Auth>,
+) -> axum::Router<S> {
+    let mut router = router
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found);
+    if let Some(auth) = auth {
+        // API keys, per-key budgets and rate limits (`GATEWAY_AUTH`; docs/auth.md).
+        router = router.layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::authenticate,
+        ));
+    }
+    router.layer(axum::middleware::from_fn_with_state(scope, request_scope))
+}
+
 /// Router fallback: 404 `not_found` as JSON.
 pub async fn not_found(req: Request) -> GatewayError {
     GatewayError::not_found(format!(
