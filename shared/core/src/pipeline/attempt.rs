@@ -77,6 +77,13 @@ pub(crate) struct CallAttempt<'a, R> {
     pub(crate) req: &'a R,
 }
 
+impl<'a, R> CallAttempt<'a, R> {
+    /// The candidates of `req` on `gw` for the request of `ctx`.
+    pub(crate) fn new(gw: &'a Gateway, ctx: &'a CallContext, req: &'a R) -> Self {
+        CallAttempt { gw, ctx, req }
+    }
+}
+
 /// The candidate that answered, its output and the attempts abandoned before it.
 #[derive(Debug)]
 pub(crate) struct Sent<C, T> {

@@ -170,11 +170,7 @@ impl Gateway {
         {
             return Ok(reply);
         }
-        let attempt = CallAttempt {
-            gw: self,
-            ctx,
-            req: &a,
-        };
+        let attempt = CallAttempt::new(self, ctx, &a);
         let sent = self
             .try_candidates(ctx, &a.requested, started, &attempt)
             .await?;

@@ -175,11 +175,7 @@ impl Gateway {
     ) -> Result<NativeReply, GatewayError> {
         let started = Instant::now();
         let req = self.native_request(model, &body, ctx, OPERATION)?;
-        let attempt = CallAttempt {
-            gw: self,
-            ctx,
-            req: &req,
-        };
+        let attempt = CallAttempt::new(self, ctx, &req);
         let sent = self.try_candidates(ctx, model, started, &attempt).await?;
         Ok(self.native_answer(sent, req.report, ctx, started))
     }

@@ -149,11 +149,7 @@ impl Gateway {
         if let Some(call) = self.replay_stream(&mut a.cache, ctx, started, &mut a.routing) {
             return Ok(call);
         }
-        let attempt = ConverseStreamAttempt(CallAttempt {
-            gw: self,
-            ctx,
-            req: &a,
-        });
+        let attempt = ConverseStreamAttempt(CallAttempt::new(self, ctx, &a));
         let sent = self
             .try_candidates(ctx, &a.requested, started, &attempt)
             .await?;

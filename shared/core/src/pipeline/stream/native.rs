@@ -174,11 +174,7 @@ impl Gateway {
     ) -> Result<InvokeStreamCall, GatewayError> {
         let started = Instant::now();
         let req = self.native_request(model, &body, ctx, OPERATION)?;
-        let attempt = NativeStreamAttempt(CallAttempt {
-            gw: self,
-            ctx,
-            req: &req,
-        });
+        let attempt = NativeStreamAttempt(CallAttempt::new(self, ctx, &req));
         let sent = self.try_candidates(ctx, model, started, &attempt).await?;
         let resolved = sent.candidate.resolved;
         let shape = StreamShape::native(Family::for_model(&resolved.model));
