@@ -67,21 +67,6 @@ impl Services {
     /// `GATEWAY_USAGE_TABLE`) are required whatever `GATEWAY_AUTH` says.
     #[cfg(feature = "keys")]
     pub fn key_admin(&self) -> Result<crate::auth::admin::KeyAdmin, crate::error::GatewayError> {
-        use crate::error::GatewayError;
-        let settings = crate::auth::AuthSettings::from_env()?;
-        let need = |name: &str, v: Option<String>| {
-            v.ok_or_else(|| {
-                GatewayError::internal(format!(
-                    "configuration: {name}: required by the admin function"
-                ))
-            })
-        };
-        let keys = need("GATEWAY_KEYS_TABLE", settings.keys_table)?;
-        let usage = need("GATEWAY_USAGE_TABLE", settings.usage_table)?;
-        Ok(crate::auth::admin::KeyAdmin::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            &keys,
-            Some(&usage),
-        ))
+        crate::auth::admin::KeyAdmin::from_sdk_config(&self.sdk)
     }
 }

@@ -178,6 +178,14 @@ impl KeyAdmin {
     /// The admin function's: both tables from `GATEWAY_KEYS_TABLE` and `GATEWAY_USAGE_TABLE`
     /// (required whatever `GATEWAY_AUTH` says: administering keys is all it does).
     pub async fn from_env() -> Result<KeyAdmin, GatewayError> {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        KeyAdmin::from_sdk_config(&sdk)
+    }
+
+    /// [`KeyAdmin::from_env`] with the cold start's SDK configuration (`services`).
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<KeyAdmin, GatewayError> {
         let settings = AuthSettings::from_env()?;
         let need = |name: &str, v: Option<String>| {
             v.ok_or_else(|| {
@@ -188,11 +196,8 @@ impl KeyAdmin {
         };
         let keys = need("GATEWAY_KEYS_TABLE", settings.keys_table)?;
         let usage = need("GATEWAY_USAGE_TABLE", settings.usage_table)?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
         Ok(KeyAdmin::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_dynamodb::Client::new(sdk),
             &keys,
             Some(&usage),
         ))
