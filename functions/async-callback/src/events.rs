@@ -4,8 +4,8 @@
 //! an untagged enum would happily read one as the other; the source field is the real tag.
 
 use aws_lambda_events::sqs::SqsEvent;
-use inference_core::jobs::JobId;
-use inference_core::jobs::queue::JobMessage;
+use gateway_jobs::JobId;
+use gateway_jobs::queue::JobMessage;
 use serde_json::Value;
 
 use crate::error::CallbackError;

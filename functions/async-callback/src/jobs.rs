@@ -17,14 +17,14 @@
 
 use std::time::Instant;
 
-use inference_core::jobs::async_invoke::AsyncState;
-use inference_core::jobs::record::{
+use gateway_jobs::async_invoke::AsyncState;
+use gateway_jobs::record::{
     Claim, DEFAULT_LEASE_MS, async_output_prefix, decide, now_ms, result_key,
 };
-use inference_core::jobs::results::ResultStore;
-use inference_core::jobs::store::{Outcome, Owner};
-use inference_core::jobs::webhook::WebhookSender;
-use inference_core::jobs::{
+use gateway_jobs::results::ResultStore;
+use gateway_jobs::store::{Outcome, Owner};
+use gateway_jobs::webhook::WebhookSender;
+use gateway_jobs::{
     JobError, JobId, JobKind, JobRecord, JobStore, JobsSettings, WebhookOutcome, WebhookStatus,
 };
 use inference_core::{CallContext, GatewayError};

@@ -1,6 +1,7 @@
 use async_callback::jobs::JobsWorker;
 use async_callback::storage::Storage;
 use async_callback::{GatewayRunner, State, handle};
+use gateway_jobs::JobsSettings;
 use inference_core::CallContext;
 use inference_core::services::Services;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -11,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Built once per cold start (a bad setting stops init here, naming the variable). With
     // GATEWAY_AUTH=api_key a job runs as the key that submitted it (docs/auth.md).
     let services = Services::load().await?;
-    let jobs = match services.jobs_settings()? {
+    let jobs = match JobsSettings::from_env(services.gateway.config())? {
         Some(settings) => Some(JobsWorker::new(&services.sdk, settings).await?),
         None => None,
     };

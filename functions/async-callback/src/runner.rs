@@ -4,9 +4,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use gateway_jobs::async_invoke::{self, AsyncState};
+use gateway_jobs::{JobId, JobRecord, charge};
 use inference_core::Gateway;
-use inference_core::jobs::async_invoke::{self, AsyncState};
-use inference_core::jobs::{JobId, JobRecord, charge};
 use inference_core::{CallContext, GatewayError};
 use serde_json::Value;
 

@@ -2,9 +2,9 @@
 //! a Secrets Manager secret (its `SecretString`) or an SSM SecureString parameter. The key is
 //! never logged; a reference that cannot be read stops the cold start with its name.
 
+use gateway_jobs::SecretSource;
+use gateway_jobs::webhook::WebhookSecret;
 use inference_core::GatewayError;
-use inference_core::jobs::SecretSource;
-use inference_core::jobs::webhook::WebhookSecret;
 
 /// The key, or `None` when none is configured.
 pub async fn resolve(

@@ -131,10 +131,10 @@ async fn job_messages_without_a_jobs_configuration_come_back_rather_than_vanish(
 #[tokio::test]
 async fn job_messages_reach_the_job_store_and_its_failure_brings_them_back() {
     use async_callback::jobs::JobsWorker;
-    use inference_core::jobs::JobStore;
-    use inference_core::jobs::results::ResultStore;
-    use inference_core::jobs::url_guard::UrlPolicy;
-    use inference_core::jobs::webhook::WebhookSender;
+    use gateway_jobs::JobStore;
+    use gateway_jobs::results::ResultStore;
+    use gateway_jobs::url_guard::UrlPolicy;
+    use gateway_jobs::webhook::WebhookSender;
 
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -3,8 +3,8 @@
 
 use async_callback::secrets;
 use aws_sdk_ssm::types::ParameterType;
+use gateway_jobs::SecretSource;
 use gateway_tests::Moto;
-use inference_core::jobs::SecretSource;
 
 #[tokio::test]
 async fn the_key_is_read_from_secrets_manager_and_ssm_and_a_missing_one_names_itself() {

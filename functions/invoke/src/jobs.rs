@@ -10,13 +10,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use gateway_jobs::charge;
+use gateway_jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
+use gateway_jobs::submit::{self, Submission};
+use gateway_jobs::{JobError, JobId, JobRecord};
 use http::{HeaderValue, StatusCode};
 use inference_core::GatewayError;
 use inference_core::auth::KeyId;
-use inference_core::jobs::charge;
-use inference_core::jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
-use inference_core::jobs::submit::{self, Submission};
-use inference_core::jobs::{JobError, JobId, JobRecord};
 use inference_core::web::{Ctx, JsonBody};
 use serde_json::{Value, json};
 
@@ -149,7 +149,7 @@ pub async fn get(
     let mut v = record.summary(Some(jobs.results.bucket()));
     if let (Some((url, expires)), Some(r)) = (link, v.get_mut("result")) {
         r["url"] = Value::String(url);
-        r["url_expires_at"] = json!(inference_core::jobs::record::rfc3339(expires * 1000));
+        r["url_expires_at"] = json!(gateway_jobs::record::rfc3339(expires * 1000));
     }
     Ok(Json(v))
 }

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use gateway_jobs::JobsSettings;
 use inference_core::services::Services;
 use invoke::{AppState, JobsApi, router};
 
@@ -7,8 +8,7 @@ use invoke::{AppState, JobsApi, router};
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per cold start (a bad setting stops init here, naming the variable).
     let services = Services::load().await?.with_response_cache();
-    let jobs = services
-        .jobs_settings()?
+    let jobs = JobsSettings::from_env(services.gateway.config())?
         .and_then(|settings| JobsApi::new(&services.sdk, settings));
     let state = Arc::new(AppState::new(services.gateway).with_jobs(jobs));
     lambda_http::run(router(state)).await

@@ -1,9 +1,9 @@
 //! What the handlers share, built once per cold start: the gateway and the jobs API's clients.
 
+use gateway_jobs::queue::JobQueue;
+use gateway_jobs::results::ResultStore;
+use gateway_jobs::{JobStore, JobsSettings};
 use inference_core::Gateway;
-use inference_core::jobs::queue::JobQueue;
-use inference_core::jobs::results::ResultStore;
-use inference_core::jobs::{JobStore, JobsSettings};
 
 /// Everything a handler needs, built once per cold start.
 pub struct AppState {

@@ -9,14 +9,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gateway_jobs::url_guard::UrlPolicy;
+use gateway_jobs::{charge, submit};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
 use inference_core::auth::dynamo::KeyStore;
 use inference_core::auth::{Auth, AuthMode, AuthSettings, KeyId, Limits};
 use inference_core::cache::ResponseCache;
-use inference_core::jobs::url_guard::UrlPolicy;
-use inference_core::jobs::{charge, submit};
 use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
 use invoke::{AppState, router};
 use rust_decimal::Decimal;

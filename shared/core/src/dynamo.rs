@@ -1,7 +1,7 @@
 //! DynamoDB attribute helpers and error mapping shared by the three stores on DynamoDB (job
 //! records, API keys and usage, the response cache's shared tier).
 // The cache alone uses only `store_error`.
-#![cfg_attr(not(any(feature = "jobs", feature = "keys")), allow(dead_code))]
+#![cfg_attr(not(feature = "keys"), allow(dead_code))]
 
 use std::collections::HashMap;
 
@@ -11,27 +11,27 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::error::{ErrorKind, GatewayError};
 
 /// A DynamoDB item.
-pub(crate) type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 /// A string attribute.
-pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
 /// A number attribute.
-pub(crate) fn n(v: impl ToString) -> AttributeValue {
+pub fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
 /// An item's string attribute `k`.
-pub(crate) fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+pub fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 /// A failed store call as a retryable 503 naming the store and the operation: the SDK has
 /// already retried throttling and transient failures, so what is left may pass later (the API
 /// answers 503; a job message comes back).
-pub(crate) fn store_error(store: &str, what: &str, e: impl std::error::Error) -> GatewayError {
+pub fn store_error(store: &str, what: &str, e: impl std::error::Error) -> GatewayError {
     GatewayError::new(
         ErrorKind::ServiceUnavailable,
         format!(
@@ -42,7 +42,7 @@ pub(crate) fn store_error(store: &str, what: &str, e: impl std::error::Error) ->
 }
 
 /// Whether a conditional write was refused because its condition did not hold.
-pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+pub fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.as_service_error()
         .and_then(|se| se.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
@@ -50,7 +50,7 @@ pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R
 
 /// A conditional write's outcome: `Ok(true)` written, `Ok(false)` refused because its condition
 /// did not hold (the caller decides what that means), otherwise the store's 503.
-pub(crate) fn conditional<T, E, R>(
+pub fn conditional<T, E, R>(
     result: Result<T, SdkError<E, R>>,
     store: &str,
     what: &str,

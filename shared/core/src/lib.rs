@@ -8,7 +8,6 @@
 //! - [`context`]: one request's call context.
 //! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
 //! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
-//! - `jobs` (feature `jobs`): async jobs: records, queue, results, webhooks.
 //! - [`services`]: the composition root: SDK configuration loaded once, every client from it.
 //! - `web` (feature `web`): the HTTP edge: call-context and JSON-body extractors, error
 //!   responses, request IDs.
@@ -22,10 +21,8 @@ pub mod auth;
 pub mod cache;
 pub mod client;
 pub mod context;
-#[cfg(any(feature = "jobs", feature = "keys", feature = "cache"))]
-pub(crate) mod dynamo;
-#[cfg(feature = "jobs")]
-pub mod jobs;
+#[cfg(any(feature = "keys", feature = "cache"))]
+pub mod dynamo;
 pub mod pipeline;
 pub mod services;
 #[cfg(feature = "web")]

@@ -2,9 +2,10 @@
 //!
 //! The AWS SDK configuration (region, credentials, the standard `AWS_ENDPOINT_URL_*` endpoint
 //! overrides) is loaded once here and every client is built from it: the Bedrock client, and
-//! the stores a deployment configures (API keys, the response cache's table, the jobs table,
-//! queue and bucket). Each `main` is then `Services::load()`, the few parts its function uses,
-//! and the runtime; the same code path on AWS and locally.
+//! the stores a deployment configures (API keys, the response cache's table; `gateway-jobs`
+//! builds the jobs table, queue and bucket from [`Services::sdk`]). Each `main` is then
+//! `Services::load()`, the few parts its function uses, and the runtime; the same code path on
+//! AWS and locally.
 
 use crate::catalog::Catalog;
 use crate::client::BedrockClient;
@@ -52,15 +53,6 @@ impl Services {
             self.gateway = self.gateway.with_cache(cache);
         }
         self
-    }
-
-    /// The async jobs' settings (`None`: jobs are not configured); their clients are built from
-    /// [`Services::sdk`].
-    #[cfg(feature = "jobs")]
-    pub fn jobs_settings(
-        &self,
-    ) -> Result<Option<crate::jobs::JobsSettings>, crate::error::GatewayError> {
-        crate::jobs::JobsSettings::from_env(self.gateway.config())
     }
 
     /// The admin function's key administration: both tables (`GATEWAY_KEYS_TABLE`,

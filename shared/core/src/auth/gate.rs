@@ -16,7 +16,7 @@ use crate::resolve::Resolved;
 
 /// The request body admission estimates input tokens from.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Body<'a> {
+pub enum Body<'a> {
     /// A Converse-shaped body.
     Converse(&'a Value),
     /// A native InvokeModel body.
@@ -28,7 +28,7 @@ pub(crate) enum Body<'a> {
 const INPUT_PAD_PERCENT: u64 = 10;
 
 /// Input tokens admission reserves for `body` on `resolved`'s model (padded estimate).
-pub(crate) fn input_estimate(resolved: &Resolved, body: Body<'_>) -> u64 {
+pub fn input_estimate(resolved: &Resolved, body: Body<'_>) -> u64 {
     let family = Family::for_model(&resolved.model).unwrap_or(Family::Anthropic);
     let est = match body {
         Body::Converse(v) => estimate_request(family, v),

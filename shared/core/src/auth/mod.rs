@@ -33,11 +33,10 @@ use crate::catalog::ModelEntry;
 use crate::error::GatewayError;
 use crate::policy::ModelPattern;
 
-/// A job's estimate at submission is the one admission computes (`jobs::charge`).
-#[cfg(feature = "jobs")]
-pub(crate) use gate::input_estimate;
+/// A job's estimate at submission is the one admission computes (`gateway-jobs`: `charge`).
+pub use gate::{Body, input_estimate};
 pub(crate) use gate::{
-    Body, admit, note_output, settle, settle_stashed, settle_stashed_later, stash_usage,
+    admit, note_output, settle, settle_stashed, settle_stashed_later, stash_usage,
 };
 pub use settings::{AuthMode, AuthSettings};
 #[cfg(feature = "web")]

@@ -7,7 +7,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::error::{ErrorKind, GatewayError};
+use inference_core::error::{ErrorKind, GatewayError};
 
 /// How long a presigned result link is valid.
 pub const PRESIGN_TTL: Duration = Duration::from_secs(900);

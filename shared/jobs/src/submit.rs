@@ -8,10 +8,10 @@ use sha2::{Digest, Sha256};
 use super::id::IdempotencyKey;
 use super::record::JobKind;
 use super::url_guard::{UrlPolicy, WebhookUrl};
-use crate::catalog::Capability;
-use crate::convert::ConverseParts;
-use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use inference_core::catalog::Capability;
+use inference_core::convert::ConverseParts;
+use inference_core::error::GatewayError;
+use inference_core::pipeline::Gateway;
 
 /// Largest stored request (the record holds it, and a DynamoDB item is at most 400 KB).
 pub const MAX_STORED_REQUEST_BYTES: usize = 300_000;

@@ -4,15 +4,14 @@
 //! body to a trusted receiver, and refuses one whose certificate it cannot verify.
 //!
 //! One test per binary: it sets `SSL_CERT_FILE` before any sender exists.
-#![cfg(feature = "jobs")]
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use gateway_jobs::url_guard::UrlPolicy;
+use gateway_jobs::webhook::{WebhookSecret, WebhookSender};
+use gateway_jobs::{SIGNATURE_HEADER, WebhookStatus, verify_signature};
 use gateway_tests::workspace_root;
-use inference_core::jobs::url_guard::UrlPolicy;
-use inference_core::jobs::webhook::{WebhookSecret, WebhookSender};
-use inference_core::jobs::{SIGNATURE_HEADER, WebhookStatus, verify_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::id::JobId;
 use super::record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome};
-use crate::dynamo::{get_s, n, s};
-use crate::error::GatewayError;
+use inference_core::dynamo::{get_s, n, s};
+use inference_core::error::GatewayError;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -63,7 +63,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    crate::dynamo::store_error(STORE, what, e)
+    inference_core::dynamo::store_error(STORE, what, e)
 }
 
 /// `#name` tokens of expressions: every attribute is referred to by an alias, because DynamoDB
@@ -149,7 +149,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        crate::dynamo::conditional(r, STORE, "PutItem")
+        inference_core::dynamo::conditional(r, STORE, "PutItem")
     }
 
     /// Claims a job seen as `seen` (status and attempts unchanged since): `running`, attempt
@@ -178,7 +178,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        crate::dynamo::conditional(r, STORE, "UpdateItem (claim)")
+        inference_core::dynamo::conditional(r, STORE, "UpdateItem (claim)")
     }
 
     fn owned_update(
@@ -222,7 +222,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        crate::dynamo::conditional(r, STORE, "UpdateItem (release)")
+        inference_core::dynamo::conditional(r, STORE, "UpdateItem (release)")
     }
 
     /// Records the StartAsyncInvoke ARN on the claimed job (later deliveries poll it).
@@ -241,7 +241,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        crate::dynamo::conditional(r, STORE, "UpdateItem (async invocation)")
+        inference_core::dynamo::conditional(r, STORE, "UpdateItem (async invocation)")
     }
 
     /// Moves a job its `owner` still holds to `succeeded` or `failed` (webhook `pending` when it
@@ -293,7 +293,7 @@ impl JobStore {
             set.push("#webhook = :wh");
         }
         let expr = format!("SET {} REMOVE #lease_until", set.join(", "));
-        crate::dynamo::conditional(
+        inference_core::dynamo::conditional(
             b.update_expression(expr).named().send().await,
             STORE,
             "UpdateItem (finish)",
@@ -349,7 +349,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        crate::dynamo::conditional(r, STORE, "UpdateItem (enqueue failed)")
+        inference_core::dynamo::conditional(r, STORE, "UpdateItem (enqueue failed)")
     }
 
     /// Before re-sending a job's message: back to `queued` (from an enqueue failure, or still
@@ -372,7 +372,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        crate::dynamo::conditional(r, STORE, "UpdateItem (requeue)")
+        inference_core::dynamo::conditional(r, STORE, "UpdateItem (requeue)")
     }
 }
 
@@ -462,7 +462,7 @@ pub fn from_item(i: &Item) -> Result<JobRecord, GatewayError> {
         last_error: get_json(i, "last_error"),
         webhook: get_json(i, "webhook"),
         key_id: match get_s(i, "key_id") {
-            Some(k) => Some(crate::auth::KeyId::parse(k).map_err(|_| corrupt("key_id"))?),
+            Some(k) => Some(inference_core::auth::KeyId::parse(k).map_err(|_| corrupt("key_id"))?),
             None => None,
         },
         expires_at: get_n(i, "expires_at").unwrap_or_default(),
@@ -472,7 +472,7 @@ pub fn from_item(i: &Item) -> Result<JobRecord, GatewayError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::record::WebhookStatus;
+    use crate::record::WebhookStatus;
     use serde_json::json;
 
     #[test]
@@ -488,7 +488,7 @@ mod tests {
             1_700_000_000_000,
         );
         r.status = JobStatus::Succeeded;
-        r.key_id = Some(crate::auth::KeyId::parse("key_0123456789abcdef").unwrap());
+        r.key_id = Some(inference_core::auth::KeyId::parse("key_0123456789abcdef").unwrap());
         r.attempts = 2;
         r.usage = Some(json!({"inputTokens": 3}));
         r.error = None;

@@ -1,4 +1,4 @@
-//! Async jobs (feature `jobs`): what `invoke` (`POST /v1/jobs`, `GET /v1/jobs/{id}`) and
+//! `gateway-jobs`: async jobs, what `invoke` (`POST /v1/jobs`, `GET /v1/jobs/{id}`) and
 //! `async-callback` (the jobs queue) share. The lifecycle and its guarantees are described in
 //! `docs/jobs.md`; the state machine itself is [`record`].
 //!

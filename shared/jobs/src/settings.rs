@@ -1,8 +1,8 @@
 //! The jobs settings, read once per cold start. Table, queue, bucket and the HTTP flag come from
 //! [`Config`]; the rest is read here because only the two job functions need it.
 
-use crate::config::Config;
-use crate::error::GatewayError;
+use inference_core::config::Config;
+use inference_core::error::GatewayError;
 
 use super::url_guard::UrlPolicy;
 use super::webhook::WebhookSecret;

@@ -5,7 +5,7 @@ use aws_sdk_sqs::Client;
 use serde::{Deserialize, Serialize};
 
 use super::id::JobId;
-use crate::error::{ErrorKind, GatewayError};
+use inference_core::error::{ErrorKind, GatewayError};
 
 /// The body of a job message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::id::JobId;
-use crate::auth::KeyId;
+use inference_core::auth::KeyId;
 
 /// How long a job that was never claimed may sit `queued` before a resubmission with the same
 /// idempotency key sends its message again (the first send may have been lost in a crash between

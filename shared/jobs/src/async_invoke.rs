@@ -7,11 +7,11 @@ use aws_sdk_bedrockruntime::types::{
 };
 
 use super::id::JobId;
-use crate::catalog::Capability;
-use crate::convert::json_to_document;
-use crate::cost::{Cost, video_cost};
-use crate::error::{GatewayError, from_sdk_error};
-use crate::pipeline::Gateway;
+use inference_core::catalog::Capability;
+use inference_core::convert::json_to_document;
+use inference_core::cost::{Cost, video_cost};
+use inference_core::error::{GatewayError, from_sdk_error};
+use inference_core::pipeline::Gateway;
 
 /// Where an async invocation stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

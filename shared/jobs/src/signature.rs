@@ -8,7 +8,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::error::GatewayError;
+use inference_core::error::GatewayError;
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "x-gateway-signature";

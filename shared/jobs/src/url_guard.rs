@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::GatewayError;
+use inference_core::error::GatewayError;
 
 /// Longest accepted webhook URL.
 pub const MAX_URL_LEN: usize = 2048;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::GatewayError;
+use inference_core::error::GatewayError;
 
 const PREFIX: &str = "job_";
 const HEX_LEN: usize = 32;

@@ -20,12 +20,12 @@ use serde_json::Value;
 use super::async_invoke;
 use super::record::{JobKind, JobRecord};
 use super::submit::Submission;
-use crate::auth::{Actual, Body, Caller, KeyId};
-use crate::catalog::{Capability, ModelEntry};
-use crate::context::CallContext;
-use crate::convert::ConverseParts;
-use crate::error::{ErrorKind, GatewayError};
-use crate::pipeline::Gateway;
+use inference_core::auth::{Actual, Body, Caller, KeyId};
+use inference_core::catalog::{Capability, ModelEntry};
+use inference_core::context::CallContext;
+use inference_core::convert::ConverseParts;
+use inference_core::error::{ErrorKind, GatewayError};
+use inference_core::pipeline::Gateway;
 
 fn not_allowed(caller: &Caller, model: &ModelEntry) -> GatewayError {
     GatewayError::new(
@@ -61,9 +61,9 @@ fn estimate(
             if !caller.allows(&resolved.model) {
                 return Err(not_allowed(caller, &resolved.model));
             }
-            let input = crate::auth::input_estimate(resolved, Body::Converse(request));
+            let input = inference_core::auth::input_estimate(resolved, Body::Converse(request));
             let output = u64::from(prepared.max_tokens.value);
-            let usd = crate::cost::estimate(
+            let usd = inference_core::cost::estimate(
                 gw.catalog(),
                 &resolved.model,
                 resolved.pricing,
