@@ -4,10 +4,12 @@
 //! - [`Ctx`]: the call context of a request (request ID, deadline, caller, cache directive);
 //! - [`JsonBody`] / [`RawJson`]: the JSON body, checked for size (413), media type (415) and JSON
 //!   (400) by the one reader every route shares;
-//! - `impl IntoResponse for GatewayError`: the one place an error becomes HTTP. The error also
-//!   travels in the response's extensions, so [`request_scope`] can stamp the request ID into its
-//!   body and an outer layer can render it in another API's shape (stream-url's compat routes);
-//! - [`request_scope`], [`not_found`], [`method_not_allowed`]: what every router adds.
+//! - `impl IntoResponse for GatewayError` (in `gateway-model`'s `error`, feature `axum`, which
+//!   `web` turns on): the one place an error becomes HTTP. The error also travels in the
+//!   response's extensions, so [`request_scope`] can stamp the request ID into its body and an
+//!   outer layer can render it in another API's shape (stream-url's compat routes);
+//! - [`edge`] ([`request_scope`], [`not_found`], [`method_not_allowed`], the key layer): what
+//!   every router ends with.
 //!
 //! Handlers are `async fn(State, Ctx, JsonBody) -> Result<impl IntoResponse, GatewayError>`.
 
