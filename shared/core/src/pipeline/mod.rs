@@ -6,9 +6,10 @@
 //! - **attempt** ([`attempt`]): one candidate loop for all four call kinds (Converse,
 //!   ConverseStream, InvokeModel, InvokeModelWithResponseStream): the requested model, then the
 //!   deployment's fallbacks, each admitted, sent with the deadline's timeout, failures recorded.
-//! - **record** ([`record`]): one [`CallRecord`](record::CallRecord) per call (usage, cost,
-//!   latency, fallback, guardrail, cache), the one place that writes the metrics record and
-//!   settles the caller's key.
+//! - **record** ([`record`]): one [`CallRecord`](record::CallRecord) per answered call (usage,
+//!   cost, latency, fallback, guardrail, cache) writes its metrics record, and the caller's key
+//!   is settled through it. Failed attempts are recorded by the attempt stage
+//!   (`record_failure`); ApplyGuardrail, CountTokens and a blocked input write their own record.
 //!
 //! [`converse`], [`native`] and [`stream`] compose these stages for each call kind; [`Gateway`]
 //! holds what the stages share (configuration, catalog, SDK client, policy, filter, cache, auth).
