@@ -40,17 +40,6 @@ pub use pipeline::{
 
 #[cfg(test)]
 mod test_util {
-    /// `dec!("1.25")` without the proc-macro feature: exact parse of a literal.
-    #[allow(unused_macros)]
-    macro_rules! dec {
-        ($lit:literal) => {
-            <rust_decimal::Decimal as std::str::FromStr>::from_str(stringify!($lit))
-                .expect("decimal literal")
-        };
-    }
-    #[allow(unused_imports)]
-    pub(crate) use dec;
-
     /// A configuration from `(variable, value)` pairs instead of the environment.
     pub(crate) fn config_from(
         vars: &[(&str, &str)],
