@@ -15,24 +15,8 @@ pub struct BedrockClient {
 }
 
 impl BedrockClient {
-    /// Loads the standard AWS configuration (region, credentials, endpoint overrides) and applies
-    /// the gateway's retry and connect-timeout settings. Async because credential and region
-    /// providers are; call once per cold start.
-    pub async fn new(config: &Config) -> BedrockClient {
-        let shared = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(config.region.as_str().to_owned()))
-            .retry_config(retry_config(config))
-            .timeout_config(timeout_config(config))
-            .load()
-            .await;
-        BedrockClient {
-            client: Client::new(&shared),
-        }
-    }
-
-    /// From an SDK configuration loaded once per cold start (`services::Services::load`): the
-    /// same client as [`BedrockClient::new`] (the deployment's region, the gateway's retry and
-    /// timeout settings) without loading the configuration chain again.
+    /// From the SDK configuration loaded once per cold start (`services::Services::load`), with
+    /// the deployment's region and the gateway's retry and connect-timeout settings.
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig, config: &Config) -> BedrockClient {
         let shared = sdk
             .to_builder()

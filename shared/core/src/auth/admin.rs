@@ -176,15 +176,8 @@ impl KeyAdmin {
     }
 
     /// The admin function's: both tables from `GATEWAY_KEYS_TABLE` and `GATEWAY_USAGE_TABLE`
-    /// (required whatever `GATEWAY_AUTH` says: administering keys is all it does).
-    pub async fn from_env() -> Result<KeyAdmin, GatewayError> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        KeyAdmin::from_sdk_config(&sdk)
-    }
-
-    /// [`KeyAdmin::from_env`] with the cold start's SDK configuration (`services`).
+    /// (required whatever `GATEWAY_AUTH` says: administering keys is all it does), with the
+    /// cold start's SDK configuration (`services`).
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<KeyAdmin, GatewayError> {
         let settings = AuthSettings::from_env()?;
         let need = |name: &str, v: Option<String>| {

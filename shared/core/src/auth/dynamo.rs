@@ -122,19 +122,6 @@ impl Now {
 }
 
 impl Auth {
-    /// The deployment's authentication from `GATEWAY_AUTH` and its tables (one call in each
-    /// HTTP function's `main`), with the SDK's standard configuration.
-    pub async fn from_env() -> Result<Auth, GatewayError> {
-        let settings = AuthSettings::from_env()?;
-        if settings.mode == AuthMode::None {
-            return Ok(Auth::none());
-        }
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Ok(Auth::from_settings(&sdk, &settings))
-    }
-
     /// The deployment's authentication from `GATEWAY_AUTH` and its tables, with the cold start's
     /// SDK configuration (`services::Services::load`).
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Auth, GatewayError> {

@@ -20,7 +20,6 @@ use crate::catalog::Catalog;
 use crate::client::BedrockClient;
 use crate::config::Config;
 use crate::context::CallContext;
-use crate::error::GatewayError;
 use crate::filter::Filter;
 use crate::policy::Policy;
 use crate::telemetry::CallMetrics;
@@ -92,14 +91,6 @@ impl Gateway {
     /// The deployment's authentication, for the HTTP layer (`auth::authenticate`).
     pub fn auth(&self) -> &crate::auth::Auth {
         &self.auth
-    }
-
-    /// Configuration, catalog and client from the environment (one call in `main`).
-    pub async fn from_env() -> Result<Gateway, GatewayError> {
-        let config = Config::from_env()?;
-        let catalog = Catalog::load(&config)?;
-        let client = BedrockClient::new(&config).await;
-        Ok(Gateway::new(config, catalog, client))
     }
 
     /// The configuration.
