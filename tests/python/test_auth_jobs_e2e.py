@@ -72,16 +72,31 @@ def clear_faults(stack) -> None:
     requests.delete(f"{stack.bedrock_url}/_local/faults", timeout=10).raise_for_status()
 
 
-def change_key_between_deliveries(stack, key: str, job_id: str, *admin_args: str) -> None:
+def change_key_between_deliveries(stack, key: str, job_id: str, *admin_args: str,
+                                  reader: str | None = None) -> None:
     """Holds the job (throttled deliveries) until its first delivery has run, then changes the
     key with the admin CLI, waits out the functions' key cache (1 s on `auth_stack`), and lets
-    the job go: every delivery from then on sees the change. Changing the key without holding
-    would race the first delivery, and releasing at once would race the cache."""
+    the job go once a delivery claimed after the change has started: that one, and every one
+    after it, sees the change. Changing the key without holding would race the first delivery;
+    releasing at once would race the cache, or a delivery claimed before the change whose
+    Converse call is still retrying the throttle (it would then succeed as the old key).
+    `reader` reads the job while waiting (default `key`; an admin key once `key` is revoked)."""
+    reader = reader or key
     hold_jobs(stack)
     try:
         wait_for_throttled_first_attempt(stack, key, job_id)
         admin_cli(stack, *admin_args)
         time.sleep(1.5)
+        # `attempts` counts claims: the claim after the one that may be in flight now is made
+        # after the change, and checks the key before it calls Bedrock.
+        seen = get_job(stack, reader, job_id)["attempts"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = get_job(stack, reader, job_id)
+            if job["attempts"] > seen or job["status"] not in ("queued", "running"):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id}: no delivery after the key changed: {job}")
     finally:
         clear_faults(stack)
 
@@ -198,7 +213,8 @@ def test_a_key_revoked_before_the_run_fails_the_job(auth_stack):  # noqa: F811
     hold_jobs(auth_stack)
     r = submit(auth_stack, key, {"request": converse("Revoke me.")})
     assert r.status_code == 202, r.text
-    change_key_between_deliveries(auth_stack, key, r.json()["job_id"], "revoke", key_id)
+    change_key_between_deliveries(auth_stack, key, r.json()["job_id"], "revoke", key_id,
+                                  reader=admin_key)
     # The revoked key cannot read its job any more: an admin's key can.
     job = wait_for(auth_stack, admin_key, r.json()["job_id"], timeout=60)
     assert job["status"] == "failed", job
