@@ -679,3 +679,41 @@ async fn keys_issued_changed_and_revoked_over_http_take_effect_on_invoke() {
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.error_type(), "unauthorized");
 }
+
+/// Settlement takes back only what admission reserved on each counter: a key with a daily
+/// budget and no monthly one ends with both counters equal to the sum of its calls' costs (the
+/// month's used to go below zero by every day reservation; a monthly budget set later then
+/// started that far behind).
+#[tokio::test]
+async fn each_spend_counter_equals_the_settled_costs_whichever_budgets_are_set() {
+    let f = fixture(0).await;
+    for (owner, day, month) in [
+        ("day-only", Some("1"), None),
+        ("month-only", None, Some("1")),
+        ("both", Some("1"), Some("2")),
+        ("neither", None, None),
+    ] {
+        let limits = Limits {
+            budget_day_usd: day.map(dec),
+            budget_month_usd: month.map(dec),
+            ..Limits::default()
+        };
+        let (key, record) = f.store.issue(owner, vec![], false, limits).await.unwrap();
+        let h = [("x-api-key", key.as_str())];
+        let mut total = Decimal::ZERO;
+        for n in [30, 300] {
+            let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(n))).await;
+            assert_eq!(r.status, 200, "{owner}: {}", r.body);
+            total += dec(r.body["cost"]["total"].as_str().unwrap());
+        }
+        // A refused call spends nothing.
+        let mut bad = converse_body(30);
+        bad["messages"] = json!([]);
+        let r = call(&f.app, "POST", "/v1/converse", &h, Some(bad)).await;
+        assert_eq!(r.status, 400, "{owner}: {}", r.body);
+        let budgets = Meter::budgets(f.meter.as_ref(), &record.id, &record.limits).await;
+        for b in &budgets {
+            assert_eq!(b.spent, total, "{owner}: {} counter {b:?}", b.period);
+        }
+    }
+}

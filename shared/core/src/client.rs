@@ -2,7 +2,6 @@
 //! configuration chain, so `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and dummy credentials point it at
 //! `bedrock-local` with no "am I local" code path.
 
-use aws_config::BehaviorVersion;
 use aws_sdk_bedrockruntime::Client;
 
 use crate::config::Config;
@@ -40,7 +39,7 @@ impl BedrockClient {
     pub fn for_endpoint(config: &Config, endpoint_url: &str) -> BedrockClient {
         use aws_sdk_bedrockruntime::config::{Credentials, Region};
         let sdk = aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
+            .behavior_version(aws_config::BehaviorVersion::latest())
             .region(Region::new(config.region.as_str().to_owned()))
             .endpoint_url(endpoint_url)
             .credentials_provider(Credentials::new("test", "test", None, None, "test-util"))

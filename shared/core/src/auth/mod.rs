@@ -165,8 +165,12 @@ pub struct Reservation {
     pub tokens: Option<u64>,
     /// The window they were reserved in (epoch minute).
     pub minute: u64,
-    /// USD reserved against the budgets (`None`: no budget).
-    pub usd: Option<Decimal>,
+    /// USD reserved against the daily budget (`None`: no daily budget, nothing reserved there).
+    pub usd_day: Option<Decimal>,
+    /// USD reserved against the monthly budget. Kept apart from the day's: settlement takes back
+    /// only what each counter was given, so a key without a monthly budget never sees its month's
+    /// spend go below what it settled.
+    pub usd_month: Option<Decimal>,
     /// UTC day (`YYYY-MM-DD`) and month (`YYYY-MM`) the money was reserved in.
     pub day: String,
     /// See `day`.

@@ -330,7 +330,8 @@ impl Meter for DynamoMeter {
             let mut res = Reservation {
                 tokens: None,
                 minute: now.minute(),
-                usd: None,
+                usd_day: None,
+                usd_month: None,
                 day: now.day.clone(),
                 month: now.month.clone(),
             };
@@ -379,20 +380,20 @@ impl Meter for DynamoMeter {
             }
             let budgets = [
                 (
-                    "daily",
+                    Period::Day,
                     format!("spend#d#{}", now.day),
                     limits.budget_day_usd,
                     &now.day_reset,
                 ),
                 (
-                    "monthly",
+                    Period::Month,
                     format!("spend#m#{}", now.month),
                     limits.budget_month_usd,
                     &now.month_reset,
                 ),
             ];
             let mut reserved: Vec<String> = Vec::new();
-            for (name, sk, limit, reset) in budgets {
+            for (period, sk, limit, reset) in budgets {
                 let Some(limit) = limit else { continue };
                 let ok = match self
                     .reserve_budget(key, sk.clone(), limit, request.usd)
@@ -408,7 +409,8 @@ impl Meter for DynamoMeter {
                     self.undo(key, &res, &reserved, request.usd).await;
                     return Err(GatewayError::budget_exceeded(
                         format!(
-                            "API key {key}: {name} budget of {limit} USD is spent (this call is estimated at up to {} USD); it resets at {}",
+                            "API key {key}: {} budget of {limit} USD is spent (this call is estimated at up to {} USD); it resets at {}",
+                            period.adjective(),
                             request.usd.round_dp(6),
                             reset.1
                         ),
@@ -416,9 +418,10 @@ impl Meter for DynamoMeter {
                     ));
                 }
                 reserved.push(sk);
-            }
-            if !reserved.is_empty() {
-                res.usd = Some(request.usd);
+                match period {
+                    Period::Day => res.usd_day = Some(request.usd),
+                    Period::Month => res.usd_month = Some(request.usd),
+                }
             }
             Ok(res)
         })
@@ -437,21 +440,37 @@ impl Meter for DynamoMeter {
                 None => (now.minute(), now.day.clone(), now.month.clone()),
             };
             let cost = actual.as_ref().map(|a| a.cost).unwrap_or_default();
-            let reserved_usd = reservation.as_ref().and_then(|r| r.usd).unwrap_or_default();
-            let usd_delta = cost - reserved_usd;
+            // Each counter gets the cost less what admission reserved on it (nothing where the
+            // key had no such budget then).
+            let day_delta = cost
+                - reservation
+                    .as_ref()
+                    .and_then(|r| r.usd_day)
+                    .unwrap_or_default();
+            let month_delta = cost
+                - reservation
+                    .as_ref()
+                    .and_then(|r| r.usd_month)
+                    .unwrap_or_default();
             let tokens_delta = reservation.as_ref().and_then(|r| r.tokens).map(|t| {
                 let used = actual.as_ref().map_or(0, Actual::window_tokens);
                 i128::from(used) - i128::from(t)
             });
             let spend = async {
                 // Spend is kept for every key (a budget set later counts today's spend).
-                if !usd_delta.is_zero() {
-                    let d = usd_delta.to_string();
-                    tokio::join!(
-                        self.add(&key, format!("spend#d#{day}"), "spent", &d, None),
-                        self.add(&key, format!("spend#m#{month}"), "spent", &d, None),
-                    );
-                }
+                let add = |sk: String, delta: Decimal| {
+                    let this = &self;
+                    let key = &key;
+                    async move {
+                        if !delta.is_zero() {
+                            this.add(key, sk, "spent", &delta.to_string(), None).await;
+                        }
+                    }
+                };
+                tokio::join!(
+                    add(format!("spend#d#{day}"), day_delta),
+                    add(format!("spend#m#{month}"), month_delta),
+                );
             };
             let window = async {
                 if let Some(d) = tokens_delta.filter(|d| *d != 0) {
@@ -488,6 +507,22 @@ impl Meter for DynamoMeter {
             };
             tokio::join!(spend, window, report);
         })
+    }
+}
+
+/// The two budget periods, in the order admission reserves them.
+#[derive(Debug, Clone, Copy)]
+enum Period {
+    Day,
+    Month,
+}
+
+impl Period {
+    fn adjective(self) -> &'static str {
+        match self {
+            Period::Day => "daily",
+            Period::Month => "monthly",
+        }
     }
 }
 
