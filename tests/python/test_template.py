@@ -78,7 +78,8 @@ EXPECTED_BEDROCK_ACTIONS = {
     "invoke": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"},
     "stream-url": {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"},
     "count": {"bedrock:CountTokens"},
-    "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"},
+    # GetAsyncInvoke: video jobs are polled until they finish (docs/jobs.md).
+    "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:GetAsyncInvoke"},
     # Key administration only (docs/auth.md): no model access at all.
     "admin": set(),
 }
@@ -416,8 +417,39 @@ def test_keys_table_is_indexed_by_key_id(template: dict[str, Any]) -> None:
     assert gsi["Projection"] == {"ProjectionType": "ALL"}
 
 
+# The IAM action each Bedrock Runtime SDK operation needs (Service Authorization Reference).
+SDK_OPERATION_ACTIONS = {
+    "converse": "bedrock:InvokeModel",
+    "invoke_model": "bedrock:InvokeModel",
+    "start_async_invoke": "bedrock:InvokeModel",
+    "converse_stream": "bedrock:InvokeModelWithResponseStream",
+    "invoke_model_with_response_stream": "bedrock:InvokeModelWithResponseStream",
+    "get_async_invoke": "bedrock:GetAsyncInvoke",
+    "list_async_invokes": "bedrock:ListAsyncInvokes",
+    "count_tokens": "bedrock:CountTokens",
+    "apply_guardrail": "bedrock:ApplyGuardrail",
+}
+
+
+def test_the_jobs_crate_gets_every_bedrock_action_it_calls(template: dict[str, Any]) -> None:
+    """async-callback runs the jobs crate: each Bedrock operation its code calls must be granted
+    (GetAsyncInvoke was once called but not granted: video jobs could not finish on AWS)."""
+    sources = "\n".join(p.read_text() for p in (ROOT / "shared" / "jobs" / "src").rglob("*.rs"))
+    called = {
+        SDK_OPERATION_ACTIONS[op]
+        for op in re.findall(r"\.(\w+)\(\)", sources)
+        if op in SDK_OPERATION_ACTIONS
+    }
+    assert "bedrock:GetAsyncInvoke" in called, "the scan no longer finds the jobs crate's calls"
+    for name, res in functions(template).items():
+        if binary_of(res) != "async-callback":
+            continue
+        granted = {a for st in function_statements(res) for a in actions_of(st)}
+        assert called <= granted, f"{name}: calls {sorted(called - granted)} without a grant"
+
+
 def test_bedrock_resources_are_model_profile_or_guardrail_arns(template: dict[str, Any]) -> None:
-    allowed = ("foundation-model/", "inference-profile/", "guardrail/")
+    allowed = ("foundation-model/", "inference-profile/", "guardrail/", "async-invoke/")
     for owner, st in identity_statements(template):
         if not any(a.startswith("bedrock:") for a in actions_of(st)):
             continue

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use inference_core::serve::keep_serving;
 use inference_core::services::Services;
 
 #[tokio::main]
@@ -7,5 +8,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Built once per cold start; a missing keys or usage table stops init here, naming it.
     let services = Services::load().await?;
     let admin = services.key_admin()?;
-    lambda_http::run(admin::router(Arc::new(admin))).await
+    let router = admin::router(Arc::new(admin));
+    keep_serving(|| lambda_http::run(router.clone())).await
 }

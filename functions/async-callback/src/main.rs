@@ -3,6 +3,7 @@ use async_callback::storage::Storage;
 use async_callback::{GatewayRunner, State, handle};
 use gateway_jobs::JobsSettings;
 use inference_core::CallContext;
+use inference_core::serve::keep_serving;
 use inference_core::services::Services;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -22,11 +23,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         jobs,
     };
     let state = &state;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let ctx = CallContext::new("async-callback")
-            .with_request_id(event.context.request_id.clone())
-            .with_deadline_epoch_ms(event.context.deadline);
-        handle(state, event.payload, &ctx).await
-    }))
+    keep_serving(|| {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+            let ctx = CallContext::new("async-callback")
+                .with_request_id(event.context.request_id.clone())
+                .with_deadline_epoch_ms(event.context.deadline);
+            handle(state, event.payload, &ctx).await
+        }))
+    })
     .await
 }

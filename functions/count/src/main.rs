@@ -1,8 +1,10 @@
+use inference_core::serve::keep_serving;
 use inference_core::services::Services;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per cold start (a bad setting stops init here, naming the variable).
     let services = Services::load().await?;
-    lambda_http::run(count::router(services.gateway)).await
+    let router = count::router(services.gateway);
+    keep_serving(|| lambda_http::run(router.clone())).await
 }

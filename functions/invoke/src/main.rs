@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use gateway_jobs::JobsSettings;
+use inference_core::serve::keep_serving;
 use inference_core::services::Services;
 use invoke::{AppState, JobsApi, router};
 
@@ -11,5 +12,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let jobs = JobsSettings::from_env(services.gateway.config())?
         .and_then(|settings| JobsApi::new(&services.sdk, settings));
     let state = Arc::new(AppState::new(services.gateway).with_jobs(jobs));
-    lambda_http::run(router(state)).await
+    let router = router(state);
+    keep_serving(|| lambda_http::run(router.clone())).await
 }

@@ -1,8 +1,11 @@
+use inference_core::serve::keep_serving;
 use inference_core::services::Services;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     // Built once per cold start (a bad setting stops init here, naming the variable).
     let services = Services::load().await?.with_response_cache();
-    lambda_http::run_with_streaming_response(stream_url::router(services.gateway)).await
+    let router = stream_url::router(services.gateway);
+    // A stream whose client gave up must not end the process (inference_core::serve).
+    keep_serving(|| lambda_http::run_with_streaming_response(router.clone())).await
 }

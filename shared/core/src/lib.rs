@@ -24,6 +24,7 @@ pub mod context;
 #[cfg(any(feature = "keys", feature = "cache"))]
 pub mod dynamo;
 pub mod pipeline;
+pub mod serve;
 pub mod services;
 #[cfg(feature = "web")]
 pub mod web;

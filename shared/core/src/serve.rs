@@ -1,0 +1,128 @@
+//! Keeps a function polling the Lambda Runtime API after a response it could not deliver.
+//!
+//! `lambda_runtime` returns out of `run` when posting a response fails: a client that gave up
+//! (a Function URL stream cut early, `cargo lambda watch` dropping the connection) is enough.
+//! Returned from `main`, that ends the process: on AWS the next caller pays a cold start, and
+//! under `cargo lambda watch` nothing restarts it. The call itself was already recorded and
+//! settled by the pipeline, so the right move is to log it and ask for the next event.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// When to start again, and when to give up.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    /// A run that lasted at least this long counts as healthy: the next failure starts over.
+    healthy_run: Duration,
+    /// Quick failures in a row after which the Runtime API is taken to be gone for good.
+    max_quick_failures: u32,
+    /// First pause after a quick failure; doubled each time, at most `max_pause`.
+    first_pause: Duration,
+    max_pause: Duration,
+}
+
+const BACKOFF: Backoff = Backoff {
+    healthy_run: Duration::from_secs(1),
+    max_quick_failures: 20,
+    first_pause: Duration::from_millis(50),
+    max_pause: Duration::from_secs(2),
+};
+
+/// Runs `start()` (one `lambda_runtime::run` / `lambda_http::run*` over a fresh handler) and
+/// starts it again whenever it returns an error. Returns `Ok` when a run ends normally, and the
+/// error after 20 runs in a row that each failed within a second (the Runtime API is
+/// unreachable: exiting is then the only useful thing left).
+pub async fn keep_serving<F, Fut, E>(start: F) -> Result<(), E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    keep_serving_with(BACKOFF, start).await
+}
+
+async fn keep_serving_with<F, Fut, E>(b: Backoff, mut start: F) -> Result<(), E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut quick = 0;
+    let mut pause = b.first_pause;
+    loop {
+        let began = Instant::now();
+        let Err(e) = start().await else {
+            return Ok(());
+        };
+        if began.elapsed() >= b.healthy_run {
+            quick = 0;
+            pause = b.first_pause;
+        } else {
+            quick += 1;
+            if quick >= b.max_quick_failures {
+                tracing::error!(error = %e, failures = quick, "Lambda Runtime API keeps failing; exiting");
+                return Err(e);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(b.max_pause);
+        }
+        tracing::warn!(error = %e, "Lambda Runtime API exchange failed (a response not delivered?); polling for the next event");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// `BACKOFF` scaled down to milliseconds.
+    const FAST: Backoff = Backoff {
+        healthy_run: Duration::from_millis(20),
+        max_quick_failures: 5,
+        first_pause: Duration::from_millis(1),
+        max_pause: Duration::from_millis(4),
+    };
+
+    #[tokio::test]
+    async fn a_failed_run_is_started_again_until_one_ends() {
+        let runs = AtomicU32::new(0);
+        let r: Result<(), String> = keep_serving_with(FAST, || async {
+            match runs.fetch_add(1, Ordering::SeqCst) {
+                0..=2 => Err("broken pipe".to_owned()),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        assert_eq!(r, Ok(()));
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn a_runtime_api_that_is_gone_ends_it_after_a_bounded_number_of_tries() {
+        let runs = AtomicU32::new(0);
+        let r: Result<(), String> = keep_serving_with(FAST, || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Err("connection refused".to_owned())
+        })
+        .await;
+        assert_eq!(r, Err("connection refused".to_owned()));
+        assert_eq!(runs.load(Ordering::SeqCst), FAST.max_quick_failures);
+    }
+
+    #[tokio::test]
+    async fn failures_far_apart_never_end_it() {
+        let runs = AtomicU32::new(0);
+        let r: Result<(), String> = keep_serving_with(FAST, || async {
+            let n = runs.fetch_add(1, Ordering::SeqCst);
+            // Each run serves for a while, then loses a response.
+            tokio::time::sleep(FAST.healthy_run).await;
+            if n < 3 * FAST.max_quick_failures {
+                Err("broken pipe".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(r, Ok(()));
+    }
+}
