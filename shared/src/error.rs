@@ -182,6 +182,16 @@ struct Inner {
     suggestions: Vec<String>,
 }
 
+/// Caller text echoed in an error message, cut to its first 120 characters (with the full
+/// length said): a refusal must not copy a megabyte of input back.
+pub fn clip(text: &str) -> String {
+    const KEEP: usize = 120;
+    match text.char_indices().nth(KEEP) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
 impl GatewayError {
     /// An error of `kind` with a caller-facing message (no secrets, no prompt text).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
@@ -203,7 +213,7 @@ impl GatewayError {
 
     /// 404 `model_not_found`, with close matches to offer.
     pub fn model_not_found(name: &str, suggestions: Vec<String>) -> Self {
-        let mut message = format!("unknown model {name:?}");
+        let mut message = format!("unknown model {:?}", clip(name));
         if !suggestions.is_empty() {
             message.push_str(&format!("; did you mean: {}?", suggestions.join(", ")));
         }

@@ -50,6 +50,14 @@ pub struct ResolvedView {
     pub pricing: PricingScope,
 }
 
+/// Bedrock's limit on a `modelId` (an ID, profile ID or ARN): longer names are refused before
+/// any lookup.
+pub const MAX_MODEL_NAME: usize = 2048;
+
+/// Names longer than this get no "did you mean": no catalog name comes close, and the edit
+/// distance costs the product of the lengths.
+const MAX_SUGGESTED_NAME: usize = 256;
+
 /// Resolves `name` for the configured region and preference.
 pub fn resolve(catalog: &Catalog, config: &Config, name: &str) -> Result<Resolved, GatewayError> {
     resolve_in(catalog, &config.region, config.profile_preference, name)
@@ -65,6 +73,12 @@ pub fn resolve_in(
     let requested = name.trim().to_owned();
     if requested.is_empty() {
         return Err(GatewayError::invalid_request("model: must not be empty"));
+    }
+    if requested.len() > MAX_MODEL_NAME {
+        return Err(GatewayError::invalid_request(format!(
+            "model: {} bytes long; Bedrock model IDs and ARNs are at most {MAX_MODEL_NAME} characters",
+            requested.len()
+        )));
     }
     let (model, target) = match ModelRef::parse(&requested) {
         ModelRef::Name(n) => {
@@ -213,10 +227,11 @@ pub fn suggestions(catalog: &Catalog, name: &str, limit: usize) -> Vec<String> {
             Err(_) => s.to_owned(),
         })
         .unwrap_or_default();
-    if needle.is_empty() {
+    let needle_chars = needle.chars().count();
+    if needle.is_empty() || needle_chars > MAX_SUGGESTED_NAME {
         return Vec::new();
     }
-    let max_distance = (needle.chars().count() / 3).max(2);
+    let max_distance = (needle_chars / 3).max(2);
     let mut scored: Vec<(usize, String)> = catalog
         .names()
         .filter_map(|candidate| {
@@ -224,6 +239,10 @@ pub fn suggestions(catalog: &Catalog, name: &str, limit: usize) -> Vec<String> {
             let score = if needle.len() >= 3 && (c.contains(&needle) || needle.contains(&c)) {
                 0
             } else {
+                // The distance is at least the difference in length: skip the quadratic work.
+                if c.chars().count().abs_diff(needle_chars) > max_distance {
+                    return None;
+                }
                 let d = levenshtein(&needle, &c);
                 if d > max_distance {
                     return None;
@@ -422,6 +441,22 @@ mod tests {
         assert!(body["error"]["suggestions"].is_array());
         let e = r("   ", "us-east-1", ProfilePreference::Regional).unwrap_err();
         assert_eq!(e.status(), 400);
+    }
+
+    #[test]
+    fn a_name_longer_than_bedrock_allows_is_refused_without_a_lookup() {
+        let c = catalog();
+        let long = "a".repeat(MAX_MODEL_NAME + 1);
+        let e = r(&long, "us-east-1", ProfilePreference::Regional).unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
+        assert!(e.to_string().len() < 200, "the name is not echoed: {e}");
+        // A long name within the limit: an unknown model, answered without suggestions (and
+        // without the edit distance's cost, which this test would feel at megabytes).
+        let long = "x".repeat(MAX_MODEL_NAME);
+        assert!(suggestions(&c, &long, 5).is_empty());
+        let e = r(&long, "us-east-1", ProfilePreference::Regional).unwrap_err();
+        assert_eq!(e.status(), 404);
+        assert!(e.to_string().len() < 300, "the echoed name is clipped: {e}");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!
 //! `/v1/estimate` adds `models` (candidates compared in one call) and `expected_output_tokens`.
 
+use std::collections::HashSet;
+
 use inference_core::CountInput;
 use inference_core::catalog::ModelEntry;
 use inference_core::{Gateway, GatewayError, native};
@@ -132,12 +134,17 @@ fn require_messages(obj: &Map<String, Value>) -> Result<(), GatewayError> {
 /// deployment's default model when neither is given.
 fn model_names(gateway: &Gateway, body: &Value) -> Result<(Vec<String>, bool), GatewayError> {
     let mut names: Vec<String> = Vec::new();
-    let mut push = |name: &str| {
+    // Linear in the list, and stops past the limit: a long list of names cannot pin the
+    // function (it used to compare every name with every other).
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut push = |name: &str| -> bool {
         let name = name.trim();
-        if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        if seen.insert(name.to_ascii_lowercase()) {
             names.push(name.to_owned());
         }
+        names.len() <= MAX_MODELS
     };
+    let mut within_limit = true;
     let listed = match body.get("models") {
         None | Some(Value::Null) => None,
         Some(Value::Array(list)) => Some(list),
@@ -148,11 +155,14 @@ fn model_names(gateway: &Gateway, body: &Value) -> Result<(Vec<String>, bool), G
         }
     };
     if body.get("model").is_some_and(|m| !m.is_null()) || listed.is_none() {
-        push(&gateway.requested_model(body)?);
+        within_limit = push(&gateway.requested_model(body)?);
     }
     for (i, m) in listed.into_iter().flatten().enumerate() {
+        if !within_limit {
+            break;
+        }
         match m.as_str().map(str::trim) {
-            Some(s) if !s.is_empty() => push(s),
+            Some(s) if !s.is_empty() => within_limit = push(s),
             _ => {
                 return Err(GatewayError::invalid_request(format!(
                     "models[{i}]: expected a model name"
@@ -167,8 +177,7 @@ fn model_names(gateway: &Gateway, body: &Value) -> Result<(Vec<String>, bool), G
     }
     if names.len() > MAX_MODELS {
         return Err(GatewayError::invalid_request(format!(
-            "models: at most {MAX_MODELS} models per call, got {}",
-            names.len()
+            "models: at most {MAX_MODELS} different models per call, got more"
         )));
     }
     Ok((names, listed.is_some()))

@@ -339,3 +339,30 @@ async fn allowlist_applies_to_counts() {
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["error"]["type"], "model_not_allowed");
 }
+
+/// `models` is merged without repeats and limited to 20 different names; the merge is linear and
+/// stops past the limit, so a long list cannot pin the function (it compared every name with
+/// every other: 200,000 names took minutes). The timeout bounds a hang, it is no speed target.
+#[tokio::test]
+async fn a_long_models_list_is_refused_without_pinning_the_function() {
+    let emu = Emulator::start(&[]);
+    let gw = emu.gateway(&[("GATEWAY_MAX_BODY_BYTES", "8000000")]);
+    let messages = json!([{"role": "user", "content": [{"text": "x"}]}]);
+    let mut repeated = vec![json!("haiku"); 50];
+    repeated.push(json!("HAIKU"));
+    let body = json!({"models": repeated, "messages": messages});
+    let (status, v) = call(&gw, post("/v1/estimate", &body)).await;
+    assert_eq!(status, 200, "repeats are merged: {v}");
+
+    let names: Vec<Value> = (0..200_000).map(|i| json!(format!("m-{i}"))).collect();
+    let body = json!({"models": names, "messages": messages});
+    let (status, v) = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        call(&gw, post("/v1/estimate", &body)),
+    )
+    .await
+    .expect("answered, not pinned");
+    assert_eq!(status, 400, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("at most 20 different models"), "{message}");
+}

@@ -56,6 +56,10 @@ pub fn kind_of(m: &ModelEntry) -> Option<Kind> {
     }
 }
 
+/// Texts per request, OpenAI's published limit. Titan embeds one text per model call, so this
+/// also bounds the calls one request can make (issue 21: an uncapped list pinned the function).
+const MAX_INPUTS: usize = 2048;
+
 /// Checks the request and builds the native bodies for `kind`.
 pub fn translate(body: &Value, kind: Kind) -> CResult<EmbeddingsRequest> {
     let o = body
@@ -122,6 +126,15 @@ pub fn translate(body: &Value, kind: Kind) -> CResult<EmbeddingsRequest> {
             ));
         }
     };
+    if inputs.len() > MAX_INPUTS {
+        return Err(refuse(
+            "input",
+            format!(
+                "{} texts; at most {MAX_INPUTS} per request (as OpenAI's own limit): split the list",
+                inputs.len()
+            ),
+        ));
+    }
     if let Some(i) = inputs.iter().position(|s| s.is_empty()) {
         return Err(refuse(format!("input[{i}]"), "must not be empty"));
     }
@@ -322,6 +335,9 @@ mod tests {
             "encoding_format"
         );
         assert_eq!(p(json!({"input": ["a", ""]}), Kind::Titan), "input[1]");
+        let many: Vec<String> = (0..=MAX_INPUTS).map(|i| format!("t{i}")).collect();
+        assert_eq!(p(json!({"input": many}), Kind::Titan), "input");
+        assert!(translate(&json!({"input": many[1..]}), Kind::Cohere).is_ok());
     }
 
     #[test]
