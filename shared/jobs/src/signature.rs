@@ -60,7 +60,8 @@ pub fn verify_signature(
     if candidates.is_empty() {
         return Err(GatewayError::invalid_request("signature header has no v1="));
     }
-    if (now - timestamp).abs() > tolerance_secs {
+    // abs_diff: a caller's `t` near i64::MIN or MAX must not overflow the subtraction.
+    if now.abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
         return Err(GatewayError::invalid_request(
             "signature timestamp is outside the tolerance (replayed or clock skew)",
         ));
@@ -124,5 +125,14 @@ mod tests {
         let v1 = good.split_once("v1=").unwrap().1;
         let rotated = format!("t=5,v1={},v1={v1}", "0".repeat(64));
         verify_signature(SECRET, &rotated, BODY, 5, 300).unwrap();
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_not_overflowed() {
+        for t in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            let h = format!("t={t},v1={}", "0".repeat(64));
+            let err = verify_signature(SECRET, &h, BODY, 1_700_000_000, 300).unwrap_err();
+            assert!(err.message().contains("tolerance"), "{t}: {err}");
+        }
     }
 }

@@ -17,6 +17,9 @@ use inference_core::error::GatewayError;
 /// Longest accepted webhook URL.
 pub const MAX_URL_LEN: usize = 2048;
 
+/// Ports a webhook URL may name (none named: 443).
+const WEB_PORTS: [u16; 2] = [443, 8443];
+
 /// How long a DNS lookup of a webhook host may take.
 const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -77,6 +80,16 @@ impl WebhookUrl {
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("must not contain credentials"));
+        }
+        // Receivers listen on the web ports; any other port would let a caller probe or reach
+        // services that happen to share a public address (the local flag lifts this).
+        if let Some(port) = url.port()
+            && !policy.allow_loopback
+            && !WEB_PORTS.contains(&port)
+        {
+            return Err(bad(format!(
+                "port {port} is not allowed; use 443 (or 8443)"
+            )));
         }
         match url.host() {
             None => return Err(bad("has no host")),
@@ -225,6 +238,11 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<Refusal> {
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
         return refusal_v4(embedded(s[6], s[7]));
     }
+    // The local-use NAT64 prefix (RFC 8215): a network's own translator, to any IPv4 address
+    // behind it, wherever the prefix length puts that address.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return Some(F("a local-use NAT64 address"));
+    }
     // 6to4 (2002:aabb:ccdd::/48) carries an IPv4 address in bits 16..48.
     if s[0] == 0x2002 {
         return refusal_v4(embedded(s[1], s[2])).or(Some(F("a 6to4 address")));
@@ -302,6 +320,17 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert!(refused(&long, PROD));
+        // Other ports than the web ones: refused in production, allowed by the local flag.
+        for u in [
+            "https://example.com:22/",
+            "https://example.com:6379/",
+            "https://93.184.216.34:8080/",
+            "https://example.com:0/",
+        ] {
+            assert!(refused(u, PROD), "{u}");
+            assert!(!refused(u, LOCAL), "{u}");
+        }
+        assert!(!refused("https://example.com:443/", PROD));
     }
 
     #[test]
@@ -327,6 +356,8 @@ mod tests {
             "http://[::ffff:10.0.0.1]/",
             "http://[::ffff:a9fe:a9fe]/",
             "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::a9fe:a9fe]/",
+            "http://[64:ff9b:1:a9fe:a9:fe00::]/",
             "http://[2002:a9fe:a9fe::1]/",
             "http://[2001:db8::1]/",
             "http://[ff02::1]/",
