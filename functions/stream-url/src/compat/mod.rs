@@ -11,6 +11,7 @@ pub mod embeddings;
 pub mod error;
 pub mod models;
 pub mod openai;
+pub mod responses;
 
 use axum::Router;
 use axum::body::Body;
@@ -33,6 +34,8 @@ pub const COST_HEADER: &str = "x-gateway-cost-usd";
 pub fn routes() -> Router<Gateway> {
     Router::new()
         .route("/v1/chat/completions", post(openai::handle))
+        .route("/v1/responses", post(responses::handle))
+        .route("/v1/responses/input_tokens", post(responses::input_tokens))
         .route("/v1/embeddings", post(embeddings::handle))
         .route("/v1/messages", post(anthropic::handle))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
