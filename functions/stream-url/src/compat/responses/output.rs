@@ -19,8 +19,11 @@ pub struct Shell {
     pub json_tool: bool,
 }
 
+/// Builds an echoed field's default.
+type EchoDefault = fn() -> Value;
+
 /// Fields echoed from the request, with their default when absent.
-const ECHOED: &[(&str, fn() -> Value)] = &[
+const ECHOED: &[(&str, EchoDefault)] = &[
     ("instructions", || Value::Null),
     ("max_output_tokens", || Value::Null),
     ("metadata", || json!({})),

@@ -350,3 +350,12 @@ fn stream_closes_open_items_and_reports_errors_in_openai_shape() {
     assert_eq!(ev[0].1["message"], "late");
     assert_eq!(ev[0].1["error"]["message"], "late");
 }
+
+/// Errors raised before the handler (a bad key's 401, a wrong method's 405) are reshaped too.
+#[test]
+fn the_routes_answer_errors_in_openai_shape() {
+    use crate::compat::error::{Provider, provider_of};
+    for path in ["/v1/responses", "/v1/responses/input_tokens"] {
+        assert_eq!(provider_of(path), Some(Provider::OpenAi));
+    }
+}
