@@ -4,7 +4,9 @@
 //! translates the provider's request into the gateway's own (Converse JSON, or the native Claude
 //! body for Anthropic Messages), calls the same [`Gateway`] methods as the gateway's routes (so
 //! policy, guardrails, cost and metrics apply), and translates the answer back. A parameter that
-//! cannot be honoured is refused (400 in the provider's error shape), never dropped.
+//! cannot be honoured is refused (400 in the provider's error shape), never silently dropped: the
+//! only fields accepted and not sent are those a real client cannot stop sending, named in the
+//! `x-gateway-dropped` header (`responses::Dropped`).
 
 pub mod anthropic;
 pub mod embeddings;
