@@ -312,6 +312,18 @@ fn chosen_tool(req: &ChatRequest, prompt: &str) -> Option<usize> {
     }
 }
 
+/// A tool's input: a sample of its schema, with the keys of a `[[tool_input:{...}]]` JSON object
+/// in the prompt laid over it (so a test can make the model send given arguments, e.g. the
+/// command of an agent's shell tool). A marker that is not a JSON object is ignored.
+fn tool_input(schema: &Value, name: &str, prompt: &str) -> Value {
+    let mut input = sample_for_schema(schema, name, 0);
+    let given = marker(prompt, "tool_input").and_then(|m| serde_json::from_str::<Value>(m).ok());
+    if let (Some(Value::Object(given)), Value::Object(obj)) = (given, &mut input) {
+        obj.extend(given);
+    }
+    input
+}
+
 /// Produces the model's answer to a request.
 pub fn generate(model: &Model, req: &ChatRequest, seed: u64) -> Generation {
     let mut rng = Rng::new(seed);
@@ -342,7 +354,7 @@ pub fn generate(model: &Model, req: &ChatRequest, seed: u64) -> Generation {
         if req.tool_choice == ToolChoice::Auto {
             blocks.push(OutBlock::Text(format!("I'll use the {} tool.", tool.name)));
         }
-        let input = sample_for_schema(&tool.schema, &tool.name, 0);
+        let input = tool_input(&tool.schema, &tool.name, &prompt);
         let id = format!("tooluse_{}", rng.alnum(22));
         blocks.push(OutBlock::ToolUse {
             id,
@@ -442,6 +454,20 @@ mod tests {
         assert_eq!(c.stop_reason, StopReason::MaxTokens);
         assert!(c.output_tokens <= 10);
         assert_eq!(pieces("a b  c").concat(), "a b  c");
+    }
+
+    #[test]
+    fn tool_input_marker_overrides_sampled_arguments() {
+        let schema = json!({"type": "object", "properties": {"cmd": {"type": "string"},
+            "n": {"type": "integer"}}, "required": ["cmd", "n"]});
+        let v = tool_input(
+            &schema,
+            "t",
+            r#"use tool t [[tool_input:{"cmd":"echo hi"}]]"#,
+        );
+        assert_eq!(v, json!({"cmd": "echo hi", "n": 1}));
+        let v = tool_input(&schema, "t", "use tool t [[tool_input:not json]]");
+        assert_eq!(v, json!({"cmd": "sample cmd", "n": 1}));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 /// Which API a route imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
-    /// OpenAI (chat completions, embeddings, models).
+    /// OpenAI (chat completions, responses, embeddings, models).
     OpenAi,
     /// Anthropic (messages, count_tokens).
     Anthropic,
@@ -134,7 +134,10 @@ impl CompatError {
 pub fn provider_of(path: &str) -> Option<Provider> {
     if path.starts_with("/v1/messages") {
         Some(Provider::Anthropic)
-    } else if path.starts_with("/v1/chat/") || path.starts_with("/v1/embeddings") {
+    } else if path.starts_with("/v1/chat/")
+        || path.starts_with("/v1/embeddings")
+        || path.starts_with("/v1/responses")
+    {
         Some(Provider::OpenAi)
     } else {
         None

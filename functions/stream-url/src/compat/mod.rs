@@ -4,13 +4,16 @@
 //! translates the provider's request into the gateway's own (Converse JSON, or the native Claude
 //! body for Anthropic Messages), calls the same [`Gateway`] methods as the gateway's routes (so
 //! policy, guardrails, cost and metrics apply), and translates the answer back. A parameter that
-//! cannot be honoured is refused (400 in the provider's error shape), never dropped.
+//! cannot be honoured is refused (400 in the provider's error shape), never silently dropped: the
+//! only fields accepted and not sent are those a real client cannot stop sending, named in the
+//! `x-gateway-dropped` header (`responses::Dropped`).
 
 pub mod anthropic;
 pub mod embeddings;
 pub mod error;
 pub mod models;
 pub mod openai;
+pub mod responses;
 
 use axum::Router;
 use axum::body::Body;
@@ -33,6 +36,8 @@ pub const COST_HEADER: &str = "x-gateway-cost-usd";
 pub fn routes() -> Router<Gateway> {
     Router::new()
         .route("/v1/chat/completions", post(openai::handle))
+        .route("/v1/responses", post(responses::handle))
+        .route("/v1/responses/input_tokens", post(responses::input_tokens))
         .route("/v1/embeddings", post(embeddings::handle))
         .route("/v1/messages", post(anthropic::handle))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))

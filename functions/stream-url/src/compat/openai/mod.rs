@@ -86,7 +86,7 @@ async fn run(
 
 /// The response cache's verdict (`hit`, `miss`, ...) as `x-gateway-cache`: OpenAI's body has no
 /// place for it, and clients ignore unknown headers.
-fn with_cache_header(mut resp: Response, status: Option<&str>) -> Response {
+pub(crate) fn with_cache_header(mut resp: Response, status: Option<&str>) -> Response {
     if let Some(h) = status.and_then(|s| http::HeaderValue::from_str(s).ok()) {
         resp.headers_mut().insert(inference_core::cache::HEADER, h);
     }
