@@ -154,7 +154,7 @@ pub struct Upstream {
     /// Bedrock's error name (`ThrottlingException`), or the SDK failure kind
     /// (`DispatchFailure`, `TimeoutError`, `ResponseError`).
     pub error: String,
-    /// Bedrock's message, as received.
+    /// Bedrock's message, with AWS resource names replaced (`caller_safe`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// The HTTP status Bedrock answered with, when there was an answer.
@@ -182,6 +182,42 @@ struct Inner {
     suggestions: Vec<String>,
 }
 
+/// Longest message an error carries: refusals quote caller input, and a megabyte of it must not
+/// come back (nor grow past what a compat layer will re-render).
+const MAX_MESSAGE: usize = 2_000;
+
+/// An error message as a caller may see it: AWS resource ARNs and AWS endpoint URLs (which name
+/// the account, its roles, tables and queues) replaced, and cut to `MAX_MESSAGE`. Every message
+/// passes through here when the error is built, so no path can forget it; the full cause goes to
+/// the logs where it is raised (`dynamo::store_error`).
+fn caller_safe(message: String) -> String {
+    static AWS_NAMES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"arn:aws[a-z-]*:[^\s"'<>,;()\]\[]+|https?://[^\s"'<>]*amazonaws\.com[^\s"'<>]*"#,
+        )
+        .expect("a valid pattern")
+    });
+    let message = if AWS_NAMES.is_match(&message) {
+        AWS_NAMES
+            .replace_all(&message, "<aws resource>")
+            .into_owned()
+    } else {
+        message
+    };
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    let mut cut = MAX_MESSAGE;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}… (message cut at {MAX_MESSAGE} of {} bytes)",
+        &message[..cut],
+        message.len()
+    )
+}
+
 /// Caller text echoed in an error message, cut to its first 120 characters (with the full
 /// length said): a refusal must not copy a megabyte of input back.
 pub fn clip(text: &str) -> String {
@@ -198,7 +234,7 @@ impl GatewayError {
         GatewayError {
             inner: Box::new(Inner {
                 kind,
-                message: message.into(),
+                message: caller_safe(message.into()),
                 retry_after: kind.default_retry_after(),
                 upstream: None,
                 suggestions: Vec::new(),
@@ -289,7 +325,8 @@ impl GatewayError {
     }
 
     /// Attaches the Bedrock error that caused this one.
-    pub fn with_upstream(mut self, upstream: Upstream) -> Self {
+    pub fn with_upstream(mut self, mut upstream: Upstream) -> Self {
+        upstream.message = upstream.message.map(caller_safe);
         self.inner.upstream = Some(upstream);
         self
     }
@@ -302,7 +339,7 @@ impl GatewayError {
 
     /// Prefixes the message with context (e.g. the field path).
     pub fn context(mut self, prefix: &str) -> Self {
-        self.inner.message = format!("{prefix}: {}", self.inner.message);
+        self.inner.message = caller_safe(format!("{prefix}: {}", self.inner.message));
         self
     }
 
@@ -430,4 +467,37 @@ pub struct ErrorDetail {
     /// Mirrors the `Retry-After` header, for clients that only read bodies (SSE errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_no_aws_resource_names_and_are_bounded() {
+        let e = GatewayError::new(
+            ErrorKind::ServiceUnavailable,
+            "keys table: GetItem failed: User: arn:aws:sts::123456789012:assumed-role/gw-InvokeRole-X/fn is not authorized on resource: arn:aws:dynamodb:us-east-1:123456789012:table/gw-keys (queue https://sqs.us-east-1.amazonaws.com/123456789012/gw-jobs)",
+        );
+        assert!(!e.message().contains("123456789012"), "{}", e.message());
+        assert!(
+            e.message().contains("keys table: GetItem failed"),
+            "{}",
+            e.message()
+        );
+        let up =
+            GatewayError::new(ErrorKind::UpstreamAccessDenied, "denied").with_upstream(Upstream {
+                error: "AccessDeniedException".into(),
+                message: Some(
+                    "User: arn:aws-us-gov:iam::123456789012:role/r is not authorized".into(),
+                ),
+                status: Some(403),
+                request_id: None,
+            });
+        let body = up.to_body("r").to_string();
+        assert!(!body.contains("123456789012"), "{body}");
+        let long = GatewayError::invalid_request("x".repeat(1_000_000));
+        assert!(long.message().len() < MAX_MESSAGE + 100);
+        assert!(long.message().contains("of 1000000 bytes"));
+    }
 }

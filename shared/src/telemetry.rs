@@ -19,7 +19,7 @@ use crate::config::Config;
 /// Installs the JSON `tracing` subscriber. Call once per cold start (in `main`); later calls,
 /// and calls after another subscriber was installed, do nothing.
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(config);
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -28,6 +28,38 @@ pub fn init(config: &Config) {
         .flatten_event(true)
         .with_target(false)
         .try_init();
+}
+
+/// Targets whose trace (and for signing, debug) events carry what must not reach the logs:
+/// the signing request with its session token, request and response bodies (prompts and
+/// completions). `GATEWAY_LOG_LEVEL=trace` still traces the gateway's own code; these stay
+/// capped unless `GATEWAY_LOG_CONTENT=true` says the deployment accepts content in its logs.
+const SDK_CAPS: [&str; 10] = [
+    "aws_sigv4=info",
+    "aws_credential_types=info",
+    "aws_config=debug",
+    "aws_smithy_runtime=debug",
+    "aws_smithy_runtime_api=debug",
+    "aws_smithy_http=debug",
+    "aws_smithy_http_client=debug",
+    "aws_smithy_types=debug",
+    "hyper=debug",
+    "h2=debug",
+];
+
+/// The log filter: `GATEWAY_LOG_LEVEL` (an `EnvFilter` directive; `info` if unreadable) with
+/// the SDK's sensitive targets capped (`SDK_CAPS`).
+pub fn filter(config: &Config) -> EnvFilter {
+    let mut filter =
+        EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    if !config.log_content {
+        for cap in SDK_CAPS {
+            if let Ok(d) = cap.parse() {
+                filter = filter.add_directive(d);
+            }
+        }
+    }
+    filter
 }
 
 /// The span every request's work runs in: its fields appear on every log line inside it.
@@ -210,6 +242,67 @@ impl CallMetrics {
 mod tests {
     use super::*;
     use crate::test_util::dec;
+
+    /// The lines `config`'s filter lets through when each target logs at trace.
+    fn logged_at_trace(config: &Config) -> String {
+        #[derive(Clone, Default)]
+        struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter(config))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "aws_sigv4::http_request::sign", "x-amz-security-token: SESSION");
+            tracing::debug!(target: "aws_sigv4::http_request::sign", "canonical request SESSION");
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "body PROMPT");
+            tracing::trace!(target: "hyper::proto::h1", "wrote PROMPT");
+            tracing::trace!(target: "gateway_model::resolve", "own trace");
+        });
+        let out = sink.0.lock().unwrap().clone();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(move |k| vars.get(k).cloned()).unwrap()
+    }
+
+    #[test]
+    fn trace_level_keeps_credentials_and_bodies_out_of_the_logs() {
+        let logged = logged_at_trace(&config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("GATEWAY_LOG_LEVEL", "trace"),
+        ]));
+        assert!(logged.contains("own trace"), "{logged}");
+        assert!(
+            !logged.contains("SESSION") && !logged.contains("PROMPT"),
+            "{logged}"
+        );
+        // The deployment that accepts content in its logs gets everything.
+        let logged = logged_at_trace(&config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("GATEWAY_LOG_LEVEL", "trace"),
+            ("GATEWAY_LOG_CONTENT", "true"),
+        ]));
+        assert!(
+            logged.contains("SESSION") && logged.contains("PROMPT"),
+            "{logged}"
+        );
+    }
 
     #[test]
     fn emf_shape() {

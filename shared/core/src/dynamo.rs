@@ -31,13 +31,13 @@ pub fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
 /// A failed store call as a retryable 503 naming the store and the operation: the SDK has
 /// already retried throttling and transient failures, so what is left may pass later (the API
 /// answers 503; a job message comes back).
+/// The SDK's error chain (which names the account, role and table) goes to the log, not to
+/// the caller.
 pub fn store_error(store: &str, what: &str, e: impl std::error::Error) -> GatewayError {
+    tracing::warn!(store, operation = what, error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "store call failed");
     GatewayError::new(
         ErrorKind::ServiceUnavailable,
-        format!(
-            "{store}: {what} failed: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        ),
+        format!("{store}: {what} failed; try again later (the cause is in the gateway's logs)"),
     )
 }
 
