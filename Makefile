@@ -20,7 +20,7 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv dev test test-rust test-python build lint fmt bench bench-quick bench-build structure
+.PHONY: help venv dev test test-rust test-python build lint fmt bench bench-quick bench-build structure agents-claude-code
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
@@ -37,6 +37,18 @@ $(VENV_STAMP): $(REQS)
 	@touch $@
 
 venv: $(VENV_STAMP)
+
+# The real Claude Code CLI for tests/python/test_claude_code_e2e.py, pinned in
+# tools/agents/claude-code/package.json + package-lock.json, installed with `npm ci` into that
+# folder's git-ignored node_modules (its postinstall links the platform's native binary).
+CLAUDE_CODE_DIR   := tools/agents/claude-code
+CLAUDE_CODE_STAMP := $(CLAUDE_CODE_DIR)/node_modules/.installed
+$(CLAUDE_CODE_STAMP): $(CLAUDE_CODE_DIR)/package.json $(CLAUDE_CODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is required for the Claude Code e2e test" >&2; exit 1; }
+	npm ci --prefix $(CLAUDE_CODE_DIR) --no-audit --no-fund
+	@touch $@
+
+agents-claude-code: $(CLAUDE_CODE_STAMP)
 
 # Debug build of every workspace binary: bedrock-local and the functions that the stack and the
 # tests run. `cargo lambda watch` reuses these artifacts (same target dir, same profile).
@@ -59,7 +71,7 @@ structure:
 test-rust:
 	cargo test --workspace --no-fail-fast
 
-test-python: $(VENV_STAMP)
+test-python: $(VENV_STAMP) $(CLAUDE_CODE_STAMP)
 	$(PY) -m pytest tests/python -q
 
 build: $(VENV_STAMP)

@@ -465,6 +465,39 @@ mod tests {
     }
 
     #[test]
+    fn last_use_tool_phrase_and_its_args_decide_the_call() {
+        let m = find("anthropic.claude-haiku-4-5-20251001-v1:0").unwrap();
+        let mut r = ChatRequest::from_prompt(
+            "Use ToolSearch to load tools. Now use tool Read [[arg:file_path=/tmp/a b.txt]] [[arg:limit=5]]".into(),
+        );
+        let schema = json!({"type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]});
+        for name in ["ToolSearch", "Read"] {
+            r.tools.push(crate::chat::Tool {
+                name: name.into(),
+                description: None,
+                schema: schema.clone(),
+            });
+        }
+        let g = generate(m, &r, 1);
+        assert_eq!(g.stop_reason, StopReason::ToolUse);
+        let call = g
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                OutBlock::ToolUse { name, input, .. } => Some((name.clone(), input.clone())),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            call,
+            (
+                "Read".to_string(),
+                json!({"file_path": "/tmp/a b.txt", "limit": "5"})
+            )
+        );
+    }
+
+    #[test]
     fn schema_sample() {
         let s = json!({"type":"object","properties":{"city":{"type":"string"},"n":{"type":"integer"},"u":{"enum":["c","f"]}},"required":["city","n","u"]});
         assert_eq!(

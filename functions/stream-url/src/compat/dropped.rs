@@ -18,11 +18,13 @@ pub struct Dropped(Vec<(String, String)>);
 
 impl Dropped {
     /// Records that `name` was left out because of `reason` (a second record of the same name
-    /// is ignored). Commas in the reason would split the header's list, so they become `;`.
+    /// is ignored). Commas and parentheses in the reason would break the header's list syntax,
+    /// so commas become `;` and parentheses go.
     pub fn add(&mut self, name: impl Into<String>, reason: impl Into<String>) {
         let name = name.into();
         if self.0.iter().all(|(n, _)| *n != name) {
-            self.0.push((name, reason.into().replace(',', ";")));
+            let reason = reason.into().replace(',', ";").replace(['(', ')'], "");
+            self.0.push((name, reason));
         }
     }
 
@@ -65,17 +67,17 @@ mod tests {
     fn lists_each_name_once_with_its_reason() {
         let mut d = Dropped::default();
         assert!(d.is_empty());
-        d.add("context_management", "not offered, sorry");
+        d.add("context_management", "not offered, sorry (really)");
         d.add("anthropic-beta:x-1", "unknown to Bedrock");
         d.add("context_management", "again");
         assert_eq!(
             d.header_text(),
-            "context_management (not offered; sorry), anthropic-beta:x-1 (unknown to Bedrock)"
+            "context_management (not offered; sorry really), anthropic-beta:x-1 (unknown to Bedrock)"
         );
         let resp = d.apply(Response::new(axum::body::Body::empty()));
         assert_eq!(
             resp.headers()[DROPPED_HEADER],
-            "context_management (not offered; sorry), anthropic-beta:x-1 (unknown to Bedrock)"
+            "context_management (not offered; sorry really), anthropic-beta:x-1 (unknown to Bedrock)"
         );
         let none = Dropped::default().apply(Response::new(axum::body::Body::empty()));
         assert!(none.headers().get(DROPPED_HEADER).is_none());

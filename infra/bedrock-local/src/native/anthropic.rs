@@ -284,3 +284,36 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
     check::capabilities(model, &chat, false)?;
     Ok(chat)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: Value) -> Result<(), String> {
+        check_betas(body.as_object().unwrap()).map_err(|e| format!("{e:?}"))
+    }
+
+    #[test]
+    fn betas_and_the_fields_they_gate_are_checked_like_bedrock() {
+        assert!(check(json!({})).is_ok());
+        assert!(check(json!({"anthropic_beta": ["interleaved-thinking-2025-05-14"]})).is_ok());
+        let unknown = check(json!({"anthropic_beta": ["claude-code-20250219"]})).unwrap_err();
+        assert!(unknown.contains("invalid beta flag"), "{unknown}");
+        let cm = json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]});
+        let without = check(json!({"context_management": cm})).unwrap_err();
+        assert!(without.contains("context_management"), "{without}");
+        assert!(
+            check(json!({"context_management": cm, "anthropic_beta": ["context-management-2025-06-27"]}))
+                .is_ok()
+        );
+        assert!(
+            check(json!({"context_management": {"edits": [{"type": "x"}]}, "anthropic_beta": ["context-management-2025-06-27"]}))
+                .is_err()
+        );
+        assert!(
+            check(json!({"output_config": {"effort": "high"}, "anthropic_beta": ["effort-2025-11-24"]}))
+                .is_ok()
+        );
+        assert!(check(json!({"output_config": {"effort": "high"}})).is_err());
+    }
+}
