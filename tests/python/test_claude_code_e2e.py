@@ -115,8 +115,9 @@ def test_usage_report_shows_the_runs(auth_stack, key, tmp_path):  # noqa: F811
     assert r.status_code == 200, r.text
     totals = body["totals"]
     assert totals["requests"] >= 1
-    assert totals["input_tokens"] > 0 and totals["output_tokens"] > 0
-    assert totals["cache_tokens"] > 0, totals
+    # Claude Code puts a cache point on its last message, so nearly all input is a cache write
+    # (first call) or read (repeats): `input_tokens` counts only what is left, maybe nothing.
+    assert totals["cache_tokens"] > 0 and totals["output_tokens"] > 0, totals
     assert Decimal(totals["cost"]) > 0
     assert {row["model"] for row in body["data"]} <= {
         "anthropic.claude-haiku-4-5-20251001-v1:0"}, body["data"]
