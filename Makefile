@@ -20,11 +20,11 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv agents dev test test-rust test-python build lint fmt bench bench-quick bench-build structure
+.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-build structure
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
-	@echo "make agents  npm ci the agent CLIs the e2e tests drive (tools/agents: Codex CLI)"
+	@echo "make agents  npm ci the agent CLIs the e2e tests drive (Codex CLI, Claude Code)"
 	@echo "make test    install what is needed, run every test (unit, integration, conformance, template lint)"
 	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
 	@echo "make build   cargo lambda build --release for every deployed function (ARCH=arm64|x86_64)"
@@ -48,7 +48,20 @@ $(AGENTS_STAMP): $(AGENTS_DIR)/package.json $(AGENTS_DIR)/package-lock.json
 	npm ci --prefix $(AGENTS_DIR) --no-audit --no-fund --loglevel=error
 	@touch $@
 
-agents: $(AGENTS_STAMP)
+# The real Claude Code CLI for tests/python/test_claude_code_e2e.py, pinned in
+# tools/agents/claude-code/package.json + package-lock.json, installed with `npm ci` into that
+# folder's git-ignored node_modules (its postinstall links the platform's native binary).
+CLAUDE_CODE_DIR   := tools/agents/claude-code
+CLAUDE_CODE_STAMP := $(CLAUDE_CODE_DIR)/node_modules/.installed
+$(CLAUDE_CODE_STAMP): $(CLAUDE_CODE_DIR)/package.json $(CLAUDE_CODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is required for the Claude Code e2e test" >&2; exit 1; }
+	npm ci --prefix $(CLAUDE_CODE_DIR) --no-audit --no-fund
+	@touch $@
+
+agents-claude-code: $(CLAUDE_CODE_STAMP)
+
+# Every agent CLI the e2e tests drive.
+agents: $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP)
 
 # Debug build of every workspace binary: bedrock-local and the functions that the stack and the
 # tests run. `cargo lambda watch` reuses these artifacts (same target dir, same profile).
@@ -58,7 +71,7 @@ build-dev:
 dev: $(VENV_STAMP) build-dev
 	$(PY) infra/local/stack.py up
 
-test: structure $(VENV_STAMP) $(AGENTS_STAMP) build-dev test-rust test-python
+test: structure $(VENV_STAMP) $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP) build-dev test-rust test-python
 
 # The core redesign's structure rules (docs/architecture.md): module cycles and long files by the
 # shared structure report (../shared/tools/structure.py, beside this repo here and in CI), long
@@ -71,7 +84,7 @@ structure:
 test-rust:
 	cargo test --workspace --no-fail-fast
 
-test-python: $(VENV_STAMP) $(AGENTS_STAMP)
+test-python: $(VENV_STAMP) $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP)
 	$(PY) -m pytest tests/python -q
 
 build: $(VENV_STAMP)

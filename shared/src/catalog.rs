@@ -242,6 +242,10 @@ pub struct ModelEntry {
     /// Overrides the catalog's price date for this model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_date: Option<String>,
+    /// `anthropic-beta` values Bedrock accepts for this model on the native Claude body
+    /// (`anthropic_beta`); `/v1/messages` drops the others instead of letting Bedrock 400.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anthropic_betas: Vec<String>,
 }
 
 impl ModelEntry {
@@ -276,10 +280,23 @@ pub struct CatalogMeta {
     pub price_date: String,
 }
 
+/// A suffix Anthropic clients append to a model name to ask for a beta (`claude-sonnet-4-5[1m]`
+/// means the 1M-token context): the name resolves without it and the beta is requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameSuffix {
+    /// The suffix as written, e.g. `[1m]`.
+    pub suffix: String,
+    /// The `anthropic-beta` value it stands for.
+    pub beta: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     meta: CatalogMeta,
+    #[serde(default)]
+    name_suffixes: Vec<NameSuffix>,
     models: Vec<ModelEntry>,
 }
 
@@ -287,6 +304,7 @@ struct CatalogFile {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     meta: CatalogMeta,
+    name_suffixes: Vec<NameSuffix>,
     models: Vec<ModelEntry>,
     by_id: HashMap<ModelId, usize>,
     by_name: HashMap<String, usize>,
@@ -328,7 +346,9 @@ impl Catalog {
         } else {
             toml::from_str(text).map_err(|e| GatewayError::internal(format!("catalog: {e}")))?
         };
-        Catalog::from_parts(file.meta, file.models)
+        let mut catalog = Catalog::from_parts(file.meta, file.models)?;
+        catalog.name_suffixes = file.name_suffixes;
+        Ok(catalog)
     }
 
     fn from_parts(meta: CatalogMeta, models: Vec<ModelEntry>) -> Result<Catalog, GatewayError> {
@@ -409,6 +429,7 @@ impl Catalog {
         }
         Ok(Catalog {
             meta,
+            name_suffixes: Vec::new(),
             models,
             by_id,
             by_name,
@@ -435,6 +456,18 @@ impl Catalog {
         self.by_name
             .get(&name.trim().to_ascii_lowercase())
             .map(|&i| &self.models[i])
+    }
+
+    /// `name` without a known beta suffix, and the beta the suffix asks for (`[1m]` ->
+    /// `context-1m-2025-08-07`); names without one come back unchanged.
+    pub fn split_name_suffix<'a>(&'a self, name: &'a str) -> (&'a str, Option<&'a str>) {
+        self.name_suffixes
+            .iter()
+            .find_map(|s| {
+                let base = name.trim().strip_suffix(s.suffix.as_str())?;
+                Some((base, Some(s.beta.as_str())))
+            })
+            .unwrap_or((name, None))
     }
 
     /// Every name (IDs and aliases) the catalog knows, for suggestions.

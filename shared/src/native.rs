@@ -64,7 +64,12 @@ pub fn usage_from_body(model: &ModelEntry, body: &Value) -> Usage {
     };
     match family {
         Family::Anthropic => {
-            let u = body.get("usage").cloned().unwrap_or(Value::Null);
+            // A stream's `message_start` carries it under `message`.
+            let u = body
+                .get("usage")
+                .or_else(|| body.pointer("/message/usage"))
+                .cloned()
+                .unwrap_or(Value::Null);
             let one_hour = n(&u, "/cache_creation/ephemeral_1h_input_tokens");
             let writes = n(&u, "/cache_creation_input_tokens");
             Usage {
@@ -131,6 +136,12 @@ mod tests {
                 cache_write_5m_tokens: 30,
                 cache_write_1h_tokens: 20
             }
+        );
+        // A stream's message_start: the same usage under `message`.
+        let start = json!({"type": "message_start", "message": a.clone()});
+        assert_eq!(
+            usage_from_body(&m("haiku"), &start),
+            usage_from_body(&m("haiku"), &a)
         );
         let nova = json!({"usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10}});
         assert_eq!(usage_from_body(&m("nova-lite"), &nova), Usage::new(7, 3));

@@ -5,7 +5,8 @@
 //! - `[[len:N]]` asks for about N output tokens (default 30);
 //! - `[[say:WORD]]` makes the model write WORD as its 6th word (to trip output guardrails or
 //!   stop sequences);
-//! - `use tool NAME` (or `toolChoice` any/tool) makes the model call a tool.
+//! - `use tool NAME` (or `toolChoice` any/tool) makes the model call a tool (the last such
+//!   phrase counts), with `[[arg:NAME=VALUE]]` setting a string argument of the call.
 
 use serde_json::{Map, Value, json};
 
@@ -290,6 +291,22 @@ pub fn sample_for_schema(schema: &Value, name: &str, depth: usize) -> Value {
     }
 }
 
+/// `[[arg:NAME=VALUE]]` markers set the string argument NAME of the tool call to VALUE (so a
+/// test can make the model read a given file), over the value sampled from the schema.
+fn tool_args(input: &mut Value, prompt: &str) {
+    let Value::Object(obj) = input else { return };
+    let mut rest = prompt;
+    while let Some(arg) = marker(rest, "arg") {
+        if let Some((name, value)) = arg.split_once('=') {
+            obj.insert(name.trim().to_string(), json!(value.trim()));
+        }
+        let Some(after) = rest.find("[[arg:").map(|i| i + "[[arg:".len() + arg.len()) else {
+            break;
+        };
+        rest = &rest[after..];
+    }
+}
+
 /// Which tool the request makes the model call, if any.
 fn chosen_tool(req: &ChatRequest, prompt: &str) -> Option<usize> {
     if req.tools.is_empty() || !req.trailing_tool_results().is_empty() {
@@ -300,9 +317,11 @@ fn chosen_tool(req: &ChatRequest, prompt: &str) -> Option<usize> {
         ToolChoice::Any => Some(0),
         ToolChoice::Tool(n) => req.tools.iter().position(|t| &t.name == n).or(Some(0)),
         ToolChoice::Auto => {
+            // The last `use tool NAME` wins: agents (Claude Code) put their own reminders, which
+            // may say "use ToolSearch", before the user's words in the same message.
             let lower = prompt.to_ascii_lowercase();
-            let at = lower.find("use tool")?;
-            let rest = prompt[at + "use tool".len()..].trim_start();
+            let at = lower.rfind("use tool ")?;
+            let rest = prompt[at + "use tool ".len()..].trim_start();
             let word: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
@@ -354,7 +373,9 @@ pub fn generate(model: &Model, req: &ChatRequest, seed: u64) -> Generation {
         if req.tool_choice == ToolChoice::Auto {
             blocks.push(OutBlock::Text(format!("I'll use the {} tool.", tool.name)));
         }
-        let input = tool_input(&tool.schema, &tool.name, &prompt);
+        // `[[tool_input:{...}]]` replaces the sampled arguments; `[[arg:NAME=VALUE]]` sets one.
+        let mut input = tool_input(&tool.schema, &tool.name, &prompt);
+        tool_args(&mut input, &prompt);
         let id = format!("tooluse_{}", rng.alnum(22));
         blocks.push(OutBlock::ToolUse {
             id,
@@ -468,6 +489,39 @@ mod tests {
         assert_eq!(v, json!({"cmd": "echo hi", "n": 1}));
         let v = tool_input(&schema, "t", "use tool t [[tool_input:not json]]");
         assert_eq!(v, json!({"cmd": "sample cmd", "n": 1}));
+    }
+
+    #[test]
+    fn last_use_tool_phrase_and_its_args_decide_the_call() {
+        let m = find("anthropic.claude-haiku-4-5-20251001-v1:0").unwrap();
+        let mut r = ChatRequest::from_prompt(
+            "Use ToolSearch to load tools. Now use tool Read [[arg:file_path=/tmp/a b.txt]] [[arg:limit=5]]".into(),
+        );
+        let schema = json!({"type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]});
+        for name in ["ToolSearch", "Read"] {
+            r.tools.push(crate::chat::Tool {
+                name: name.into(),
+                description: None,
+                schema: schema.clone(),
+            });
+        }
+        let g = generate(m, &r, 1);
+        assert_eq!(g.stop_reason, StopReason::ToolUse);
+        let call = g
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                OutBlock::ToolUse { name, input, .. } => Some((name.clone(), input.clone())),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            call,
+            (
+                "Read".to_string(),
+                json!({"file_path": "/tmp/a b.txt", "limit": "5"})
+            )
+        );
     }
 
     #[test]

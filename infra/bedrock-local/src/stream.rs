@@ -157,13 +157,20 @@ pub struct StreamEnd {
 }
 
 impl StreamEnd {
+    /// `amazon-bedrock-invocationMetrics`: as on Bedrock, `inputTokenCount` leaves out the
+    /// prompt-cache reads and writes, which come as their own counts when there are any.
     fn metrics(&self) -> Value {
-        json!({
-            "inputTokenCount": self.usage.all_input(),
+        let mut m = json!({
+            "inputTokenCount": self.usage.input,
             "outputTokenCount": self.usage.output,
             "invocationLatency": self.latency_ms,
             "firstByteLatency": self.first_byte_ms,
-        })
+        });
+        if self.usage.cache_read + self.usage.cache_write > 0 {
+            m["cacheReadInputTokenCount"] = json!(self.usage.cache_read);
+            m["cacheWriteInputTokenCount"] = json!(self.usage.cache_write);
+        }
+        m
     }
 }
 
@@ -474,4 +481,34 @@ fn anthropic_step(s: &Step) -> Option<Value> {
         }
         Step::BlockStop { index } => json!({"type": "content_block_stop", "index": index}),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_count_cache_tokens_apart_from_input() {
+        let mut end = StreamEnd {
+            stop_reason: StopReason::EndTurn,
+            stop_sequence: None,
+            usage: Usage {
+                input: 4,
+                output: 9,
+                cache_read: 3000,
+                cache_write: 0,
+                cache_ttl: None,
+            },
+            latency_ms: 1,
+            first_byte_ms: 1,
+            guardrail_trace: None,
+            guardrail_intervened: false,
+        };
+        let m = end.metrics();
+        assert_eq!(m["inputTokenCount"], 4);
+        assert_eq!(m["cacheReadInputTokenCount"], 3000);
+        assert_eq!(m["cacheWriteInputTokenCount"], 0);
+        end.usage.cache_read = 0;
+        assert!(end.metrics().get("cacheReadInputTokenCount").is_none());
+    }
 }

@@ -18,6 +18,8 @@ use inference_core::{CallContext, Gateway, GatewayError};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::anthropic_fit::{self, Conditional};
+use super::dropped::Dropped;
 use super::error::{CResult, CompatError, Provider, refuse};
 use super::{json_response, opt, read_json};
 use crate::pump::{self, Event, Format};
@@ -51,15 +53,22 @@ const BLOCKS: &[&str] = &[
     "redacted_thinking",
 ];
 
-/// A checked request: the model name, the native body, and whether to stream.
+/// A checked request: the model name, the native body, and whether to stream. The betas and
+/// the beta-gated fields wait for the model (`anthropic_fit::fit`) before they enter `native`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesRequest {
-    /// `model` as the caller wrote it.
+    /// `model` as the caller wrote it (without a beta suffix once split).
     pub model: String,
     /// The InvokeModel body.
     pub native: Value,
     /// `stream`.
     pub stream: bool,
+    /// The `anthropic-beta` values asked for.
+    pub betas: Vec<String>,
+    /// Fields Bedrock takes only with a beta the model offers.
+    pub conditional: Conditional,
+    /// What was left out, for `x-gateway-dropped`.
+    pub dropped: Dropped,
 }
 
 fn check_source(block: &Map<String, Value>, param: &str) -> CResult<()> {
@@ -133,8 +142,47 @@ fn check_tools(tools: &Value) -> CResult<()> {
     Ok(())
 }
 
-/// Checks a Messages request and builds the native body. `anthropic-beta` headers become
-/// `anthropic_beta` (Bedrock's spelling).
+/// `output_config`: only `effort` is known to Bedrock's Claude body (behind a beta); anything
+/// else in it (structured output formats) is refused.
+fn output_config(v: &Value) -> CResult<Option<Value>> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| refuse("output_config", "expected an object"))?;
+    let mut effort = None;
+    for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
+        match k.as_str() {
+            "effort" => effort = Some(v.clone()),
+            other => {
+                return Err(refuse(
+                    format!("output_config.{other}"),
+                    "is not supported by Claude on Amazon Bedrock through this gateway; remove it",
+                ));
+            }
+        }
+    }
+    Ok(effort)
+}
+
+/// The `anthropic-beta` header values (comma-separated, possibly repeated headers).
+fn header_betas(headers: &HeaderMap) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let all = headers
+        .get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    for b in all {
+        if !out.iter().any(|o| o == b) {
+            out.push(b.to_owned());
+        }
+    }
+    out
+}
+
+/// Checks a Messages request and builds the native body. `anthropic-beta` headers are kept in
+/// `betas` until the model is known (`anthropic_fit::fit` writes Bedrock's `anthropic_beta`).
 pub fn translate(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest> {
     let o = body
         .as_object()
@@ -143,6 +191,7 @@ pub fn translate(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest> 
     native.insert("anthropic_version".into(), json!(BEDROCK_ANTHROPIC_VERSION));
     let mut stream = false;
     let mut model = None;
+    let mut conditional = Conditional::default();
     for (k, v) in o {
         if v.is_null() {
             continue;
@@ -165,6 +214,8 @@ pub fn translate(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest> 
                 Some("auto" | "standard_only") => {}
                 _ => return Err(refuse("service_tier", "expected auto or standard_only")),
             },
+            "context_management" => conditional.context_management = Some(v.clone()),
+            "output_config" => conditional.effort = output_config(v)?,
             k if PASSED.contains(&k) => {
                 native.insert(k.to_owned(), v.clone());
             }
@@ -200,22 +251,15 @@ pub fn translate(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest> 
     if let Some(t) = opt(o, "tools") {
         check_tools(t)?;
     }
-    let betas: Vec<Value> = headers
-        .get_all("anthropic-beta")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| json!(v))
-        .collect();
-    if !betas.is_empty() {
-        native.insert("anthropic_beta".into(), Value::Array(betas));
-    }
+    let mut dropped = Dropped::default();
+    anthropic_fit::strip_subfields(&mut native, &mut dropped);
     Ok(MessagesRequest {
         model,
         native: Value::Object(native),
         stream,
+        betas: header_betas(headers),
+        conditional,
+        dropped,
     })
 }
 
@@ -228,7 +272,14 @@ pub fn count_body(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest>
     for k in o.keys() {
         if !matches!(
             k.as_str(),
-            "model" | "messages" | "system" | "tools" | "tool_choice" | "thinking"
+            "model"
+                | "messages"
+                | "system"
+                | "tools"
+                | "tool_choice"
+                | "thinking"
+                | "context_management"
+                | "output_config"
         ) {
             return Err(refuse(
                 k.clone(),
@@ -246,9 +297,11 @@ pub fn count_body(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest>
     translate(&Value::Object(with_max), headers)
 }
 
-/// Checks that `model` is a Claude model this deployment allows.
-fn check_claude(gw: &Gateway, model: &str, capability: Capability) -> CResult<()> {
-    let resolved = gw.resolve_allowed(model, capability)?;
+/// Checks that the requested model is a Claude model this deployment allows (after splitting
+/// off a beta suffix), then fits the request to it (`anthropic_fit`).
+fn check_claude(gw: &Gateway, req: &mut MessagesRequest, capability: Capability) -> CResult<()> {
+    anthropic_fit::split_model_suffix(gw.catalog(), req);
+    let resolved = gw.resolve_allowed(&req.model, capability)?;
     if resolved.model.family != "claude" {
         return Err(refuse(
             "model",
@@ -258,6 +311,7 @@ fn check_claude(gw: &Gateway, model: &str, capability: Capability) -> CResult<()
             ),
         ));
     }
+    anthropic_fit::fit(req, &resolved.model);
     Ok(())
 }
 
@@ -278,15 +332,20 @@ async fn run(
     body: CResult<Value>,
     started: Instant,
 ) -> CResult<Response> {
-    let req = translate(&body?, headers)?;
+    let mut req = translate(&body?, headers)?;
+    let capability = if req.stream {
+        Capability::Streaming
+    } else {
+        Capability::Converse
+    };
+    check_claude(gw, &mut req, capability)?;
     let bytes = Bytes::from(req.native.to_string());
     if req.stream {
-        check_claude(gw, &req.model, Capability::Streaming)?;
         let call = gw.invoke_stream(&req.model, bytes, ctx).await?;
         let cx = crate::routes::pump_context(gw, ctx, started);
-        Ok(pump::open_with(call, AnthropicStream::default(), cx).await?)
+        let resp = pump::open_with(call, AnthropicStream::default(), cx).await?;
+        Ok(req.dropped.apply(resp))
     } else {
-        check_claude(gw, &req.model, Capability::Converse)?;
         let reply = gw.invoke_native(&req.model, bytes, ctx).await?;
         let mut v: Value = serde_json::from_slice(&reply.body)
             .map_err(|_| GatewayError::internal("the model's answer is not JSON"))?;
@@ -298,7 +357,9 @@ async fn run(
                 m.insert("guardrail".into(), g);
             }
         }
-        Ok(json_response(&v, Some(&reply.cost.total.to_text())))
+        Ok(req
+            .dropped
+            .apply(json_response(&v, Some(&reply.cost.total.to_text()))))
     }
 }
 
@@ -306,8 +367,8 @@ async fn run(
 pub async fn count_tokens(State(gw): State<Gateway>, req: Request) -> Response {
     let (ctx, headers, body) = read_json(&gw, req).await;
     let result = async {
-        let req = count_body(&body?, &headers)?;
-        check_claude(&gw, &req.model, Capability::CountTokens)?;
+        let mut req = count_body(&body?, &headers)?;
+        check_claude(&gw, &mut req, Capability::CountTokens)?;
         let counted = gw
             .count_tokens(json!({"model": req.model, "body": req.native}), &ctx)
             .await?;
@@ -315,7 +376,10 @@ pub async fn count_tokens(State(gw): State<Gateway>, req: Request) -> Response {
             .get("inputTokens")
             .and_then(Value::as_u64)
             .unwrap_or(0);
-        Ok::<_, CompatError>(json_response(&json!({"input_tokens": n}), None))
+        Ok::<_, CompatError>(
+            req.dropped
+                .apply(json_response(&json!({"input_tokens": n}), None)),
+        )
     }
     .await;
     result.unwrap_or_else(|e| e.into_response(Provider::Anthropic, &ctx.request_id))
@@ -405,7 +469,8 @@ mod tests {
         assert_eq!(r.model, "haiku");
         assert!(r.stream);
         assert_eq!(r.native["anthropic_version"], BEDROCK_ANTHROPIC_VERSION);
-        assert_eq!(r.native["anthropic_beta"], json!(["a-1", "b-2"]));
+        assert_eq!(r.betas, ["a-1", "b-2"]);
+        assert!(r.native.get("anthropic_beta").is_none(), "written by fit");
         assert!(r.native.get("model").is_none() && r.native.get("stream").is_none());
         assert_eq!(r.native["top_k"], 5);
         assert_eq!(r.native["tool_choice"]["disable_parallel_tool_use"], true);

@@ -106,6 +106,74 @@ fn anthropic_blocks(content: &Value, path: &str) -> Result<Vec<Block>, BedrockEr
     Ok(out)
 }
 
+/// The `anthropic_beta` values Bedrock knows for Claude (the union over its Claude models; the
+/// gateway's catalog keeps the per-model lists). Any other value is refused as Bedrock does.
+const KNOWN_BETAS: &[&str] = &[
+    "computer-use-2024-10-22",
+    "computer-use-2025-01-24",
+    "computer-use-2025-11-24",
+    "token-efficient-tools-2025-02-19",
+    "interleaved-thinking-2025-05-14",
+    "output-128k-2025-02-19",
+    "dev-full-thinking-2025-05-14",
+    "context-1m-2025-08-07",
+    "context-management-2025-06-27",
+    "effort-2025-11-24",
+    "tool-search-tool-2025-10-19",
+    "tool-examples-2025-10-29",
+];
+
+/// Checks `anthropic_beta` and the fields that need a beta (`context_management`,
+/// `output_config`), answering like Bedrock: `invalid beta flag` for an unknown value, the
+/// model's validation error for a gated field sent without its beta.
+fn check_betas(obj: &serde_json::Map<String, Value>) -> Result<(), BedrockError> {
+    let betas: Vec<&str> = match obj.get("anthropic_beta") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        Some(_) => return malformed("#/anthropic_beta: expected type: JSONArray"),
+    };
+    if betas.iter().any(|b| !KNOWN_BETAS.contains(b)) {
+        return validation("invalid beta flag");
+    }
+    let gated = [
+        ("context_management", "context-management-2025-06-27"),
+        ("output_config", "effort-2025-11-24"),
+    ];
+    for (field, beta) in gated {
+        if obj.contains_key(field) && !betas.contains(&beta) {
+            return validation(format!(
+                "The model returned the following errors: {field}: Extra inputs are not permitted"
+            ));
+        }
+    }
+    if let Some(edits) = obj.get("context_management").map(|c| c.get("edits")) {
+        let ok = edits.and_then(Value::as_array).is_some_and(|e| {
+            e.iter().all(|x| {
+                matches!(
+                    x.get("type").and_then(Value::as_str),
+                    Some("clear_tool_uses_20250919" | "clear_thinking_20251015")
+                )
+            })
+        });
+        if !ok {
+            return validation(
+                "The model returned the following errors: context_management.edits: Input should be a list of clear_tool_uses_20250919 or clear_thinking_20251015 edits",
+            );
+        }
+    }
+    if let Some(oc) = obj.get("output_config")
+        && !matches!(
+            oc.get("effort").and_then(Value::as_str),
+            Some("low" | "medium" | "high")
+        )
+    {
+        return validation(
+            "The model returned the following errors: output_config.effort: Input should be 'low', 'medium' or 'high'",
+        );
+    }
+    Ok(())
+}
+
 /// Parses an Anthropic Messages body.
 pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
     let obj = require_object(body)?;
@@ -125,8 +193,11 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
             "tool_choice",
             "thinking",
             "metadata",
+            "context_management",
+            "output_config",
         ],
     )?;
+    check_betas(obj)?;
     let version = str_field(obj, "anthropic_version")?;
     if version != "bedrock-2023-05-31" {
         return malformed(format!(
@@ -212,4 +283,37 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
     check::conversation(&chat)?;
     check::capabilities(model, &chat, false)?;
     Ok(chat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: Value) -> Result<(), String> {
+        check_betas(body.as_object().unwrap()).map_err(|e| format!("{e:?}"))
+    }
+
+    #[test]
+    fn betas_and_the_fields_they_gate_are_checked_like_bedrock() {
+        assert!(check(json!({})).is_ok());
+        assert!(check(json!({"anthropic_beta": ["interleaved-thinking-2025-05-14"]})).is_ok());
+        let unknown = check(json!({"anthropic_beta": ["claude-code-20250219"]})).unwrap_err();
+        assert!(unknown.contains("invalid beta flag"), "{unknown}");
+        let cm = json!({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]});
+        let without = check(json!({"context_management": cm})).unwrap_err();
+        assert!(without.contains("context_management"), "{without}");
+        assert!(
+            check(json!({"context_management": cm, "anthropic_beta": ["context-management-2025-06-27"]}))
+                .is_ok()
+        );
+        assert!(
+            check(json!({"context_management": {"edits": [{"type": "x"}]}, "anthropic_beta": ["context-management-2025-06-27"]}))
+                .is_err()
+        );
+        assert!(
+            check(json!({"output_config": {"effort": "high"}, "anthropic_beta": ["effort-2025-11-24"]}))
+                .is_ok()
+        );
+        assert!(check(json!({"output_config": {"effort": "high"}})).is_err());
+    }
 }

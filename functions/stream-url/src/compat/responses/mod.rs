@@ -8,7 +8,6 @@
 //! one set of rules (tools, `json_schema`, reasoning, limits) and one call path: the same
 //! `Gateway` converse calls. The answer and stream are rendered by `output` and `stream`.
 
-mod dropped;
 mod output;
 mod request;
 mod stream;
@@ -20,7 +19,7 @@ use inference_core::{CallContext, CountInput, Gateway};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-pub use dropped::{Dropped, HEADER as DROPPED_HEADER};
+pub use super::dropped::{DROPPED_HEADER, Dropped};
 pub use output::{Shell, to_response, usage};
 pub use request::{Mapped, STATELESS, to_chat};
 pub use stream::ResponsesStream;
@@ -85,7 +84,7 @@ async fn run(
         let cache = call.cache_status().map(|s| s.as_str());
         let resp = pump::open_with(call, format, cx).await?;
         Ok(t.dropped
-            .mark(super::openai::with_cache_header(resp, cache)))
+            .apply(super::openai::with_cache_header(resp, cache)))
     } else {
         let reply = gw.converse_reply(t.chat.converse, ctx).await?;
         let cost = reply.meta.cost.total.to_text();
@@ -94,7 +93,7 @@ async fn run(
         let v = to_response(&out, &shell);
         let resp = json_response(&v, Some(&cost));
         Ok(t.dropped
-            .mark(super::openai::with_cache_header(resp, cache)))
+            .apply(super::openai::with_cache_header(resp, cache)))
     }
 }
 
@@ -111,7 +110,7 @@ pub async fn input_tokens(State(gw): State<Gateway>, req: Request) -> Response {
         let input = CountInput::converse(&t.chat.converse, COUNT_IGNORED)?;
         let n = gw.count_input_tokens(&resolved.model, &input, &ctx).await?;
         let v = json!({"object": "response.input_tokens", "input_tokens": n});
-        Ok(t.dropped.mark(json_response(&v, None)))
+        Ok(t.dropped.apply(json_response(&v, None)))
     }
     .await;
     result

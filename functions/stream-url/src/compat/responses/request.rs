@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::dropped::Dropped;
+use crate::compat::dropped::Dropped;
 use crate::compat::error::{CResult, CompatError, refuse};
 use crate::compat::opt;
 
@@ -140,13 +140,10 @@ fn top_field(k: &str, v: &Value, m: &mut Mapped) -> CResult<()> {
         }
         "stream_options" => stream_options(v)?,
         "include" => include(v, &mut m.dropped)?,
-        "prompt_cache_key" => m.dropped.add(
-            k,
-            "Bedrock caches prompts at cache points, not by key".into(),
-        ),
-        "client_metadata" => m
+        "prompt_cache_key" => m
             .dropped
-            .add(k, "client telemetry, not sent to Bedrock".into()),
+            .add(k, "Bedrock caches prompts at cache points, not by key"),
+        "client_metadata" => m.dropped.add(k, "client telemetry, not sent to Bedrock"),
         _ => {
             return Err(refuse(
                 k,
@@ -222,7 +219,7 @@ fn reasoning(v: &Value, m: &mut Mapped) -> CResult<()> {
             "summary" | "generate_summary" if x == "none" => {}
             "summary" | "generate_summary" => m.dropped.add(
                 &format!("reasoning.{k}"),
-                "Bedrock returns no reasoning summaries".into(),
+                "Bedrock returns no reasoning summaries",
             ),
             _ => {
                 return Err(refuse(
@@ -247,7 +244,7 @@ fn text(v: &Value, m: &mut Mapped) -> CResult<()> {
             }
             "verbosity" => m
                 .dropped
-                .add("text.verbosity", "Bedrock has no verbosity setting".into()),
+                .add("text.verbosity", "Bedrock has no verbosity setting"),
             _ => {
                 return Err(refuse(
                     format!("text.{k}"),
@@ -296,7 +293,7 @@ fn include(v: &Value, dropped: &mut Dropped) -> CResult<()> {
     for (i, x) in list.iter().enumerate() {
         match x.as_str() {
             Some(s @ "reasoning.encrypted_content") => {
-                dropped.add(&format!("include[{s}]"), "no encrypted reasoning".into());
+                dropped.add(&format!("include[{s}]"), "no encrypted reasoning");
             }
             _ => {
                 return Err(refuse(
@@ -382,7 +379,7 @@ fn input_item(
             Ok(Some((msg, ".output")))
         }
         "reasoning" => {
-            dropped.add(p, "reasoning items are not replayed to Bedrock".into());
+            dropped.add(p, "reasoning items are not replayed to Bedrock");
             Ok(None)
         }
         other => Err(refuse(

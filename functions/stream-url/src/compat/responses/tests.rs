@@ -104,7 +104,7 @@ fn codex_fields_are_dropped_with_a_note() {
     }));
     assert_eq!(c["toolConfig"]["tools"].as_array().unwrap().len(), 1);
     assert_eq!(
-        dropped.header_value(),
+        dropped.header_text(),
         "client_metadata (client telemetry, not sent to Bedrock), \
          include[reasoning.encrypted_content] (no encrypted reasoning), \
          prompt_cache_key (Bedrock caches prompts at cache points, not by key), \

@@ -73,8 +73,7 @@ impl Upstream for InvokeUpstream {
     }
 
     fn usage(&self) -> Option<Usage> {
-        self.metrics_usage
-            .or_else(|| (self.chunk_usage != Usage::default()).then_some(self.chunk_usage))
+        stream_usage(self.metrics_usage, self.chunk_usage)
     }
 }
 
@@ -208,6 +207,21 @@ fn carries_content(chunk: &Value) -> bool {
 }
 
 /// Field-wise maximum: families report input early and output (cumulatively) late.
+/// A stream's usage: Bedrock's metrics when present (authoritative), else the chunks'. The
+/// metrics count cache writes without their TTL; Claude's `message_start` says how many were
+/// 1-hour writes (priced higher), so that share is moved over.
+fn stream_usage(metrics: Option<Usage>, chunks: Usage) -> Option<Usage> {
+    match metrics {
+        Some(mut m) => {
+            let one_hour = chunks.cache_write_1h_tokens.min(m.cache_write_5m_tokens);
+            m.cache_write_5m_tokens -= one_hour;
+            m.cache_write_1h_tokens += one_hour;
+            Some(m)
+        }
+        None => (chunks != Usage::default()).then_some(chunks),
+    }
+}
+
 fn merge(a: Usage, b: Usage) -> Usage {
     Usage {
         input_tokens: a.input_tokens.max(b.input_tokens),
@@ -235,5 +249,23 @@ mod tests {
             merge(Usage::new(10, 1), Usage::new(0, 7)),
             Usage::new(10, 7)
         );
+    }
+
+    #[test]
+    fn metrics_win_but_keep_the_one_hour_cache_writes() {
+        let metrics = Usage {
+            cache_write_5m_tokens: 50,
+            ..Usage::new(10, 5)
+        };
+        let chunks = Usage {
+            cache_write_5m_tokens: 30,
+            cache_write_1h_tokens: 20,
+            ..Usage::new(10, 5)
+        };
+        let u = stream_usage(Some(metrics), chunks).unwrap();
+        assert_eq!((u.cache_write_5m_tokens, u.cache_write_1h_tokens), (30, 20));
+        assert_eq!(stream_usage(Some(metrics), Usage::default()), Some(metrics));
+        assert_eq!(stream_usage(None, chunks), Some(chunks));
+        assert_eq!(stream_usage(None, Usage::default()), None);
     }
 }
