@@ -98,6 +98,8 @@ pub struct ChatRequest {
     pub stop_sequences: Vec<String>,
     /// Reasoning budget when the request enables extended thinking.
     pub reasoning: Option<u32>,
+    /// The schema of native structured output (`outputConfig`): the answer is JSON matching it.
+    pub output_schema: Option<Value>,
 }
 
 impl ChatRequest {
@@ -111,6 +113,7 @@ impl ChatRequest {
             max_tokens: None,
             stop_sequences: Vec::new(),
             reasoning: None,
+            output_schema: None,
         }
     }
 

@@ -125,6 +125,7 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
             "tool_choice",
             "thinking",
             "metadata",
+            "output_config",
         ],
     )?;
     let version = str_field(obj, "anthropic_version")?;
@@ -150,6 +151,7 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
     }
     let mut chat = ChatRequest::new();
     chat.max_tokens = Some(max as u32);
+    chat.output_schema = crate::structured::native_output_config(model, obj.get("output_config"))?;
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
     chat.stop_sequences = string_list(obj, "stop_sequences");
