@@ -98,8 +98,9 @@ pub struct ChatRequest {
     pub stop_sequences: Vec<String>,
     /// Reasoning budget when the request enables extended thinking.
     pub reasoning: Option<u32>,
-    /// The schema of native structured output (`outputConfig`): the answer is JSON matching it.
-    pub output_schema: Option<Value>,
+    /// Native structured output (`outputConfig`): the answer's text, JSON that matches the
+    /// schema, made when the request is read (so generation needs no schema code).
+    pub output_json: Option<String>,
 }
 
 impl ChatRequest {
@@ -113,7 +114,7 @@ impl ChatRequest {
             max_tokens: None,
             stop_sequences: Vec::new(),
             reasoning: None,
-            output_schema: None,
+            output_json: None,
         }
     }
 

@@ -359,9 +359,9 @@ pub fn generate(model: &Model, req: &ChatRequest, seed: u64) -> Generation {
         return g;
     }
 
-    if let Some(schema) = &req.output_schema {
+    if let Some(json) = &req.output_json {
         // Native structured output: the whole text is JSON that matches the schema.
-        blocks.push(OutBlock::Text(crate::structured::answer(schema)));
+        blocks.push(OutBlock::Text(json.clone()));
         let mut g = Generation {
             blocks,
             stop_reason: StopReason::EndTurn,

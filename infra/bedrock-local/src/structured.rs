@@ -53,7 +53,10 @@ pub fn output_config(model: &Model, v: Option<&Value>) -> Result<Option<Value>, 
 }
 
 /// Reads Claude's native `output_config.format` (`{"type": "json_schema", "schema": {...}}`).
-pub fn native_output_config(model: &Model, v: Option<&Value>) -> Result<Option<Value>, BedrockError> {
+pub fn native_output_config(
+    model: &Model,
+    v: Option<&Value>,
+) -> Result<Option<Value>, BedrockError> {
     let Some(f) = v.and_then(|v| v.get("format")).filter(|f| !f.is_null()) else {
         return Ok(None);
     };
@@ -96,10 +99,15 @@ fn check(node: &Value, root: &Value, p: &str, refs: &mut Vec<String>) -> Result<
             if let Some(k) = UNSUPPORTED.iter().find(|k| o.contains_key(**k)) {
                 return invalid(p, format!("keyword \"{k}\" is not supported"));
             }
-            if o.get("minItems").and_then(Value::as_u64).is_some_and(|n| n > 1) {
+            if o.get("minItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n > 1)
+            {
                 return invalid(p, "minItems above 1 is not supported");
             }
-            if o.get("additionalProperties").is_some_and(|a| a != &json!(false)) {
+            if o.get("additionalProperties")
+                .is_some_and(|a| a != &json!(false))
+            {
                 return invalid(p, "additionalProperties must be false");
             }
             if let Some(r) = o.get("$ref").and_then(Value::as_str) {
@@ -115,7 +123,10 @@ fn check(node: &Value, root: &Value, p: &str, refs: &mut Vec<String>) -> Result<
             }
             for (k, v) in o {
                 // `$defs` are checked where they are used; `const`/`enum` hold values.
-                if !matches!(k.as_str(), "$defs" | "definitions" | "const" | "enum" | "$ref") {
+                if !matches!(
+                    k.as_str(),
+                    "$defs" | "definitions" | "const" | "enum" | "$ref"
+                ) {
                     check(v, root, p, refs)?;
                 }
             }
@@ -139,7 +150,11 @@ fn inline(node: &Value, root: &Value) -> Value {
     match node {
         Value::Array(a) => Value::Array(a.iter().map(|v| inline(v, root)).collect()),
         Value::Object(o) => {
-            if let Some(t) = o.get("$ref").and_then(Value::as_str).and_then(|r| resolve(root, r)) {
+            if let Some(t) = o
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| resolve(root, r))
+            {
                 return inline(t, root);
             }
             let mut out = Map::new();
@@ -241,8 +256,14 @@ mod tests {
             ("{not json", "not valid JSON"),
             ("[1]", "must be a JSON object"),
             (r#"{"type":"number","minimum":0}"#, "\"minimum\""),
-            (r#"{"type":"object","additionalProperties":true}"#, "additionalProperties"),
-            (r##"{"type":"object","properties":{"n":{"$ref":"#"}}}"##, "recursive"),
+            (
+                r#"{"type":"object","additionalProperties":true}"#,
+                "additionalProperties",
+            ),
+            (
+                r##"{"type":"object","properties":{"n":{"$ref":"#"}}}"##,
+                "recursive",
+            ),
             (
                 r##"{"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"}}}},"$ref":"#/$defs/n"}"##,
                 "recursive",
@@ -252,7 +273,10 @@ mod tests {
         ];
         for (schema, want) in cases {
             let e = err(haiku(), cfg(schema));
-            assert!(e.contains("ValidationException") && e.contains(want), "{schema}: {e}");
+            assert!(
+                e.contains("ValidationException") && e.contains(want),
+                "{schema}: {e}"
+            );
         }
         let bad_type = json!({"textFormat": {"type": "xml"}});
         assert!(err(haiku(), bad_type).contains("json_schema"));

@@ -86,12 +86,19 @@ mod tests {
         .unwrap();
         assert!(s.enabled);
         assert_eq!(s.min_tokens, 2048);
-        assert!(!read(&[("GATEWAY_AUTO_CACHE_POINTS", "off")]).unwrap().enabled);
+        assert!(
+            !read(&[("GATEWAY_AUTO_CACHE_POINTS", "off")])
+                .unwrap()
+                .enabled
+        );
         let e = read(&[("GATEWAY_AUTO_CACHE_POINTS", "sometimes")]).unwrap_err();
         assert!(e.to_string().contains("GATEWAY_AUTO_CACHE_POINTS"), "{e}");
         for bad in ["0", "-5", "many"] {
             let e = read(&[("GATEWAY_AUTO_CACHE_MIN_TOKENS", bad)]).unwrap_err();
-            assert!(e.to_string().contains("GATEWAY_AUTO_CACHE_MIN_TOKENS"), "{e}");
+            assert!(
+                e.to_string().contains("GATEWAY_AUTO_CACHE_MIN_TOKENS"),
+                "{e}"
+            );
         }
     }
 }

@@ -116,7 +116,10 @@ mod tests {
     fn refuses_bad_shapes_by_path() {
         let cases = [
             (json!([]), "outputConfig: expected an object"),
-            (json!({"format": {}}), "outputConfig: unknown field \"format\""),
+            (
+                json!({"format": {}}),
+                "outputConfig: unknown field \"format\"",
+            ),
             (
                 json!({"textFormat": {"type": "xml", "structure": {}}}),
                 "outputConfig.textFormat.type",
@@ -133,7 +136,10 @@ mod tests {
                 json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": {"type": "object"}}}}}),
                 "outputConfig.textFormat.structure.jsonSchema.schema: expected a string",
             ),
-            (body("{not json"), "JSON schema object serialised as a string"),
+            (
+                body("{not json"),
+                "JSON schema object serialised as a string",
+            ),
             (body("[1]"), "JSON schema object serialised as a string"),
         ];
         for (v, want) in cases {

@@ -38,6 +38,9 @@ const PASSED: &[&str] = &[
     "tool_choice",
     "thinking",
     "metadata",
+    // Native structured output (`format: {type: json_schema, schema}`), which Bedrock takes
+    // on Claude's InvokeModel body.
+    "output_config",
 ];
 
 /// Content block types Bedrock accepts in Claude messages.
@@ -409,6 +412,14 @@ mod tests {
         assert!(r.native.get("model").is_none() && r.native.get("stream").is_none());
         assert_eq!(r.native["top_k"], 5);
         assert_eq!(r.native["tool_choice"]["disable_parallel_tool_use"], true);
+    }
+
+    #[test]
+    fn output_config_is_forwarded() {
+        let oc = json!({"format": {"type": "json_schema", "schema": {"type": "object"}}});
+        let body = json!({"model": "haiku", "max_tokens": 10, "output_config": oc,
+            "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(translate(&body, &h()).unwrap().native["output_config"], oc);
     }
 
     #[test]

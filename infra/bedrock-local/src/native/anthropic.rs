@@ -151,7 +151,8 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
     }
     let mut chat = ChatRequest::new();
     chat.max_tokens = Some(max as u32);
-    chat.output_schema = crate::structured::native_output_config(model, obj.get("output_config"))?;
+    chat.output_json = crate::structured::native_output_config(model, obj.get("output_config"))?
+        .map(|s| crate::structured::answer(&s));
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
     chat.stop_sequences = string_list(obj, "stop_sequences");
