@@ -71,11 +71,13 @@ pub enum Capability {
     AsyncInvoke,
     /// Produces embeddings.
     Embeddings,
+    /// Native structured output: Converse `outputConfig.textFormat` (JSON that matches a schema).
+    StructuredOutput,
 }
 
 impl Capability {
     /// Every capability, in display order.
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::Converse,
         Capability::Streaming,
         Capability::Tools,
@@ -86,6 +88,7 @@ impl Capability {
         Capability::CountTokens,
         Capability::AsyncInvoke,
         Capability::Embeddings,
+        Capability::StructuredOutput,
     ];
 
     /// The catalog's spelling.
@@ -101,6 +104,7 @@ impl Capability {
             Capability::CountTokens => "count_tokens",
             Capability::AsyncInvoke => "async_invoke",
             Capability::Embeddings => "embeddings",
+            Capability::StructuredOutput => "structured_output",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the variable (not at the first request, and not silently defaulted).
 
 pub mod cache;
+pub mod prompt_cache;
 pub mod routing;
 
 use std::fmt;
@@ -153,6 +154,8 @@ pub struct Config {
     pub routing: routing::RoutingSettings,
     /// `GATEWAY_CACHE*`: the response cache (see `cache`).
     pub cache: cache::CacheSettings,
+    /// `GATEWAY_AUTO_CACHE_POINTS*`: cache points the gateway places (see `auto_cache`).
+    pub auto_cache: prompt_cache::AutoCacheSettings,
 }
 
 impl fmt::Debug for Config {
@@ -189,6 +192,7 @@ impl fmt::Debug for Config {
             .field("allow_http_webhooks", &self.allow_http_webhooks)
             .field("routing", &self.routing)
             .field("cache", &self.cache)
+            .field("auto_cache", &self.auto_cache)
             .finish()
     }
 }
@@ -265,6 +269,7 @@ impl Config {
             allow_http_webhooks: boolean(&get, "GATEWAY_ALLOW_HTTP_WEBHOOKS")?.unwrap_or(false),
             routing: routing::RoutingSettings::from_lookup(&get)?,
             cache: cache::CacheSettings::from_lookup(&get)?,
+            auto_cache: prompt_cache::AutoCacheSettings::from_lookup(&get)?,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! [`stream`] turn SDK output back into that JSON (blobs as base64).
 
 pub mod blocks;
+pub mod output;
 pub mod request;
 pub mod response;
 pub mod stream;

@@ -9,6 +9,7 @@
 //! - [`native`]: InvokeModel bodies per family (max-tokens field, usage).
 //! - [`resolve`]: caller's model name + region -> the ID Bedrock accepts.
 //! - [`policy`]: allowlist and `maxTokens` limits.
+//! - [`prompt_cache`]: the cache points a deployment places itself on long prefixes.
 //! - [`cost`]: usage -> USD by component, exact decimals.
 //! - [`estimate`]: the local token estimate.
 //! - [`convert`]: Converse JSON <-> SDK types (requests, responses, stream events).
@@ -39,6 +40,7 @@ pub mod ids;
 pub mod models_view;
 pub mod native;
 pub mod policy;
+pub mod prompt_cache;
 pub mod resilience;
 pub mod resolve;
 pub mod routing;

@@ -111,9 +111,13 @@ impl Constraints {
 }
 
 /// Capabilities a Converse body uses: tools (`toolConfig.tools`), vision (image blocks),
-/// documents (document blocks), video (counted as vision).
+/// documents (document blocks), video (counted as vision), structured output (`outputConfig`
+/// with a `textFormat`).
 pub fn used_capabilities(body: &Value) -> BTreeSet<Capability> {
     let mut caps = BTreeSet::new();
+    if body.pointer("/outputConfig/textFormat").is_some() {
+        caps.insert(Capability::StructuredOutput);
+    }
     if body
         .pointer("/toolConfig/tools")
         .and_then(Value::as_array)

@@ -98,6 +98,9 @@ pub struct ChatRequest {
     pub stop_sequences: Vec<String>,
     /// Reasoning budget when the request enables extended thinking.
     pub reasoning: Option<u32>,
+    /// Native structured output (`outputConfig`): the answer's text, JSON that matches the
+    /// schema, made when the request is read (so generation needs no schema code).
+    pub output_json: Option<String>,
 }
 
 impl ChatRequest {
@@ -111,6 +114,7 @@ impl ChatRequest {
             max_tokens: None,
             stop_sequences: Vec::new(),
             reasoning: None,
+            output_json: None,
         }
     }
 

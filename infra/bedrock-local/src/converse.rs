@@ -328,6 +328,8 @@ pub fn parse(model: &Model, body: &Value, streaming: bool) -> Result<ConverseInp
     }
     inference_config(model, &mut chat, obj_field(body, "inferenceConfig"), false)?;
     chat.reasoning = reasoning_budget(obj_field(body, "additionalModelRequestFields"))?;
+    chat.output_json = crate::structured::output_config(model, obj_field(body, "outputConfig"))?
+        .map(|s| crate::structured::answer(&s));
     check::conversation(&chat)?;
     check::capabilities(model, &chat, streaming)?;
     let guardrail = obj_field(body, "guardrailConfig").map(|g| {

@@ -392,6 +392,19 @@ pub fn generate(model: &Model, req: &ChatRequest, seed: u64) -> Generation {
         return g;
     }
 
+    if let Some(json) = &req.output_json {
+        // Native structured output: the whole text is JSON that matches the schema.
+        blocks.push(OutBlock::Text(json.clone()));
+        let mut g = Generation {
+            blocks,
+            stop_reason: StopReason::EndTurn,
+            stop_sequence: None,
+            output_tokens: 0,
+        };
+        g.recount();
+        return g;
+    }
+
     let target = marker(&prompt, "len")
         .and_then(|v| v.trim().parse::<u32>().ok())
         .unwrap_or(DEFAULT_REPLY_TOKENS)

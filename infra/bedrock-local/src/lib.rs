@@ -22,6 +22,7 @@ pub mod server;
 pub mod sigv4;
 pub mod stats;
 pub mod stream;
+pub mod structured;
 pub mod timing;
 pub mod tokens;
 pub mod validation;

@@ -32,6 +32,8 @@ pub struct Caps {
     pub reasoning: bool,
     pub count_tokens: bool,
     pub asynchronous: bool,
+    /// Native structured output (`outputConfig.textFormat`): Claude 4.5.
+    pub structured_output: bool,
 }
 
 /// Geographies with a system inference profile (`us.`, `eu.`, `apac.`, `global.`).
@@ -66,6 +68,7 @@ const CHAT: Caps = Caps {
     reasoning: false,
     count_tokens: false,
     asynchronous: false,
+    structured_output: false,
 };
 const CLAUDE: Caps = Caps {
     images: true,
@@ -75,6 +78,10 @@ const CLAUDE: Caps = Caps {
 const CLAUDE_REASONING: Caps = Caps {
     reasoning: true,
     ..CLAUDE
+};
+const CLAUDE_45: Caps = Caps {
+    structured_output: true,
+    ..CLAUDE_REASONING
 };
 const CLAUDE3: Caps = Caps {
     images: true,
@@ -131,6 +138,7 @@ const EMBED: Caps = Caps {
     reasoning: false,
     count_tokens: false,
     asynchronous: false,
+    structured_output: false,
 };
 const ASYNC_ONLY: Caps = Caps {
     asynchronous: true,
@@ -187,7 +195,7 @@ pub static MODELS: &[Model] = &[
     m!(
         "anthropic.claude-opus-4-5-20251101-v1:0",
         Anthropic,
-        CLAUDE_REASONING,
+        CLAUDE_45,
         64_000,
         200_000,
         ALL_GEOS,
@@ -196,7 +204,7 @@ pub static MODELS: &[Model] = &[
     m!(
         "anthropic.claude-sonnet-4-5-20250929-v1:0",
         Anthropic,
-        CLAUDE_REASONING,
+        CLAUDE_45,
         64_000,
         200_000,
         ALL_GEOS,
@@ -205,7 +213,7 @@ pub static MODELS: &[Model] = &[
     m!(
         "anthropic.claude-haiku-4-5-20251001-v1:0",
         Anthropic,
-        CLAUDE_REASONING,
+        CLAUDE_45,
         64_000,
         200_000,
         ALL_GEOS,

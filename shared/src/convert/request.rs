@@ -7,7 +7,7 @@ use aws_sdk_bedrockruntime::operation::converse::builders::ConverseFluentBuilder
 use aws_sdk_bedrockruntime::operation::converse_stream::builders::ConverseStreamFluentBuilder;
 use aws_sdk_bedrockruntime::types::{
     AnyToolChoice, AutoToolChoice, GuardrailConfiguration, GuardrailStreamConfiguration,
-    GuardrailStreamProcessingMode, GuardrailTrace, InferenceConfiguration, Message,
+    GuardrailStreamProcessingMode, GuardrailTrace, InferenceConfiguration, Message, OutputConfig,
     PerformanceConfigLatency, PerformanceConfiguration, PromptVariableValues, ServiceTier,
     ServiceTierType, SpecificToolChoice, SystemContentBlock, SystemTool, Tool, ToolChoice,
     ToolConfiguration, ToolInputSchema, ToolSpecification,
@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::blocks::{
     cache_point, cache_point_to_json, message, message_to_json, system_block, system_block_to_json,
 };
+use super::output::{output_config, output_config_to_json};
 use super::{
     Path, R, arr, build_err, document_to_json, f32_json, json_to_document, obj, only, required,
     sdk_enum, string, union,
@@ -37,6 +38,7 @@ pub const CONVERSE_FIELDS: &[&str] = &[
     "promptVariables",
     "performanceConfig",
     "serviceTier",
+    "outputConfig",
 ];
 
 /// Guardrail settings of a request (shared by Converse and ConverseStream).
@@ -125,6 +127,8 @@ pub struct ConverseParts {
     pub performance_config: Option<PerformanceConfiguration>,
     /// `serviceTier`.
     pub service_tier: Option<ServiceTier>,
+    /// `outputConfig` (native structured output).
+    pub output_config: Option<OutputConfig>,
 }
 
 impl ConverseParts {
@@ -182,6 +186,9 @@ impl ConverseParts {
         }
         if let Some(v) = o.get("serviceTier") {
             parts.service_tier = Some(service_tier(v)?);
+        }
+        if let Some(v) = o.get("outputConfig") {
+            parts.output_config = Some(output_config(v)?);
         }
         Ok(parts)
     }
@@ -242,6 +249,9 @@ impl ConverseParts {
         if let Some(t) = &self.service_tier {
             o.insert("serviceTier".into(), json!({"type": t.r#type().as_str()}));
         }
+        if let Some(c) = &self.output_config {
+            o.insert("outputConfig".into(), output_config_to_json(c));
+        }
         Value::Object(o)
     }
 
@@ -283,6 +293,7 @@ impl ConverseParts {
             .set_prompt_variables(self.prompt_variables)
             .set_performance_config(self.performance_config)
             .set_service_tier(self.service_tier)
+            .set_output_config(self.output_config)
     }
 
     /// Fills a ConverseStream call.
@@ -298,6 +309,7 @@ impl ConverseParts {
             .set_prompt_variables(self.prompt_variables)
             .set_performance_config(self.performance_config)
             .set_service_tier(self.service_tier)
+            .set_output_config(self.output_config)
     }
 }
 
@@ -648,6 +660,7 @@ mod tests {
             "promptVariables": {"name": {"text": "Ada"}},
             "performanceConfig": {"latency": "optimized"},
             "serviceTier": {"type": "flex"},
+            "outputConfig": {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": "{\"type\":\"object\"}", "name": "reply"}}}},
         }));
         round_trip(
             json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}], "toolConfig": {"tools": [], "toolChoice": {"auto": {}}}}),

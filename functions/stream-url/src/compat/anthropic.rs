@@ -40,6 +40,9 @@ const PASSED: &[&str] = &[
     "tool_choice",
     "thinking",
     "metadata",
+    // Native structured output (`format: {type: json_schema, schema}`), which Bedrock takes
+    // on Claude's InvokeModel body.
+    "output_config",
 ];
 
 /// Content block types Bedrock accepts in Claude messages.
@@ -142,16 +145,18 @@ fn check_tools(tools: &Value) -> CResult<()> {
     Ok(())
 }
 
-/// `output_config`: only `effort` is known to Bedrock's Claude body (behind a beta); anything
-/// else in it (structured output formats) is refused.
-fn output_config(v: &Value) -> CResult<Option<Value>> {
+/// `output_config`: `format` (native structured output) goes into the body as sent (Bedrock
+/// validates the schema for the model); `effort` needs a beta, so it is returned for
+/// `anthropic_fit` to forward or drop; any other key is refused.
+fn output_config(v: &Value) -> CResult<(Option<Value>, Option<Value>)> {
     let o = v
         .as_object()
         .ok_or_else(|| refuse("output_config", "expected an object"))?;
-    let mut effort = None;
+    let (mut format, mut effort) = (None, None);
     for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
         match k.as_str() {
             "effort" => effort = Some(v.clone()),
+            "format" => format = Some(v.clone()),
             other => {
                 return Err(refuse(
                     format!("output_config.{other}"),
@@ -160,7 +165,7 @@ fn output_config(v: &Value) -> CResult<Option<Value>> {
             }
         }
     }
-    Ok(effort)
+    Ok((format, effort))
 }
 
 /// The `anthropic-beta` header values (comma-separated, possibly repeated headers).
@@ -215,7 +220,13 @@ pub fn translate(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest> 
                 _ => return Err(refuse("service_tier", "expected auto or standard_only")),
             },
             "context_management" => conditional.context_management = Some(v.clone()),
-            "output_config" => conditional.effort = output_config(v)?,
+            "output_config" => {
+                let (format, effort) = output_config(v)?;
+                conditional.effort = effort;
+                if let Some(format) = format {
+                    native.insert("output_config".into(), json!({"format": format}));
+                }
+            }
             k if PASSED.contains(&k) => {
                 native.insert(k.to_owned(), v.clone());
             }
@@ -474,6 +485,14 @@ mod tests {
         assert!(r.native.get("model").is_none() && r.native.get("stream").is_none());
         assert_eq!(r.native["top_k"], 5);
         assert_eq!(r.native["tool_choice"]["disable_parallel_tool_use"], true);
+    }
+
+    #[test]
+    fn output_config_is_forwarded() {
+        let oc = json!({"format": {"type": "json_schema", "schema": {"type": "object"}}});
+        let body = json!({"model": "haiku", "max_tokens": 10, "output_config": oc,
+            "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(translate(&body, &h()).unwrap().native["output_config"], oc);
     }
 
     #[test]

@@ -110,7 +110,18 @@ pub fn fit(req: &mut MessagesRequest, model: &ModelEntry) {
     }
     if let Some(effort) = conditional.effort {
         if requested(EFFORT_BETA) {
-            native.insert("output_config".into(), json!({"effort": effort}));
+            // Beside a `format` already in the body, if any.
+            match native
+                .get_mut("output_config")
+                .and_then(Value::as_object_mut)
+            {
+                Some(oc) => {
+                    oc.insert("effort".into(), effort);
+                }
+                None => {
+                    native.insert("output_config".into(), json!({"effort": effort}));
+                }
+            }
         } else {
             req.dropped.add(
                 "output_config.effort",
@@ -258,11 +269,16 @@ mod tests {
     }
 
     #[test]
-    fn output_config_keys_other_than_effort_are_refused() {
+    fn output_config_keys_other_than_format_and_effort_are_refused() {
         let mut b = claude_code_body("haiku");
-        b["output_config"] = json!({"format": {"type": "json_schema"}});
+        b["output_config"] = json!({"verbosity": "low"});
         let e = translate(&b, &HeaderMap::new()).unwrap_err();
-        assert_eq!(e.param.as_deref(), Some("output_config.format"));
+        assert_eq!(e.param.as_deref(), Some("output_config.verbosity"));
+        // `format` (native structured output) is forwarded as sent.
+        let format = json!({"type": "json_schema", "schema": {"type": "object"}});
+        b["output_config"] = json!({"format": format});
+        let r = translate(&b, &HeaderMap::new()).unwrap();
+        assert_eq!(r.native["output_config"], json!({"format": format}));
     }
 
     #[test]

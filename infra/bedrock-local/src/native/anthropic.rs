@@ -135,12 +135,21 @@ fn check_betas(obj: &serde_json::Map<String, Value>) -> Result<(), BedrockError>
     if betas.iter().any(|b| !KNOWN_BETAS.contains(b)) {
         return validation("invalid beta flag");
     }
+    let effort = obj.get("output_config").and_then(|oc| oc.get("effort"));
     let gated = [
-        ("context_management", "context-management-2025-06-27"),
-        ("output_config", "effort-2025-11-24"),
+        (
+            "context_management",
+            obj.contains_key("context_management"),
+            "context-management-2025-06-27",
+        ),
+        (
+            "output_config.effort",
+            effort.is_some(),
+            "effort-2025-11-24",
+        ),
     ];
-    for (field, beta) in gated {
-        if obj.contains_key(field) && !betas.contains(&beta) {
+    for (field, present, beta) in gated {
+        if present && !betas.contains(&beta) {
             return validation(format!(
                 "The model returned the following errors: {field}: Extra inputs are not permitted"
             ));
@@ -161,12 +170,7 @@ fn check_betas(obj: &serde_json::Map<String, Value>) -> Result<(), BedrockError>
             );
         }
     }
-    if let Some(oc) = obj.get("output_config")
-        && !matches!(
-            oc.get("effort").and_then(Value::as_str),
-            Some("low" | "medium" | "high")
-        )
-    {
+    if effort.is_some_and(|e| !matches!(e.as_str(), Some("low" | "medium" | "high"))) {
         return validation(
             "The model returned the following errors: output_config.effort: Input should be 'low', 'medium' or 'high'",
         );
@@ -221,6 +225,8 @@ pub(super) fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockE
     }
     let mut chat = ChatRequest::new();
     chat.max_tokens = Some(max as u32);
+    chat.output_json = crate::structured::native_output_config(model, obj.get("output_config"))?
+        .map(|s| crate::structured::answer(&s));
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
     chat.stop_sequences = string_list(obj, "stop_sequences");

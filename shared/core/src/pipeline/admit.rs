@@ -94,6 +94,8 @@ impl Gateway {
             .max_tokens(&resolved.model, parts.max_tokens())?;
         let mut parts = parts.clone();
         parts.set_max_tokens(max_tokens.value);
+        // Per candidate: a fallback model without prompt caching gets none.
+        crate::prompt_cache::place(&mut parts, &resolved.model, &self.config.auto_cache);
         // The deployment's guardrail is always the call's; a caller's runs beside it (or is
         // refused): see `guardrail_plan`.
         parts.guardrail = self.guardrail_plan(parts.guardrail.as_ref())?.0;

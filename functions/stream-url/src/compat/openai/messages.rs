@@ -3,6 +3,7 @@
 use inference_core::catalog::{Capability, ModelEntry};
 use serde_json::{Value, json};
 
+use super::caching::after_part;
 use super::request::{
     AssistantMessage, Content, Extra, ImagePart, Message, Part, Tagged, TextMessage, ToolCall,
     ToolMessage, Typed,
@@ -54,11 +55,13 @@ fn text_or_image(t: &str) -> String {
     format!("content part type {t:?} is not supported (text, image_url)")
 }
 
-/// Text of `content` (a string or an array of `text` parts; `refusal` parts too for assistant).
+/// Text of `content` (a string or an array of `text` parts; `refusal` parts too for assistant),
+/// with a `cachePoint` after each part that carries `cache_control`.
 fn text_parts(
     content: Option<&Typed<Content>>,
     param: &str,
     allow_refusal: bool,
+    model: Option<&ModelEntry>,
 ) -> CResult<Vec<Value>> {
     let parts = match content {
         None => return Ok(vec![]),
@@ -76,6 +79,7 @@ fn text_parts(
             Tagged::Ok(Part::Text(t)) => {
                 unknown_key(&t.extra, &pp)?;
                 out.push(json!({"text": string(t.text.as_ref(), &pp)?}));
+                out.extend(after_part(t.cache_control.as_ref(), &pp, model)?);
             }
             Tagged::Ok(Part::Refusal(r)) if allow_refusal => {
                 out.push(json!({"text": string(r.refusal.as_ref(), &pp)?}));
@@ -144,18 +148,22 @@ fn user_parts(
     model: Option<&ModelEntry>,
 ) -> CResult<Vec<Value>> {
     let Some(Typed::Ok(Content::Parts(parts))) = content else {
-        return text_parts(content, param, false);
+        return text_parts(content, param, false, model);
     };
     let mut out = Vec::new();
     for (j, p) in parts.iter().enumerate() {
         let pp = format!("{param}[{j}]");
         match p {
-            Tagged::Ok(Part::ImageUrl(part)) => out.push(image_part(part, &pp, model)?),
+            Tagged::Ok(Part::ImageUrl(part)) => {
+                out.push(image_part(part, &pp, model)?);
+                out.extend(after_part(part.cache_control.as_ref(), &pp, model)?);
+            }
             Tagged::Ok(Part::Text(t)) => {
                 // A text part is read as a one-part list, so its refusals name `[j][0]`.
                 let tp = format!("{pp}[0]");
                 unknown_key(&t.extra, &tp)?;
                 out.push(json!({"text": string(t.text.as_ref(), &tp)?}));
+                out.extend(after_part(t.cache_control.as_ref(), &pp, model)?);
             }
             Tagged::Ok(Part::Refusal(_)) => return Err(refuse(pp, text_or_image("refusal"))),
             Tagged::Wrong(v) => return Err(unknown_part(v, pp, text_or_image)),
@@ -224,7 +232,7 @@ impl Conversation {
             Tagged::Ok(Message::System(t) | Message::Developer(t)) => {
                 text_message(t, p)?;
                 self.system
-                    .extend(text_parts(t.content.as_ref(), &cp, false)?);
+                    .extend(text_parts(t.content.as_ref(), &cp, false, model)?);
                 Ok(())
             }
             Tagged::Ok(Message::User(t)) => {
@@ -234,13 +242,13 @@ impl Conversation {
                 Ok(())
             }
             Tagged::Ok(Message::Assistant(a)) => {
-                let blocks = assistant_blocks(a, p, &cp)?;
+                let blocks = assistant_blocks(a, p, &cp, model)?;
                 self.push("assistant", blocks);
                 Ok(())
             }
             Tagged::Ok(Message::Tool(t)) => {
-                let block = tool_result(t, p, &cp)?;
-                self.push("user", vec![block]);
+                let blocks = tool_result(t, p, &cp, model)?;
+                self.push("user", blocks);
                 Ok(())
             }
         }
@@ -281,10 +289,15 @@ fn unknown_message(v: &Value, p: &str) -> CResult<()> {
 }
 
 /// An assistant message: text (and refusal) blocks, then its tool calls.
-fn assistant_blocks(a: &AssistantMessage, p: &str, cp: &str) -> CResult<Vec<Value>> {
+fn assistant_blocks(
+    a: &AssistantMessage,
+    p: &str,
+    cp: &str,
+    model: Option<&ModelEntry>,
+) -> CResult<Vec<Value>> {
     no_name(a.name.as_ref(), p)?;
     unknown_key(&a.extra, p)?;
-    let mut blocks = text_parts(a.content.as_ref(), cp, true)?;
+    let mut blocks = text_parts(a.content.as_ref(), cp, true, model)?;
     if let Some(r) = a.refusal.as_ref().and_then(Value::as_str) {
         blocks.push(json!({"text": r}));
     }
@@ -302,14 +315,25 @@ fn assistant_blocks(a: &AssistantMessage, p: &str, cp: &str) -> CResult<Vec<Valu
     Ok(blocks)
 }
 
-/// A tool message -> a Converse `toolResult` block (an empty result gets one empty text).
-fn tool_result(t: &ToolMessage, p: &str, cp: &str) -> CResult<Value> {
+/// A tool message -> a Converse `toolResult` block (an empty result gets one empty text). A
+/// tool result cannot hold a cache point, so its parts' cache points follow the block.
+fn tool_result(
+    t: &ToolMessage,
+    p: &str,
+    cp: &str,
+    model: Option<&ModelEntry>,
+) -> CResult<Vec<Value>> {
     no_name(t.extra.get("name"), p)?;
     unknown_key(&t.extra, p)?;
     let id = string(t.tool_call_id.as_ref(), &format!("{p}.tool_call_id"))?;
-    let mut parts = text_parts(t.content.as_ref(), cp, false)?;
+    let (points, mut parts): (Vec<Value>, Vec<Value>) =
+        text_parts(t.content.as_ref(), cp, false, model)?
+            .into_iter()
+            .partition(|b| b.get("cachePoint").is_some());
     if parts.is_empty() {
         parts.push(json!({"text": ""}));
     }
-    Ok(json!({"toolResult": {"toolUseId": id, "content": parts}}))
+    let mut blocks = vec![json!({"toolResult": {"toolUseId": id, "content": parts}})];
+    blocks.extend(points.into_iter().take(1));
+    Ok(blocks)
 }

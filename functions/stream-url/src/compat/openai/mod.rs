@@ -5,6 +5,7 @@
 //! `messages`). [`to_openai`] maps the Converse answer back; [`OpenAiStream`] turns
 //! ConverseStream events into `chat.completion.chunk` frames ending with `data: [DONE]`.
 
+pub mod caching;
 mod messages;
 mod request;
 mod response;
@@ -100,6 +101,8 @@ use {
     inference_core::catalog::ModelEntry, serde_json::json,
 };
 
+#[cfg(test)]
+mod format_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

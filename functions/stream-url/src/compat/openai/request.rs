@@ -218,10 +218,21 @@ impl Tag for Part {
     const VARIANTS: &'static [&'static str] = &["text", "refusal", "image_url"];
 }
 
-/// `{"type": "text", "text": ...}`.
+/// `{"type": "text", "text": ..., "cache_control": ...}`.
 #[derive(Debug, Deserialize)]
 pub struct TextPart {
     pub text: Option<Typed<String>>,
+    pub cache_control: Option<Typed<CacheControl>>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A part's `cache_control`: `{"type": "ephemeral", "ttl": "5m" | "1h"}` (mapped in `caching`).
+#[derive(Debug, Deserialize)]
+pub struct CacheControl {
+    #[serde(rename = "type")]
+    pub kind: Option<Typed<String>>,
+    pub ttl: Option<Typed<String>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -239,6 +250,7 @@ pub struct RefusalPart {
 #[derive(Debug, Deserialize)]
 pub struct ImagePart {
     pub image_url: Option<Typed<ImageUrl>>,
+    pub cache_control: Option<Typed<CacheControl>>,
     #[serde(flatten)]
     pub extra: Extra,
 }

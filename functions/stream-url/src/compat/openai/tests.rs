@@ -117,13 +117,17 @@ fn reasoning_effort_maps_to_thinking_where_the_catalog_has_it() {
     );
 }
 
+/// A model with tool use but no native structured output in the catalog.
+const NO_NATIVE: &str = "nova-pro";
+
 #[test]
-fn response_format_is_a_forced_tool() {
-    let body = json!({"model": "haiku", "messages": [{"role": "user", "content": "hi"}],
+fn response_format_is_a_forced_tool_without_native_structured_output() {
+    let body = json!({"model": NO_NATIVE, "messages": [{"role": "user", "content": "hi"}],
         "response_format": {"type": "json_schema", "json_schema": {"name": "answer",
             "schema": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}});
-    let r = tr(body.clone(), "haiku").unwrap();
+    let r = tr(body.clone(), NO_NATIVE).unwrap();
     assert_eq!(r.json_tool.as_deref(), Some("answer"));
+    assert!(r.converse.get("outputConfig").is_none());
     assert_eq!(
         r.converse["toolConfig"]["toolChoice"],
         json!({"tool": {"name": "answer"}})
@@ -132,9 +136,15 @@ fn response_format_is_a_forced_tool() {
         param(body.clone(), "amazon.titan-text-express-v1"),
         "response_format"
     );
+    // Unresolved (e.g. routed) models get the forced tool too.
+    assert_eq!(
+        translate(&body, None).unwrap().json_tool.as_deref(),
+        Some("answer")
+    );
     let mut with_tools = body;
     with_tools["tools"] = json!([{"type": "function", "function": {"name": "f"}}]);
-    assert_eq!(param(with_tools, "haiku"), "response_format");
+    assert_eq!(param(with_tools, NO_NATIVE), "response_format");
+    // json_object has no schema, so it is a forced tool even where native output exists.
     let obj = json!({"model": "haiku", "messages": [{"role": "user", "content": "hi"}],
                      "response_format": {"type": "json_object"}});
     assert_eq!(

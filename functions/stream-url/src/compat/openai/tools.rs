@@ -9,8 +9,49 @@ use super::request::{FunctionDef, JsonSchema, ResponseFormat, Tagged, Tool, Tool
 use super::translate::boolean;
 use crate::compat::error::{CResult, refuse};
 
-/// The forced tool of `response_format`: name, schema, description, `strict`.
-pub(super) type JsonTool = (String, Value, String, Option<bool>);
+/// `response_format` with JSON output: carried natively (`outputConfig`) where the model has
+/// `structured_output` and a schema was given, else by a forced tool.
+#[derive(Debug)]
+pub(super) struct JsonFormat {
+    /// The schema's (or forced tool's) name.
+    pub name: String,
+    /// The JSON Schema.
+    pub schema: Value,
+    /// The caller's description, if any.
+    pub description: Option<String>,
+    /// `strict` (the forced tool's; native output always enforces the schema).
+    pub strict: Option<bool>,
+    /// `json_schema` (true) or `json_object` (false: no schema, so never native).
+    pub from_schema: bool,
+}
+
+impl JsonFormat {
+    /// Converse `outputConfig` carrying the schema (its text, as Bedrock wants it).
+    pub fn output_config(&self) -> Value {
+        let mut js = json!({"schema": self.schema.to_string(), "name": self.name});
+        if let Some(d) = &self.description {
+            js["description"] = json!(d);
+        }
+        json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": js}}})
+    }
+
+    /// The forced tool's spec.
+    pub fn tool_spec(&self) -> Value {
+        let desc = self.description.clone().unwrap_or_else(|| {
+            if self.from_schema {
+                "Reply with JSON that matches this schema.".to_owned()
+            } else {
+                "Reply with a JSON object.".to_owned()
+            }
+        });
+        let mut spec =
+            json!({"name": self.name, "description": desc, "inputSchema": {"json": self.schema}});
+        if let Some(s) = self.strict {
+            spec["strict"] = json!(s);
+        }
+        spec
+    }
+}
 
 /// `tools` -> Converse tool specs (`None` for an empty list).
 pub(super) fn tools(
@@ -71,18 +112,19 @@ fn function_spec(f: &FunctionDef, fp: &str) -> CResult<Value> {
 }
 
 /// `response_format` -> the forced tool that carries it (`None` for `text`).
-pub(super) fn response_format(v: &Tagged<ResponseFormat>) -> CResult<Option<JsonTool>> {
+pub(super) fn response_format(v: &Tagged<ResponseFormat>) -> CResult<Option<JsonFormat>> {
     let p = "response_format";
     match v {
         Tagged::Ok(ResponseFormat::Text(o)) => unknown_key(&o.extra, p).map(|()| None),
         Tagged::Ok(ResponseFormat::JsonObject(o)) => {
             unknown_key(&o.extra, p)?;
-            Ok(Some((
-                JSON_OBJECT_TOOL.to_owned(),
-                json!({"type": "object"}),
-                "Reply with a JSON object.".to_owned(),
-                None,
-            )))
+            Ok(Some(JsonFormat {
+                name: JSON_OBJECT_TOOL.to_owned(),
+                schema: json!({"type": "object"}),
+                description: None,
+                strict: None,
+                from_schema: false,
+            }))
         }
         Tagged::Ok(ResponseFormat::JsonSchema(o)) => {
             unknown_key(&o.extra, p)?;
@@ -99,7 +141,7 @@ pub(super) fn response_format(v: &Tagged<ResponseFormat>) -> CResult<Option<Json
     }
 }
 
-fn json_schema(js: &JsonSchema) -> CResult<JsonTool> {
+fn json_schema(js: &JsonSchema) -> CResult<JsonFormat> {
     let p = "response_format.json_schema";
     unknown_key(&js.extra, p)?;
     let name = string(js.name.as_ref(), &format!("{p}.name"))?;
@@ -111,14 +153,19 @@ fn json_schema(js: &JsonSchema) -> CResult<JsonTool> {
     if !schema.is_object() {
         return Err(refuse(format!("{p}.schema"), "expected an object"));
     }
-    let desc = js
+    let description = js
         .description
         .as_ref()
         .and_then(Value::as_str)
-        .unwrap_or("Reply with JSON that matches this schema.")
-        .to_owned();
+        .map(str::to_owned);
     let strict = js.strict.as_ref().and_then(Value::as_bool);
-    Ok((name.to_owned(), schema, desc, strict))
+    Ok(JsonFormat {
+        name: name.to_owned(),
+        schema,
+        description,
+        strict,
+        from_schema: true,
+    })
 }
 
 /// `tool_choice` -> Converse `toolChoice`.

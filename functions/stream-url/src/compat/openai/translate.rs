@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::EFFORT_BUDGETS;
 use super::messages::{Conversation, string, unsupported};
 use super::request::{ChatCompletionRequest, Stop, StreamOptions, ToolChoice, Typed};
-use super::tools::{JsonTool, choice_to_converse, response_format, tools};
+use super::tools::{JsonFormat, choice_to_converse, response_format, tools};
 use crate::compat::error::{CResult, CompatError, refuse};
 
 /// Output room added above the thinking budget when the caller set no `max_tokens`.
@@ -59,7 +59,7 @@ struct TopLevel {
     metadata: Map<String, Value>,
     stream: bool,
     include_usage: bool,
-    json_tool: Option<JsonTool>,
+    json_tool: Option<JsonFormat>,
     max_tokens: Option<u64>,
     thinking_budget: Option<u32>,
     tools: Option<Vec<Value>>,
@@ -371,10 +371,14 @@ fn service_tier(v: &Typed<String>) -> CResult<Option<String>> {
     }
 }
 
-/// Tools, tool choice and `response_format` (a forced tool) -> `toolConfig`; returns the name
-/// of the forced tool.
+/// Tools, tool choice and `response_format` -> `toolConfig` and `outputConfig`; returns the name
+/// of the forced tool when `response_format` is emulated with one.
 fn tool_config(top: &mut TopLevel, model: Option<&ModelEntry>) -> CResult<Option<String>> {
-    if let Some((name, schema, desc, strict)) = top.json_tool.take() {
+    if let Some(f) = top.json_tool.take_if(|f| native_json(f, model)) {
+        top.converse
+            .insert("outputConfig".into(), f.output_config());
+    }
+    if let Some(f) = top.json_tool.take() {
         if top.tools.is_some() {
             return Err(refuse(
                 "response_format",
@@ -393,10 +397,8 @@ fn tool_config(top: &mut TopLevel, model: Option<&ModelEntry>) -> CResult<Option
                 "cannot be combined with reasoning_effort (a forced tool call excludes thinking)",
             ));
         }
-        let mut spec = json!({"name": name, "description": desc, "inputSchema": {"json": schema}});
-        if let Some(s) = strict {
-            spec["strict"] = json!(s);
-        }
+        let spec = f.tool_spec();
+        let name = f.name;
         if top.tool_choice.is_some() {
             return Err(refuse(
                 "tool_choice",
@@ -421,6 +423,13 @@ fn tool_config(top: &mut TopLevel, model: Option<&ModelEntry>) -> CResult<Option
         return Err(refuse("tool_choice", "needs tools"));
     }
     Ok(None)
+}
+
+/// Whether `response_format` goes to Bedrock natively: a schema, and a catalog model with
+/// `structured_output` (an unresolved or routed model gets the forced tool, which any model
+/// with tool use honours).
+fn native_json(f: &JsonFormat, model: Option<&ModelEntry>) -> bool {
+    f.from_schema && model.is_some_and(|m| m.supports(Capability::StructuredOutput))
 }
 
 /// Limits and reasoning (`maxTokens`, thinking), then the request.
