@@ -409,10 +409,18 @@ fn content_part(part: &Value, p: &str) -> CResult<Value> {
             None => Ok(()),
         }
     };
+    // `cache_control` (prompt caching) rides along to the chat part, which maps it to a
+    // `cachePoint` after the part, with the chat route's checks (docs/compat.md).
+    let with_cache = |mut chat: Value| -> Value {
+        if let Some(cc) = opt(o, "cache_control") {
+            chat["cache_control"] = cc.clone();
+        }
+        chat
+    };
     match kind {
         "input_text" => {
-            only(&["text"])?;
-            Ok(json!({"type": "text", "text": o.get("text")}))
+            only(&["text", "cache_control"])?;
+            Ok(with_cache(json!({"type": "text", "text": o.get("text")})))
         }
         // An earlier answer: its annotations and logprobs are the gateway's own (always empty).
         "output_text" => {
@@ -421,12 +429,12 @@ fn content_part(part: &Value, p: &str) -> CResult<Value> {
         }
         "refusal" => Ok(part.clone()),
         "input_image" => {
-            only(&["image_url", "detail"])?;
+            only(&["image_url", "detail", "cache_control"])?;
             let mut image = json!({"url": o.get("image_url")});
             if let Some(d) = opt(o, "detail") {
                 image["detail"] = d.clone();
             }
-            Ok(json!({"type": "image_url", "image_url": image}))
+            Ok(with_cache(json!({"type": "image_url", "image_url": image})))
         }
         _ => Err(refuse(
             format!("{p}.type"),

@@ -359,3 +359,33 @@ fn the_routes_answer_errors_in_openai_shape() {
         assert_eq!(provider_of(path), Some(Provider::OpenAi));
     }
 }
+
+#[test]
+fn cache_control_on_input_parts_becomes_a_cache_point() {
+    let (c, _) = converse(json!({
+        "model": "haiku",
+        "input": [{"role": "user", "content": [
+            {"type": "input_text", "text": "A long document.", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+            {"type": "input_text", "text": "The question."},
+        ]}],
+    }));
+    assert_eq!(
+        c["messages"][0]["content"],
+        json!([
+            {"text": "A long document."},
+            {"cachePoint": {"type": "default", "ttl": "1h"}},
+            {"text": "The question."},
+        ])
+    );
+    // A bad marker is refused under the Responses field that carried it.
+    let (param, _) = refusal(json!({
+        "model": "haiku",
+        "input": [{"role": "user", "content": [
+            {"type": "input_text", "text": "x", "cache_control": {"type": "persistent"}},
+        ]}],
+    }));
+    assert!(
+        param.starts_with("input[0].content[0].cache_control"),
+        "{param}"
+    );
+}
