@@ -304,7 +304,8 @@ pub fn count_body(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest>
         .and_then(Value::as_u64)
         .unwrap_or(0);
     let mut with_max = o.clone();
-    with_max.insert("max_tokens".into(), json!(budget + 1));
+    // saturating: `budget_tokens` is the caller's u64 (u64::MAX used to overflow here).
+    with_max.insert("max_tokens".into(), json!(budget.saturating_add(1)));
     translate(&Value::Object(with_max), headers)
 }
 
@@ -537,6 +538,12 @@ mod tests {
                        "thinking": {"type": "enabled", "budget_tokens": 1024}});
         let r = count_body(&b, &h()).unwrap();
         assert_eq!(r.native["max_tokens"], 1025);
+        // A caller's u64::MAX budget neither overflows (a panic in debug) nor wraps to 0.
+        let huge = json!({"model": "haiku", "messages": [{"role": "user", "content": "hi"}],
+                          "thinking": {"type": "enabled", "budget_tokens": u64::MAX}});
+        if let Ok(r) = count_body(&huge, &h()) {
+            assert_eq!(r.native["max_tokens"], u64::MAX);
+        }
         let bad = json!({"model": "haiku", "messages": [], "max_tokens": 3});
         assert_eq!(
             count_body(&bad, &h()).unwrap_err().param.unwrap(),
