@@ -120,6 +120,9 @@ pub struct Config {
     /// `GATEWAY_PII_POLICY`, `GATEWAY_PII_POLICY_FILE`, `GATEWAY_DENIED_TERMS`: the local content
     /// filter's policy, over [`filter::Policy::secrets_only`] (see `docs/guardrails.md`).
     pub content_policy: filter::Policy,
+    /// `GATEWAY_S3_SOURCE_BUCKETS`: buckets a request's `s3Location` sources may name (Bedrock
+    /// reads them with the function's role); empty (the default) refuses every such source.
+    pub s3_source_buckets: Vec<String>,
     /// `GATEWAY_LOG_CONTENT`: log prompts and completions (off by default).
     pub log_content: bool,
     /// `GATEWAY_LOG_LEVEL`: a `tracing` filter directive.
@@ -239,6 +242,9 @@ impl Config {
             allow_caller_guardrail: boolean(&get, "GATEWAY_ALLOW_CALLER_GUARDRAIL")?
                 .unwrap_or(false),
             content_policy,
+            s3_source_buckets: get("GATEWAY_S3_SOURCE_BUCKETS")
+                .map(|v| list(&v))
+                .unwrap_or_default(),
             log_content: boolean(&get, "GATEWAY_LOG_CONTENT")?.unwrap_or(false),
             log_level: get("GATEWAY_LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
             retry_mode,

@@ -44,6 +44,7 @@ pub mod prompt_cache;
 pub mod resilience;
 pub mod resolve;
 pub mod routing;
+pub mod sources;
 pub mod telemetry;
 
 pub use call::{CallMeta, Reply};

@@ -57,6 +57,8 @@ impl CountRequest {
         let obj = body
             .as_object()
             .ok_or_else(|| GatewayError::invalid_request("request body must be a JSON object"))?;
+        // CountTokens would read s3Location sources with this function's role too.
+        gateway.check_sources(&body)?;
         let input = match obj.get("native") {
             Some(native) => {
                 only_fields(obj, route.extra_fields())?;

@@ -63,11 +63,21 @@ async fn model_without_count_tokens_is_estimated_with_its_error_stated() {
 #[tokio::test]
 async fn images_the_estimator_cannot_count_are_listed_not_zeroed() {
     let emu = Emulator::start(&[]);
-    let gw = emu.gateway(&[]);
+    // s3Location sources are refused unless the deployment names their bucket (issue 21).
+    let gw = emu.gateway(&[("GATEWAY_S3_SOURCE_BUCKETS", "bucket")]);
     let body = json!({"model": "llama-3.2-11b", "messages": [{"role": "user", "content": [
         {"text": "What is in this picture?"},
         {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://bucket/cat.png"}}}}
     ]}]});
+    let (status, v) = call(&emu.gateway(&[]), post("/v1/count", &body)).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GATEWAY_S3_SOURCE_BUCKETS"),
+        "{v}"
+    );
     let (status, v) = call(&gw, post("/v1/count", &body)).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["source"], "estimate");

@@ -323,12 +323,19 @@ impl Gateway {
         operation: &str,
     ) -> Result<Option<Intervention>, GatewayError> {
         let Some(r) = first else {
+            self.check_sources(body)?;
             return Ok(None);
         };
         let family = Family::for_model(&r.model);
         self.screen_input(ctx, operation, r.model.id.as_str(), body, |v, f| {
             guard::native_input(family, v, f)
         })
+    }
+
+    /// Refuses `s3Location` sources outside `GATEWAY_S3_SOURCE_BUCKETS` (`sources`): Bedrock
+    /// would read them with this function's role. Every call path's input screening runs it.
+    pub fn check_sources(&self, body: &Value) -> Result<(), GatewayError> {
+        crate::sources::check_s3_sources(body, &self.config.s3_source_buckets)
     }
 
     /// The bare model ID of `name` for metrics (the name itself when it does not resolve).
@@ -350,6 +357,7 @@ impl Gateway {
         body: &mut Value,
         walk: impl FnOnce(&mut Value, &mut Visit),
     ) -> Result<Option<Intervention>, GatewayError> {
+        self.check_sources(body)?;
         let Some(filter) = &self.filter else {
             return Ok(None);
         };

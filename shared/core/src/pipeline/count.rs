@@ -127,6 +127,7 @@ impl Gateway {
     ) -> Result<Value, GatewayError> {
         let requested = self.requested_model(&body)?;
         let resolved = self.resolve_allowed(&requested, Capability::CountTokens)?;
+        self.check_sources(&body)?;
         let started = Instant::now();
         let (input, expected_max) = if let Some(native_body) = body.get("body") {
             let bytes = serde_json::to_vec(native_body).unwrap_or_default();
