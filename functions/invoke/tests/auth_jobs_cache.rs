@@ -32,6 +32,10 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(&[]).await
+}
+
+async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
     let moto = Moto::start();
     let emulator = Emulator::start(&[]);
     let sdk = moto.sdk().await;
@@ -43,12 +47,17 @@ async fn fixture() -> Fixture {
         // Every lookup reads the table: revocations are seen at once.
         cache_ttl: Duration::ZERO,
     };
-    let map: HashMap<String, String> = HashMap::from([
+    let mut map: HashMap<String, String> = HashMap::from([
         ("AWS_REGION".into(), "us-east-1".into()),
         ("GATEWAY_METRICS".into(), "false".into()),
         // Every Converse request uses the (memory) response cache.
         ("GATEWAY_CACHE".into(), "on".into()),
     ]);
+    map.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let config = Config::from_lookup(move |k| map.get(k).cloned()).expect("configuration");
     let catalog = Catalog::load(&config).expect("catalog");
     let client = BedrockClient::for_endpoint(&config, &emulator.url);
@@ -277,4 +286,39 @@ async fn job_submissions_are_checked_against_the_keys_models_and_limits() {
         .await
         .unwrap();
     assert!(none.is_none());
+}
+
+/// Answers are cached per API key by default: another key asking the same thing calls the
+/// model (no other tenant's answer, no "was this asked" oracle); `GATEWAY_CACHE_SCOPE=shared`
+/// shares them.
+#[tokio::test]
+async fn the_cache_is_scoped_per_key_unless_the_deployment_shares_it() {
+    for (scope, shared) in [("key", false), ("shared", true)] {
+        let f = fixture_with(&[("GATEWAY_CACHE_SCOPE", scope)]).await;
+        let (a, _) = f
+            .store
+            .issue("team-a", vec![], false, Limits::default())
+            .await
+            .unwrap();
+        let (b, _) = f
+            .store
+            .issue("team-b", vec![], false, Limits::default())
+            .await
+            .unwrap();
+        let body = haiku("The same question from two teams.", 30);
+        let (status, first) = converse(&f.app, &a, &body).await;
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(first["cache"]["status"], "miss", "{scope}: {first}");
+        let (_, again) = converse(&f.app, &a, &body).await;
+        assert_eq!(again["cache"]["status"], "hit", "{scope}: {again}");
+        let (status, other) = converse(&f.app, &b, &body).await;
+        assert_eq!(status, 200, "{other}");
+        let want = if shared { "hit" } else { "miss" };
+        assert_eq!(other["cache"]["status"], want, "{scope}: {other}");
+        assert_eq!(
+            converse_calls(&f.emulator),
+            if shared { 1 } else { 2 },
+            "{scope}"
+        );
+    }
 }

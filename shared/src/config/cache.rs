@@ -33,6 +33,10 @@ pub struct CacheSettings {
     pub memory_entries: usize,
     /// `GATEWAY_CACHE_TABLE`: the shared DynamoDB table (none: memory only).
     pub table: Option<String>,
+    /// `GATEWAY_CACHE_SCOPE=shared`: one cache for every API key. By default (`key`) an answer
+    /// is served only to the key whose call stored it: a shared cache hands one tenant another's
+    /// answer and tells it whether an exact prompt was asked.
+    pub shared_across_keys: bool,
 }
 
 impl Default for CacheSettings {
@@ -43,6 +47,7 @@ impl Default for CacheSettings {
             max_entry_bytes: 64 * 1024,
             memory_entries: 256,
             table: None,
+            shared_across_keys: false,
         }
     }
 }
@@ -99,6 +104,19 @@ impl CacheSettings {
             s.memory_entries = n as usize;
         }
         s.table = get("GATEWAY_CACHE_TABLE");
+        if let Some(v) = get("GATEWAY_CACHE_SCOPE") {
+            s.shared_across_keys = match v.to_ascii_lowercase().as_str() {
+                "key" => false,
+                "shared" => true,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "GATEWAY_CACHE_SCOPE",
+                        expected: "key or shared",
+                        got: v,
+                    });
+                }
+            };
+        }
         Ok(s)
     }
 }

@@ -22,13 +22,14 @@ impl CacheKey {
     /// inference config with the `maxTokens` actually sent, additional request fields and
     /// response paths, prompt variables, performance and service tier, and the guardrail the
     /// call carries), the caller guardrail applied around it (if any), and a fingerprint of the
-    /// local content policy. `requestMetadata` is left out: it labels the call, it does not
-    /// change the answer.
+    /// local content policy; and `scope`, the API key the answer belongs to (`None`: shared).
+    /// `requestMetadata` is left out: it labels the call, it does not change the answer.
     pub fn of(
         kind: AnswerKind,
         prepared: &Prepared,
         caller_guardrail: Option<&GuardrailSpec>,
         content_policy: &str,
+        scope: Option<&str>,
     ) -> CacheKey {
         let mut request = prepared.parts.to_json();
         if let Value::Object(o) = &mut request {
@@ -42,6 +43,7 @@ impl CacheKey {
             "request": request,
             "caller_guardrail": caller_guardrail.map(|g| json!([g.identifier, g.version])),
             "content_policy": hex(&Sha256::digest(content_policy.as_bytes())),
+            "scope": scope,
         });
         CacheKey::of_value(&material)
     }

@@ -34,12 +34,17 @@ impl Gateway {
             AnswerKind::Stream => Capability::Streaming,
         };
         let policy = format!("{:?}", self.config.content_policy);
+        // Per API key unless the deployment shares the cache (GATEWAY_CACHE_SCOPE=shared).
+        let scope = match &ctx.caller {
+            Some(c) if !self.config.cache.shared_across_keys => Some(c.key_id().as_str()),
+            _ => None,
+        };
         CacheProbe::open(
             self.cache.as_ref(),
             kind,
             &ctx.cache,
             || self.prepare(requested, parts, capability).ok(),
-            |p| CacheKey::of(kind, p, caller_guardrail, &policy),
+            |p| CacheKey::of(kind, p, caller_guardrail, &policy, scope),
             |m| ctx.caller.as_ref().is_none_or(|c| c.allows(m)),
         )
         .await
@@ -138,7 +143,7 @@ mod tests {
                 format!(
                     "{:?}",
                     p.prepared()
-                        .map(|p| CacheKey::of(AnswerKind::Converse, p, None, ""))
+                        .map(|p| CacheKey::of(AnswerKind::Converse, p, None, "", None))
                 )
             }
         };
