@@ -218,7 +218,7 @@ fn reasoning(v: &Value, m: &mut Mapped) -> CResult<()> {
             }
             "summary" | "generate_summary" if x == "none" => {}
             "summary" | "generate_summary" => m.dropped.add(
-                &format!("reasoning.{k}"),
+                format!("reasoning.{k}"),
                 "Bedrock returns no reasoning summaries",
             ),
             _ => {
@@ -293,7 +293,7 @@ fn include(v: &Value, dropped: &mut Dropped) -> CResult<()> {
     for (i, x) in list.iter().enumerate() {
         match x.as_str() {
             Some(s @ "reasoning.encrypted_content") => {
-                dropped.add(&format!("include[{s}]"), "no encrypted reasoning");
+                dropped.add(format!("include[{s}]"), "no encrypted reasoning");
             }
             _ => {
                 return Err(refuse(
