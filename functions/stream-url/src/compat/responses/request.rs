@@ -140,10 +140,13 @@ fn top_field(k: &str, v: &Value, m: &mut Mapped) -> CResult<()> {
         }
         "stream_options" => stream_options(v)?,
         "include" => include(v, &mut m.dropped)?,
-        "prompt_cache_key" => m
+        "prompt_cache_key" => m.dropped.add(
+            k,
+            "Bedrock caches prompts at cache points rather than by key",
+        ),
+        "client_metadata" => m
             .dropped
-            .add(k, "Bedrock caches prompts at cache points, not by key"),
-        "client_metadata" => m.dropped.add(k, "client telemetry, not sent to Bedrock"),
+            .add(k, "client telemetry that Bedrock does not take"),
         _ => {
             return Err(refuse(
                 k,

@@ -105,9 +105,9 @@ fn codex_fields_are_dropped_with_a_note() {
     assert_eq!(c["toolConfig"]["tools"].as_array().unwrap().len(), 1);
     assert_eq!(
         dropped.header_text(),
-        "client_metadata (client telemetry, not sent to Bedrock), \
+        "client_metadata (client telemetry that Bedrock does not take), \
          include[reasoning.encrypted_content] (no encrypted reasoning), \
-         prompt_cache_key (Bedrock caches prompts at cache points, not by key), \
+         prompt_cache_key (Bedrock caches prompts at cache points rather than by key), \
          reasoning.summary (Bedrock returns no reasoning summaries), \
          text.verbosity (Bedrock has no verbosity setting), \
          tools[1] (namespace tool: namespaced tools are not supported), \
