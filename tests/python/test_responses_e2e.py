@@ -124,7 +124,7 @@ def test_streamed_function_call(client):
 def test_json_schema_output_validates(client):
     schema = {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0},
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
                        "tags": {"type": "array", "items": {"type": "string"}}},
         "required": ["name", "age", "tags"],
         "additionalProperties": False,
