@@ -18,11 +18,22 @@ pub fn check_s3_sources(body: &Value, allowed: &[String]) -> Result<(), GatewayE
     walk(body, allowed, &mut path)
 }
 
-fn walk(v: &Value, allowed: &[String], path: &mut Vec<String>) -> Result<(), GatewayError> {
+/// One step of the path to where the walk is: borrowed, so every request's walk allocates
+/// nothing until it refuses.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn walk<'a>(
+    v: &'a Value,
+    allowed: &[String],
+    path: &mut Vec<Step<'a>>,
+) -> Result<(), GatewayError> {
     match v {
         Value::Object(o) => {
             for (k, child) in o {
-                path.push(k.clone());
+                path.push(Step::Key(k));
                 if k == "s3Location" {
                     check(child, allowed, path)?;
                 }
@@ -32,7 +43,7 @@ fn walk(v: &Value, allowed: &[String], path: &mut Vec<String>) -> Result<(), Gat
         }
         Value::Array(a) => {
             for (i, child) in a.iter().enumerate() {
-                path.push(i.to_string());
+                path.push(Step::Index(i));
                 walk(child, allowed, path)?;
                 path.pop();
             }
@@ -42,8 +53,16 @@ fn walk(v: &Value, allowed: &[String], path: &mut Vec<String>) -> Result<(), Gat
     Ok(())
 }
 
-fn check(location: &Value, allowed: &[String], path: &[String]) -> Result<(), GatewayError> {
-    let at = path.join(".");
+fn check(location: &Value, allowed: &[String], path: &[Step<'_>]) -> Result<(), GatewayError> {
+    let at = || {
+        path.iter()
+            .map(|s| match s {
+                Step::Key(k) => (*k).to_owned(),
+                Step::Index(i) => i.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    };
     let uri = location.get("uri").and_then(Value::as_str).unwrap_or("");
     let bucket = uri
         .strip_prefix("s3://")
@@ -52,12 +71,14 @@ fn check(location: &Value, allowed: &[String], path: &[String]) -> Result<(), Ga
     match bucket {
         Some(b) if allowed.iter().any(|a| a == b) => Ok(()),
         Some(b) => Err(GatewayError::invalid_request(format!(
-            "{at}: bucket {:?} is not one this deployment lets models read \
+            "{}: bucket {:?} is not one this deployment lets models read \
              (GATEWAY_S3_SOURCE_BUCKETS); send the content as bytes instead",
+            at(),
             clip(b)
         ))),
         None => Err(GatewayError::invalid_request(format!(
-            "{at}.uri: expected s3://bucket/key"
+            "{}.uri: expected s3://bucket/key",
+            at()
         ))),
     }
 }

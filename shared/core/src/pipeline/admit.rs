@@ -309,6 +309,7 @@ impl Gateway {
         ctx: &CallContext,
         operation: &str,
     ) -> Result<Option<Intervention>, GatewayError> {
+        self.check_sources(body)?;
         let model = self.metrics_model(body.get("model").and_then(Value::as_str));
         self.screen_input(ctx, operation, &model, body, guard::converse_input)
     }
@@ -322,8 +323,8 @@ impl Gateway {
         ctx: &CallContext,
         operation: &str,
     ) -> Result<Option<Intervention>, GatewayError> {
+        self.check_sources(body)?;
         let Some(r) = first else {
-            self.check_sources(body)?;
             return Ok(None);
         };
         let family = Family::for_model(&r.model);
@@ -357,7 +358,6 @@ impl Gateway {
         body: &mut Value,
         walk: impl FnOnce(&mut Value, &mut Visit),
     ) -> Result<Option<Intervention>, GatewayError> {
-        self.check_sources(body)?;
         let Some(filter) = &self.filter else {
             return Ok(None);
         };
