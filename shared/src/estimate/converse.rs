@@ -128,11 +128,14 @@ fn content_block(t: &mut Tally, block: &Value, path: &str) -> Result<(), Gateway
                 t.text(s);
             }
         }
-        if rc.contains_key("redactedContent") {
-            t.flag(
+        if let Some(data) = rc.get("redactedContent") {
+            // Encrypted text holds at most one token per byte of its ciphertext.
+            let bytes = data.as_str().map_or(data.to_string().len(), str::len);
+            t.flag_bounded(
                 path,
                 PartKind::RedactedReasoning,
                 "redacted reasoning is encrypted",
+                Some(bytes as u64),
             );
         }
     } else if let Some(gc) = b.get("guardContent") {

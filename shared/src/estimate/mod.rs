@@ -59,6 +59,10 @@ pub struct NotCountable {
     pub path: String,
     pub kind: PartKind,
     pub reason: String,
+    /// An upper bound on the part's tokens where its size gives one (encrypted reasoning
+    /// cannot hold more tokens than bytes); `None`: only the model's context window bounds it.
+    #[serde(skip)]
+    pub bound_tokens: Option<u64>,
 }
 
 /// An estimate of a request's input tokens.
@@ -83,6 +87,20 @@ impl Estimate {
     /// Whether every part of the request was counted.
     pub fn is_complete(&self) -> bool {
         self.not_countable.is_empty()
+    }
+
+    /// Input tokens that cannot be exceeded on a model taking at most `max_input` input tokens:
+    /// the count plus each uncounted part's bound, or `max_input` when a part has none (a PDF,
+    /// a video, an S3 object). Budgets and rate limits reserve this, not the lower bound.
+    pub fn upper_bound(&self, max_input: u64) -> u64 {
+        let mut total = u64::from(self.tokens);
+        for part in &self.not_countable {
+            match part.bound_tokens {
+                Some(b) => total = total.saturating_add(b),
+                None => return max_input.max(u64::from(self.tokens)),
+            }
+        }
+        total.min(max_input.max(u64::from(self.tokens)))
     }
 }
 

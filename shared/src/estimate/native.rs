@@ -197,10 +197,13 @@ fn anthropic_block(t: &mut Tally, block: &Value, path: &str) -> Result<(), Gatew
             }
         }
         "redacted_thinking" => {
-            t.flag(
+            // Encrypted text holds at most one token per byte of its ciphertext.
+            let bytes = b.get("data").and_then(Value::as_str).map_or(0, str::len);
+            t.flag_bounded(
                 path,
                 PartKind::RedactedReasoning,
                 "redacted thinking is encrypted",
+                Some(bytes as u64),
             );
         }
         _ => t.flag(

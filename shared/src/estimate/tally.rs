@@ -77,10 +77,22 @@ impl Tally {
     }
 
     pub(super) fn flag(&mut self, path: &str, kind: PartKind, reason: impl Into<String>) {
+        self.flag_bounded(path, kind, reason, None);
+    }
+
+    /// [`Tally::flag`] for a part whose size bounds its tokens (`bound`).
+    pub(super) fn flag_bounded(
+        &mut self,
+        path: &str,
+        kind: PartKind,
+        reason: impl Into<String>,
+        bound: Option<u64>,
+    ) {
         self.not_countable.push(NotCountable {
             path: path.to_owned(),
             kind,
             reason: reason.into(),
+            bound_tokens: bound,
         });
     }
 

@@ -27,21 +27,29 @@ pub enum Body<'a> {
 /// budget is not overspent by the estimate's error.
 const INPUT_PAD_PERCENT: u64 = 10;
 
-/// Input tokens admission reserves for `body` on `resolved`'s model (padded estimate).
+/// Input tokens admission reserves for `body` on `resolved`'s model: the padded estimate, plus
+/// an upper bound for each part the estimator cannot count (a document, a video, an S3 object:
+/// the model's whole input window; encrypted reasoning: its size). Reserving the lower bound
+/// would let concurrent calls with large PDFs overspend a budget by calls x their real cost.
 pub fn input_estimate(resolved: &Resolved, body: Body<'_>) -> u64 {
     let family = Family::for_model(&resolved.model).unwrap_or(Family::Anthropic);
     let est = match body {
         Body::Converse(v) => estimate_request(family, v),
         Body::Native(v) => estimate_native(family, v),
     };
-    let tokens = match est {
-        Ok(e) => u64::from(e.tokens),
+    let window = resolved.model.max_input_tokens;
+    let (tokens, bound) = match est {
+        Ok(e) => (u64::from(e.tokens), e.upper_bound(window)),
         // A body the estimator cannot read: about four bytes a token.
         Err(_) => match body {
-            Body::Converse(v) | Body::Native(v) => v.to_string().len() as u64 / 4,
+            Body::Converse(v) | Body::Native(v) => {
+                let t = v.to_string().len() as u64 / 4;
+                (t, t)
+            }
         },
     };
-    tokens + tokens.div_ceil(100 / INPUT_PAD_PERCENT) + 1
+    let padded = tokens + tokens.div_ceil(100 / INPUT_PAD_PERCENT) + 1;
+    padded.saturating_add(bound.saturating_sub(tokens))
 }
 
 impl Actual {
@@ -68,9 +76,9 @@ impl Actual {
 
 /// Admission of a model call on `resolved` for the request's caller (`None`: no key, nothing
 /// to check): the key must allow the model; the first admitted call of a request also reserves
-/// tokens per minute and budget from the estimate (input + `max_tokens`). Fallback candidates
-/// are only checked against the key's models: the reservation is already held and is settled
-/// at the actual price.
+/// tokens per minute and budget from the estimate (input + `max_tokens`) until the call is
+/// settled. Each model call is admitted: the next call of a request (an embeddings fan-out)
+/// after settlement, a fallback candidate after the failed one's reservation was released.
 pub(crate) async fn admit(
     caller: Option<&Arc<Caller>>,
     catalog: &Catalog,
@@ -203,6 +211,51 @@ pub(crate) fn note_output(caller: Option<&Arc<Caller>>, resolved: &Resolved, eve
     state.produced = state.produced.saturating_add(tokens);
 }
 
+/// Admission of a call beside the model call (ApplyGuardrail): its worst-case cost `usd` is
+/// reserved against the caller's budgets, apart from the model call's reservation (which may be
+/// held at the same time). `None`: no key, or nothing metered.
+pub(crate) async fn admit_side_call(
+    caller: Option<&Arc<Caller>>,
+    usd: rust_decimal::Decimal,
+) -> Result<Option<super::Reservation>, GatewayError> {
+    let Some(caller) = caller else {
+        return Ok(None);
+    };
+    let Some(meter) = &caller.meter else {
+        return Ok(None);
+    };
+    if !caller.limits().meters_calls() {
+        return Ok(None);
+    }
+    meter
+        .admit(caller, &AdmissionRequest { tokens: 0, usd })
+        .await
+        .map(Some)
+}
+
+/// Settles a side call admitted by [`admit_side_call`]: its reservation replaced by `actual`
+/// (released with `None`), which also lands on the usage report under `actual.model`.
+pub(crate) async fn settle_side_call(
+    caller: Option<&Arc<Caller>>,
+    reservation: Option<super::Reservation>,
+    actual: Option<Actual>,
+) {
+    let Some(caller) = caller else { return };
+    let Some(meter) = caller.meter.clone() else {
+        return;
+    };
+    if reservation.is_none() && actual.is_none() {
+        return;
+    }
+    let f = meter.settle(caller.key_id().clone(), reservation, actual);
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            let _ = rt.spawn(f).await;
+        }
+        Err(_) => f.await,
+    }
+}
+
 /// The settlement write for the request's caller, if there is anything to write.
 fn settlement(
     caller: Option<&Arc<Caller>>,
@@ -210,7 +263,14 @@ fn settlement(
 ) -> Option<super::BoxFuture<'static, ()>> {
     let caller = caller?;
     let meter = caller.meter.clone()?;
-    let reservation = caller.lock().reservation.take();
+    let reservation = {
+        // The call is over: a later model call of the same request (an embeddings fan-out, a
+        // fallback candidate) is admitted, and reserves, on its own.
+        let mut state = caller.lock();
+        state.admitted = false;
+        state.produced = 0;
+        state.reservation.take()
+    };
     if reservation.is_none() && actual.is_none() {
         return None;
     }

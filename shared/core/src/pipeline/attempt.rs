@@ -137,6 +137,9 @@ impl Gateway {
                     }
                     fallback.push(FallbackStep::new(resolved.target.id(), &e));
                     last_err = Some(e);
+                    // The next candidate reserves at its own price: release this one's
+                    // reservation (a refused call costs nothing).
+                    self.settle_call(ctx, None).await;
                 }
             }
         }
