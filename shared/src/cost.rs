@@ -187,6 +187,68 @@ pub fn video_cost(
     Some(c)
 }
 
+/// Units one ApplyGuardrail call was billed for, per priced policy (its `usage`). Word filters
+/// and custom-regex sensitive-information filters are free and not listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuardrailUnits {
+    /// `contentPolicyUnits`.
+    pub content: u64,
+    /// `topicPolicyUnits` (denied topics).
+    pub topic: u64,
+    /// `sensitiveInformationPolicyUnits` (managed PII entities).
+    pub sensitive: u64,
+    /// `contextualGroundingPolicyUnits`.
+    pub grounding: u64,
+}
+
+/// USD per 1,000 text units (a text unit is up to 1,000 characters) of each priced guardrail
+/// policy: content filters, denied topics, sensitive information, contextual grounding.
+/// Source: aws.amazon.com/bedrock/pricing, Guardrails (prices since the December 2024
+/// reduction), read 2026-12; verify against the live page before relying on them.
+const GUARDRAIL_USD_PER_1K_UNITS: [(&str, &str); 4] = [
+    ("content", "0.15"),
+    ("topic", "0.15"),
+    ("sensitive", "0.10"),
+    ("grounding", "0.10"),
+];
+
+fn guardrail_price(policy: &str) -> Decimal {
+    GUARDRAIL_USD_PER_1K_UNITS
+        .iter()
+        .find(|(p, _)| *p == policy)
+        .and_then(|(_, v)| v.parse::<Decimal>().ok())
+        .unwrap_or_default()
+        / Decimal::from(1000)
+}
+
+/// What an ApplyGuardrail call with this usage costs.
+pub fn guardrail_cost(u: &GuardrailUnits) -> Decimal {
+    guardrail_price("content") * Decimal::from(u.content)
+        + guardrail_price("topic") * Decimal::from(u.topic)
+        + guardrail_price("sensitive") * Decimal::from(u.sensitive)
+        + guardrail_price("grounding") * Decimal::from(u.grounding)
+}
+
+/// Text units of the given texts as Bedrock counts them: each text is at least one unit, one
+/// more per started 1,000 characters.
+pub fn guardrail_text_units<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
+    texts
+        .into_iter()
+        .map(|t| (t.chars().count() as u64).div_ceil(1000).max(1))
+        .fold(0, u64::saturating_add)
+}
+
+/// The most an ApplyGuardrail call over `units` text units can cost: every priced policy on
+/// every unit. Budgets reserve this before the call.
+pub fn guardrail_bound(units: u64) -> Decimal {
+    guardrail_cost(&GuardrailUnits {
+        content: units,
+        topic: units,
+        sensitive: units,
+        grounding: units,
+    })
+}
+
 /// Estimates a call from counted input tokens and the expected output (e.g. the `maxTokens`
 /// that will be sent: the worst case).
 pub fn estimate(
@@ -460,5 +522,21 @@ mod tests {
             let text = Usd(d).to_text();
             prop_assert_eq!(text.parse::<Decimal>().unwrap(), d);
         }
+    }
+
+    #[test]
+    fn guardrail_units_and_prices() {
+        let long = "x".repeat(2_500);
+        assert_eq!(guardrail_text_units(["", "hi", long.as_str()]), 1 + 1 + 3);
+        let u = GuardrailUnits {
+            content: 2,
+            topic: 0,
+            sensitive: 3,
+            grounding: 0,
+        };
+        // 2 x 0.15/1000 + 3 x 0.10/1000
+        assert_eq!(guardrail_cost(&u), "0.0006".parse::<Decimal>().unwrap());
+        assert_eq!(guardrail_bound(4), "0.002".parse::<Decimal>().unwrap());
+        assert!(guardrail_cost(&u) <= guardrail_bound(3));
     }
 }

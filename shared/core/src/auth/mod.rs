@@ -36,7 +36,8 @@ use crate::policy::ModelPattern;
 /// A job's estimate at submission is the one admission computes (`gateway-jobs`: `charge`).
 pub use gate::{Body, input_estimate};
 pub(crate) use gate::{
-    admit, note_output, settle, settle_stashed, settle_stashed_later, stash_usage,
+    admit, admit_side_call, note_output, settle, settle_side_call, settle_stashed,
+    settle_stashed_later, stash_usage,
 };
 pub use settings::{AuthMode, AuthSettings};
 #[cfg(feature = "web")]

@@ -8,6 +8,7 @@ use aws_sdk_bedrockruntime::types::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::auth::Actual;
 use crate::context::CallContext;
 use crate::convert::request::GuardrailSpec;
 use crate::convert::response::guardrail_assessment_to_json;
@@ -187,6 +188,10 @@ impl Gateway {
                 "contextualGroundingPolicyUnits": u.contextual_grounding_policy_units(),
             }));
         }
+        v.insert(
+            "cost".into(),
+            json!({"total": guardrail_cost_of(&out).to_string(), "currency": "USD"}),
+        );
         v.insert("request_id".into(), json!(ctx.request_id));
         Ok(Value::Object(v))
     }
@@ -205,6 +210,15 @@ impl Gateway {
         aws_sdk_bedrockruntime::operation::apply_guardrail::ApplyGuardrailOutput,
         GatewayError,
     > {
+        // Guardrail policies are billed per text unit: the caller's budget reserves the most
+        // this call can cost and is settled with what Bedrock reports.
+        let units = crate::cost::guardrail_text_units(blocks.iter().filter_map(|b| match b {
+            aws_sdk_bedrockruntime::types::GuardrailContentBlock::Text(t) => Some(t.text()),
+            _ => None,
+        }));
+        let caller = ctx.caller.as_ref();
+        let reservation =
+            crate::auth::admit_side_call(caller, crate::cost::guardrail_bound(units)).await?;
         let call = self
             .client
             .sdk()
@@ -214,10 +228,37 @@ impl Gateway {
             .source(source)
             .set_content(Some(blocks));
         let timeout = self.timeout_override(ctx)?;
-        send_within!(call, timeout).map_err(|sdk| {
+        let out = send_within!(call, timeout).map_err(|sdk| {
             let e = from_sdk_error(sdk);
             self.record_failure(ctx, "ApplyGuardrail", "guardrail", started, &e, 0);
             e
-        })
+        });
+        let actual = out.as_ref().ok().map(|o| Actual {
+            model: GUARDRAIL_USAGE_MODEL.to_owned(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_tokens: 0,
+            cost: guardrail_cost_of(o),
+        });
+        crate::auth::settle_side_call(caller, reservation, actual).await;
+        out
     }
+}
+
+/// The usage report's "model" for ApplyGuardrail charges.
+pub const GUARDRAIL_USAGE_MODEL: &str = "guardrail";
+
+/// What an ApplyGuardrail answer says it was billed for, priced.
+pub(crate) fn guardrail_cost_of(
+    out: &aws_sdk_bedrockruntime::operation::apply_guardrail::ApplyGuardrailOutput,
+) -> rust_decimal::Decimal {
+    let u = out.usage().map(|u| crate::cost::GuardrailUnits {
+        content: u64::try_from(u.content_policy_units()).unwrap_or(0),
+        topic: u64::try_from(u.topic_policy_units()).unwrap_or(0),
+        sensitive: u64::try_from(u.sensitive_information_policy_units()).unwrap_or(0),
+        grounding: u64::try_from(u.contextual_grounding_policy_units()).unwrap_or(0),
+    });
+    u.as_ref()
+        .map(crate::cost::guardrail_cost)
+        .unwrap_or_default()
 }
