@@ -33,6 +33,10 @@ async fn fixture(cache_seconds: u64) -> Fixture {
 }
 
 async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
+    fixture_env(cache_seconds, emulator_flags, &[]).await
+}
+
+async fn fixture_env(cache_seconds: u64, emulator_flags: &[&str], env: &[(&str, &str)]) -> Fixture {
     let moto = Moto::start();
     let emulator = Emulator::start(emulator_flags);
     let sdk = moto.sdk().await;
@@ -43,10 +47,11 @@ async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
         usage_table: Some(USAGE.into()),
         cache_ttl: Duration::from_secs(cache_seconds),
     };
-    let map: HashMap<String, String> = HashMap::from([
+    let mut map: HashMap<String, String> = HashMap::from([
         ("AWS_REGION".into(), "us-east-1".into()),
         ("GATEWAY_METRICS".into(), "false".into()),
     ]);
+    map.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let config = Config::from_lookup(move |k| map.get(k).cloned()).expect("configuration");
     let catalog = Catalog::load(&config).expect("catalog");
     let client = BedrockClient::for_endpoint(&config, &emulator.url);
@@ -716,4 +721,282 @@ async fn each_spend_counter_equals_the_settled_costs_whichever_budgets_are_set()
             assert_eq!(b.spent, total, "{owner}: {} counter {b:?}", b.period);
         }
     }
+}
+
+/// A document the estimator cannot count (PDF bytes) reserves the model's whole input window,
+/// not zero: on a small budget it is refused before any model call, while the same call
+/// without the document fits. (Reserving the lower bound let concurrent large PDFs overspend a
+/// budget by calls x their real cost.)
+#[tokio::test]
+async fn an_uncountable_document_reserves_the_models_input_window() {
+    let f = fixture(0).await;
+    let catalog = f.gateway.catalog();
+    let haiku = catalog.by_name("haiku").unwrap();
+    // The input window at haiku's price, then a budget below it but far above a short call.
+    let window = inference_core::cost::estimate(
+        catalog,
+        haiku,
+        inference_core::catalog::PricingScope::Regional,
+        haiku.max_input_tokens,
+        0,
+    )
+    .total();
+    let budget = (window / Decimal::from(2)).round_dp(6);
+    let (key, record) = f
+        .store
+        .issue(
+            "team-pdf",
+            vec![],
+            false,
+            Limits {
+                budget_day_usd: Some(budget),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let h = [("x-api-key", key.as_str())];
+    let before = f._emulator.stats();
+    let mut pdf = converse_body(50);
+    pdf["messages"][0]["content"] = json!([
+        {"document": {"format": "pdf", "name": "report", "source": {"bytes": "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCg=="}}},
+        {"text": "Summarise the report."}
+    ]);
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(pdf)).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.error_type(), "budget_exceeded", "{}", r.body);
+    assert_eq!(
+        f._emulator.stats()["requests"]["Converse"],
+        before["requests"]["Converse"],
+        "refused before calling the model"
+    );
+    let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(50))).await;
+    assert_eq!(r.status, 200, "the short call fits: {}", r.body);
+    let budgets = Meter::budgets(f.meter.as_ref(), &record.id, &record.limits).await;
+    assert_eq!(
+        budgets[0].spent,
+        dec(r.body["cost"]["total"].as_str().unwrap()),
+        "the refused call left nothing reserved"
+    );
+}
+
+/// One step of the counters' property test.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Set (cents) or remove the day and month budgets.
+    Budgets(Option<u32>, Option<u32>),
+    /// A Converse call with this `maxTokens` (answered, or refused by a budget).
+    Call(u32),
+    /// A call Bedrock throttles (admitted and reserved, then released).
+    Throttled,
+    /// A stream the client drops after its first delta (settled for what it produced).
+    CutStream,
+    /// A request refused before admission.
+    Bad,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    let cents = proptest::option::of(1u32..400);
+    prop_oneof![
+        (cents.clone(), cents).prop_map(|(d, m)| Step::Budgets(d, m)),
+        (1u32..600).prop_map(Step::Call),
+        Just(Step::Throttled),
+        Just(Step::CutStream),
+        Just(Step::Bad),
+    ]
+}
+
+/// Runs `steps` on a fresh key; returns how many calls were settled (answered or cut).
+async fn run_steps(f: &Fixture, n: usize, steps: &[Step]) -> (KeyRecord, u64) {
+    let (key, record) = f
+        .store
+        .issue(&format!("prop-{n}"), vec![], false, Limits::default())
+        .await
+        .unwrap();
+    let h = [("x-api-key", key.as_str())];
+    let mut settled = 0;
+    for s in steps {
+        match s {
+            Step::Budgets(day, month) => {
+                let usd = |c: &Option<u32>| c.map_or(Value::Null, |c| json!(format!("0.{c:04}")));
+                let body =
+                    json!({"limits": {"budget_day_usd": usd(day), "budget_month_usd": usd(month)}});
+                let path = format!("/v1/admin/keys/{}", record.id.as_str());
+                let r = admin(f, "PATCH", &path, Some(body)).await;
+                assert_eq!(r.status, 200, "{}", r.body);
+            }
+            Step::Call(m) => {
+                let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(*m))).await;
+                match r.status {
+                    200 => settled += 1,
+                    429 => assert_eq!(r.error_type(), "budget_exceeded", "{}", r.body),
+                    other => panic!("{other}: {}", r.body),
+                }
+            }
+            Step::Throttled => {
+                // More faults than the SDK's attempts: the call fails after its retries.
+                f._emulator.arm("throttle", 20, "Converse");
+                let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(20))).await;
+                f._emulator.control("DELETE", "/_local/faults", None);
+                assert!(matches!(r.status, 429 | 503), "{}: {}", r.status, r.body);
+            }
+            Step::CutStream => {
+                use inference_core::auth::KeyDirectory;
+                let looked_up = f.store.lookup(&key).await.unwrap().unwrap();
+                let meter: Arc<dyn Meter> = f.meter.clone();
+                let caller = Arc::new(Caller::new(looked_up, Some(meter)));
+                let ctx = CallContext::new("prop").with_caller(Some(caller));
+                if let Ok(mut stream) = f.gateway.converse_stream(converse_body(300), &ctx).await {
+                    settled += 1;
+                    while let Some((name, _)) = stream.recv().await.expect("event") {
+                        if name == "contentBlockDelta" {
+                            break;
+                        }
+                    }
+                }
+            }
+            Step::Bad => {
+                let mut bad = converse_body(30);
+                bad["messages"] = json!([]);
+                let r = call(&f.app, "POST", "/v1/converse", &h, Some(bad)).await;
+                assert_eq!(r.status, 400, "{}", r.body);
+            }
+        }
+    }
+    (record, settled)
+}
+
+/// For any sequence of budgets set and unset, calls, refusals, throttled calls and cut streams,
+/// the day and month spend counters each equal the sum of the settled costs (the usage report),
+/// and nothing stays reserved.
+#[test]
+fn the_spend_counters_equal_the_settled_costs_for_any_sequence() {
+    use proptest::test_runner::{Config as PropConfig, TestRunner};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(fixture(0));
+    let mut runner = TestRunner::new(PropConfig {
+        cases: 8,
+        max_shrink_iters: 16,
+        failure_persistence: None,
+        ..PropConfig::default()
+    });
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let strategy = proptest::collection::vec(step(), 1..8);
+    runner
+        .run(&strategy, |steps| {
+            let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            rt.block_on(async {
+                let (record, settled) = run_steps(&f, n, &steps).await;
+                // Cut streams settle in a spawned task: wait for every settlement.
+                let mut rows = Vec::new();
+                for _ in 0..50 {
+                    rows = Meter::usage(
+                        f.meter.as_ref(),
+                        Some(&record.id),
+                        "2000-01-01",
+                        "2999-12-31",
+                    )
+                    .await
+                    .unwrap();
+                    if rows.iter().map(|r| r.requests).sum::<u64>() == settled {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let requests: u64 = rows.iter().map(|r| r.requests).sum();
+                assert_eq!(requests, settled, "{steps:?}");
+                let total: Decimal = rows.iter().map(|r| r.cost).sum();
+                let both = Limits {
+                    budget_day_usd: Some(Decimal::ONE),
+                    budget_month_usd: Some(Decimal::ONE),
+                    ..Limits::default()
+                };
+                for b in Meter::budgets(f.meter.as_ref(), &record.id, &both).await {
+                    assert_eq!(b.spent, total, "{} counter after {steps:?}", b.period);
+                }
+            });
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// ApplyGuardrail is billed per text unit: `/v1/guardrail/check` is admitted against the key's
+/// budget (refused when its worst case does not fit) and its cost lands on the usage report.
+#[tokio::test]
+async fn guardrail_checks_are_charged_to_the_keys_budget() {
+    let f = fixture_env(
+        0,
+        &[],
+        &[
+            ("GATEWAY_GUARDRAIL_ID", "demo"),
+            ("GATEWAY_GUARDRAIL_VERSION", "1"),
+        ],
+    )
+    .await;
+    let issue = |owner: &'static str, budget: &'static str| {
+        f.store.issue(
+            owner,
+            vec![],
+            false,
+            Limits {
+                budget_day_usd: Some(dec(budget)),
+                ..Limits::default()
+            },
+        )
+    };
+    let check = json!({"source": "INPUT", "content": [{"text": {"text": "x".repeat(5_000)}}]});
+    // Five text units, every priced policy: 5 x 0.0005 = 0.0025 USD at worst.
+    let (poor, _) = issue("guard-poor", "0.001").await.unwrap();
+    let before = f._emulator.stats();
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/guardrail/check",
+        &[("x-api-key", poor.as_str())],
+        Some(check.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.error_type(), "budget_exceeded");
+    assert_eq!(
+        f._emulator.stats()["requests"]["ApplyGuardrail"],
+        before["requests"]["ApplyGuardrail"],
+        "refused before calling Bedrock"
+    );
+
+    let (rich, record) = issue("guard-rich", "1").await.unwrap();
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/guardrail/check",
+        &[("x-api-key", rich.as_str())],
+        Some(check),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cost = dec(r.body["cost"]["total"].as_str().unwrap());
+    assert!(
+        cost > Decimal::ZERO,
+        "the demo guardrail bills its policies: {}",
+        r.body
+    );
+    let rows = Meter::usage(
+        f.meter.as_ref(),
+        Some(&record.id),
+        "2000-01-01",
+        "2999-12-31",
+    )
+    .await
+    .unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.model == "guardrail")
+        .expect("a guardrail row");
+    assert_eq!(row.cost, cost);
+    let budgets = Meter::budgets(f.meter.as_ref(), &record.id, &record.limits).await;
+    assert_eq!(
+        budgets[0].spent, cost,
+        "the reservation was replaced by the cost"
+    );
 }
