@@ -538,7 +538,7 @@ def test_stream_routes_have_a_streaming_function_url(template: dict[str, Any]) -
 
 
 def test_http_api_auth_and_throttling(template: dict[str, Any]) -> None:
-    [api] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi"]
+    api = template["Resources"]["HttpApi"]
     props = api["Properties"]
     auth = props["Auth"]
     assert auth["EnableIamAuthorizer"] is True
@@ -683,12 +683,36 @@ def test_admin_routes_always_require_iam(template: dict[str, Any]) -> None:
         assert ev["Type"] == "HttpApi", ev_name
         # A literal AWS_IAM per route, not the API's default (which AuthMode=JWT changes).
         assert ev["Properties"].get("Auth") == {"Authorizer": "AWS_IAM"}, f"{name}.{ev_name}"
-    [api] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi"]
-    assert api["Properties"]["Auth"]["EnableIamAuthorizer"] is True, "per-route AWS_IAM needs it"
-    # No other function serves an admin path.
+        # On their own API: an execute-api:Invoke grant on the inference API cannot mint keys.
+        assert ev["Properties"]["ApiId"] == {"Ref": "AdminHttpApi"}, f"{name}.{ev_name}"
+    api = template["Resources"]["AdminHttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    assert api.get("Condition") == "ApiKeysEnabled"
+    auth = api["Properties"]["Auth"]
+    assert auth["EnableIamAuthorizer"] is True, "per-route AWS_IAM needs it"
+    assert auth["DefaultAuthorizer"] == "AWS_IAM", "IAM only, whatever AuthMode says"
+    assert "Authorizers" not in auth, "no JWT authorizer on the admin API"
+    assert "AdminHttpApi" in template["Outputs"]["AdminApiUrl"]["Value"]["Fn::Sub"]
+    # No other function serves an admin path, nor anything on the admin API.
     for other, res in functions(template).items():
         if other == name:
             continue
         for ev in (res["Properties"].get("Events") or {}).values():
             path = str(ev.get("Properties", {}).get("Path", ""))
             assert not path.startswith("/v1/admin"), f"{other} serves {path}"
+            if ev.get("Type") == "HttpApi":
+                assert ev["Properties"]["ApiId"] == {"Ref": "HttpApi"}, f"{other}: {ev}"
+
+
+def test_streams_cannot_take_the_accounts_whole_concurrency(template: dict[str, Any]) -> None:
+    # A stream holds an environment for up to 900 s: stream-url is bounded by default, so long
+    # streams cannot starve every other function of the account (issue 21, item 13).
+    [stream] = [r for r in functions(template).values() if binary_of(r) == "stream-url"]
+    assert stream["Properties"]["Timeout"] == 900
+    bound = stream["Properties"]["ReservedConcurrentExecutions"]
+    assert bound == {"Fn::If": ["BoundStreamUrlConcurrency",
+                                {"Ref": "StreamUrlReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
+    param = template["Parameters"]["StreamUrlReservedConcurrency"]
+    assert int(param["Default"]) > 0, "bounded unless the deployer opts out"
+    cond = template["Conditions"]["BoundStreamUrlConcurrency"]
+    assert cond == {"Fn::Not": [{"Fn::Equals": [{"Ref": "StreamUrlReservedConcurrency"}, "0"]}]}
