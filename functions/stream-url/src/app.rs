@@ -28,9 +28,10 @@ pub fn router(gateway: Gateway) -> Router {
 
 /// Before each response: small stream writes must leave at once (see `runtime_socket`).
 async fn runtime_nodelay(req: Request, next: middleware::Next) -> Response {
-    static ADDRS: std::sync::OnceLock<Vec<std::net::SocketAddr>> = std::sync::OnceLock::new();
-    crate::runtime_socket::set_nodelay_to(
-        ADDRS.get_or_init(crate::runtime_socket::runtime_api_addrs),
-    );
+    use crate::runtime_socket::{Nodelay, runtime_api_addrs};
+    static NODELAY: std::sync::OnceLock<Nodelay> = std::sync::OnceLock::new();
+    NODELAY
+        .get_or_init(|| Nodelay::new(runtime_api_addrs()))
+        .apply();
     next.run(req).await
 }

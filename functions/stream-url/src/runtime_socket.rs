@@ -21,40 +21,85 @@ pub fn runtime_api_addrs() -> Vec<SocketAddr> {
         .unwrap_or_default()
 }
 
-/// Sets `TCP_NODELAY` on every open TCP socket whose peer is one of `addrs`; returns how many.
-/// Cheap (one directory listing of `/proc/self/fd`); a no-op where `/proc` is absent.
-pub fn set_nodelay_to(addrs: &[SocketAddr]) -> usize {
-    if addrs.is_empty() {
-        return 0;
+/// Sets `TCP_NODELAY` on this process's connections to the runtime API, once per connection.
+///
+/// Sockets are told apart by their inode (`socket:[N]` in `/proc/self/fd`): a socket seen
+/// before (the runtime client keeps its connection alive) is skipped without being touched, so
+/// a response costs one directory listing, and only a socket that is new since the last
+/// response is inspected (`getpeername`) at all.
+#[derive(Debug)]
+pub struct Nodelay {
+    addrs: Vec<SocketAddr>,
+    seen: std::sync::Mutex<std::collections::HashSet<u64>>,
+}
+
+impl Nodelay {
+    /// For the runtime API at `addrs`.
+    pub fn new(addrs: Vec<SocketAddr>) -> Nodelay {
+        Nodelay {
+            addrs,
+            seen: std::sync::Mutex::default(),
+        }
     }
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return 0;
-    };
-    let mut set = 0;
-    for entry in entries.flatten() {
-        let Some(fd) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
+
+    /// Sets the option on runtime API sockets opened since the last call; returns how many
+    /// sockets it inspected (new ones only). A no-op where `/proc` is absent.
+    pub fn apply(&self) -> usize {
+        if self.addrs.is_empty() {
+            return 0;
+        }
+        let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+            return 0;
         };
-        let is_socket = std::fs::read_link(entry.path())
-            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
-        if !is_socket {
-            continue;
-        }
-        // SAFETY: the descriptor is borrowed, never closed (ManuallyDrop), and only used for
-        // getpeername/setsockopt, which are harmless on any socket, even one that was closed and
-        // reused by another thread in between.
-        let stream = ManuallyDrop::new(unsafe { TcpStream::from_raw_fd(fd) });
-        if stream.peer_addr().is_ok_and(|peer| addrs.contains(&peer))
-            && stream.set_nodelay(true).is_ok()
+        let mut open = std::collections::HashSet::new();
+        let mut fresh = Vec::new();
         {
-            set += 1;
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            for entry in entries.flatten() {
+                let Some(fd) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<i32>().ok())
+                else {
+                    continue;
+                };
+                let Some(inode) = std::fs::read_link(entry.path())
+                    .ok()
+                    .and_then(|t| socket_inode(&t.to_string_lossy()))
+                else {
+                    continue;
+                };
+                open.insert(inode);
+                if !seen.contains(&inode) {
+                    fresh.push(fd);
+                }
+            }
         }
+        for &fd in &fresh {
+            // SAFETY: the descriptor is borrowed, never closed (ManuallyDrop), and only used
+            // for getpeername/setsockopt, which are harmless on any socket, even one that was
+            // closed and reused by another thread in between.
+            let stream = ManuallyDrop::new(unsafe { TcpStream::from_raw_fd(fd) });
+            if stream
+                .peer_addr()
+                .is_ok_and(|peer| self.addrs.contains(&peer))
+            {
+                let _ = stream.set_nodelay(true);
+            }
+        }
+        // Remember what is open now; forget closed sockets (their inodes can come back).
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = open;
+        fresh.len()
     }
-    set
+}
+
+/// `socket:[12345]` -> 12345.
+fn socket_inode(target: &str) -> Option<u64> {
+    target
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -69,14 +114,40 @@ mod tests {
         let to_runtime = TcpStream::connect(runtime.local_addr().unwrap()).unwrap();
         let to_other = TcpStream::connect(other.local_addr().unwrap()).unwrap();
         assert!(!to_runtime.nodelay().unwrap());
-        let n = set_nodelay_to(&[runtime.local_addr().unwrap()]);
-        assert!(n >= 1);
+        let nodelay = Nodelay::new(vec![runtime.local_addr().unwrap()]);
+        assert!(nodelay.apply() >= 2);
         assert!(to_runtime.nodelay().unwrap());
         assert!(!to_other.nodelay().unwrap());
     }
 
     #[test]
+    fn a_socket_is_inspected_once_not_on_every_response() {
+        let runtime = TcpListener::bind("127.0.0.1:0").unwrap();
+        let nodelay = Nodelay::new(vec![runtime.local_addr().unwrap()]);
+        let first = TcpStream::connect(runtime.local_addr().unwrap()).unwrap();
+        assert!(nodelay.apply() >= 1);
+        assert!(first.nodelay().unwrap());
+        // Other tests open sockets concurrently: this one's is inspected at most once more.
+        let second = TcpStream::connect(runtime.local_addr().unwrap()).unwrap();
+        assert!(nodelay.apply() >= 1, "a new connection is inspected");
+        assert!(second.nodelay().unwrap());
+        first.set_nodelay(false).unwrap();
+        nodelay.apply();
+        assert!(
+            !first.nodelay().unwrap(),
+            "a socket seen before is not touched again"
+        );
+    }
+
+    #[test]
     fn no_addresses_is_a_no_op() {
-        assert_eq!(set_nodelay_to(&[]), 0);
+        assert_eq!(Nodelay::new(vec![]).apply(), 0);
+    }
+
+    #[test]
+    fn socket_inodes() {
+        assert_eq!(socket_inode("socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode("pipe:[1]"), None);
+        assert_eq!(socket_inode("/dev/null"), None);
     }
 }
