@@ -182,6 +182,8 @@ fn lambda_env(
             "2026/01/01/[$LATEST]bench".into(),
         ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
+        // The functions refuse to start without an explicit choice.
+        ("GATEWAY_AUTH", "none".into()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "AKIDBENCHEXAMPLE".into()),

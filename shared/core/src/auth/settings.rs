@@ -53,7 +53,17 @@ impl AuthSettings {
             GatewayError::internal(format!("configuration: {name}: {why}"))
         };
         let mode = match get("GATEWAY_AUTH").as_deref() {
-            None | Some("none") => AuthMode::None,
+            // Unset is not "open": a deployment that forgot the variable must not serve every
+            // caller unmetered. `none` is a choice made in writing.
+            None => {
+                return Err(bad(
+                    "GATEWAY_AUTH",
+                    "not set: set api_key (per-key authentication) or none (the front alone \
+                     decides who may call)"
+                        .into(),
+                ));
+            }
+            Some("none") => AuthMode::None,
             Some("api_key") => AuthMode::ApiKey,
             Some(other) => {
                 return Err(bad(
@@ -110,8 +120,12 @@ mod tests {
     }
 
     #[test]
-    fn default_is_none_and_api_key_needs_tables() {
-        let s = AuthSettings::from_lookup(lookup(&[])).unwrap();
+    fn unset_is_refused_none_is_explicit_and_api_key_needs_tables() {
+        let e = AuthSettings::from_lookup(lookup(&[])).unwrap_err();
+        assert!(e.message().contains("GATEWAY_AUTH: not set"), "{e}");
+        let e = AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", " ")])).unwrap_err();
+        assert!(e.message().contains("not set"), "{e}");
+        let s = AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "none")])).unwrap();
         assert_eq!(s.mode, AuthMode::None);
         assert_eq!(s.cache_ttl, Duration::from_secs(5));
         let e = AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "api_key")])).unwrap_err();
