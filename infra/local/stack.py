@@ -192,6 +192,8 @@ class LocalStack:
             "GATEWAY_JOBS_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
             **CACHE_ENV,
             "GATEWAY_AUTH": self.auth,
+            # No web page may spend through the local stack (cross-origin, DNS rebinding).
+            "GATEWAY_LOOPBACK_ONLY": "true",
             "GATEWAY_KEYS_TABLE": KEYS_TABLE,
             "GATEWAY_USAGE_TABLE": USAGE_TABLE,
         }

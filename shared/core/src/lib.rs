@@ -23,6 +23,8 @@ pub mod client;
 pub mod context;
 #[cfg(any(feature = "keys", feature = "cache"))]
 pub mod dynamo;
+#[cfg(feature = "web")]
+pub mod loopback;
 pub mod pipeline;
 pub mod serve;
 pub mod services;

@@ -47,15 +47,25 @@ pub struct Scope {
     pub function: &'static str,
     /// The largest JSON body the routes take (`GATEWAY_MAX_BODY_BYTES`, or the admin's own).
     pub body_limit: usize,
+    /// Refuse requests not addressed to a loopback host or sent by a web page of another
+    /// origin (`GATEWAY_LOOPBACK_ONLY`, the local stack: [`crate::loopback`]).
+    pub loopback_only: bool,
 }
 
 impl Scope {
-    /// A scope for `function` with `body_limit`.
+    /// A scope for `function` with `body_limit` (`loopback_only` from the environment).
     pub fn new(function: &'static str, body_limit: usize) -> Scope {
         Scope {
             function,
             body_limit,
+            loopback_only: crate::loopback::enabled_by_env(),
         }
+    }
+
+    /// The same scope with the loopback guard on or off (tests).
+    pub fn with_loopback_only(mut self, on: bool) -> Scope {
+        self.loopback_only = on;
+        self
     }
 }
 
@@ -222,7 +232,16 @@ pub async fn request_scope(
     let started = Instant::now();
     let span = crate::telemetry::request_span(&id, scope.function);
     let req = Request::from_parts(parts, body);
-    let mut response = next.run(req).instrument(span.clone()).await;
+    use axum::response::IntoResponse;
+    let refused = if scope.loopback_only {
+        crate::loopback::refusal(req.headers())
+    } else {
+        None
+    };
+    let mut response = match refused {
+        Some(e) => e.into_response(),
+        None => next.run(req).instrument(span.clone()).await,
+    };
     if let Some(error) = response.extensions().get::<Arc<GatewayError>>().cloned() {
         let headers = response.headers_mut();
         headers.remove(http::header::CONTENT_LENGTH);
@@ -355,5 +374,56 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.message().starts_with("body: "), "{e}");
+    }
+
+    /// With the loopback guard on (the local stack), a web page's cross-origin request and a
+    /// request for another host (DNS rebinding) get the JSON 400 before any handler runs.
+    #[tokio::test]
+    async fn the_loopback_guard_refuses_web_pages_and_other_hosts() {
+        use tower::ServiceExt;
+        let app = |on: bool| {
+            let routes =
+                axum::Router::new().route("/v1/x", axum::routing::post(|| async { "ran" }));
+            edge(routes, Scope::new("t", 100).with_loopback_only(on), None)
+        };
+        let send = |app: axum::Router, host: &'static str, origin: Option<&'static str>| async move {
+            let mut b = http::Request::post("/v1/x").header("host", host);
+            if let Some(o) = origin {
+                b = b.header("origin", o);
+            }
+            let r = app.oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
+            let status = r.status().as_u16();
+            let ct = r.headers().get("content-type").cloned();
+            let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+            (status, ct, String::from_utf8_lossy(&body).into_owned())
+        };
+        let (s, _, body) = send(app(true), "127.0.0.1:9000", None).await;
+        assert_eq!((s, body.as_str()), (200, "ran"));
+        let (s, _, _) = send(app(true), "localhost:9000", Some("http://localhost:3000")).await;
+        assert_eq!(s, 200);
+        for (host, origin) in [
+            ("127.0.0.1:9000", Some("https://evil.example")),
+            ("rebound.evil.example:9000", None),
+        ] {
+            let (s, ct, body) = send(app(true), host, origin).await;
+            assert_eq!(s, 400, "{host} {origin:?}: {body}");
+            assert_eq!(ct.unwrap(), "application/json");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("GATEWAY_LOOPBACK_ONLY"),
+                "{v}"
+            );
+        }
+        // Off (on AWS): the front decides, nothing is refused here.
+        let (s, _, _) = send(
+            app(false),
+            "abc.execute-api.us-east-1.amazonaws.com",
+            Some("https://app.example"),
+        )
+        .await;
+        assert_eq!(s, 200);
     }
 }
