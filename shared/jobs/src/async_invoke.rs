@@ -65,6 +65,25 @@ pub async fn start(
 /// Seconds of video Nova Reel bills for a TEXT_VIDEO request without `durationSeconds`.
 const DEFAULT_VIDEO_SECONDS: u32 = 6;
 
+/// Refuses a `videoGenerationConfig.durationSeconds` that is not a positive whole number: the
+/// job's cost is that number times the per-second price, so a `6.5` or `"6"` would run a video
+/// that is neither priced nor charged.
+pub fn check_video_seconds(native: &serde_json::Value) -> Result<(), GatewayError> {
+    match native.pointer("/videoGenerationConfig/durationSeconds") {
+        None => Ok(()),
+        Some(v)
+            if v.as_u64()
+                .is_some_and(|n| (1..=u64::from(u32::MAX)).contains(&n)) =>
+        {
+            Ok(())
+        }
+        Some(v) => Err(GatewayError::invalid_request(format!(
+            "native.videoGenerationConfig.durationSeconds: expected a positive whole number of seconds, got {}",
+            inference_core::error::clip(&v.to_string())
+        ))),
+    }
+}
+
 /// What the invocation of `request` (`{"model", "native"}`) costs once its output exists, for
 /// models priced per second of video: `videoGenerationConfig.durationSeconds` x the catalog's
 /// per-second price. `None` when the model is not priced that way (no guess is recorded).
@@ -105,4 +124,31 @@ pub async fn poll(gw: &Gateway, arn: &str) -> Result<AsyncState, GatewayError> {
         },
         _ => AsyncState::InProgress,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn video_seconds_must_be_a_positive_whole_number() {
+        let with = |v: serde_json::Value| json!({"videoGenerationConfig": {"durationSeconds": v}});
+        assert!(check_video_seconds(&json!({})).is_ok());
+        assert!(check_video_seconds(&with(json!(6))).is_ok());
+        assert!(check_video_seconds(&with(json!(120))).is_ok());
+        for bad in [
+            json!(6.5),
+            json!(6.0),
+            json!("6"),
+            json!(0),
+            json!(-6),
+            json!(1e20),
+            json!(null),
+        ] {
+            let e = check_video_seconds(&with(bad.clone())).unwrap_err();
+            assert_eq!(e.status().as_u16(), 400, "{bad}");
+            assert!(e.message().contains("durationSeconds"), "{e}");
+        }
+    }
 }

@@ -100,6 +100,7 @@ pub async fn validate(
         }
         (None, Some(native @ Value::Object(_)), Some(Value::String(model))) => {
             let resolved = gw.resolve_allowed(&model, Capability::AsyncInvoke)?;
+            crate::async_invoke::check_video_seconds(&native)?;
             let id = resolved.model.id.to_string();
             (
                 JobKind::AsyncInvoke,
