@@ -322,3 +322,56 @@ async fn the_cache_is_scoped_per_key_unless_the_deployment_shares_it() {
         );
     }
 }
+
+/// A stream answered from the cache costs the key nothing, like a Converse hit: the key is
+/// settled at zero for the replay, and only the miss lands on its spend.
+#[tokio::test]
+async fn a_replayed_stream_hit_costs_the_key_nothing() {
+    use inference_core::auth::dynamo::DynamoMeter;
+    use inference_core::auth::{Caller, KeyDirectory, Meter};
+    let f = fixture().await;
+    let limits = Limits {
+        budget_day_usd: Some(Decimal::from(5)),
+        ..Limits::default()
+    };
+    let (key, record) = f
+        .store
+        .issue("streams", vec![], false, limits)
+        .await
+        .unwrap();
+    let sdk = f._moto.sdk().await;
+    let meter = Arc::new(DynamoMeter::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        USAGE_TABLE,
+    ));
+    let mut costs = Vec::new();
+    for _ in 0..2 {
+        let looked_up = f.store.lookup(&key).await.unwrap().unwrap();
+        let m: Arc<dyn Meter> = meter.clone();
+        let ctx =
+            CallContext::new("t").with_caller(Some(Arc::new(Caller::new(looked_up, Some(m)))));
+        let mut stream = f
+            .gateway
+            .converse_stream(haiku("Stream me a cached answer.", 60), &ctx)
+            .await
+            .expect("stream opens");
+        while stream.recv().await.expect("event").is_some() {}
+        // The closing summary the relay sends last.
+        let last = stream.summary();
+        costs.push((
+            last["cost"]["total"].clone(),
+            last["cache"]["status"].clone(),
+        ));
+    }
+    assert_eq!(costs[1].1, "hit", "{costs:?}");
+    let hit: Decimal = costs[1].0.as_str().unwrap().parse().unwrap();
+    assert_eq!(hit, Decimal::ZERO, "{costs:?}");
+    let first: Decimal = costs[0].0.as_str().unwrap().parse().unwrap();
+    let rows = Meter::usage(meter.as_ref(), Some(&record.id), "2000-01-01", "2999-12-31")
+        .await
+        .unwrap();
+    let spent: Decimal = rows.iter().map(|r| r.cost).sum();
+    assert_eq!(spent, first, "only the miss is charged: {rows:?}");
+    let budgets = Meter::budgets(meter.as_ref(), &record.id, &record.limits).await;
+    assert_eq!(budgets[0].spent, first);
+}

@@ -354,8 +354,13 @@ impl<U: Upstream> GuardedStream<U> {
         record.bedrock_intervened = self.seen.guardrail_intervened;
         record.error = error;
         self.gateway.record(&self.ctx, record);
-        self.gateway
-            .stash_usage(&self.ctx, &self.resolved, self.upstream.usage());
+        // A replayed cache hit is billed nothing (as a Converse hit is): settle it at zero.
+        let billed = if self.cache.is_hit() {
+            Some(Usage::default())
+        } else {
+            self.upstream.usage()
+        };
+        self.gateway.stash_usage(&self.ctx, &self.resolved, billed);
     }
 }
 
