@@ -13,6 +13,9 @@ use crate::world::{Target, World};
 /// Longest a case (its request and the health call after it) may take.
 pub const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Largest error body: an error names what is wrong, it does not echo a huge input back.
+pub const MAX_ERROR_BYTES: usize = 8 * 1024;
+
 /// The status a case must get.
 #[derive(Debug, Clone)]
 pub enum Expect {
@@ -213,6 +216,13 @@ pub fn check_contract(target: Target, path: &str, reply: &Reply) -> Result<(), S
     {
         return Err(format!(
             "error.request_id is not x-request-id: {}",
+            reply.text()
+        ));
+    }
+    if reply.bytes.len() > MAX_ERROR_BYTES {
+        return Err(format!(
+            "a {} byte error (the input echoed back?): {}",
+            reply.bytes.len(),
             reply.text()
         ));
     }

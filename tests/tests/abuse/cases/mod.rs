@@ -141,6 +141,13 @@ pub fn json_routes() -> Vec<Route> {
             &responses,
             200,
         ),
+        r(
+            "stream_responses_count",
+            Target::Stream,
+            "/v1/responses/input_tokens",
+            &responses,
+            200,
+        ),
         r("count_count", Target::Count, "/v1/count", &converse, 200),
         r(
             "count_estimate",
