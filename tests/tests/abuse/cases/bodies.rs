@@ -52,6 +52,7 @@ fn route_cases(route: &Route) -> Vec<Case> {
     let valid = || post(path).json(route.body.clone());
     vec![
         c("valid", valid(), route.ok),
+        c("valid_base64", valid().b64(), route.ok),
         c("oversized", post(path).raw(padded(big)), 413),
         c(
             "oversized_undeclared",

@@ -169,6 +169,38 @@ fn other_rows() -> Vec<Case> {
     ]
 }
 
+/// CR/LF in a header value: the event is refused by `lambda_http` before any router (HTTP
+/// forbids them, so API Gateway never sends them); nothing to inject.
+fn crlf_rows() -> Vec<Case> {
+    let refused = |name: &str, header: &str, value: &str| {
+        case(
+            name,
+            Target::Invoke,
+            converse_as(Who::A).header(header, value),
+            0,
+        )
+        .event_refused()
+    };
+    vec![
+        refused("crlf_in_custom_header", "x-custom", "a\r\nx-injected: 1"),
+        refused(
+            "crlf_in_api_key",
+            "x-api-key",
+            &format!("{KEY_A}\r\nx-admin: true"),
+        ),
+        refused(
+            "crlf_in_request_id",
+            "x-request-id",
+            "id\r\nset-cookie: a=b",
+        ),
+        refused(
+            "lf_in_cache_directive",
+            "x-gateway-cache",
+            "no-store\nx-injected: 1",
+        ),
+    ]
+}
+
 fn jwt_rows() -> Vec<Case> {
     vec![
         // Under AuthMode=JWT the Authorization header is API Gateway's; the key is x-api-key.
@@ -196,6 +228,7 @@ pub fn cases() -> Vec<Case> {
     let mut all = key_rows();
     all.extend(dup_rows());
     all.extend(other_rows());
+    all.extend(crlf_rows());
     all.extend(jwt_rows());
     all
 }

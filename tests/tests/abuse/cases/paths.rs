@@ -225,7 +225,60 @@ fn query_rows() -> Vec<Case> {
             get("/v1/models?%FF=%FF&a=%zz"),
             200,
         ),
+        case(
+            "models_query_8k",
+            Target::Invoke,
+            get(&format!("/v1/models?x={}", "q".repeat(8_000))),
+            200,
+        ),
+        case(
+            "models_query_1k_params",
+            Target::Invoke,
+            get(&format!("/v1/models?{}", many_params("p", |_| "1".into()))),
+            200,
+        ),
+        case(
+            "usage_1k_params",
+            Target::Invoke,
+            get(&format!(
+                "/v1/usage?{}",
+                many_params("from", |i| format!("2026-01-{:02}", i % 28 + 1))
+            )),
+            400,
+        )
+        .one_of(&[200, 400]),
+        case(
+            "models_encoded_name",
+            Target::Invoke,
+            get("/v1/models/%68%61%69%6B%75"),
+            200,
+        ),
+        case(
+            "method_override_header",
+            Target::Invoke,
+            get("/v1/models").header("x-http-method-override", "DELETE"),
+            200,
+        ),
     ]
+}
+
+/// `name=value(i)` 1,000 times, joined with `&` (API Gateway takes at most 10 KB of request
+/// line and headers; a URI over 64 KB panics inside `lambda_http` before any router).
+fn many_params(name: &str, value: impl Fn(usize) -> String) -> String {
+    (0..1_000)
+        .map(|i| {
+            format!(
+                "{name}{}={}",
+                if name == "p" {
+                    i.to_string()
+                } else {
+                    String::new()
+                },
+                value(i)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Every row.
