@@ -38,9 +38,10 @@ impl From<GatewayError> for CompatError {
     }
 }
 
-/// A 400 about one request field: `param: message`.
+/// A 400 about one request field: `param: message`. The path is built from the caller's keys,
+/// so it is clipped: a megabyte-long key must not come back whole in `param`.
 pub fn refuse(param: impl Into<String>, message: impl std::fmt::Display) -> CompatError {
-    let param = param.into();
+    let param = inference_core::error::clip(&param.into());
     CompatError {
         error: GatewayError::invalid_request(format!("{param}: {message}")),
         param: Some(param),

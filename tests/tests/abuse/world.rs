@@ -1,0 +1,260 @@
+//! What every case shares: one bedrock-local, one moto (keys, usage and jobs tables, the jobs
+//! queue, the results bucket), the keys of two tenants, an admin and two limited keys, and every
+//! HTTP function's router configured as template.yaml deploys it (API keys on, response cache on,
+//! jobs on, production webhook policy).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use gateway_jobs::JobsSettings;
+use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
+use gateway_tests::{Emulator, Moto};
+use inference_core::auth::admin::KeyAdmin;
+use inference_core::auth::dynamo::KeyStore;
+use inference_core::auth::{Auth, AuthSettings, KeyRecord, Limits};
+use inference_core::cache::ResponseCache;
+use inference_core::{BedrockClient, Catalog, Config, Gateway};
+use invoke::{AppState, JobsApi};
+use rust_decimal::Decimal;
+
+use crate::event::Who;
+
+const JOBS_TABLE: &str = "abuse-jobs";
+const BUCKET: &str = "abuse-results";
+const QUEUE: &str = "abuse-jobs";
+
+/// The function a case is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `invoke` (HTTP API).
+    Invoke,
+    /// `stream-url` (Function URL).
+    Stream,
+    /// `count` (HTTP API).
+    Count,
+    /// `admin` (HTTP API, behind IAM: no key).
+    Admin,
+    /// `invoke` deployed with `AuthMode=JWT`: API Gateway has checked a JWT in `Authorization`,
+    /// the gateway's key is read from `x-api-key` only (`GATEWAY_KEY_HEADERS=x-api-key`).
+    InvokeJwt,
+    /// `invoke` with the local content filter masking e-mail addresses (`GATEWAY_PII_POLICY`).
+    InvokeMasking,
+}
+
+/// A key and its record.
+pub struct Key {
+    /// The secret.
+    pub secret: String,
+    /// The record.
+    pub record: KeyRecord,
+}
+
+/// The shared servers, keys and routers.
+pub struct World {
+    _emulator: Emulator,
+    _moto: Moto,
+    keys: HashMap<&'static str, Key>,
+    routers: HashMap<&'static str, axum::Router>,
+}
+
+impl World {
+    /// The secret of `who` (`None` for [`Who::Nobody`]).
+    pub fn secret(&self, who: Who) -> Option<&str> {
+        self.key(who).map(|k| k.secret.as_str())
+    }
+
+    /// The key of `who`.
+    pub fn key(&self, who: Who) -> Option<&Key> {
+        let name = match who {
+            Who::Nobody => return None,
+            Who::A => "a",
+            Who::B => "b",
+            Who::Admin => "admin",
+            Who::Budget => "budget",
+            Who::Tpm => "tpm",
+        };
+        self.keys.get(name)
+    }
+
+    /// The router of `target`.
+    pub fn router(&self, target: Target) -> &axum::Router {
+        &self.routers[name_of(target)]
+    }
+
+    /// Starts the servers, creates the tables, queue and bucket, issues the keys and builds the
+    /// routers.
+    pub async fn start() -> World {
+        let moto = Moto::start();
+        let emulator = Emulator::start(&[]);
+        let sdk = moto.sdk().await;
+        create_key_tables(&sdk).await;
+        create_jobs_table(&sdk).await;
+        aws_sdk_s3::Client::new(&sdk)
+            .create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("results bucket");
+        let queue_url = aws_sdk_sqs::Client::new(&sdk)
+            .create_queue()
+            .queue_name(QUEUE)
+            .send()
+            .await
+            .expect("jobs queue")
+            .queue_url
+            .expect("queue URL");
+        let keys = issue_keys(&sdk).await;
+        let mut routers = HashMap::new();
+        for target in [
+            Target::Invoke,
+            Target::Stream,
+            Target::Count,
+            Target::Admin,
+            Target::InvokeJwt,
+            Target::InvokeMasking,
+        ] {
+            let app = build(target, &sdk, &emulator.url, &queue_url);
+            routers.insert(name_of(target), app);
+        }
+        World {
+            _emulator: emulator,
+            _moto: moto,
+            keys,
+            routers,
+        }
+    }
+}
+
+fn name_of(target: Target) -> &'static str {
+    match target {
+        Target::Invoke => "invoke",
+        Target::Stream => "stream-url",
+        Target::Count => "count",
+        Target::Admin => "admin",
+        Target::InvokeJwt => "invoke-jwt",
+        Target::InvokeMasking => "invoke-masking",
+    }
+}
+
+/// The variables of a deployment with keys, the response cache and jobs.
+fn variables(target: Target, queue_url: &str) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = [
+        ("AWS_REGION", "us-east-1"),
+        ("GATEWAY_METRICS", "false"),
+        ("GATEWAY_AUTH", "api_key"),
+        ("GATEWAY_KEYS_TABLE", KEYS_TABLE),
+        ("GATEWAY_USAGE_TABLE", USAGE_TABLE),
+        ("GATEWAY_KEY_CACHE_SECONDS", "30"),
+        ("GATEWAY_CACHE", "on"),
+        ("GATEWAY_JOBS_TABLE", JOBS_TABLE),
+        ("GATEWAY_RESULTS_BUCKET", BUCKET),
+        ("GATEWAY_JOBS_QUEUE_URL", queue_url),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    match target {
+        Target::InvokeJwt => {
+            vars.insert("GATEWAY_KEY_HEADERS".into(), "x-api-key".into());
+        }
+        Target::InvokeMasking => {
+            vars.insert("GATEWAY_PII_POLICY".into(), "email=mask".into());
+        }
+        _ => {}
+    }
+    vars
+}
+
+fn build(
+    target: Target,
+    sdk: &aws_config::SdkConfig,
+    endpoint: &str,
+    queue_url: &str,
+) -> axum::Router {
+    let vars = variables(target, queue_url);
+    let lookup = |k: &str| vars.get(k).cloned();
+    let config = Config::from_lookup(lookup).expect("configuration");
+    let settings = AuthSettings::from_lookup(lookup).expect("auth settings");
+    let catalog = Catalog::load(&config).expect("catalog");
+    let client = BedrockClient::for_endpoint(&config, endpoint);
+    let cache = ResponseCache::new(config.cache.clone());
+    let gateway = Gateway::new(config.clone(), catalog, client)
+        .with_auth(Auth::from_settings(sdk, &settings))
+        .with_cache(cache);
+    match target {
+        Target::Invoke | Target::InvokeJwt | Target::InvokeMasking => {
+            let jobs = JobsSettings::from_lookup(&config, lookup)
+                .expect("jobs settings")
+                .and_then(|s| JobsApi::new(sdk, s));
+            assert!(jobs.is_some(), "jobs configured");
+            invoke::router(Arc::new(AppState::new(gateway).with_jobs(jobs)))
+        }
+        Target::Stream => stream_url::router(gateway),
+        Target::Count => count::router(gateway),
+        Target::Admin => admin::router(Arc::new(KeyAdmin::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            KEYS_TABLE,
+            Some(USAGE_TABLE),
+        ))),
+    }
+}
+
+async fn create_jobs_table(sdk: &aws_config::SdkConfig) {
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(JOBS_TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("job_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("job_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key schema"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("jobs table");
+}
+
+async fn issue_keys(sdk: &aws_config::SdkConfig) -> HashMap<&'static str, Key> {
+    let store = KeyStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        KEYS_TABLE,
+        Duration::ZERO,
+    );
+    let budget = Limits {
+        // A few cheap calls' worth: concurrent calls must not spend far past it.
+        budget_day_usd: Some(Decimal::new(2, 3)),
+        ..Limits::default()
+    };
+    let tpm = Limits {
+        tokens_per_minute: Some(2_000),
+        ..Limits::default()
+    };
+    let mut keys = HashMap::new();
+    for (name, admin, limits) in [
+        ("a", false, Limits::default()),
+        ("b", false, Limits::default()),
+        ("admin", true, Limits::default()),
+        ("budget", false, budget),
+        ("tpm", false, tpm),
+    ] {
+        let (secret, record) = store
+            .issue(&format!("abuse-{name}"), vec![], admin, limits)
+            .await
+            .expect("issue a key");
+        keys.insert(name, Key { secret, record });
+    }
+    keys
+}
