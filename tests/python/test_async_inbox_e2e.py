@@ -53,3 +53,32 @@ def test_single_json_request_object(local_stack):  # noqa: F811
     out = _wait_for_object(s3, "outbox/single.jsonl")
     results = [json.loads(l) for l in out.decode().splitlines()]
     assert len(results) == 1 and results[0]["ok"], results
+
+
+def test_a_redelivered_s3_event_runs_no_line_twice(local_stack):  # noqa: F811
+    """S3 events are at least once: the same notification delivered again (here sent to the
+    notification queue by hand) reuses every line's checkpoint, so bedrock-local counts no new
+    Converse call, and the outbox is rewritten with the same lines."""
+    import requests
+
+    s3 = local_stack._boto("s3")
+    lines = [json.dumps({"model": "haiku", "messages": [{"role": "user", "content": [{"text": f"once {i}"}]}]})
+             for i in range(3)]
+    s3.put_object(Bucket=stack_module.BUCKET, Key="inbox/e2e-once.jsonl", Body="\n".join(lines).encode())
+    first = _wait_for_object(s3, "outbox/e2e-once.jsonl")
+    modified = s3.head_object(Bucket=stack_module.BUCKET, Key="outbox/e2e-once.jsonl")["LastModified"]
+    stats = lambda: requests.get(f"{local_stack.bedrock_url}/_local/stats", timeout=10).json()  # noqa: E731
+    before = stats()["requests"]["Converse"]
+    time.sleep(1.1)  # LastModified has one-second resolution
+    notification = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                                 "s3": {"bucket": {"name": stack_module.BUCKET},
+                                        "object": {"key": "inbox/e2e-once.jsonl"}}}]}
+    local_stack._boto("sqs").send_message(QueueUrl=local_stack.events_queue_url,
+                                          MessageBody=json.dumps(notification))
+    deadline = time.monotonic() + 60
+    while s3.head_object(Bucket=stack_module.BUCKET, Key="outbox/e2e-once.jsonl")["LastModified"] == modified:
+        assert time.monotonic() < deadline, "the redelivered event was not processed"
+        time.sleep(0.3)
+    assert stats()["requests"]["Converse"] == before
+    again = s3.get_object(Bucket=stack_module.BUCKET, Key="outbox/e2e-once.jsonl")["Body"].read()
+    assert again == first

@@ -219,3 +219,64 @@ def test_a_key_revoked_before_the_run_fails_the_job(auth_stack):  # noqa: F811
     job = wait_for(auth_stack, admin_key, r.json()["job_id"], timeout=60)
     assert job["status"] == "failed", job
     assert job["error"]["type"] == "unauthorized" and job["error"]["retryable"] is False, job
+
+
+def test_each_keys_webhooks_verify_only_with_its_own_secret(auth_stack):  # noqa: F811
+    """Per-tenant webhook keys (docs/jobs.md, "Webhooks"): each key reads its signing key from
+    GET /v1/jobs/webhook-secret, and its deliveries verify with it and not with another key's
+    (nor with the deployment's)."""
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[tuple[bytes, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            got.append((body, self.headers.get("x-gateway-signature", "")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
+
+    def verifies(secret: str, body: bytes, header: str) -> bool:
+        parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
+        t = next(v for k, v in parts if k == "t")
+        expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        return any(hmac.compare_digest(expected, v) for k, v in parts if k == "v1")
+
+    try:
+        secrets, jobs = {}, {}
+        for name in ("e2e-hook-a", "e2e-hook-b"):
+            key, key_id = issue_key(auth_stack, name)
+            r = requests.get(auth_stack.function_url("invoke", "/v1/jobs/webhook-secret"),
+                             headers={"x-api-key": key}, timeout=30)
+            openapi_check.validate("GET", "/v1/jobs/webhook-secret", r.status_code, r.json(), r.headers)
+            assert r.status_code == 200 and r.json()["key_id"] == key_id, r.text
+            secrets[key_id] = r.json()["webhook_secret"]
+            r = submit(auth_stack, key, {"request": converse(f"hook for {name}"), "webhook_url": hook})
+            assert r.status_code == 202, r.text
+            jobs[r.json()["job_id"]] = (key, key_id)
+        for job_id, (key, _) in jobs.items():
+            assert wait_for(auth_stack, key, job_id)["status"] == "succeeded"
+        deadline = time.monotonic() + 30
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(got) == 2, got
+        for body, header in got:
+            owner = json.loads(body)["key_id"]
+            other = next(k for k in secrets if k != owner)
+            assert verifies(secrets[owner], body, header)
+            assert not verifies(secrets[other], body, header)
+            assert not verifies("local-webhook-secret", body, header)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -20,6 +20,10 @@ pub enum CallbackError {
     /// invocation in progress). Reported as a batch item failure, never as a function error.
     #[error("job will be retried: {0}")]
     JobRetry(String),
+    /// Lines of an inbox object another run holds under a live lease: the event comes back
+    /// and finds them done (their results are checkpointed).
+    #[error("{key}: {lines} line(s) running under another delivery; will be retried")]
+    InboxBusy { key: String, lines: usize },
 }
 
 impl From<CallbackError> for lambda_runtime::Diagnostic {
@@ -32,6 +36,7 @@ impl From<CallbackError> for lambda_runtime::Diagnostic {
             CallbackError::Storage { .. } => "StorageError",
             CallbackError::Gateway(_) => "GatewayError",
             CallbackError::JobRetry(_) => "JobRetry",
+            CallbackError::InboxBusy { .. } => "InboxBusy",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_string(),

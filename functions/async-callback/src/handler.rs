@@ -6,21 +6,12 @@ use inference_core::CallContext;
 use serde_json::Value;
 
 use crate::error::CallbackError;
-use crate::events::{MessageBody, ObjectRef, Trigger};
-use crate::inbox;
-use crate::jobs::{self, JobsWorker};
-use crate::storage::Storage;
+use crate::events::{MessageBody, Trigger};
+pub use crate::inbox_object::process_inbox_object;
+use crate::jobs;
+pub use crate::state::State;
 
 pub use crate::runner::{RunFuture, Runner};
-
-/// Everything the handler needs, built once per cold start.
-pub struct State {
-    pub runner: Box<dyn Runner>,
-    pub storage: Storage,
-    /// The jobs table, bucket and webhook sender (`None`: jobs not configured; job messages
-    /// then come back and end in the DLQ rather than being dropped).
-    pub jobs: Option<JobsWorker>,
-}
 
 /// Entry point for every trigger. Returns the SQS partial batch response for SQS events and an
 /// empty object for direct S3 events (an error then makes Lambda retry the S3 event).
@@ -94,39 +85,4 @@ async fn handle_message(
         }
         MessageBody::Unknown(why) => Err(CallbackError::UnknownEvent(why)),
     }
-}
-
-/// Runs every request of one inbox object and writes one result line per request to `outbox/`.
-pub async fn process_inbox_object(
-    state: &State,
-    object: &ObjectRef,
-    ctx: &CallContext,
-) -> Result<(), CallbackError> {
-    let Some(out_key) = inbox::outbox_key(&object.key) else {
-        tracing::info!(key = %object.key, "ignoring object outside inbox/");
-        return Ok(());
-    };
-    let bytes = state.storage.get(&object.bucket, &object.key).await?;
-    let mut results = Vec::new();
-    for line in inbox::parse_requests(&bytes) {
-        let result = match line.request {
-            Err(message) => inbox::error_line(line.line, "invalid_request", &message, false),
-            Ok(request) => match state.runner.converse(request, ctx).await {
-                Ok(response) => inbox::ok_line(line.line, response),
-                Err(e) => {
-                    inbox::error_line(line.line, e.error_type(), e.message(), e.is_retryable())
-                }
-            },
-        };
-        results.push(result);
-    }
-    let ok = results
-        .iter()
-        .filter(|r| r["ok"] == Value::Bool(true))
-        .count();
-    tracing::info!(key = %object.key, out = %out_key, lines = results.len(), ok, "inbox object processed");
-    state
-        .storage
-        .put_jsonl(&object.bucket, &out_key, inbox::to_jsonl(&results)?)
-        .await
 }

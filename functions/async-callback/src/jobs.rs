@@ -25,7 +25,8 @@ use gateway_jobs::results::ResultStore;
 use gateway_jobs::store::{Outcome, Owner};
 use gateway_jobs::webhook::WebhookSender;
 use gateway_jobs::{
-    JobError, JobId, JobKind, JobRecord, JobStore, JobsSettings, WebhookOutcome, WebhookStatus,
+    JobError, JobId, JobKind, JobOwner, JobRecord, JobStore, JobsSettings, WebhookOutcome,
+    WebhookStatus,
 };
 use inference_core::{CallContext, GatewayError};
 use serde_json::json;
@@ -57,7 +58,7 @@ impl JobsWorker {
             results: ResultStore::new(sdk, &settings.bucket),
             webhooks: WebhookSender::new(
                 settings.url_policy,
-                crate::secrets::resolve(sdk, &settings.secret).await?,
+                gateway_jobs::secrets::resolve(sdk, &settings.secret).await?,
             ),
             max_receive_count: settings.max_receive_count,
         })
@@ -79,9 +80,9 @@ fn job_error(e: &GatewayError) -> JobError {
     }
 }
 
-/// The lease of a claim: until the invocation's deadline (it cannot run longer), or the
-/// function's timeout when the deadline is unknown.
-fn lease_until(ctx: &CallContext, now: i64) -> i64 {
+/// The lease of a claim (a job's, or an inbox line's): until the invocation's deadline (it
+/// cannot run longer), or the function's timeout when the deadline is unknown.
+pub(crate) fn lease_until(ctx: &CallContext, now: i64) -> i64 {
     match ctx.deadline {
         Some(d) => {
             let left = d.saturating_duration_since(Instant::now()).as_millis();
@@ -361,7 +362,13 @@ async fn finish(
         }
     };
     let body = serde_json::to_vec(&summary).unwrap_or_default();
-    let delivered = worker.webhooks.deliver(url, &body, ctx.deadline).await;
+    // Signed with the key of the job's owner (its API key's derived secret), so one tenant's
+    // receiver never accepts what another tenant could sign.
+    let owner = JobOwner::of(record.key_id.as_ref());
+    let delivered = worker
+        .webhooks
+        .deliver(url, &body, &owner, ctx.deadline)
+        .await;
     tracing::info!(job_id = %id, status = ?delivered.status, attempts = delivered.attempts, code = ?delivered.last_status_code, "webhook");
     if let Err(e) = worker.store.record_webhook(id, &delivered, now_ms()).await {
         tracing::error!(job_id = %id, error = %e, "could not record the webhook outcome");

@@ -6,9 +6,10 @@ pub mod error;
 pub mod events;
 pub mod handler;
 pub mod inbox;
+pub mod inbox_object;
 pub mod jobs;
 pub mod runner;
-pub mod secrets;
+pub mod state;
 pub mod storage;
 
 pub use error::CallbackError;

@@ -1,3 +1,4 @@
+use async_callback::inbox::InboxSettings;
 use async_callback::jobs::JobsWorker;
 use async_callback::storage::Storage;
 use async_callback::{GatewayRunner, State, handle};
@@ -17,8 +18,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some(settings) => Some(JobsWorker::new(&services.sdk, settings).await?),
         None => None,
     };
+    let inbox = InboxSettings::from_env()?;
     let state = State {
         storage: Storage::new(&services.sdk),
+        inbox,
         runner: Box::new(GatewayRunner(services.gateway)),
         jobs,
     };

@@ -52,6 +52,7 @@ async fn state() -> State {
         runner: Box::new(RecordingRunner(Mutex::new(Vec::new()))),
         storage: unreachable_storage().await,
         jobs: None,
+        inbox: Default::default(),
     }
 }
 

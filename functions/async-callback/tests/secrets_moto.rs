@@ -1,9 +1,9 @@
 //! The webhook signing key is read from Secrets Manager and SSM (SecureString) as deployed, here
 //! against moto's server; a reference that cannot be read fails the cold start with its name.
 
-use async_callback::secrets;
 use aws_sdk_ssm::types::ParameterType;
 use gateway_jobs::SecretSource;
+use gateway_jobs::secrets;
 use gateway_tests::Moto;
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! `POST /v1/jobs` and `GET /v1/jobs/{id}`: record a job, enqueue it, report it.
+//! `GET /v1/jobs/webhook-secret`: the calling API key's webhook signing key.
 //!
-//! Write order is what makes "nothing lost" hold: the record is written first (conditional put),
-//! then the message is sent. If the send fails the record is marked `failed`
+//! Write order is what makes "nothing lost" hold: with an idempotency key, the key's item first
+//! (per API key, pointing at a random job ID; `gateway_jobs::idempotency`), then the record
+//! (conditional put), then the message. If the send fails the record is marked `failed`
 //! (`enqueue_failed`) and the caller gets 503; a retry with the same idempotency key puts the
 //! job back to `queued` and sends again. The lifecycle is in `docs/jobs.md`.
 
@@ -11,9 +13,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use gateway_jobs::charge;
+use gateway_jobs::idempotency::{IdempotentJob, KeyClaim};
 use gateway_jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
 use gateway_jobs::submit::{self, Submission};
-use gateway_jobs::{JobError, JobId, JobRecord};
+use gateway_jobs::{JobError, JobId, JobOwner, JobRecord};
 use http::{HeaderValue, StatusCode};
 use inference_core::GatewayError;
 use inference_core::auth::KeyId;
@@ -51,10 +54,27 @@ async fn submit_job(
     key_id: Option<KeyId>,
 ) -> Result<(StatusCode, JobRecord), GatewayError> {
     let now = now_ms();
-    let id = match &sub.idempotency_key {
-        Some(k) => JobId::for_idempotency_key(k),
-        None => JobId::random(),
-    };
+    let mut id = JobId::random();
+    if let Some(key) = &sub.idempotency_key {
+        // The key is the submitting key's own (or the deployment's, without keys): another
+        // owner's same key is another job. A held key names its job, which this submission then
+        // reads, or writes if the first submission died before it could.
+        let owner = JobOwner::of(key_id.as_ref());
+        let proposed = IdempotentJob {
+            job_id: id.clone(),
+            request_hash: sub.request_hash.clone(),
+        };
+        if let KeyClaim::Held(held) = jobs
+            .store
+            .claim_idempotency_key(&owner, key, &proposed, now)
+            .await?
+        {
+            if held.request_hash != sub.request_hash {
+                return Err(conflict());
+            }
+            id = held.job_id;
+        }
+    }
     let mut record = JobRecord::new(
         id.clone(),
         sub.kind,
@@ -71,16 +91,15 @@ async fn submit_job(
         tracing::info!(job_id = %id, kind = record.kind.as_str(), model = %record.model, "job queued");
         return Ok((StatusCode::ACCEPTED, record));
     }
-    // The idempotency key's job exists already.
+    // The idempotency key's job exists already (written by an earlier or a concurrent
+    // submission with the same key).
     let existing = jobs
         .store
         .get(&id)
         .await?
         .ok_or_else(|| GatewayError::internal("job vanished between write and read"))?;
     match resubmit(&existing, &sub.request_hash, now) {
-        Resubmit::Conflict => Err(GatewayError::conflict(
-            "idempotency_key was already used for a different request",
-        )),
+        Resubmit::Conflict => Err(conflict()),
         Resubmit::Existing => Ok((StatusCode::OK, existing)),
         Resubmit::Reenqueue => {
             if jobs.store.requeue(&id, now).await? {
@@ -91,6 +110,10 @@ async fn submit_job(
             Ok((StatusCode::ACCEPTED, current))
         }
     }
+}
+
+fn conflict() -> GatewayError {
+    GatewayError::conflict("idempotency_key was already used for a different request")
 }
 
 /// Sends the job's message; on failure marks the record `failed` (`enqueue_failed`) so it is
@@ -152,6 +175,41 @@ pub async fn get(
         r["url_expires_at"] = json!(gateway_jobs::record::rfc3339(expires * 1000));
     }
     Ok(Json(v))
+}
+
+/// `GET /v1/jobs/webhook-secret`: the key that signs the calling API key's webhook deliveries
+/// (derived from the deployment's key, `WebhookSecret::for_owner`), so a tenant can verify its
+/// own deliveries and cannot forge another tenant's. Without API keys there is no per-caller
+/// key: deliveries are signed with the deployment's key, which only operators read.
+pub async fn webhook_secret(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+) -> Result<Response, GatewayError> {
+    let jobs = state.jobs.as_ref().ok_or_else(not_configured)?;
+    let Some(caller) = ctx.caller.as_ref() else {
+        return Err(GatewayError::not_found(
+            "webhook keys are per API key, and this deployment runs without API keys (GATEWAY_AUTH=none): deliveries are signed with the deployment's key (GATEWAY_WEBHOOK_SECRET), which operators read from its secret",
+        ));
+    };
+    let deployment = jobs.webhook_secret().await?.ok_or_else(|| {
+        GatewayError::internal(
+            "no webhook signing key is configured on this deployment (GATEWAY_WEBHOOK_SECRET): webhooks are not sent",
+        )
+    })?;
+    let key_id = &caller.record.id;
+    let own = deployment.for_owner(&JobOwner::Key(key_id.clone()));
+    let body = json!({
+        "key_id": key_id,
+        "webhook_secret": String::from_utf8_lossy(own.expose()),
+        "algorithm": "HMAC-SHA256",
+        "signature_header": gateway_jobs::SIGNATURE_HEADER,
+    });
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 fn job_response(status: StatusCode, record: &JobRecord) -> Response {

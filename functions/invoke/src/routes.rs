@@ -24,6 +24,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/invoke/{modelId}", post(native::handle))
         .route("/v1/guardrail/check", post(guardrail::handle))
         .route("/v1/jobs", post(jobs::create))
+        .route("/v1/jobs/webhook-secret", get(jobs::webhook_secret))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/usage", get(usage::handle));
     web::edge(routes, scope, Some(state.gateway.auth().clone())).with_state(state)

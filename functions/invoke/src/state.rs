@@ -1,9 +1,13 @@
 //! What the handlers share, built once per cold start: the gateway and the jobs API's clients.
 
+use std::sync::Arc;
+
 use gateway_jobs::queue::JobQueue;
 use gateway_jobs::results::ResultStore;
+use gateway_jobs::webhook::WebhookSecret;
 use gateway_jobs::{JobStore, JobsSettings};
-use inference_core::Gateway;
+use inference_core::{Gateway, GatewayError};
+use tokio::sync::OnceCell;
 
 /// Everything a handler needs, built once per cold start.
 pub struct AppState {
@@ -40,6 +44,11 @@ pub struct JobsApi {
     pub queue: JobQueue,
     /// The results bucket (presigned links).
     pub results: ResultStore,
+    /// The SDK configuration, to read the webhook key when first asked for.
+    sdk: aws_config::SdkConfig,
+    /// The deployment's webhook key, read on the first `GET /v1/jobs/webhook-secret` (not at
+    /// cold start: every other route of this function does without it).
+    webhook_secret: Arc<OnceCell<Option<WebhookSecret>>>,
 }
 
 impl JobsApi {
@@ -51,6 +60,16 @@ impl JobsApi {
             queue: JobQueue::new(sdk, queue_url),
             results: ResultStore::new(sdk, &settings.bucket),
             settings,
+            sdk: sdk.clone(),
+            webhook_secret: Arc::new(OnceCell::new()),
         })
+    }
+
+    /// The deployment's webhook signing key (`None`: none configured), read once.
+    pub async fn webhook_secret(&self) -> Result<Option<WebhookSecret>, GatewayError> {
+        self.webhook_secret
+            .get_or_try_init(|| gateway_jobs::secrets::resolve(&self.sdk, &self.settings.secret))
+            .await
+            .cloned()
     }
 }

@@ -1,10 +1,10 @@
-//! Job IDs: `job_` + 32 lowercase hex digits, parsed in one place.
+//! Job IDs (`job_` + 32 lowercase hex digits, parsed in one place), idempotency keys, and
+//! whose a job is.
 
 use std::fmt;
 use std::str::FromStr;
 
-use sha2::{Digest, Sha256};
-
+use inference_core::auth::KeyId;
 use inference_core::error::GatewayError;
 
 const PREFIX: &str = "job_";
@@ -16,17 +16,11 @@ const HEX_LEN: usize = 32;
 pub struct JobId(String);
 
 impl JobId {
-    /// A fresh random ID (128 random bits), for jobs submitted without an idempotency key.
+    /// A fresh random ID (128 random bits; UUID v4's 122 plus fixed bits). Every job gets one,
+    /// with or without an idempotency key: an ID says nothing about the key, and knowing a key
+    /// tells nothing about the ID (`idempotency` maps one to the other per owner).
     pub fn random() -> JobId {
         JobId(format!("{PREFIX}{}", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// The ID a job with this idempotency key gets. Deterministic, so two concurrent submissions
-    /// with the same key race on one DynamoDB item (a conditional put), not on an eventually
-    /// consistent index lookup: exactly one of them creates the job.
-    pub fn for_idempotency_key(key: &IdempotencyKey) -> JobId {
-        let digest = Sha256::digest(format!("idempotency-key:{}", key.as_str()).as_bytes());
-        JobId(format!("{PREFIX}{}", hex::encode(&digest[..HEX_LEN / 2])))
     }
 
     /// Parses `job_<32 lowercase hex>`; anything else is a 404-worthy "no such job".
@@ -84,6 +78,31 @@ impl IdempotencyKey {
     }
 }
 
+/// Whose a job is: the API key that submitted it, or, with `GATEWAY_AUTH=none`, the deployment
+/// (one owner for every caller). Idempotency keys and webhook signing keys are per owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOwner {
+    /// The submitting key (its public ID).
+    Key(KeyId),
+    /// No API keys: every submission is the deployment's.
+    Deployment,
+}
+
+impl JobOwner {
+    /// The owner of a job submitted by `key_id` (`None`: auth is off).
+    pub fn of(key_id: Option<&KeyId>) -> JobOwner {
+        key_id.map_or(JobOwner::Deployment, |k| JobOwner::Key(k.clone()))
+    }
+
+    /// A stable name, used only inside hashed or derived values: `key:<id>` or `deployment`.
+    pub fn scope(&self) -> String {
+        match self {
+            JobOwner::Key(k) => format!("key:{}", k.as_str()),
+            JobOwner::Deployment => "deployment".to_owned(),
+        }
+    }
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
@@ -105,18 +124,12 @@ mod tests {
     }
 
     #[test]
-    fn idempotency_keys_give_stable_ids() {
-        let k = IdempotencyKey::parse("order-42").unwrap();
-        assert_eq!(
-            JobId::for_idempotency_key(&k),
-            JobId::for_idempotency_key(&k)
-        );
-        let other = IdempotencyKey::parse("order-43").unwrap();
-        assert_ne!(
-            JobId::for_idempotency_key(&k),
-            JobId::for_idempotency_key(&other)
-        );
-        JobId::parse(JobId::for_idempotency_key(&k).as_str()).unwrap();
+    fn owners_have_distinct_scopes() {
+        let a = JobOwner::of(Some(&KeyId::parse("key_00000000000000aa").unwrap()));
+        let b = JobOwner::of(Some(&KeyId::parse("key_00000000000000bb").unwrap()));
+        assert_ne!(a.scope(), b.scope());
+        assert_ne!(a.scope(), JobOwner::of(None).scope());
+        assert_eq!(JobOwner::of(None), JobOwner::Deployment);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `async-callback` (the jobs queue) share. The lifecycle and its guarantees are described in
 //! `docs/jobs.md`; the state machine itself is [`record`].
 //!
-//! - [`id`]: `JobId` and `IdempotencyKey`.
+//! - [`id`]: `JobId`, `IdempotencyKey` and `JobOwner`.
+//! - [`idempotency`]: idempotency keys per owner, each pointing at a random job ID.
 //! - [`record`]: the job record, its states and the pure transition rules.
 //! - [`store`]: the record in DynamoDB, every transition a conditional write.
 //! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
@@ -10,15 +11,21 @@
 //! - [`submit`]: checking a submission up front.
 //! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
 //! - [`charge`]: jobs admitted and charged to the API key that submitted them.
-//! - [`signature`], [`url_guard`], [`webhook`]: signed, SSRF-safe webhook delivery.
+//! - [`checkpoint`]: per-line checkpoints of S3 `inbox/` objects (no line runs twice).
+//! - [`signature`], [`url_guard`], [`webhook`]: signed, SSRF-safe webhook delivery, each API
+//!   key's deliveries signed with its own derived key.
+//! - [`secrets`]: reading the deployment's webhook key from Secrets Manager or SSM.
 //! - [`settings`]: the jobs configuration.
 
 pub mod async_invoke;
 pub mod charge;
+pub mod checkpoint;
 pub mod id;
+pub mod idempotency;
 pub mod queue;
 pub mod record;
 pub mod results;
+pub mod secrets;
 pub mod settings;
 pub mod signature;
 pub mod store;
@@ -26,7 +33,7 @@ pub mod submit;
 pub mod url_guard;
 pub mod webhook;
 
-pub use id::{IdempotencyKey, JobId};
+pub use id::{IdempotencyKey, JobId, JobOwner};
 pub use record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome, WebhookStatus};
 pub use settings::{JobsSettings, SecretSource};
 pub use signature::{SIGNATURE_HEADER, signature_header, verify_signature};

@@ -47,18 +47,18 @@ pub enum Outcome {
 /// The jobs table.
 #[derive(Debug, Clone)]
 pub struct JobStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
-fn json_s<T: serde::Serialize>(v: &T) -> AttributeValue {
+pub(crate) fn json_s<T: serde::Serialize>(v: &T) -> AttributeValue {
     s(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
 }
 
 /// The store's name in errors.
-const STORE: &str = "job store";
+pub(crate) const STORE: &str = "job store";
 
-fn store_error<E, R>(what: &str, e: SdkError<E, R>) -> GatewayError
+pub(crate) fn store_error<E, R>(what: &str, e: SdkError<E, R>) -> GatewayError
 where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
@@ -89,7 +89,7 @@ fn aliases(exprs: &[&Option<String>]) -> Vec<String> {
 }
 
 /// Adds `#x -> x` for every alias the request's expressions use.
-trait Named {
+pub(crate) trait Named {
     fn named(self) -> Self;
 }
 

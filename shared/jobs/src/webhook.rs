@@ -6,6 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::id::JobOwner;
 use super::record::{WebhookOutcome, WebhookStatus, now_ms};
 use super::signature::{SIGNATURE_HEADER, signature_header};
 use super::url_guard::{UrlPolicy, WebhookUrl};
@@ -21,7 +25,7 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// Timeout of one POST (connect + answer).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The signing key. `Debug` never shows it.
+/// A signing key (the deployment's, or one owner's derived from it). `Debug` never shows it.
 #[derive(Clone)]
 pub struct WebhookSecret(Arc<Vec<u8>>);
 
@@ -29,6 +33,27 @@ impl WebhookSecret {
     /// Wraps key bytes.
     pub fn new(key: impl Into<Vec<u8>>) -> WebhookSecret {
         WebhookSecret(Arc::new(key.into()))
+    }
+
+    /// The key that signs `owner`'s deliveries. Per API key: the 64 lowercase hex digits of
+    /// HMAC-SHA256(deployment key, `"webhook:" + key_id`), used as text (its ASCII bytes are
+    /// the HMAC key), so a tenant that can verify its own deliveries cannot forge another
+    /// tenant's, and the deployment key never leaves the function. Without keys
+    /// (`GATEWAY_AUTH=none`) the deployment key itself.
+    pub fn for_owner(&self, owner: &JobOwner) -> WebhookSecret {
+        match owner {
+            JobOwner::Deployment => self.clone(),
+            JobOwner::Key(id) => {
+                // HMAC takes a key of any length: `new_from_slice` cannot fail.
+                let tag = Hmac::<Sha256>::new_from_slice(self.expose())
+                    .map(|mut m| {
+                        m.update(format!("webhook:{}", id.as_str()).as_bytes());
+                        hex::encode(m.finalize().into_bytes())
+                    })
+                    .unwrap_or_default();
+                WebhookSecret::new(tag.into_bytes())
+            }
+        }
     }
 
     /// The key bytes.
@@ -82,13 +107,20 @@ impl WebhookSender {
         self.policy
     }
 
-    /// Delivers `body` to `url`: up to [`MAX_ATTEMPTS`] POSTs with backoff, stopping early when
-    /// the next pause would pass `deadline`. Retries connection failures, timeouts, 408, 429 and
-    /// 5xx; any other 4xx is final (the receiver refused this delivery).
+    /// `owner`'s signing key (`None`: no deployment key configured).
+    pub fn secret_for(&self, owner: &JobOwner) -> Option<WebhookSecret> {
+        self.secret.as_ref().map(|s| s.for_owner(owner))
+    }
+
+    /// Delivers `body` to `url`, signed with `owner`'s key: up to [`MAX_ATTEMPTS`] POSTs with
+    /// backoff, stopping early when the next pause would pass `deadline`. Retries connection
+    /// failures, timeouts, 408, 429 and 5xx; any other 4xx is final (the receiver refused this
+    /// delivery).
     pub async fn deliver(
         &self,
         url: &str,
         body: &[u8],
+        owner: &JobOwner,
         deadline: Option<Instant>,
     ) -> WebhookOutcome {
         let mut outcome = WebhookOutcome {
@@ -97,7 +129,7 @@ impl WebhookSender {
             last_status_code: None,
             last_error: None,
         };
-        let Some(secret) = &self.secret else {
+        let Some(secret) = &self.secret_for(owner) else {
             outcome.last_error =
                 Some("no webhook signing key configured (GATEWAY_WEBHOOK_SECRET): not sent".into());
             return outcome;
@@ -210,7 +242,9 @@ mod tests {
             "http://10.0.0.1/",
             "http://2852039166/",
         ] {
-            let o = sender.deliver(url, b"{}", None).await;
+            let o = sender
+                .deliver(url, b"{}", &JobOwner::Deployment, None)
+                .await;
             assert_eq!(o.status, WebhookStatus::Failed);
             assert_eq!(o.attempts, 0, "{url}");
             assert!(o.last_error.unwrap().contains("address"));
@@ -220,9 +254,43 @@ mod tests {
     #[tokio::test]
     async fn without_a_key_nothing_is_sent() {
         let sender = WebhookSender::new(UrlPolicy::local_development(true), None);
-        let o = sender.deliver("http://127.0.0.1:9/", b"{}", None).await;
+        let o = sender
+            .deliver("http://127.0.0.1:9/", b"{}", &JobOwner::Deployment, None)
+            .await;
         assert_eq!(o.attempts, 0);
         assert!(o.last_error.unwrap().contains("signing key"));
+    }
+
+    #[test]
+    fn each_key_signs_with_its_own_derived_secret() {
+        use crate::signature::{signature_header, verify_signature};
+        use inference_core::auth::KeyId;
+        let deployment = WebhookSecret::new("deployment-secret");
+        let a = JobOwner::Key(KeyId::parse("key_00000000000000aa").unwrap());
+        let b = JobOwner::Key(KeyId::parse("key_00000000000000bb").unwrap());
+        let (sa, sb) = (deployment.for_owner(&a), deployment.for_owner(&b));
+        // Stable, 64 hex digits, and neither the deployment key nor each other.
+        assert_eq!(sa.expose(), deployment.for_owner(&a).expose());
+        assert_eq!(sa.expose().len(), 64);
+        assert!(sa.expose().iter().all(u8::is_ascii_hexdigit));
+        assert_ne!(sa.expose(), sb.expose());
+        assert_ne!(sa.expose(), deployment.expose());
+        assert_eq!(
+            deployment.for_owner(&JobOwner::Deployment).expose(),
+            deployment.expose()
+        );
+        // The documented derivation, spelled out.
+        let mut m = Hmac::<Sha256>::new_from_slice(b"deployment-secret").unwrap();
+        m.update(b"webhook:key_00000000000000aa");
+        assert_eq!(
+            sa.expose(),
+            hex::encode(m.finalize().into_bytes()).as_bytes()
+        );
+        // A's delivery verifies with A's key only.
+        let h = signature_header(sa.expose(), 10, b"{}");
+        verify_signature(sa.expose(), &h, b"{}", 10, 300).unwrap();
+        assert!(verify_signature(sb.expose(), &h, b"{}", 10, 300).is_err());
+        assert!(verify_signature(deployment.expose(), &h, b"{}", 10, 300).is_err());
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use gateway_jobs::url_guard::UrlPolicy;
 use gateway_jobs::webhook::{WebhookSecret, WebhookSender};
-use gateway_jobs::{SIGNATURE_HEADER, WebhookStatus, verify_signature};
+use gateway_jobs::{JobOwner, SIGNATURE_HEADER, WebhookStatus, verify_signature};
 use gateway_tests::workspace_root;
+use inference_core::auth::KeyId;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -111,10 +112,20 @@ async fn https_webhooks_verify_the_receiver_and_arrive_signed() {
     let body = br#"{"job_id":"job_0123456789abcdef0123456789abcdef","status":"succeeded"}"#;
     let deadline = Some(Instant::now() + std::time::Duration::from_secs(30));
 
-    for host in ["localhost", "127.0.0.1"] {
+    // Without keys the deployment key signs; a job of an API key is signed with that key's
+    // derived secret, which verifies it and the deployment key does not (nor another key's).
+    let tenant = JobOwner::Key(KeyId::parse("key_00000000000000aa").unwrap());
+    let other = JobOwner::Key(KeyId::parse("key_00000000000000bb").unwrap());
+    let deployment = WebhookSecret::new(KEY.to_vec());
+    for (host, owner) in [("localhost", JobOwner::Deployment), ("127.0.0.1", tenant)] {
         let (port, mut rx) = receiver("server.pem", "server.key").await;
         let outcome = sender
-            .deliver(&format!("https://{host}:{port}/hook"), body, deadline)
+            .deliver(
+                &format!("https://{host}:{port}/hook"),
+                body,
+                &owner,
+                deadline,
+            )
             .await;
         assert_eq!(
             outcome.status,
@@ -127,13 +138,24 @@ async fn https_webhooks_verify_the_receiver_and_arrive_signed() {
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
             .as_secs() as i64;
-        verify_signature(KEY, &signature, &received, now, 300).expect("a valid signature");
+        let own = deployment.for_owner(&owner);
+        verify_signature(own.expose(), &signature, &received, now, 300).expect("a valid signature");
+        if owner != JobOwner::Deployment {
+            assert!(verify_signature(KEY, &signature, &received, now, 300).is_err());
+            let theirs = deployment.for_owner(&other);
+            assert!(verify_signature(theirs.expose(), &signature, &received, now, 300).is_err());
+        }
     }
 
     // A certificate the trust store does not vouch for: never delivered, the job says why.
     let (port, mut rx) = receiver("untrusted.pem", "untrusted.key").await;
     let outcome = sender
-        .deliver(&format!("https://localhost:{port}/hook"), body, deadline)
+        .deliver(
+            &format!("https://localhost:{port}/hook"),
+            body,
+            &JobOwner::Deployment,
+            deadline,
+        )
         .await;
     assert_eq!(outcome.status, WebhookStatus::Failed, "{outcome:?}");
     let why = outcome.last_error.as_deref().unwrap_or_default();

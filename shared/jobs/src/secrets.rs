@@ -1,10 +1,12 @@
-//! Reads the webhook signing key once per cold start from where `GATEWAY_WEBHOOK_SECRET` points:
-//! a Secrets Manager secret (its `SecretString`) or an SSM SecureString parameter. The key is
-//! never logged; a reference that cannot be read stops the cold start with its name.
+//! Reads the deployment's webhook signing key from where `GATEWAY_WEBHOOK_SECRET` points: a
+//! Secrets Manager secret (its `SecretString`) or an SSM SecureString parameter. async-callback
+//! reads it once per cold start (it signs); invoke on the first `GET /v1/jobs/webhook-secret`
+//! (it hands each API key its derived key). The key is never logged; a reference that cannot be
+//! read is an error naming the reference.
 
-use gateway_jobs::SecretSource;
-use gateway_jobs::webhook::WebhookSecret;
-use inference_core::GatewayError;
+use super::settings::SecretSource;
+use super::webhook::WebhookSecret;
+use inference_core::error::GatewayError;
 
 /// The key, or `None` when none is configured.
 pub async fn resolve(
