@@ -15,8 +15,11 @@ pub mod url_guard;
 
 use gateway_model::error::GatewayError;
 
+/// A property check: panics when the property fails for the input.
+pub type Check = fn(&[u8]);
+
 /// Every fuzz target, by the name of its `fuzz/fuzz_targets/<name>.rs` and corpus folder.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("converse_request", converse::check),
     ("compat_request", compat::check),
     ("model_resolve", resolve::check),

@@ -88,7 +88,9 @@ pub fn inet_aton(host: &str) -> Option<Ipv4Addr> {
         } else {
             (*p, 10)
         };
-        if digits.is_empty() && radix != 16 {
+        // Digits only: `from_str_radix` alone would also take a sign (`+9`), which
+        // `inet_aton` does not.
+        if (digits.is_empty() && radix != 16) || !digits.chars().all(|c| c.is_digit(radix)) {
             return None;
         }
         let n = if digits.is_empty() {
@@ -117,7 +119,8 @@ fn host_refusal(url: &url::Url) -> Option<bool> {
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return std_refusal(ip);
     }
-    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    // One trailing dot is a fully qualified name; `3..` is no address to the resolver.
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
     if name == "localhost" || name.ends_with(".localhost") {
         return Some(true);
     }
