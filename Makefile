@@ -20,12 +20,13 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-build structure
+.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-build structure fuzz fuzz-build
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
 	@echo "make agents  npm ci the agent CLIs the e2e tests drive (Codex CLI, Claude Code)"
 	@echo "make test    install what is needed, run every test (unit, integration, conformance, template lint)"
+	@echo "make fuzz    run every cargo-fuzz target for FUZZ_SECONDS (60) each; grows fuzz/corpus (docs/fuzzing.md)"
 	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
 	@echo "make build   cargo lambda build --release for every deployed function (ARCH=arm64|x86_64)"
 	@echo "make lint    cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
@@ -116,3 +117,38 @@ bench-quick: bench-build
 	$${CARGO_TARGET_DIR:-target}/release/bench --quick --out bench/results.json --doc docs/performance.md
 
 .PHONY: build-dev
+
+# Fuzzing (docs/fuzzing.md). cargo-fuzz is pinned and installed into tools/cargo-fuzz (git-ignored)
+# with the pinned nightly toolchain (`rustup toolchain list`: rustc 1.97.0-nightly e50aa6fba
+# 2026-05-19); rust-toolchain.toml stays stable for everything else. The fuzz crate (fuzz/) is its
+# own workspace with its own lock file and target dir, outside `make test`.
+FUZZ_TOOLCHAIN    := nightly-x86_64-unknown-linux-gnu
+CARGO_FUZZ_VER    := 0.13.2
+CARGO_FUZZ_ROOT   := tools/cargo-fuzz
+CARGO_FUZZ        := $(CURDIR)/$(CARGO_FUZZ_ROOT)/bin/cargo-fuzz
+CARGO_FUZZ_STAMP  := $(CARGO_FUZZ_ROOT)/.installed-$(CARGO_FUZZ_VER)
+FUZZ_TARGETS      := converse_request compat_request model_resolve webhook_url sse event_stream
+# Seconds each target runs (`make fuzz FUZZ_SECONDS=600`); FUZZ_TARGETS narrows the set.
+FUZZ_SECONDS      ?= 60
+# No sanitizer: the code under test is safe Rust, where the findings are panics and failed
+# properties; AddressSanitizer would double the (SDK-sized) build for nothing it can catch there.
+FUZZ_RUN          := RUSTUP_TOOLCHAIN=$(FUZZ_TOOLCHAIN) $(CARGO_FUZZ)
+FUZZ_FLAGS        := --fuzz-dir fuzz --target-dir fuzz/target --sanitizer none --debug-assertions
+
+$(CARGO_FUZZ_STAMP):
+	cargo +$(FUZZ_TOOLCHAIN) install cargo-fuzz --version $(CARGO_FUZZ_VER) --locked --root $(CARGO_FUZZ_ROOT)
+	@touch $@
+
+fuzz-build: $(CARGO_FUZZ_STAMP)
+	$(FUZZ_RUN) build $(FUZZ_FLAGS)
+
+# Each target for FUZZ_SECONDS on the checked-in corpus (new inputs are added to it: minimise
+# with `cargo fuzz cmin` before committing them). A crash stops the run and leaves its input in
+# fuzz/artifacts/<target>/.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p fuzz/corpus/$$t; \
+	  $(FUZZ_RUN) run $(FUZZ_FLAGS) $$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	    -timeout=10 -print_final_stats=1 || exit 1; \
+	done

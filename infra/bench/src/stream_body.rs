@@ -39,30 +39,7 @@ impl StreamedBody {
             .map(|s| s as u16);
         let base = split + DELIMITER.len();
         let text = std::str::from_utf8(&raw[base..]).map_err(|e| e.to_string())?;
-        let mut events = Vec::new();
-        let mut off = 0;
-        while let Some(len) = text[off..].find("\n\n") {
-            let block = &text[off..off + len];
-            let (mut name, mut data) = (String::new(), String::new());
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    name = v.trim_start().to_string();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    if !data.is_empty() {
-                        data.push('\n');
-                    }
-                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
-                }
-            }
-            if !name.is_empty() || !data.is_empty() {
-                events.push(SseEvent {
-                    name,
-                    data,
-                    start: base + off,
-                });
-            }
-            off += len + 2;
-        }
+        let events = sse_events(text, base);
         Ok(StreamedBody { status, events })
     }
 
@@ -89,6 +66,46 @@ impl StreamedBody {
     }
 }
 
+/// The complete events of an SSE body (`base`: the body's offset in the whole response). Lines
+/// end with LF, CRLF or a lone CR, and an empty line ends an event, as the SSE specification
+/// reads them; `data:` lines are joined with LF (two empty ones are one LF).
+fn sse_events(text: &str, base: usize) -> Vec<SseEvent> {
+    let mut events = Vec::new();
+    let (mut name, mut data, mut has_data, mut start) = (String::new(), String::new(), false, None);
+    let mut off = 0;
+    while let Some(len) = text[off..].find(['\r', '\n']) {
+        let line = &text[off..off + len];
+        let line_start = off;
+        off += len
+            + if text[off + len..].starts_with("\r\n") {
+                2
+            } else {
+                1
+            };
+        if line.is_empty() {
+            if let Some(start) = start.take()
+                && (!name.is_empty() || !data.is_empty())
+            {
+                let (name, data) = (std::mem::take(&mut name), std::mem::take(&mut data));
+                events.push(SseEvent { name, data, start });
+            }
+            (name, data, has_data) = (String::new(), String::new(), false);
+            continue;
+        }
+        start.get_or_insert(base + line_start);
+        if let Some(v) = line.strip_prefix("event:") {
+            name = v.trim_start().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            if has_data {
+                data.push('\n');
+            }
+            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+            has_data = true;
+        }
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +129,23 @@ mod tests {
         assert_eq!(s.output_tokens(), Some(7));
         assert!(s.error_event().is_none());
         assert!(StreamedBody::parse(b"{\"statusCode\":200}").is_err());
+    }
+
+    /// A lone CR ends a line and CRLF CRLF ends an event (the SSE line rules); empty `data:`
+    /// lines still count. Found by the `sse` fuzz target (docs/fuzzing.md).
+    #[test]
+    fn cr_and_crlf_end_lines_and_empty_data_lines_count() {
+        let mut raw = br#"{"statusCode":200}"#.to_vec();
+        raw.extend_from_slice(&[0; 8]);
+        raw.extend_from_slice(
+            b"event: a\rdata: x\r\r\r\nevent: b\r\ndata: 1\r\ndata: 2\r\n\r\ndata:\ndata:\n\n",
+        );
+        let s = StreamedBody::parse(&raw).unwrap();
+        let got: Vec<(&str, &str)> = s
+            .events
+            .iter()
+            .map(|e| (e.name.as_str(), e.data.as_str()))
+            .collect();
+        assert_eq!(got, [("a", "x"), ("b", "1\n2"), ("", "\n")]);
     }
 }

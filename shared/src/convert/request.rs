@@ -430,6 +430,18 @@ fn number(v: &Value, p: &Path) -> R<f64> {
         .ok_or_else(|| p.err(format!("expected a number, got {}", super::kind(v))))
 }
 
+/// A number Bedrock takes as an `f32` (`temperature`, `topP`): one too large for it would be
+/// sent as an infinity (and written back as `null`), so it is refused here.
+fn float(v: &Value, p: &Path) -> R<f32> {
+    let n = number(v, p)?;
+    let f = n as f32;
+    if f.is_finite() {
+        Ok(f)
+    } else {
+        Err(p.err(format!("{n} is out of range")))
+    }
+}
+
 fn inference_config(v: &Value, p: &Path) -> R<InferenceConfiguration> {
     let o = obj(v, p)?;
     only(o, &["maxTokens", "temperature", "topP", "stopSequences"], p)?;
@@ -441,10 +453,10 @@ fn inference_config(v: &Value, p: &Path) -> R<InferenceConfiguration> {
         b = b.max_tokens(n);
     }
     if let Some(t) = o.get("temperature") {
-        b = b.temperature(number(t, &p.key("temperature"))? as f32);
+        b = b.temperature(float(t, &p.key("temperature"))?);
     }
     if let Some(t) = o.get("topP") {
-        b = b.top_p(number(t, &p.key("topP"))? as f32);
+        b = b.top_p(float(t, &p.key("topP"))?);
     }
     if let Some(s) = o.get("stopSequences") {
         let sp = p.key("stopSequences");
@@ -672,6 +684,17 @@ mod tests {
         let e = ConverseParts::from_json(&body, &[]).unwrap_err();
         assert_eq!(e.status(), 400);
         e.message().to_owned()
+    }
+
+    /// Found by the `converse_request` fuzz property (docs/fuzzing.md): an out-of-range float
+    /// became an infinite `f32` and was written back as `null`.
+    #[test]
+    fn floats_beyond_f32_are_refused() {
+        for (k, v) in [("temperature", 1e39), ("topP", -1e300)] {
+            let m = err(json!({"inferenceConfig": {k: v}}));
+            assert!(m.starts_with(&format!("inferenceConfig.{k}: ")), "{m}");
+            assert!(m.contains("out of range"), "{m}");
+        }
     }
 
     #[test]
