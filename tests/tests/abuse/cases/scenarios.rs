@@ -247,16 +247,12 @@ pub fn all() -> Vec<Test> {
         scenario("cross_key::jobs_of_another_key", |w| {
             jobs_of_another_key(w).boxed()
         }),
-        scenario_ignored(
-            "cross_key::idempotency_is_per_key",
-            "fixed on branch hard-jobs",
-            |w| idempotency_is_per_key(w).boxed(),
-        ),
-        scenario_ignored(
-            "cross_key::job_ids_are_not_derived",
-            "fixed on branch hard-jobs",
-            |w| job_ids_are_not_derived(w).boxed(),
-        ),
+        scenario("cross_key::idempotency_is_per_key", |w| {
+            idempotency_is_per_key(w).boxed()
+        }),
+        scenario("cross_key::job_ids_are_not_derived", |w| {
+            job_ids_are_not_derived(w).boxed()
+        }),
         scenario("cross_key::usage_of_another_key", |w| {
             usage_of_another_key(w).boxed()
         }),
