@@ -201,7 +201,9 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
 ///
 /// Fixes the request ID once (in the request's extensions as [`RequestId`] for [`Ctx`], and in
 /// its `x-request-id`, so handlers, error bodies and the response agree even outside Lambda),
-/// returns it as the response's `x-request-id`, writes it into a [`GatewayError`] answer's body,
+/// returns it as the response's `x-request-id`, answers axum's own `text/plain` rejections (a
+/// path parameter that is not UTF-8, ...) as the JSON [`GatewayError`], writes the request ID
+/// into a [`GatewayError`] answer's body,
 /// runs the request in its log span and writes one access line (method, path, status, latency;
 /// never bodies).
 pub async fn request_scope(
