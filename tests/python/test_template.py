@@ -408,6 +408,19 @@ def test_each_function_gets_only_its_key_table_actions(template: dict[str, Any])
         assert env["GATEWAY_AUTH"] == {"Ref": "GatewayAuth"}, name
 
 
+def test_under_jwt_the_key_is_read_from_x_api_key_only(template: dict[str, Any]) -> None:
+    """AuthMode=JWT puts the JWT in Authorization: the functions behind the HTTP API (invoke,
+    count) must then read the gateway key from x-api-key only (docs/auth.md)."""
+    jwt_if = {"Fn::If": ["UseJwt", "x-api-key", "authorization,x-api-key"]}
+    for name, res in functions(template).items():
+        env = (fn_prop(template, res, "Environment") or {}).get("Variables", {})
+        if binary_of(res) in ("invoke", "count"):
+            assert env.get("GATEWAY_KEY_HEADERS") == jwt_if, name
+        else:
+            # stream-url's Function URL has no JWT authorizer: both headers, the default.
+            assert "GATEWAY_KEY_HEADERS" not in env, name
+
+
 def test_keys_table_is_indexed_by_key_id(template: dict[str, Any]) -> None:
     t = template["Resources"]["KeysTable"]["Properties"]
     assert t["KeySchema"] == [{"AttributeName": "key_hash", "KeyType": "HASH"}]

@@ -68,6 +68,7 @@ async fn bad_admin_requests_are_clear_json_errors() {
             r.text
         );
         assert!(r.body["error"]["request_id"].is_string(), "{}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/json"));
     }
     let key = format!("/v1/admin/keys/{unknown}");
     let patch = Some(br#"{"limits":{"tokens_per_minute":10}}"#.to_vec());
@@ -93,10 +94,15 @@ async fn bad_admin_requests_are_clear_json_errors() {
         ),
         ("GET", "/v1/admin/nothing", None, 404),
         ("GET", "/v1/converse", None, 404),
+        // Not valid percent-encoded UTF-8: axum's rejection, answered as the JSON error.
+        ("GET", "/v1/admin/keys/%FF", None, 400),
+        ("DELETE", "/v1/admin/keys/key_%C3%28", None, 400),
+        ("PATCH", "/v1/admin/keys/%FF", Some(b"{}".to_vec()), 400),
     ];
     for (method, path, body, want) in others {
         let r = send(&f.admin, method, path, &json, body).await;
         assert_eq!(r.status, want, "{method} {path}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/json"));
         assert!(
             r.body["error"]["type"].is_string(),
             "{method} {path}: {}",

@@ -15,7 +15,7 @@ use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
 use inference_core::auth::dynamo::KeyStore;
-use inference_core::auth::{Auth, AuthMode, AuthSettings, KeyId, Limits};
+use inference_core::auth::{Auth, AuthMode, AuthSettings, KeyHeaders, KeyId, Limits};
 use inference_core::cache::ResponseCache;
 use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
 use invoke::{AppState, router};
@@ -46,6 +46,7 @@ async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
         usage_table: Some(USAGE_TABLE.into()),
         // Every lookup reads the table: revocations are seen at once.
         cache_ttl: Duration::ZERO,
+        key_headers: KeyHeaders::Both,
     };
     let mut map: HashMap<String, String> = HashMap::from([
         ("AWS_REGION".into(), "us-east-1".into()),

@@ -11,7 +11,9 @@ use gateway_tests::router::{Reply, call};
 use gateway_tests::{Emulator, Moto};
 use inference_core::auth::admin::KeyAdmin;
 use inference_core::auth::dynamo::{DynamoMeter, KeyStore, hash_key};
-use inference_core::auth::{Auth, AuthMode, AuthSettings, Caller, KeyRecord, Limits, Meter};
+use inference_core::auth::{
+    Auth, AuthMode, AuthSettings, Caller, KeyHeaders, KeyRecord, Limits, Meter,
+};
 use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
 use invoke::{AppState, router};
 use rust_decimal::Decimal;
@@ -33,10 +35,29 @@ async fn fixture(cache_seconds: u64) -> Fixture {
 }
 
 async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
-    fixture_env(cache_seconds, emulator_flags, &[]).await
+    fixture_full(cache_seconds, emulator_flags, &[], KeyHeaders::Both).await
 }
 
 async fn fixture_env(cache_seconds: u64, emulator_flags: &[&str], env: &[(&str, &str)]) -> Fixture {
+    fixture_full(cache_seconds, emulator_flags, env, KeyHeaders::Both).await
+}
+
+/// A fixture whose key layer reads the key from `key_headers` (`GATEWAY_KEY_HEADERS`).
+async fn fixture_reading(
+    cache_seconds: u64,
+    emulator_flags: &[&str],
+    key_headers: KeyHeaders,
+) -> Fixture {
+    fixture_full(cache_seconds, emulator_flags, &[], key_headers).await
+}
+
+/// The fixture with extra configuration `env` and the key headers.
+async fn fixture_full(
+    cache_seconds: u64,
+    emulator_flags: &[&str],
+    env: &[(&str, &str)],
+    key_headers: KeyHeaders,
+) -> Fixture {
     let moto = Moto::start();
     let emulator = Emulator::start(emulator_flags);
     let sdk = moto.sdk().await;
@@ -46,6 +67,7 @@ async fn fixture_env(cache_seconds: u64, emulator_flags: &[&str], env: &[(&str, 
         keys_table: Some(KEYS.into()),
         usage_table: Some(USAGE.into()),
         cache_ttl: Duration::from_secs(cache_seconds),
+        key_headers,
     };
     let mut map: HashMap<String, String> = HashMap::from([
         ("AWS_REGION".into(), "us-east-1".into()),
@@ -161,6 +183,57 @@ async fn keys_are_required_checked_and_revocable() {
     assert_eq!(r.error_type(), "unauthorized");
     let listed = f.store.list().await.unwrap();
     assert!(listed.iter().any(|k| k.id == record.id && k.revoked));
+}
+
+/// `AuthMode=JWT`: API Gateway checked the JWT in `Authorization`; the key comes from
+/// `x-api-key` only (`GATEWAY_KEY_HEADERS=x-api-key`), never from the bearer token.
+#[tokio::test]
+async fn under_jwt_the_key_is_read_from_x_api_key_only() {
+    let f = fixture_reading(0, &[], KeyHeaders::XApiKey).await;
+    let (key, record) = f
+        .store
+        .issue("team-jwt", vec![], false, Limits::default())
+        .await
+        .unwrap();
+    let jwt = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2ln";
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &[("authorization", jwt), ("x-api-key", &key)],
+        Some(converse_body(20)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let usage = call(
+        &f.app,
+        "GET",
+        "/v1/usage",
+        &[("authorization", jwt), ("x-api-key", &key)],
+        None,
+    )
+    .await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    assert_eq!(usage.body["key_id"], record.id.as_str());
+
+    // Without x-api-key: 401 saying to send it, whatever Authorization holds (even the key).
+    let as_bearer = bearer(&key);
+    for auth in [jwt, as_bearer.as_str()] {
+        let r = call(
+            &f.app,
+            "POST",
+            "/v1/converse",
+            &[("authorization", auth)],
+            Some(converse_body(20)),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert_eq!(r.error_type(), "unauthorized");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("x-api-key"), "{message}");
+        assert!(!message.contains("Bearer <key>"), "{message}");
+    }
 }
 
 #[tokio::test]

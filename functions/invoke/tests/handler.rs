@@ -188,3 +188,24 @@ async fn max_tokens_over_the_cap_is_400() {
     );
     send(app, &event).await.assert_error(400, "invalid_request");
 }
+
+/// Path parameters that are not valid percent-encoded UTF-8 (`{model}`, `{modelId}`, `{id}`)
+/// are the gateway's 400 JSON error, not axum's text/plain rejection.
+#[tokio::test]
+async fn bad_path_encoding_is_a_json_400() {
+    let app = offline_app();
+    for (method, path) in [
+        ("GET", "/v1/models/%FF"),
+        ("POST", "/v1/invoke/%FF"),
+        ("POST", "/v1/invoke/anthropic.%C3%28"),
+        ("GET", "/v1/jobs/%FF%FE"),
+    ] {
+        let body = (method == "POST").then(|| json!({"prompt": "x"}));
+        let r = gateway_tests::router::call(&app, method, path, &[], body).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text);
+        assert_eq!(r.error_type(), "invalid_request", "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert!(r.body["error"]["request_id"].is_string(), "{}", r.text);
+        assert!(r.text.contains("UTF-8"), "{}", r.text);
+    }
+}

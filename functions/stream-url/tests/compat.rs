@@ -16,7 +16,13 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 fn gateway(url: &str) -> Gateway {
-    let vars: HashMap<String, String> = HashMap::from([("AWS_REGION".into(), "us-east-1".into())]);
+    gateway_with(url, &[])
+}
+
+fn gateway_with(url: &str, extra: &[(&str, &str)]) -> Gateway {
+    let mut vars: HashMap<String, String> =
+        HashMap::from([("AWS_REGION".into(), "us-east-1".into())]);
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_lookup(move |k| vars.get(k).cloned()).expect("config");
     let catalog = Catalog::load(&config).expect("catalog");
     let sdk = aws_sdk_bedrockruntime::Config::builder()
@@ -148,4 +154,67 @@ async fn embeddings_titan_with_cost() {
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
     assert_eq!(v["data"][1]["embedding"].as_array().unwrap().len(), 512);
     assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+}
+
+/// The local filter over the model's tool calls on the OpenAI route: `tool_calls[].function
+/// .arguments` come from the Converse answer, filtered before translation (whole and streamed).
+#[tokio::test]
+async fn openai_tool_call_arguments_are_filtered() {
+    let emu = Emulator::start(&[]);
+    let gw = gateway_with(&emu.url, &[("GATEWAY_PII_POLICY", "email=mask")]);
+    // `\u0040` keeps the prompt free of an address; the model's arguments hold one.
+    let prompt = r#"use tool send_mail [[tool_input:{"to":"jane.doe\u0040example.com"}]]"#;
+    let tools = json!([{"type": "function", "function": {"name": "send_mail",
+        "parameters": {"type": "object", "properties": {"to": {"type": "string"}}}}}]);
+    let body = json!({"model": "haiku", "messages": [{"role": "user", "content": prompt}],
+        "tools": tools});
+    let resp = call(&gw, "POST", "/v1/chat/completions", Some(body.clone())).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = serde_json::from_str(&text(resp).await).unwrap();
+    let args = v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a tool call: {v}"));
+    assert_eq!(
+        serde_json::from_str::<Value>(args).unwrap()["to"],
+        "[EMAIL]"
+    );
+
+    let mut streamed = body;
+    streamed["stream"] = json!(true);
+    let resp = call(&gw, "POST", "/v1/chat/completions", Some(streamed)).await;
+    assert_eq!(resp.status(), 200);
+    let body = text(resp).await;
+    assert!(!body.contains('@'), "{body}");
+    let args: String = body
+        .split("\n\n")
+        .filter_map(|f| f.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|c| {
+            c.pointer("/choices/0/delta/tool_calls/0/function/arguments")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&args).unwrap()["to"],
+        "[EMAIL]"
+    );
+}
+
+/// A path parameter that is not valid percent-encoded UTF-8 is a 400 JSON error (axum's own
+/// rejection is text/plain), on the gateway's routes and in the provider's shape on compat.
+#[tokio::test]
+async fn bad_path_encoding_is_a_json_400() {
+    let gw = gateway("http://127.0.0.1:9");
+    for (method, path) in [("POST", "/invoke/%FF"), ("GET", "/v1/models/%FF%FE")] {
+        let body = (method == "POST").then(|| json!({"prompt": "x"}));
+        let resp = call(&gw, method, path, body).await;
+        assert_eq!(resp.status(), 400, "{path}");
+        assert_eq!(resp.headers()["content-type"], "application/json", "{path}");
+        let v: Value = serde_json::from_str(&text(resp).await).expect("JSON");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("UTF-8"),
+            "{v}"
+        );
+    }
 }

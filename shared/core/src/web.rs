@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::HeaderMap;
 use http::request::Parts;
@@ -211,7 +211,9 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
 ///
 /// Fixes the request ID once (in the request's extensions as [`RequestId`] for [`Ctx`], and in
 /// its `x-request-id`, so handlers, error bodies and the response agree even outside Lambda),
-/// returns it as the response's `x-request-id`, writes it into a [`GatewayError`] answer's body,
+/// returns it as the response's `x-request-id`, answers axum's own `text/plain` rejections (a
+/// path parameter that is not UTF-8, ...) as the JSON [`GatewayError`], writes the request ID
+/// into a [`GatewayError`] answer's body,
 /// runs the request in its log span and writes one access line (method, path, status, latency;
 /// never bodies).
 pub async fn request_scope(
@@ -242,6 +244,9 @@ pub async fn request_scope(
         Some(e) => e.into_response(),
         None => next.run(req).instrument(span.clone()).await,
     };
+    if let Some(error) = axum_rejection(&mut response).await {
+        response = error.into_response();
+    }
     if let Some(error) = response.extensions().get::<Arc<GatewayError>>().cloned() {
         let headers = response.headers_mut();
         headers.remove(http::header::CONTENT_LENGTH);
@@ -261,6 +266,43 @@ pub async fn request_scope(
         );
     });
     response
+}
+
+/// Largest text of an axum rejection read back (they are one line).
+const REJECTION_TEXT_LIMIT: usize = 4096;
+
+/// An error answer that axum wrote itself, as `text/plain` (an extractor's rejection: a path
+/// parameter that is not valid percent-encoded UTF-8, a body over a limit, ...), as the
+/// gateway's JSON error with the same status class; `None` for every other response.
+async fn axum_rejection(response: &mut Response) -> Option<GatewayError> {
+    use crate::error::ErrorKind;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error())
+        || !plain
+        || response.extensions().get::<Arc<GatewayError>>().is_some()
+    {
+        return None;
+    }
+    let body = std::mem::take(response.body_mut());
+    let text = axum::body::to_bytes(body, REJECTION_TEXT_LIMIT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let kind = match status.as_u16() {
+        401 => ErrorKind::Unauthorized,
+        404 => ErrorKind::NotFound,
+        405 => ErrorKind::MethodNotAllowed,
+        413 => ErrorKind::PayloadTooLarge,
+        415 => ErrorKind::UnsupportedMediaType,
+        _ if status.is_client_error() => ErrorKind::InvalidRequest,
+        _ => ErrorKind::Internal,
+    };
+    Some(GatewayError::new(kind, format!("request: {text}")))
 }
 
 /// What every function's router ends with, written once: 405 for a known path with another
@@ -306,7 +348,6 @@ pub async fn method_not_allowed(req: Request) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::response::IntoResponse;
 
     #[tokio::test]
     async fn error_response_has_status_retry_after_and_json() {

@@ -459,3 +459,158 @@ async fn local_filter_blocks_output_whole_and_mid_stream() {
     assert_eq!(anthropic_text(&events), "Hello ");
     assert_eq!(events.last().unwrap().0, "guardrail");
 }
+
+// ------------------------------------------------------------------------- tool calls
+
+/// The prompt that makes bedrock-local call `send_mail` with `note` set to `value`. The value is
+/// written with a JSON escape (`\u0040` for `@`, `\u002d` for `-`), so the prompt itself holds
+/// no entity (the input filter would catch it first) while the model's tool input does.
+fn tool_prompt(value: &str) -> String {
+    format!(r#"use tool send_mail [[tool_input:{{"note":"{value}"}}]]"#)
+}
+
+const EMAIL_ESCAPED: &str = r"jane.doe\u0040example.com";
+const SSN_ESCAPED: &str = r"123\u002d45\u002d6789";
+
+fn converse_tools(model: &str, value: &str) -> Value {
+    json!({"model": model, "messages": [user(&tool_prompt(value))],
+        "toolConfig": {"tools": [{"toolSpec": {"name": "send_mail", "description": "Sends mail",
+            "inputSchema": {"json": {"type": "object", "properties": {"note": {"type": "string"}}}}}}]}})
+}
+
+fn anthropic_tools(value: &str) -> Value {
+    json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 400,
+        "messages": [{"role": "user", "content": tool_prompt(value)}],
+        "tools": [{"name": "send_mail", "description": "Sends mail",
+            "input_schema": {"type": "object", "properties": {"note": {"type": "string"}}}}]})
+}
+
+fn tool_use(v: &Value) -> Option<&Value> {
+    v["output"]["message"]["content"]
+        .as_array()?
+        .iter()
+        .find_map(|b| b.get("toolUse"))
+}
+
+/// The streamed tool input, whole (ConverseStream `toolUse.input` or Anthropic `partial_json`).
+fn streamed_input(events: &[(String, Value)]) -> String {
+    events
+        .iter()
+        .filter_map(|(_, v)| {
+            v.pointer("/delta/toolUse/input")
+                .or(v.pointer("/delta/partial_json"))
+                .and_then(Value::as_str)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_filter_masks_and_blocks_model_tool_calls() {
+    let emu = start(&[]);
+    let gw = gateway(&emu.url, &[("GATEWAY_PII_POLICY", "email=mask")]);
+    let unfiltered = gateway(&emu.url, &[("GATEWAY_PII_POLICY", "off")]);
+    let raw = unfiltered
+        .converse(converse_tools("nova-lite", EMAIL_ESCAPED), &ctx())
+        .await
+        .expect("converse");
+    assert_eq!(
+        tool_use(&raw).expect("a tool call")["input"]["note"],
+        "jane.doe@example.com",
+        "the emulator sends the address"
+    );
+
+    // Converse: masked in the tool input; blocked withholds the call.
+    let v = gw
+        .converse(converse_tools("nova-lite", EMAIL_ESCAPED), &ctx())
+        .await
+        .expect("converse");
+    assert_eq!(
+        tool_use(&v).expect("a tool call")["input"]["note"],
+        "[EMAIL]"
+    );
+    assert_eq!(v["stopReason"], "tool_use");
+    assert_eq!(
+        (&v["guardrail"]["stage"], &v["guardrail"]["action"]),
+        (&json!("output"), &json!("masked"))
+    );
+    let v = gw
+        .converse(converse_tools("nova-lite", SSN_ESCAPED), &ctx())
+        .await
+        .expect("converse");
+    assert!(tool_use(&v).is_none(), "{v}");
+    assert!(!v.to_string().contains("6789"), "{v}");
+    assert_eq!(v["stopReason"], "guardrail_intervened");
+    assert!(text_of(&v).contains("(ssn)"), "{v}");
+    assert_eq!(v["guardrail"]["action"], "blocked");
+
+    // ConverseStream: the tool-use block arrives whole at its end, filtered.
+    let (events, _) = converse_events(&gw, converse_tools("haiku", EMAIL_ESCAPED)).await;
+    let input: Value = serde_json::from_str(&streamed_input(&events)).expect("tool input JSON");
+    assert_eq!(input["note"], "[EMAIL]");
+    assert!(!format!("{events:?}").contains('@'));
+    let (events, summary) = converse_events(&gw, converse_tools("haiku", SSN_ESCAPED)).await;
+    assert!(
+        !events
+            .iter()
+            .any(|(n, v)| n == "contentBlockStart" && v.pointer("/start/toolUse").is_some()),
+        "{events:?}"
+    );
+    assert!(!format!("{events:?}").contains("6789"));
+    let stop = events.iter().find(|(n, _)| n == "messageStop").unwrap();
+    assert_eq!(stop.1["stopReason"], "guardrail_intervened");
+    assert_eq!(summary["guardrail"]["action"], "blocked");
+
+    // Native Anthropic, whole and streamed.
+    let reply = gw
+        .invoke_native(
+            "haiku",
+            Bytes::from(anthropic_tools(EMAIL_ESCAPED).to_string()),
+            &ctx(),
+        )
+        .await
+        .expect("invoke");
+    let body: Value = serde_json::from_slice(&reply.body).unwrap();
+    let call = body["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .expect("tool_use block");
+    assert_eq!(call["input"]["note"], "[EMAIL]");
+    let (events, _) = native_events(&gw, "haiku", anthropic_tools(EMAIL_ESCAPED)).await;
+    let input: Value = serde_json::from_str(&streamed_input(&events)).expect("tool input JSON");
+    assert_eq!(input["note"], "[EMAIL]");
+    let (events, summary) = native_events(&gw, "haiku", anthropic_tools(SSN_ESCAPED)).await;
+    assert!(!format!("{events:?}").contains("6789"));
+    assert_eq!(summary["guardrail"]["action"], "blocked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_filter_reads_tool_definitions_on_input() {
+    let emu = start(&[]);
+    let gw = gateway(&emu.url, &[]);
+    let mut body = converse_tools("nova-lite", "x");
+    body["toolConfig"]["tools"][0]["toolSpec"]["description"] =
+        json!("Mails the owner of card 4111 1111 1111 1111");
+    let e = gw.converse(body.clone(), &ctx()).await.unwrap_err();
+    assert_eq!(e.error_type(), "guardrail_blocked");
+    assert!(
+        e.message()
+            .starts_with("toolConfig.tools[0].toolSpec.description: contains"),
+        "{e}"
+    );
+    let e = gw.converse_stream(body, &ctx()).await.unwrap_err();
+    assert_eq!(e.error_type(), "guardrail_blocked");
+    let mut body = anthropic_tools("x");
+    body["tools"][0]["input_schema"]["properties"]["note"]["description"] =
+        json!("e.g. 123-45-6789");
+    let e = gw
+        .invoke_native("haiku", Bytes::from(body.to_string()), &ctx())
+        .await
+        .unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("tools[0].input_schema.properties.note.description"),
+        "{e}"
+    );
+}

@@ -53,6 +53,30 @@ impl<'f> Screen<'f> {
         self.blocked.as_ref()
     }
 
+    /// The kinds masked so far.
+    pub fn masked(&self) -> &BTreeSet<EntityKind> {
+        &self.masked
+    }
+
+    /// Filters a JSON text (a tool call's arguments, streamed or whole): every string in it
+    /// when it parses, rewritten only when something was masked; otherwise the text as a whole
+    /// (labels hold no quote or backslash, so masking keeps JSON text JSON).
+    pub fn json_text(&mut self, path: &str, s: &mut String) {
+        let Ok(mut v) = serde_json::from_str::<Value>(s) else {
+            self.text(path, s);
+            return;
+        };
+        let mut changed = false;
+        visit_all(&mut v, path, &mut |p, t| {
+            let was = t.clone();
+            self.text(p, t);
+            changed |= *t != was;
+        });
+        if changed && self.blocked.is_none() {
+            *s = v.to_string();
+        }
+    }
+
     /// The input verdict: a 400 `guardrail_blocked` naming the kind and the field on a block,
     /// else the masking intervention (if anything was masked).
     pub fn input_verdict(self) -> Result<Option<Intervention>, GatewayError> {
@@ -88,7 +112,7 @@ fn visit_key(o: &mut Value, key: &str, path: &str, f: &mut Visit) {
 }
 
 /// Every string inside `v` (tool inputs, JSON tool results, Cohere documents).
-fn visit_all(v: &mut Value, path: &str, f: &mut Visit) {
+pub(super) fn visit_all(v: &mut Value, path: &str, f: &mut Visit) {
     match v {
         Value::String(s) => f(path, s),
         Value::Array(a) => {
@@ -137,7 +161,39 @@ fn converse_blocks(blocks: &mut Value, path: &str, f: &mut Visit) {
     }
 }
 
-/// Every caller text of a Converse body: `system`, `messages[].content`, `promptVariables`.
+/// An identifier (a tool's name): checked like any text, so a blocked entity still refuses the
+/// call, but never rewritten (a label is not a valid name; Bedrock would refuse the request).
+fn visit_name(o: &Value, key: &str, path: &str, f: &mut Visit) {
+    if let Some(Value::String(name)) = o.get(key) {
+        f(&format!("{path}.{key}"), &mut name.clone());
+    }
+}
+
+/// Tool definitions a caller sends (`tools[i]`): `description` and every string of the schema
+/// at `schema` are filtered; `name` is checked only ([`visit_name`]).
+fn tool_definitions(tools: &mut Value, path: &str, spec: &str, schema: &str, f: &mut Visit) {
+    let Some(list) = tools.as_array_mut() else {
+        return;
+    };
+    for (i, t) in list.iter_mut().enumerate() {
+        let mut p = format!("{path}[{i}]");
+        let def = if spec.is_empty() {
+            Some(t)
+        } else {
+            p = format!("{p}.{spec}");
+            t.get_mut(spec)
+        };
+        let Some(def) = def else { continue };
+        visit_name(def, "name", &p, f);
+        visit_key(def, "description", &p, f);
+        if let Some(s) = def.pointer_mut(schema) {
+            visit_all(s, &format!("{p}{}", schema.replace('/', ".")), f);
+        }
+    }
+}
+
+/// Every caller text of a Converse body: `system`, `messages[].content`, `promptVariables`,
+/// tool definitions (`toolConfig.tools[].toolSpec`).
 pub fn converse_input(body: &mut Value, f: &mut Visit) {
     if let Some(s) = body.get_mut("system") {
         converse_blocks(s, "system", f);
@@ -153,6 +209,15 @@ pub fn converse_input(body: &mut Value, f: &mut Visit) {
         for (k, v) in vars.iter_mut() {
             visit_key(v, "text", &format!("promptVariables.{k}"), f);
         }
+    }
+    if let Some(tools) = body.pointer_mut("/toolConfig/tools") {
+        tool_definitions(
+            tools,
+            "toolConfig.tools",
+            "toolSpec",
+            "/inputSchema/json",
+            f,
+        );
     }
 }
 
@@ -229,6 +294,9 @@ pub fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
                     }
                 }
             }
+            if let Some(tools) = body.get_mut("tools") {
+                tool_definitions(tools, "tools", "", "/input_schema", f);
+            }
         }
         Family::AmazonNova => converse_input(body, f),
         Family::AmazonTitan => visit_key(body, "inputText", "body", f),
@@ -237,6 +305,9 @@ pub fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
             visit_key(body, "prompt", "body", f);
             if let Some(m) = body.get_mut("messages") {
                 chat_messages(m, f);
+            }
+            if let Some(tools) = body.get_mut("tools") {
+                tool_definitions(tools, "tools", "function", "/parameters", f);
             }
         }
         Family::Cohere => {
@@ -253,11 +324,15 @@ pub fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
                     visit_all(v, key, f);
                 }
             }
+            if let Some(tools) = body.get_mut("tools") {
+                tool_definitions(tools, "tools", "", "/parameter_definitions", f);
+            }
         }
     }
 }
 
-/// The model's texts in a Converse answer: `text` and reasoning text of the output message.
+/// The model's texts in a Converse answer: `text`, reasoning text and every string of a
+/// `toolUse.input` (the arguments of a tool call, which the client runs) of the output message.
 /// (The guardrail trace, which quotes them, is masked by [`screen_output`].)
 pub fn converse_output(v: &mut Value, f: &mut Visit) {
     if let Some(Value::Array(blocks)) = v.pointer_mut("/output/message/content") {
@@ -266,6 +341,9 @@ pub fn converse_output(v: &mut Value, f: &mut Visit) {
             visit_key(b, "text", &p, f);
             if let Some(r) = b.pointer_mut("/reasoningContent/reasoningText/text") {
                 visit_str(r, &format!("{p}.reasoningContent.reasoningText.text"), f);
+            }
+            if let Some(input) = b.pointer_mut("/toolUse/input") {
+                visit_all(input, &format!("{p}.toolUse.input"), f);
             }
         }
     }
@@ -281,6 +359,9 @@ pub fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
                     let p = format!("content[{i}]");
                     visit_key(b, "text", &p, f);
                     visit_key(b, "thinking", &p, f);
+                    if let Some(input) = b.get_mut("input") {
+                        visit_all(input, &format!("{p}.input"), f);
+                    }
                 }
             }
         }
@@ -302,7 +383,11 @@ pub fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
             if let Some(Value::Array(choices)) = body.get_mut("choices") {
                 for (i, c) in choices.iter_mut().enumerate() {
                     if let Some(m) = c.get_mut("message") {
-                        visit_key(m, "content", &format!("choices[{i}].message"), f);
+                        let p = format!("choices[{i}].message");
+                        visit_key(m, "content", &p, f);
+                        if let Some(calls) = m.get_mut("tool_calls") {
+                            visit_all(calls, &format!("{p}.tool_calls"), f);
+                        }
                     }
                 }
             }
@@ -313,6 +398,9 @@ pub fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
                 for (i, g) in gens.iter_mut().enumerate() {
                     visit_key(g, "text", &format!("generations[{i}]"), f);
                 }
+            }
+            if let Some(calls) = body.get_mut("tool_calls") {
+                visit_all(calls, "tool_calls", f);
             }
         }
     }
@@ -334,24 +422,7 @@ pub fn screen_output(
         }
     }
     if let Some((kind, _)) = screen.blocked().cloned() {
-        // The message goes into the first answer text (not reasoning); every other text is
-        // emptied.
-        let mut paths = Vec::new();
-        walk(v, &mut |p, _| paths.push(p.to_owned()));
-        let is_reasoning = |p: &str| p.contains("reasoning") || p.ends_with("thinking");
-        let target = paths
-            .iter()
-            .find(|p| !is_reasoning(p))
-            .or(paths.first())
-            .cloned()
-            .unwrap_or_default();
-        walk(v, &mut |p, s| {
-            if p == target {
-                *s = blocked_output_message(kind);
-            } else {
-                s.clear();
-            }
-        });
+        withhold(v, &walk, kind);
         return Some(Intervention::local(
             Stage::Output,
             "blocked",
@@ -359,6 +430,85 @@ pub fn screen_output(
         ));
     }
     screen.masking(Stage::Output)
+}
+
+/// A blocked answer: the blocked message goes into the first answer text (not reasoning, not
+/// a tool call), every other text is emptied, and the model's tool calls are removed (a call
+/// with emptied arguments would still be run by the client). An answer with no text left gets
+/// a text block for the message.
+fn withhold(v: &mut Value, walk: &impl Fn(&mut Value, &mut Visit), kind: EntityKind) {
+    drop_tool_calls(v);
+    let mut paths = Vec::new();
+    walk(v, &mut |p, _| paths.push(p.to_owned()));
+    let is_reasoning = |p: &str| p.contains("reasoning") || p.ends_with("thinking");
+    let answer = paths.iter().find(|p| !is_reasoning(p) && !is_tool_call(p));
+    let message = blocked_output_message(kind);
+    walk(v, &mut |p, s| {
+        if answer.is_some_and(|a| a == p) {
+            s.clone_from(&message);
+        } else {
+            s.clear();
+        }
+    });
+    if answer.is_none() && !add_text(v, &message) {
+        // No text block of its own in this shape: the first text there is carries it.
+        if let Some(first) = paths.first() {
+            walk(v, &mut |p, s| {
+                if p == first {
+                    s.clone_from(&message);
+                }
+            });
+        }
+    }
+}
+
+/// Whether a walker's path is inside a tool call's arguments.
+fn is_tool_call(path: &str) -> bool {
+    path.contains(".toolUse.input")
+        || path.contains("tool_calls")
+        || (path.starts_with("content[") && path.contains("].input"))
+}
+
+/// Removes the model's tool calls from an answer, whatever its shape (Converse / Nova
+/// `toolUse` blocks, Anthropic `tool_use` blocks, Mistral and Cohere `tool_calls`), and the
+/// stop reasons that announce them.
+fn drop_tool_calls(v: &mut Value) {
+    if let Some(Value::Array(blocks)) = v.pointer_mut("/output/message/content") {
+        blocks.retain(|b| b.get("toolUse").is_none());
+    }
+    if let Some(Value::Array(blocks)) = v.get_mut("content") {
+        blocks.retain(|b| b.get("type").and_then(Value::as_str) != Some("tool_use"));
+        if v.get("stop_reason").and_then(Value::as_str) == Some("tool_use") {
+            v["stop_reason"] = Value::from("end_turn");
+        }
+    }
+    if let Some(Value::Array(choices)) = v.get_mut("choices") {
+        for c in choices {
+            if let Some(Value::Object(m)) = c.get_mut("message") {
+                m.remove("tool_calls");
+            }
+            if c.get("finish_reason").and_then(Value::as_str) == Some("tool_calls") {
+                c["finish_reason"] = Value::from("stop");
+            }
+        }
+    }
+    if let Value::Object(o) = v {
+        o.remove("tool_calls");
+    }
+}
+
+/// Adds a text block holding `message` to a Converse / Nova or Anthropic answer; whether the
+/// answer has that shape.
+fn add_text(v: &mut Value, message: &str) -> bool {
+    if let Some(Value::Array(blocks)) = v.pointer_mut("/output/message/content") {
+        blocks.push(serde_json::json!({"text": message}));
+        return true;
+    }
+    if let Some(Value::Array(blocks)) = v.get_mut("content") {
+        blocks.push(serde_json::json!({"type": "text", "text": message}));
+        return true;
+    }
+    false
 }
 
 /// Masks every string under `v` (a guardrail trace quoting the model's output); a string

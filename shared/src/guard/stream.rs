@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::report::{Intervention, Stage};
+use super::screen::{Screen, visit_all};
 use crate::family::Family;
 use crate::filter::{Action, EntityKind, Filter, StreamFilter};
 
@@ -61,13 +62,23 @@ impl StreamShape {
     }
 }
 
+/// A tool-use block held whole until its end (its arguments are JSON, filtered as one text):
+/// its start event and its input fragments so far.
+#[derive(Debug, Default)]
+struct HeldTool {
+    start: Option<Value>,
+    input: String,
+}
+
 /// The local filter over one response stream: one [`StreamFilter`] per content block, so an
 /// entity split across deltas is masked; held-back text is written back at the block's end.
+/// A tool-use block is held whole and released, filtered, at its end.
 #[derive(Debug)]
 pub struct StreamGuard {
     filter: Filter,
     shape: StreamShape,
     slots: BTreeMap<i64, (SlotKind, StreamFilter)>,
+    tools: BTreeMap<i64, HeldTool>,
     masked: BTreeSet<EntityKind>,
     blocked: Option<EntityKind>,
 }
@@ -78,6 +89,7 @@ impl StreamGuard {
             filter: filter.clone(),
             shape,
             slots: BTreeMap::new(),
+            tools: BTreeMap::new(),
             masked: BTreeSet::new(),
             blocked: None,
         }
@@ -133,19 +145,85 @@ impl StreamGuard {
         }
     }
 
-    /// Releases every slot (end of message or stream) as synthetic deltas.
+    /// Releases every slot and held tool-use block (end of message or stream) as synthetic
+    /// events.
     pub fn flush_all(&mut self) -> Vec<Value> {
-        let slots: Vec<i64> = self.slots.keys().copied().collect();
+        let slots: BTreeSet<i64> = self
+            .slots
+            .keys()
+            .chain(self.tools.keys())
+            .copied()
+            .collect();
         let mut out = Vec::new();
         for s in slots {
             if let Some((kind, text)) = self.flush(s) {
                 out.push(self.delta(s, kind, text));
+            }
+            if self.blocked.is_none() {
+                out.extend(self.release_tool(s));
             }
             if self.blocked.is_some() {
                 break;
             }
         }
         out
+    }
+
+    /// Holds a tool-use block's start event (`None`: the stream sent none).
+    fn hold_tool(&mut self, slot: i64, start: Option<Value>, input: &str) {
+        let held = self.tools.entry(slot).or_default();
+        if start.is_some() {
+            held.start = start;
+        }
+        held.input.push_str(input);
+    }
+
+    /// A held tool-use block, filtered whole: its start event and its input as one delta
+    /// (nothing, and [`Self::blocked`] set, when the input holds a blocked entity).
+    fn release_tool(&mut self, slot: i64) -> Vec<Value> {
+        let Some(held) = self.tools.remove(&slot) else {
+            return Vec::new();
+        };
+        let mut input = held.input;
+        let mut screen = Screen::new(&self.filter);
+        screen.json_text("toolUse.input", &mut input);
+        if let Some((kind, _)) = screen.blocked() {
+            self.blocked = Some(*kind);
+            return Vec::new();
+        }
+        self.masked.extend(screen.masked().iter().copied());
+        let mut out: Vec<Value> = held.start.into_iter().collect();
+        if !input.is_empty() {
+            out.push(match self.shape {
+                StreamShape::Anthropic => json!({"type": "content_block_delta", "index": slot,
+                    "delta": {"type": "input_json_delta", "partial_json": input}}),
+                _ => json!({"contentBlockDelta": {
+                    "delta": {"toolUse": {"input": input}}, "contentBlockIndex": slot}}),
+            });
+        }
+        out
+    }
+
+    /// Filters every string of a whole chunk's tool calls (Mistral `tool_calls`, Cohere
+    /// `tool_calls`); a blocked entity removes them and sets [`Self::blocked`].
+    fn chunk_tool_calls(&mut self, ev: &mut Value) {
+        for ptr in [
+            "/choices/0/delta/tool_calls",
+            "/choices/0/message/tool_calls",
+            "/tool_calls",
+        ] {
+            let Some(calls) = ev.pointer_mut(ptr) else {
+                continue;
+            };
+            let mut screen = Screen::new(&self.filter);
+            visit_all(calls, "tool_calls", &mut |p, s| screen.text(p, s));
+            if let Some((kind, _)) = screen.blocked() {
+                self.blocked = Some(*kind);
+                *calls = Value::Array(Vec::new());
+                return;
+            }
+            self.masked.extend(screen.masked().iter().copied());
+        }
     }
 
     /// A delta event or chunk carrying `text` for `slot`, in this stream's shape.
@@ -184,6 +262,10 @@ impl StreamGuard {
                     || ev.get("is_finished").and_then(Value::as_bool) == Some(true);
                 let mut out = Vec::new();
                 let shape = self.shape;
+                self.chunk_tool_calls(&mut ev);
+                if self.blocked.is_some() {
+                    return out;
+                }
                 if let Some(text) = single_text(shape, &mut ev) {
                     let incoming = std::mem::take(text);
                     let mut emit = self.push(0, SlotKind::Single, &incoming);
@@ -218,11 +300,26 @@ impl StreamGuard {
 
     fn converse_like(&mut self, mut ev: Value) -> Vec<Value> {
         let converse = self.shape == StreamShape::Converse;
+        if let Some(start) = ev.get("contentBlockStart")
+            && start.pointer("/start/toolUse").is_some()
+        {
+            let slot = start
+                .get("contentBlockIndex")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            self.hold_tool(slot, Some(ev), "");
+            return Vec::new();
+        }
         if let Some(d) = ev.get_mut("contentBlockDelta") {
             let slot = d
                 .get("contentBlockIndex")
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
+            if let Some(Value::String(input)) = d.pointer("/delta/toolUse/input") {
+                let input = input.clone();
+                self.hold_tool(slot, None, &input);
+                return Vec::new();
+            }
             let (kind, text) = if let Some(Value::String(t)) = d.pointer_mut("/delta/text") {
                 (SlotKind::Text, t)
             } else if let Some(Value::String(t)) = d.pointer_mut("/delta/reasoningContent/text") {
@@ -251,9 +348,16 @@ impl StreamGuard {
             if let Some((kind, text)) = self.flush(slot) {
                 out.push(self.delta(slot, kind, text));
             }
+            let tool = self.tools.contains_key(&slot);
+            if self.blocked.is_none() {
+                out.extend(self.release_tool(slot));
+            }
             if self.blocked.is_some() {
                 if converse {
-                    out.push(ev);
+                    // A withheld tool-use block was never started: nothing to stop.
+                    if !tool {
+                        out.push(ev);
+                    }
                     out.push(json!({"messageStop": {"stopReason": "guardrail_intervened"}}));
                 }
                 return out;
@@ -277,8 +381,21 @@ impl StreamGuard {
 
     fn anthropic(&mut self, mut ev: Value) -> Vec<Value> {
         match ev.get("type").and_then(Value::as_str) {
+            Some("content_block_start")
+                if ev.pointer("/content_block/type").and_then(Value::as_str)
+                    == Some("tool_use") =>
+            {
+                let slot = ev.get("index").and_then(Value::as_i64).unwrap_or(0);
+                self.hold_tool(slot, Some(ev), "");
+                Vec::new()
+            }
             Some("content_block_delta") => {
                 let slot = ev.get("index").and_then(Value::as_i64).unwrap_or(0);
+                if let Some(Value::String(input)) = ev.pointer("/delta/partial_json") {
+                    let input = input.clone();
+                    self.hold_tool(slot, None, &input);
+                    return Vec::new();
+                }
                 let (kind, text) = if let Some(Value::String(t)) = ev.pointer_mut("/delta/text") {
                     (SlotKind::AnthropicText, t)
                 } else if let Some(Value::String(t)) = ev.pointer_mut("/delta/thinking") {
@@ -296,6 +413,9 @@ impl StreamGuard {
                 let mut out = Vec::new();
                 if let Some((kind, text)) = self.flush(slot) {
                     out.push(self.delta(slot, kind, text));
+                }
+                if self.blocked.is_none() {
+                    out.extend(self.release_tool(slot));
                 }
                 if self.blocked.is_none() {
                     out.push(ev);

@@ -137,6 +137,7 @@ impl Auth {
                     Arc::new(KeyStore::new(client.clone(), keys, settings.cache_ttl)),
                     Arc::new(DynamoMeter::new(client, usage)),
                 )
+                .with_key_headers(settings.key_headers)
             }
             _ => Auth::none(),
         }

@@ -39,7 +39,7 @@ pub(crate) use gate::{
     admit, admit_side_call, note_output, settle, settle_side_call, settle_stashed,
     settle_stashed_later, stash_usage,
 };
-pub use settings::{AuthMode, AuthSettings};
+pub use settings::{AuthMode, AuthSettings, KeyHeaders};
 #[cfg(feature = "web")]
 pub use web::{authenticate, key_from_headers};
 
@@ -362,6 +362,8 @@ pub trait KeyDirectory: Send + Sync + fmt::Debug {
 #[derive(Clone, Default)]
 pub struct Auth {
     keys: Option<(Arc<dyn KeyDirectory>, Arc<dyn Meter>)>,
+    /// Where the key is read from (`GATEWAY_KEY_HEADERS`).
+    headers: KeyHeaders,
 }
 
 impl fmt::Debug for Auth {
@@ -380,7 +382,19 @@ impl Auth {
     pub fn api_keys(directory: Arc<dyn KeyDirectory>, meter: Arc<dyn Meter>) -> Auth {
         Auth {
             keys: Some((directory, meter)),
+            headers: KeyHeaders::Both,
         }
+    }
+
+    /// Reads the key only from `headers` (`GATEWAY_KEY_HEADERS`).
+    pub fn with_key_headers(mut self, headers: KeyHeaders) -> Auth {
+        self.headers = headers;
+        self
+    }
+
+    /// The headers the key is read from.
+    pub fn key_headers(&self) -> KeyHeaders {
+        self.headers
     }
 
     /// The mode.
@@ -407,9 +421,15 @@ impl Auth {
             return Ok(None);
         };
         let Some(key) = presented.filter(|k| !k.is_empty()) else {
-            return Err(GatewayError::unauthorized(
-                "missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`",
-            ));
+            return Err(GatewayError::unauthorized(match self.headers {
+                KeyHeaders::Both => {
+                    "missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`"
+                }
+                KeyHeaders::XApiKey => {
+                    "missing API key: send `x-api-key: <key>` (this deployment's `Authorization` \
+                     header carries the JWT, never the key)"
+                }
+            }));
         };
         match directory.lookup(key).await? {
             Some(record) if !record.revoked => {

@@ -22,6 +22,37 @@ pub enum AuthMode {
     ApiKey,
 }
 
+/// `GATEWAY_KEY_HEADERS`: the request headers the gateway's API key is read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyHeaders {
+    /// `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>` (Anthropic
+    /// clients): the default.
+    #[default]
+    Both,
+    /// `x-api-key` only: `Authorization` carries something else, the JWT that API Gateway
+    /// validates with `AuthMode=JWT` (template.yaml sets this then), and is never read as a key.
+    XApiKey,
+}
+
+impl KeyHeaders {
+    /// Parses the comma-separated header names: `authorization,x-api-key` (any order) or
+    /// `x-api-key`.
+    pub fn parse(v: &str) -> Option<KeyHeaders> {
+        let mut names: Vec<String> = v
+            .split(',')
+            .map(|n| n.trim().to_ascii_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+        names.sort();
+        names.dedup();
+        match names.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["authorization", "x-api-key"] => Some(KeyHeaders::Both),
+            ["x-api-key"] => Some(KeyHeaders::XApiKey),
+            _ => None,
+        }
+    }
+}
+
 /// What `GATEWAY_AUTH=api_key` needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
@@ -33,6 +64,8 @@ pub struct AuthSettings {
     pub usage_table: Option<String>,
     /// `GATEWAY_KEY_CACHE_SECONDS`.
     pub cache_ttl: Duration,
+    /// `GATEWAY_KEY_HEADERS`.
+    pub key_headers: KeyHeaders,
 }
 
 impl AuthSettings {
@@ -86,11 +119,21 @@ impl AuthSettings {
                     )
                 })?,
         };
+        let key_headers = match get("GATEWAY_KEY_HEADERS") {
+            None => KeyHeaders::Both,
+            Some(v) => KeyHeaders::parse(&v).ok_or_else(|| {
+                bad(
+                    "GATEWAY_KEY_HEADERS",
+                    format!("expected authorization,x-api-key or x-api-key, got {v:?}"),
+                )
+            })?,
+        };
         let settings = AuthSettings {
             mode,
             keys_table: get("GATEWAY_KEYS_TABLE"),
             usage_table: get("GATEWAY_USAGE_TABLE"),
             cache_ttl,
+            key_headers,
         };
         if mode == AuthMode::ApiKey {
             for (name, v) in [
@@ -140,5 +183,23 @@ mod tests {
         assert_eq!(s.mode, AuthMode::ApiKey);
         assert_eq!(s.cache_ttl, Duration::ZERO);
         assert!(AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "iam")])).is_err());
+    }
+
+    #[test]
+    fn key_headers_default_to_both_and_take_x_api_key_alone() {
+        let s = AuthSettings::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(s.key_headers, KeyHeaders::Both);
+        for (v, want) in [
+            ("x-api-key", Some(KeyHeaders::XApiKey)),
+            (" X-Api-Key ", Some(KeyHeaders::XApiKey)),
+            ("x-api-key,authorization", Some(KeyHeaders::Both)),
+            ("authorization", None),
+            ("cookie", None),
+        ] {
+            assert_eq!(KeyHeaders::parse(v), want, "{v}");
+        }
+        let e = AuthSettings::from_lookup(lookup(&[("GATEWAY_KEY_HEADERS", "authorization")]))
+            .unwrap_err();
+        assert!(e.message().contains("GATEWAY_KEY_HEADERS"), "{e}");
     }
 }

@@ -10,13 +10,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue};
 
-use super::{Auth, Caller, reset_text};
+use super::{Auth, Caller, KeyHeaders, reset_text};
 
 /// The presented key: `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>`
-/// (Anthropic clients). Never logged.
-pub fn key_from_headers(headers: &HeaderMap) -> Option<&str> {
+/// (Anthropic clients); with [`KeyHeaders::XApiKey`] only the latter (`Authorization` then
+/// holds the JWT API Gateway checked). Never logged.
+pub fn key_from_headers(headers: &HeaderMap, from: KeyHeaders) -> Option<&str> {
     let bearer = headers
         .get(http::header::AUTHORIZATION)
+        .filter(|_| from == KeyHeaders::Both)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, rest) = v.trim().split_once(' ')?;
@@ -40,7 +42,10 @@ pub async fn authenticate(State(auth): State<Auth>, mut req: Request, next: Next
     if auth.keys.is_none() {
         return next.run(req).await;
     }
-    let caller = match auth.authenticate_key(key_from_headers(req.headers())).await {
+    let caller = match auth
+        .authenticate_key(key_from_headers(req.headers(), auth.key_headers()))
+        .await
+    {
         Ok(Some(c)) => c,
         Ok(None) => return next.run(req).await,
         Err(e) => {
@@ -100,13 +105,26 @@ mod tests {
 
     #[test]
     fn keys_from_either_header() {
+        let both = KeyHeaders::Both;
         let mut h = HeaderMap::new();
-        assert_eq!(key_from_headers(&h), None);
+        assert_eq!(key_from_headers(&h, both), None);
         h.insert("x-api-key", HeaderValue::from_static("gwk_b"));
-        assert_eq!(key_from_headers(&h), Some("gwk_b"));
+        assert_eq!(key_from_headers(&h, both), Some("gwk_b"));
         h.insert("authorization", HeaderValue::from_static("Bearer gwk_a"));
-        assert_eq!(key_from_headers(&h), Some("gwk_a"));
+        assert_eq!(key_from_headers(&h, both), Some("gwk_a"));
         h.insert("authorization", HeaderValue::from_static("Basic abc"));
-        assert_eq!(key_from_headers(&h), Some("gwk_b"));
+        assert_eq!(key_from_headers(&h, both), Some("gwk_b"));
+    }
+
+    #[test]
+    fn under_jwt_the_bearer_token_is_never_the_key() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer eyJhbGc.jwt.sig"),
+        );
+        assert_eq!(key_from_headers(&h, KeyHeaders::XApiKey), None);
+        h.insert("x-api-key", HeaderValue::from_static("gwk_b"));
+        assert_eq!(key_from_headers(&h, KeyHeaders::XApiKey), Some("gwk_b"));
     }
 }
