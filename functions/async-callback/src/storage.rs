@@ -34,21 +34,34 @@ impl Storage {
     }
 
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, CallbackError> {
-        let fail = |message: String| CallbackError::Storage {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            message,
-        };
-        let out = self
-            .client
+        let out = self.get_object(bucket, key).await?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| storage_error(bucket, key, e.to_string()))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    /// GetObject, its failure named by bucket and key.
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, CallbackError> {
+        self.client
             .get_object()
             .bucket(bucket)
             .key(key)
             .send()
             .await
-            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
-        let bytes = out.body.collect().await.map_err(|e| fail(e.to_string()))?;
-        Ok(bytes.into_bytes().to_vec())
+            .map_err(|e| {
+                storage_error(
+                    bucket,
+                    key,
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                )
+            })
     }
 
     /// Reads an inbox object unless it is larger than `max_bytes` (then only its size is read:
@@ -60,19 +73,8 @@ impl Storage {
         key: &str,
         max_bytes: u64,
     ) -> Result<Fetched, CallbackError> {
-        let fail = |message: String| CallbackError::Storage {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            message,
-        };
-        let out = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| fail(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        let fail = |message: String| storage_error(bucket, key, message);
+        let out = self.get_object(bucket, key).await?;
         let declared = out.content_length().and_then(|l| u64::try_from(l).ok());
         if let Some(size) = declared.filter(|&l| l > max_bytes) {
             return Ok(Fetched::TooLarge { size });
@@ -113,5 +115,14 @@ impl Storage {
                 message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
             })?;
         Ok(())
+    }
+}
+
+/// A storage failure on `bucket`/`key`.
+fn storage_error(bucket: &str, key: &str, message: String) -> CallbackError {
+    CallbackError::Storage {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        message,
     }
 }

@@ -76,6 +76,7 @@ async fn fixture(with_keys: bool) -> Fixture {
             keys_table: Some(KEYS_TABLE.into()),
             usage_table: Some(USAGE_TABLE.into()),
             cache_ttl: Duration::ZERO,
+            key_headers: inference_core::auth::KeyHeaders::Both,
         };
         gateway = gateway.with_auth(Auth::from_settings(&sdk, &auth));
         keys = Some(KeyStore::new(

@@ -234,7 +234,6 @@ pub async fn request_scope(
     let started = Instant::now();
     let span = crate::telemetry::request_span(&id, scope.function);
     let req = Request::from_parts(parts, body);
-    use axum::response::IntoResponse;
     let refused = if scope.loopback_only {
         crate::loopback::refusal(req.headers())
     } else {

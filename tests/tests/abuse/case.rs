@@ -84,7 +84,9 @@ impl Case {
         self
     }
 
-    /// Skipped by default, for `why` (`fixed on branch ...` or `finding: ...`).
+    /// Skipped by default, for `why` (`fixed on branch ...` or `finding: ...`). No case is
+    /// skipped today; kept so an open finding is recorded in one line.
+    #[allow(dead_code)]
     pub fn ignore(mut self, why: &'static str) -> Case {
         self.ignore = Some(why);
         self
@@ -136,7 +138,8 @@ pub fn scenario(name: &str, run: ScenarioFn) -> Test {
     }
 }
 
-/// A scenario skipped by default.
+/// A scenario skipped by default (none today; see [`Case::ignore`]).
+#[allow(dead_code)]
 pub fn scenario_ignored(name: &str, why: &'static str, run: ScenarioFn) -> Test {
     Test::Scenario {
         name: name.into(),

@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn key_headers_default_to_both_and_take_x_api_key_alone() {
-        let s = AuthSettings::from_lookup(lookup(&[])).unwrap();
+        let s = AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "none")])).unwrap();
         assert_eq!(s.key_headers, KeyHeaders::Both);
         for (v, want) in [
             ("x-api-key", Some(KeyHeaders::XApiKey)),
@@ -198,8 +198,11 @@ mod tests {
         ] {
             assert_eq!(KeyHeaders::parse(v), want, "{v}");
         }
-        let e = AuthSettings::from_lookup(lookup(&[("GATEWAY_KEY_HEADERS", "authorization")]))
-            .unwrap_err();
+        let e = AuthSettings::from_lookup(lookup(&[
+            ("GATEWAY_AUTH", "none"),
+            ("GATEWAY_KEY_HEADERS", "authorization"),
+        ]))
+        .unwrap_err();
         assert!(e.message().contains("GATEWAY_KEY_HEADERS"), "{e}");
     }
 }

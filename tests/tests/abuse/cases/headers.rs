@@ -209,8 +209,7 @@ fn jwt_rows() -> Vec<Case> {
             Target::InvokeJwt,
             converse_as(Who::A).header("authorization", JWT),
             200,
-        )
-        .ignore("fixed on branch hard-edge"),
+        ),
         case(
             "jwt_without_api_key_refused",
             Target::InvokeJwt,
@@ -218,8 +217,7 @@ fn jwt_rows() -> Vec<Case> {
             401,
         )
         .kind("unauthorized")
-        .says("x-api-key")
-        .ignore("fixed on branch hard-edge"),
+        .says("x-api-key"),
     ]
 }
 
