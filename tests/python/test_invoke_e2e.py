@@ -103,6 +103,8 @@ def test_openapi_document_is_valid():
         # Async jobs (issue 9): covered by test_jobs_e2e.py.
         ("POST", "/v1/jobs"),
         ("GET", "/v1/jobs/{id}"),
+        # A key's own webhook signing key (issue 21): covered by test_auth_jobs_e2e.py.
+        ("GET", "/v1/jobs/webhook-secret"),
         # API keys' usage report (issue 14): covered by test_auth_e2e.py.
         ("GET", "/v1/usage"),
     }
