@@ -1073,3 +1073,42 @@ async fn guardrail_checks_are_charged_to_the_keys_budget() {
         "the reservation was replaced by the cost"
     );
 }
+
+/// Every model call of a request is admitted, not only the first: a request that fans out (an
+/// embeddings request on a one-text-per-call model calls the model once per input through the
+/// same context) is refused when a later call no longer fits the key's tokens per minute.
+#[tokio::test]
+async fn each_model_call_of_one_request_is_admitted() {
+    use inference_core::auth::KeyDirectory;
+    let f = fixture(0).await;
+    let (key, _) = f
+        .store
+        .issue(
+            "fan-out",
+            vec![],
+            false,
+            Limits {
+                tokens_per_minute: Some(100),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let looked_up = f.store.lookup(&key).await.unwrap().unwrap();
+    let meter: Arc<dyn Meter> = f.meter.clone();
+    let ctx = CallContext::new("fan-out")
+        .with_caller(Some(Arc::new(Caller::new(looked_up, Some(meter)))));
+    // One call reserves its input estimate + 60 and settles at its usage (about 56 tokens):
+    // a second reservation on top of that no longer fits 100 tokens.
+    let first = f.gateway.converse(converse_body(60), &ctx).await;
+    assert!(first.is_ok(), "{first:?}");
+    let before = f._emulator.stats()["requests"]["Converse"].clone();
+    let second = f.gateway.converse(converse_body(60), &ctx).await;
+    let e = second.expect_err("the second call of the request is admitted on its own");
+    assert_eq!(e.status().as_u16(), 429, "{e}");
+    assert_eq!(
+        f._emulator.stats()["requests"]["Converse"],
+        before,
+        "refused before calling the model"
+    );
+}
