@@ -281,7 +281,9 @@ class LocalStack:
         moto = VENV_BIN / "moto_server"
         if not moto.exists():
             raise StackError("moto_server not found in .venv: run `make venv`")
-        child = self._spawn("moto", [str(VENV_BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
+        # moto with DynamoDB's number arithmetic (see moto_server.py).
+        server = Path(__file__).resolve().parent / "moto_server.py"
+        child = self._spawn("moto", [str(VENV_BIN / "python"), str(server), "-H", "127.0.0.1",
                                      "-p", str(self.ports.moto)])
         _wait_http(f"{self.moto_url}/moto-api/", "moto", child)
 

@@ -31,7 +31,7 @@ pub fn python() -> PathBuf {
 }
 
 impl Moto {
-    /// Starts `python -m moto.server` and waits (up to 60 s) until it accepts connections.
+    /// Starts moto's server (`infra/local/moto_server.py`) and waits (up to 60 s) until it accepts connections.
     pub fn start() -> Moto {
         let py = python();
         assert!(
@@ -44,15 +44,12 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
+        // moto through `infra/local/moto_server.py`: moto with DynamoDB's number arithmetic
+        // (moto itself fails every ADD to a counter that summed to exactly zero).
+        let server = workspace_root().join("infra/local/moto_server.py");
         let child = Command::new(&py)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+            .arg(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1112,3 +1112,73 @@ async fn each_model_call_of_one_request_is_admitted() {
         "refused before calling the model"
     );
 }
+
+/// A fallback candidate is admitted at its own price: when the requested model is throttled,
+/// the failed call's reservation is released and the pricier fallback must fit the budget on
+/// its own (it no longer rides on the first candidate's cheaper reservation).
+#[tokio::test]
+async fn a_fallback_candidate_reserves_at_its_own_price() {
+    let f = fixture_env(
+        0,
+        &[],
+        &[
+            ("GATEWAY_FALLBACK_MODELS", "sonnet"),
+            ("GATEWAY_MAX_ATTEMPTS", "1"),
+        ],
+    )
+    .await;
+    let catalog = f.gateway.catalog();
+    let regional = inference_core::catalog::PricingScope::Regional;
+    let worst = |name: &str| {
+        let m = catalog.by_name(name).unwrap();
+        inference_core::cost::estimate(catalog, m, regional, 20, 1_000).total()
+    };
+    // Room for a haiku call's reservation, not for sonnet's.
+    let budget = (worst("haiku") + worst("sonnet")) / Decimal::from(2);
+    assert!(worst("haiku") < budget && budget < worst("sonnet"));
+    let (key, record) = f
+        .store
+        .issue(
+            "fallback",
+            vec![],
+            false,
+            Limits {
+                budget_day_usd: Some(budget.round_dp(6)),
+                ..Limits::default()
+            },
+        )
+        .await
+        .unwrap();
+    let h = [("x-api-key", key.as_str())];
+    f._emulator.arm("throttle", 1, "Converse");
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(converse_body(1_000)),
+    )
+    .await;
+    assert_ne!(
+        r.status, 200,
+        "sonnet ran on haiku's reservation: {}",
+        r.body
+    );
+    assert_eq!(r.status, 429, "{}", r.body);
+    let budgets = Meter::budgets(f.meter.as_ref(), &record.id, &record.limits).await;
+    assert_eq!(
+        budgets[0].spent,
+        Decimal::ZERO,
+        "nothing ran, nothing is held"
+    );
+    // Without the throttle, haiku itself fits.
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(converse_body(1_000)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
