@@ -8,7 +8,6 @@
 //! expired (its run died between the claim and the record) is claimed again and rerun, the one
 //! call that may repeat. A new upload under the same key is a new version, so it runs afresh.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -87,17 +86,8 @@ impl JobStore {
         if inference_core::dynamo::conditional(put, STORE, "PutItem (inbox line)")? {
             return Ok(LineState::Run);
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("job_id", AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem (inbox line)", e))?;
-        let result = out
-            .item
+        let item = self.read_item(&pk, "GetItem (inbox line)").await?;
+        let result = item
             .as_ref()
             .and_then(|i| get_s(i, "result"))
             .and_then(|r| serde_json::from_str(r).ok());

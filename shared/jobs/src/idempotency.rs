@@ -9,12 +9,11 @@
 //! the idempotency item but before the job converges on the next retry instead of being stuck.
 //! Another owner's same key is another item, hence another job.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 use super::id::{IdempotencyKey, JobId, JobOwner};
 use super::record::RECORD_TTL_DAYS;
-use super::store::{JobStore, Named, STORE, store_error};
+use super::store::{JobStore, Named, STORE};
 use inference_core::dynamo::{get_s, n, s};
 use inference_core::error::GatewayError;
 
@@ -86,16 +85,7 @@ impl JobStore {
     }
 
     async fn idempotent_job(&self, pk: &str) -> Result<Option<IdempotentJob>, GatewayError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("job_id", AttributeValue::S(pk.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem (idempotency key)", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.read_item(pk, "GetItem (idempotency key)").await? else {
             return Ok(None);
         };
         let job_id = get_s(&item, "target_job_id")

@@ -125,16 +125,29 @@ impl JobStore {
 
     /// Reads a job (strongly consistent: decisions are made on it).
     pub async fn get(&self, id: &JobId) -> Result<Option<JobRecord>, GatewayError> {
+        self.read_item(id.as_str(), "GetItem")
+            .await?
+            .map(|i| from_item(&i))
+            .transpose()
+    }
+
+    /// Reads the table's item `pk` (a job, an idempotency key, an inbox line), strongly
+    /// consistent; `what` names the call in errors.
+    pub(crate) async fn read_item(
+        &self,
+        pk: &str,
+        what: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, GatewayError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+            .key("job_id", s(pk))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| store_error("GetItem", e))?;
-        out.item.map(|i| from_item(&i)).transpose()
+            .map_err(|e| store_error(what, e))?;
+        Ok(out.item)
     }
 
     /// Writes a new job unless one with its ID exists. `Ok(false)`: it exists (same idempotency

@@ -138,14 +138,18 @@ pub(crate) async fn admit(
 /// reservation). Awaited, so a Lambda invocation does not end with the write pending.
 pub(crate) async fn settle(caller: Option<&Arc<Caller>>, actual: Option<Actual>) {
     if let Some(f) = settlement(caller, actual) {
-        // Spawned and awaited: a caller that stops waiting (client gone) does not cut the
-        // writes short halfway.
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                let _ = rt.spawn(f).await;
-            }
-            Err(_) => f.await,
+        write_to_the_end(f).await;
+    }
+}
+
+/// Runs a settlement write spawned and awaited: a caller that stops waiting (client gone) does
+/// not cut the writes short halfway.
+async fn write_to_the_end(f: super::BoxFuture<'static, ()>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            let _ = rt.spawn(f).await;
         }
+        Err(_) => f.await,
     }
 }
 
@@ -247,13 +251,7 @@ pub(crate) async fn settle_side_call(
     if reservation.is_none() && actual.is_none() {
         return;
     }
-    let f = meter.settle(caller.key_id().clone(), reservation, actual);
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => {
-            let _ = rt.spawn(f).await;
-        }
-        Err(_) => f.await,
-    }
+    write_to_the_end(meter.settle(caller.key_id().clone(), reservation, actual)).await;
 }
 
 /// The settlement write for the request's caller, if there is anything to write.
