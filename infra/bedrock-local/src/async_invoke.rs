@@ -304,20 +304,8 @@ impl AsyncStore {
         }
     }
 
-    /// Handles GetAsyncInvoke.
+    /// Handles GetAsyncInvoke (the ARN's form is checked against the service model first).
     pub fn get(&self, arn: &str) -> Result<Value, BedrockError> {
-        let well_formed = arn.rsplit_once(":async-invoke/").is_some_and(|(head, id)| {
-            head.starts_with("arn:aws:bedrock:")
-                && id.len() == 12
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-        if !well_formed {
-            return validation(format!(
-                "1 validation error detected: Value '{arn}' at 'invocationArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{{1,20}}:[0-9]{{12}}:async-invoke/[a-z0-9]{{12}}"
-            ));
-        }
         let inner = self
             .inner
             .lock()

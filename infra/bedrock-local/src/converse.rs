@@ -155,10 +155,11 @@ pub fn messages(v: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
         let role = match m.get("role").and_then(Value::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
+            // Other values break the service model's enum and never get here; `system` keeps it
+            // (a newer addition to the model) but no model bedrock-local serves takes it.
             _ => {
                 return validation(format!(
-                    "1 validation error detected: Value at 'messages.{}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]",
-                    i + 1
+                    "The model doesn't support the system role in messages (messages.{i}). Put system text in the system field and try again."
                 ));
             }
         };

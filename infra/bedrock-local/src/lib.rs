@@ -19,6 +19,7 @@ pub mod models;
 pub mod native;
 pub mod routes;
 pub mod server;
+pub mod service_model;
 pub mod sigv4;
 pub mod stats;
 pub mod stream;

@@ -24,6 +24,8 @@ use super::{
     sdk_enum, string, union,
 };
 use crate::config::GuardrailSettings;
+use crate::error::GatewayError;
+use service_model::ServiceModel;
 
 /// Top-level fields of a Converse body this module understands.
 pub const CONVERSE_FIELDS: &[&str] = &[
@@ -136,6 +138,16 @@ impl ConverseParts {
     pub fn from_json(body: &Value, extra: &[&str]) -> R<ConverseParts> {
         let root = Path::root("");
         let o = obj(body, &root)?;
+        // Bedrock's own constraints first, so a request it would refuse is refused before a call.
+        ServiceModel::bedrock_runtime()
+            .check_body("ConverseRequest", body)
+            .map_err(|v| {
+                let each: Vec<String> = v.0.iter().map(|v| v.describe()).collect();
+                GatewayError::invalid_request(format!(
+                    "{} (a constraint of Bedrock's service model)",
+                    each.join("; ")
+                ))
+            })?;
         if let Some(k) = o
             .keys()
             .find(|k| !CONVERSE_FIELDS.contains(&k.as_str()) && !extra.contains(&k.as_str()))
@@ -645,7 +657,7 @@ mod tests {
                         {"text": "ok"}, {"json": {"a": [1, 2]}},
                         {"image": {"format": "gif", "source": {"bytes": PNG}}},
                         {"document": {"format": "csv", "name": "d", "source": {"text": "a,b"}}},
-                        {"video": {"format": "mov", "source": {"s3Location": {"uri": "s3://b/v.mov"}}}},
+                        {"video": {"format": "mov", "source": {"s3Location": {"uri": "s3://bucket/v.mov"}}}},
                     ]}},
                     {"toolResult": {"toolUseId": "t2", "content": [{"text": "no status"}]}},
                 ]},
@@ -675,9 +687,11 @@ mod tests {
             "outputConfig": {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": "{\"type\":\"object\"}", "name": "reply"}}}},
         }));
         round_trip(
-            json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}], "toolConfig": {"tools": [], "toolChoice": {"auto": {}}}}),
+            json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}], "toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {"type": "object"}}}}], "toolChoice": {"auto": {}}}}),
         );
-        round_trip(json!({"toolConfig": {"tools": [], "toolChoice": {"any": {}}}}));
+        round_trip(
+            json!({"toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {"type": "object"}}}}], "toolChoice": {"any": {}}}}),
+        );
     }
 
     fn err(body: Value) -> String {
@@ -693,7 +707,10 @@ mod tests {
         for (k, v) in [("temperature", 1e39), ("topP", -1e300)] {
             let m = err(json!({"inferenceConfig": {k: v}}));
             assert!(m.starts_with(&format!("inferenceConfig.{k}: ")), "{m}");
-            assert!(m.contains("out of range"), "{m}");
+            assert!(
+                m.contains("out of range") || m.contains("must have value"),
+                "{m}"
+            );
         }
     }
 
@@ -720,7 +737,7 @@ mod tests {
         );
         assert!(
             err(json!({"messages": [{"role": "user"}]}))
-                .contains("missing required field \"content\"")
+                .starts_with("messages[0].content: is required")
         );
         assert!(
             err(json!({"inferenceConfig": {"maxTokens": "many"}}))
@@ -731,9 +748,8 @@ mod tests {
                 .contains("unknown field \"max_tokens\"")
         );
         assert!(
-            err(json!({"toolConfig": {"tools": [{"toolSpec": {"name": "x"}}]}})).starts_with(
-                "toolConfig.tools[0].toolSpec: missing required field \"inputSchema\""
-            )
+            err(json!({"toolConfig": {"tools": [{"toolSpec": {"name": "x"}}]}}))
+                .starts_with("toolConfig.tools[0].toolSpec.inputSchema: is required")
         );
         assert!(err(json!({"mesages": []})).contains("unknown field \"mesages\""));
         assert!(err(json!({"system": "be brief"})).starts_with("system: expected an array"));

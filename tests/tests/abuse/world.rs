@@ -80,6 +80,11 @@ impl World {
         self.keys.get(name)
     }
 
+    /// The emulator every router calls.
+    pub fn emulator(&self) -> &Emulator {
+        &self._emulator
+    }
+
     /// The router of `target`.
     pub fn router(&self, target: Target) -> &axum::Router {
         &self.routers[name_of(target)]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{St, json_response, label, pause, percent_decode, read_body, respond, take_fault};
 use crate::errors::BedrockError;
+use crate::service_model::{self, Wire};
 use crate::stats::Op;
 
 pub async fn start_async(State(st): St, body: Body) -> Response {
@@ -17,9 +18,14 @@ pub async fn start_async(State(st): St, body: Body) -> Response {
         async {
             pause(st.config.latency_ms).await;
             let bytes = read_body(body).await?;
-            let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
                 BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
             })?;
+            service_model::check(
+                Op::StartAsyncInvoke.name(),
+                &Wire::default(),
+                Some(&mut json),
+            )?;
             let model_id = json.get("modelId").and_then(Value::as_str).unwrap_or("");
             take_fault(&st, Op::StartAsyncInvoke, &[model_id], &bytes, model_id)?;
             let arn = st.async_jobs.start(
@@ -38,6 +44,11 @@ pub async fn get_async(State(st): St, params: RawPathParams) -> Response {
         async {
             pause(st.config.latency_ms).await;
             let arn = label(&params, "arn")?;
+            let wire = Wire {
+                labels: &[("invocationArn", &arn)],
+                ..Wire::default()
+            };
+            service_model::check(Op::GetAsyncInvoke.name(), &wire, None)?;
             take_fault(&st, Op::GetAsyncInvoke, &[], &[], "")?;
             Ok(json_response(&st.async_jobs.get(&arn)?))
         }
@@ -50,7 +61,7 @@ pub async fn list_async(State(st): St, RawQuery(q): RawQuery) -> Response {
         async {
             pause(st.config.latency_ms).await;
             take_fault(&st, Op::ListAsyncInvokes, &[], &[], "")?;
-            let mut map = HashMap::new();
+            let mut pairs = Vec::new();
             for pair in q
                 .as_deref()
                 .unwrap_or("")
@@ -58,8 +69,14 @@ pub async fn list_async(State(st): St, RawQuery(q): RawQuery) -> Response {
                 .filter(|p| !p.is_empty())
             {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                map.insert(percent_decode(k)?, percent_decode(&v.replace('+', " "))?);
+                pairs.push((percent_decode(k)?, percent_decode(&v.replace('+', " "))?));
             }
+            let wire = Wire {
+                query: &pairs,
+                ..Wire::default()
+            };
+            service_model::check(Op::ListAsyncInvokes.name(), &wire, None)?;
+            let map: HashMap<String, String> = pairs.into_iter().collect();
             Ok(json_response(&st.async_jobs.list(&map)?))
         }
         .await,

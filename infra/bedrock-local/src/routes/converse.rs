@@ -18,6 +18,7 @@ use crate::errors::{BedrockError, validation};
 use crate::models::{self, Family, UNSUPPORTED_ACTION};
 use crate::native;
 use crate::server::AppState;
+use crate::service_model::{self, Wire};
 use crate::stats::Op;
 use crate::stream::{self, Encoder, Format};
 use crate::timing::Timing;
@@ -39,21 +40,26 @@ async fn converse_call(
     let started = Instant::now();
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
-    let model = models::resolve_for_invoke(&id)?.model;
     let bytes = read_body(body).await?;
     let op = if streaming {
         Op::ConverseStream
     } else {
         Op::Converse
     };
+    let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+    })?;
+    let wire = Wire {
+        labels: &[("modelId", &id)],
+        ..Wire::default()
+    };
+    service_model::check(op.name(), &wire, Some(&mut json))?;
+    let model = models::resolve_for_invoke(&id)?.model;
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     let timing = Timing::for_request(&st.config, &bytes);
     if !model.caps.converse {
         return validation(UNSUPPORTED_ACTION);
     }
-    let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
-    })?;
     let input = converse::parse(model, &json, streaming)?;
     let guard = match &input.guardrail {
         Some(cfg) => Some(guard_from(&st, &cfg.id, &cfg.version, cfg.trace)?),

@@ -14,6 +14,7 @@ use crate::errors::{BedrockError, malformed, validation};
 use crate::models;
 use crate::native;
 use crate::server::AppState;
+use crate::service_model::{self, Wire};
 use crate::stats::Op;
 use crate::tokens;
 
@@ -28,6 +29,15 @@ async fn count_call(
 ) -> Result<Response, BedrockError> {
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
+    let bytes = read_body(body).await?;
+    let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+    })?;
+    let wire = Wire {
+        labels: &[("modelId", &id)],
+        ..Wire::default()
+    };
+    service_model::check(Op::CountTokens.name(), &wire, Some(&mut json))?;
     let resolved = models::parse(&id)?;
     if resolved.profile.is_some() || id.contains(":inference-profile/") {
         return validation(format!(
@@ -35,7 +45,6 @@ async fn count_call(
         ));
     }
     let model = resolved.model;
-    let bytes = read_body(body).await?;
     take_fault(
         &st,
         Op::CountTokens,
@@ -46,9 +55,6 @@ async fn count_call(
     if !model.caps.count_tokens {
         return validation("The provided model doesn't support counting tokens.");
     }
-    let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
-    })?;
     let input = json.get("input").ok_or_else(|| {
         BedrockError::Validation("1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null".into())
     })?;

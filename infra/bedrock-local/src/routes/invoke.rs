@@ -19,6 +19,7 @@ use crate::errors::{BedrockError, malformed, validation};
 use crate::models::{self, Family, Model, UNSUPPORTED_ACTION};
 use crate::native::{self, NativeExtras};
 use crate::server::AppState;
+use crate::service_model::{self, Wire};
 use crate::stats::Op;
 use crate::stream::{Encoder, Format};
 use crate::timing::Timing;
@@ -73,13 +74,19 @@ async fn invoke_call(
     let started = Instant::now();
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
-    let model = models::resolve_for_invoke(&id)?.model;
-    let bytes = read_body(body).await?;
     let op = if streaming {
         Op::InvokeModelWithResponseStream
     } else {
         Op::InvokeModel
     };
+    let wire = Wire {
+        labels: &[("modelId", &id)],
+        headers: Some(&headers),
+        ..Wire::default()
+    };
+    service_model::check(op.name(), &wire, None)?;
+    let model = models::resolve_for_invoke(&id)?.model;
+    let bytes = read_body(body).await?;
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     let timing = Timing::for_request(&st.config, &bytes);
     let json: Value = match serde_json::from_slice(&bytes) {

@@ -6,6 +6,7 @@ mod names;
 mod numbers;
 mod paths;
 mod scenarios;
+mod service_model;
 mod ssrf;
 
 use serde_json::{Value, json};
@@ -33,6 +34,7 @@ pub fn all() -> Vec<Test> {
         })
         .collect();
     all.extend(scenarios::all());
+    all.extend(service_model::all());
     all
 }
 
