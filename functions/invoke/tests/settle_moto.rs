@@ -117,8 +117,14 @@ async fn a_settlement_sent_again_after_its_answer_was_lost_is_applied_once() {
     let (day, month, requests, cost) = counters(&s).await;
     assert_eq!(requests, 6);
     assert_eq!(cost, total);
-    assert_eq!(day, total, "the day's spend is the settled costs, once each");
-    assert_eq!(month, total, "the month's spend is the settled costs, once each");
+    assert_eq!(
+        day, total,
+        "the day's spend is the settled costs, once each"
+    );
+    assert_eq!(
+        month, total,
+        "the month's spend is the settled costs, once each"
+    );
 }
 
 #[tokio::test]
@@ -147,7 +153,11 @@ async fn writes_that_meet_a_transaction_on_their_item_are_tried_again() {
     let meter = Arc::new(DynamoMeter::new(settlement.client(&s.sdk), USAGE));
     meter
         .clone()
-        .settle(s.record.id.clone(), Some(reservation), Some(actual(dec("0.02"))))
+        .settle(
+            s.record.id.clone(),
+            Some(reservation),
+            Some(actual(dec("0.02"))),
+        )
         .await;
     assert_eq!(settlement.injected(), 3);
     let (day, month, requests, cost) = counters(&s).await;
