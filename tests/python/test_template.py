@@ -374,10 +374,11 @@ def test_each_function_gets_only_its_bedrock_actions(template: dict[str, Any]) -
 # the by-key-id index only.
 EXPECTED_KEY_TABLE_ACCESS = {
     "invoke": ({"dynamodb:GetItem"},
-               {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}),
-    "stream-url": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+               {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query",
+                "dynamodb:Scan"}),
+    "stream-url": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}),
     "count": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
-    "async-callback": ({"dynamodb:Query"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+    "async-callback": ({"dynamodb:Query"}, {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}),
 }
 
 
@@ -636,8 +637,9 @@ def test_alarms_and_outputs(template: dict[str, Any]) -> None:
 # AWS"). Only admin may write the keys table.
 EXPECTED_KEY_TABLE_ACTIONS = {
     "invoke": ({"dynamodb:GetItem"},
-               {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}),
-    "stream-url": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+               {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query",
+                "dynamodb:Scan"}),
+    "stream-url": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}),
     "count": ({"dynamodb:GetItem"}, {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
     # Owned by the jobs work (a job charged to its key): read-only on the keys table, checked below.
     "async-callback": None,

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 pub mod emulator;
+pub mod flaky;
 pub mod jobs;
 pub mod keys;
 pub mod moto;

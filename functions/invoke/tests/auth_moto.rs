@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gateway_tests::flaky::{Fault, Flaky, Writes};
 use gateway_tests::keys::{KEYS_TABLE as KEYS, USAGE_TABLE as USAGE, create_key_tables};
 use gateway_tests::router::{Reply, call};
 use gateway_tests::{Emulator, Moto};
@@ -35,11 +36,11 @@ async fn fixture(cache_seconds: u64) -> Fixture {
 }
 
 async fn fixture_with(cache_seconds: u64, emulator_flags: &[&str]) -> Fixture {
-    fixture_full(cache_seconds, emulator_flags, &[], KeyHeaders::Both).await
+    fixture_full(cache_seconds, emulator_flags, &[], KeyHeaders::Both, None).await
 }
 
 async fn fixture_env(cache_seconds: u64, emulator_flags: &[&str], env: &[(&str, &str)]) -> Fixture {
-    fixture_full(cache_seconds, emulator_flags, env, KeyHeaders::Both).await
+    fixture_full(cache_seconds, emulator_flags, env, KeyHeaders::Both, None).await
 }
 
 /// A fixture whose key layer reads the key from `key_headers` (`GATEWAY_KEY_HEADERS`).
@@ -48,15 +49,17 @@ async fn fixture_reading(
     emulator_flags: &[&str],
     key_headers: KeyHeaders,
 ) -> Fixture {
-    fixture_full(cache_seconds, emulator_flags, &[], key_headers).await
+    fixture_full(cache_seconds, emulator_flags, &[], key_headers, None).await
 }
 
-/// The fixture with extra configuration `env` and the key headers.
+/// The fixture with extra configuration `env` and the key headers; with `flaky`, the gateway's
+/// meter writes through that faulting client (the fixture's own `meter` reads through a plain one).
 async fn fixture_full(
     cache_seconds: u64,
     emulator_flags: &[&str],
     env: &[(&str, &str)],
     key_headers: KeyHeaders,
+    flaky: Option<&Arc<Flaky>>,
 ) -> Fixture {
     let moto = Moto::start();
     let emulator = Emulator::start(emulator_flags);
@@ -77,8 +80,18 @@ async fn fixture_full(
     let config = Config::from_lookup(move |k| map.get(k).cloned()).expect("configuration");
     let catalog = Catalog::load(&config).expect("catalog");
     let client = BedrockClient::for_endpoint(&config, &emulator.url);
-    let gateway =
-        Gateway::new(config, catalog, client).with_auth(Auth::from_settings(&sdk, &settings));
+    let auth = match flaky {
+        None => Auth::from_settings(&sdk, &settings),
+        Some(flaky) => Auth::api_keys(
+            Arc::new(KeyStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                KEYS,
+                settings.cache_ttl,
+            )),
+            Arc::new(DynamoMeter::new(flaky.client(&sdk), USAGE)),
+        ),
+    };
+    let gateway = Gateway::new(config, catalog, client).with_auth(auth);
     let app = router(Arc::new(AppState::new(gateway.clone())));
     let db = aws_sdk_dynamodb::Client::new(&sdk);
     Fixture {
@@ -945,9 +958,24 @@ async fn run_steps(f: &Fixture, n: usize, steps: &[Step]) -> (KeyRecord, u64) {
 /// and nothing stays reserved.
 #[test]
 fn the_spend_counters_equal_the_settled_costs_for_any_sequence() {
-    use proptest::test_runner::{Config as PropConfig, TestRunner};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let f = rt.block_on(fixture(0));
+    spend_counters_property(&rt, &f);
+}
+
+/// The same when every settlement write loses its first answer (applied, then a 500): the
+/// SDK's retry must not apply it twice.
+#[test]
+fn the_spend_counters_equal_the_settled_costs_when_settlement_answers_are_lost() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let flaky = Flaky::new(Fault::LostAnswer, Writes::Settlement);
+    let f = rt.block_on(fixture_full(0, &[], &[], KeyHeaders::Both, Some(&flaky)));
+    spend_counters_property(&rt, &f);
+    assert!(flaky.injected() > 0, "no settlement lost its answer");
+}
+
+fn spend_counters_property(rt: &tokio::runtime::Runtime, f: &Fixture) {
+    use proptest::test_runner::{Config as PropConfig, TestRunner};
     let mut runner = TestRunner::new(PropConfig {
         cases: 8,
         max_shrink_iters: 16,
@@ -960,7 +988,7 @@ fn the_spend_counters_equal_the_settled_costs_for_any_sequence() {
         .run(&strategy, |steps| {
             let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             rt.block_on(async {
-                let (record, settled) = run_steps(&f, n, &steps).await;
+                let (record, settled) = run_steps(f, n, &steps).await;
                 // Cut streams settle in a spawned task: wait for every settlement.
                 let mut rows = Vec::new();
                 for _ in 0..50 {

@@ -5,12 +5,13 @@
 //!   the SHA-256 of the key. The key itself is never stored.
 //! - Usage table (`GATEWAY_USAGE_TABLE`, partition key `key_id`, sort key `sk`, TTL attribute
 //!   `expires_at`): `spend#d#YYYY-MM-DD` and `spend#m#YYYY-MM` (USD spent and reserved),
-//!   `rate#<epoch minute>` (requests and tokens of one minute, expiring), and
-//!   `usage#YYYY-MM-DD#<model>` (the usage report).
+//!   `rate#<epoch minute>` (requests and tokens of one minute, expiring),
+//!   `usage#YYYY-MM-DD#<model>` (the usage report) and `settle#<call id>` (a settled call's
+//!   marker, expiring).
 //!
-//! Every counter moves with one atomic `UpdateItem`; admission adds its reservation under a
-//! condition that there is room for it, so concurrent calls can never together pass a limit by
-//! more than the error of their estimates.
+//! Admission moves each counter with one atomic `UpdateItem` under a condition that there is
+//! room for it, so concurrent calls can never together pass a limit by more than the error of
+//! their estimates; settlement moves them all in one transaction applied once (`meter::settle`).
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -159,9 +159,34 @@ pub struct RateSnapshot {
     pub known: bool,
 }
 
+/// One metered call, random (UUID v4, 32 hex digits): settlement writes it once as a marker,
+/// so a retried settlement (the SDK's, after a response that was lost) is applied only once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallId(String);
+
+impl CallId {
+    /// A fresh, random call ID.
+    pub fn random() -> CallId {
+        CallId(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// The ID as text (32 lowercase hex digits).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What a call reserved at admission, to be settled after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
+    /// The call settlement applies exactly once (its marker item).
+    pub call: CallId,
     /// Tokens reserved in the minute window (`None`: no tokens-per-minute limit).
     pub tokens: Option<u64>,
     /// The window they were reserved in (epoch minute).

@@ -1,19 +1,23 @@
-//! The usage table: budgets (USD per UTC day and month), minute windows and the usage report,
-//! each counter moved by one atomic `UpdateItem`.
+//! The usage table: budgets (USD per UTC day and month), minute windows and the usage report.
+//! Admission moves each counter with one atomic, conditional `UpdateItem`; settlement moves them
+//! all in one transaction applied exactly once (`settle`).
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use rust_decimal::Decimal;
 
 use super::{Now, get_dec, get_s, get_u64, store_error};
 use crate::auth::{
-    Actual, AdmissionRequest, BoxFuture, BudgetState, Caller, KeyId, Limits, Meter, RateSnapshot,
-    Reservation, UsageRow,
+    Actual, AdmissionRequest, BoxFuture, BudgetState, CallId, Caller, KeyId, Limits, Meter,
+    RateSnapshot, Reservation, UsageRow,
 };
 use crate::dynamo::{is_condition_failure, n, s};
 use crate::error::GatewayError;
+
+mod conflict;
+mod settle;
 
 /// Budgets, minute windows and usage in the usage table.
 #[derive(Debug, Clone)]
@@ -41,26 +45,6 @@ impl DynamoMeter {
             .table_name(&self.table)
             .key("key_id", s(key.as_str()))
             .key("sk", s(sk))
-    }
-
-    /// Adds `delta` to a numeric attribute, unconditionally (settlement, compensation).
-    async fn add(&self, key: &KeyId, sk: String, attr: &str, delta: &str, expires_at: Option<u64>) {
-        let mut u = self
-            .update(key, sk)
-            .update_expression(match expires_at {
-                Some(_) => "ADD #a :d SET #e = :e",
-                None => "ADD #a :d",
-            })
-            .expression_attribute_names("#a", attr)
-            .expression_attribute_values(":d", AttributeValue::N(delta.to_owned()));
-        if let Some(e) = expires_at {
-            u = u
-                .expression_attribute_names("#e", "expires_at")
-                .expression_attribute_values(":e", n(e));
-        }
-        if let Err(e) = u.send().await {
-            tracing::warn!(key_id = %key, attr, error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "usage counter update failed");
-        }
     }
 
     async fn window_snapshot(&self, key: &KeyId, now: &Now) -> RateSnapshot {
@@ -96,15 +80,15 @@ impl DynamoMeter {
         if room < Decimal::ZERO {
             return Ok(false);
         }
-        let r = self
-            .update(key, sk)
-            .update_expression("ADD #s :u")
-            .condition_expression("attribute_not_exists(#s) OR #s <= :room")
-            .expression_attribute_names("#s", "spent")
-            .expression_attribute_values(":u", n(usd))
-            .expression_attribute_values(":room", n(room))
-            .send()
-            .await;
+        let r = conflict::update(
+            self.update(key, sk)
+                .update_expression("ADD #s :u")
+                .condition_expression("attribute_not_exists(#s) OR #s <= :room")
+                .expression_attribute_names("#s", "spent")
+                .expression_attribute_values(":u", n(usd))
+                .expression_attribute_values(":room", n(room)),
+        )
+        .await;
         crate::dynamo::conditional(r, "key store", "UpdateItem")
     }
 
@@ -292,7 +276,7 @@ impl Meter for DynamoMeter {
                     .condition_expression("attribute_not_exists(#r) OR #r < :rpm")
                     .expression_attribute_values(":rpm", n(limit));
             }
-            match u.send().await {
+            match conflict::update(u).await {
                 Ok(out) => {
                     let item = out.attributes().cloned().unwrap_or_default();
                     caller.set_rate(RateSnapshot {
@@ -328,6 +312,7 @@ impl Meter for DynamoMeter {
             let key = caller.key_id();
             let limits = caller.limits();
             let mut res = Reservation {
+                call: CallId::random(),
                 tokens: None,
                 minute: now.minute(),
                 usd_day: None,
@@ -342,18 +327,18 @@ impl Meter for DynamoMeter {
                         request.tokens
                     )));
                 }
-                let r = self
-                    .update(key, format!("rate#{}", now.minute()))
-                    .update_expression("ADD #t :n SET #e = :e")
-                    .condition_expression("attribute_not_exists(#t) OR #t <= :room")
-                    .expression_attribute_names("#t", "tokens")
-                    .expression_attribute_names("#e", "expires_at")
-                    .expression_attribute_values(":n", n(request.tokens))
-                    .expression_attribute_values(":room", n(tpm - request.tokens))
-                    .expression_attribute_values(":e", n(now.secs + 180))
-                    .return_values(ReturnValue::AllNew)
-                    .send()
-                    .await;
+                let r = conflict::update(
+                    self.update(key, format!("rate#{}", now.minute()))
+                        .update_expression("ADD #t :n SET #e = :e")
+                        .condition_expression("attribute_not_exists(#t) OR #t <= :room")
+                        .expression_attribute_names("#t", "tokens")
+                        .expression_attribute_names("#e", "expires_at")
+                        .expression_attribute_values(":n", n(request.tokens))
+                        .expression_attribute_values(":room", n(tpm - request.tokens))
+                        .expression_attribute_values(":e", n(now.secs + 180))
+                        .return_values(ReturnValue::AllNew),
+                )
+                .await;
                 match r {
                     Ok(out) => {
                         let item = out.attributes().cloned().unwrap_or_default();
@@ -392,21 +377,17 @@ impl Meter for DynamoMeter {
                     &now.month_reset,
                 ),
             ];
-            let mut reserved: Vec<String> = Vec::new();
             for (period, sk, limit, reset) in budgets {
                 let Some(limit) = limit else { continue };
-                let ok = match self
-                    .reserve_budget(key, sk.clone(), limit, request.usd)
-                    .await
-                {
+                let ok = match self.reserve_budget(key, sk, limit, request.usd).await {
                     Ok(ok) => ok,
                     Err(e) => {
-                        self.undo(key, &res, &reserved, request.usd).await;
+                        self.undo(key, &res).await;
                         return Err(e);
                     }
                 };
                 if !ok {
-                    self.undo(key, &res, &reserved, request.usd).await;
+                    self.undo(key, &res).await;
                     return Err(GatewayError::budget_exceeded(
                         format!(
                             "API key {key}: {} budget of {limit} USD is spent (this call is estimated at up to {} USD); it resets at {}",
@@ -417,7 +398,6 @@ impl Meter for DynamoMeter {
                         reset.0,
                     ));
                 }
-                reserved.push(sk);
                 match period {
                     Period::Day => res.usd_day = Some(request.usd),
                     Period::Month => res.usd_month = Some(request.usd),
@@ -434,78 +414,8 @@ impl Meter for DynamoMeter {
         actual: Option<Actual>,
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let now = Now::read();
-            let (minute, day, month) = match &reservation {
-                Some(r) => (r.minute, r.day.clone(), r.month.clone()),
-                None => (now.minute(), now.day.clone(), now.month.clone()),
-            };
-            let cost = actual.as_ref().map(|a| a.cost).unwrap_or_default();
-            // Each counter gets the cost less what admission reserved on it (nothing where the
-            // key had no such budget then).
-            let day_delta = cost
-                - reservation
-                    .as_ref()
-                    .and_then(|r| r.usd_day)
-                    .unwrap_or_default();
-            let month_delta = cost
-                - reservation
-                    .as_ref()
-                    .and_then(|r| r.usd_month)
-                    .unwrap_or_default();
-            let tokens_delta = reservation.as_ref().and_then(|r| r.tokens).map(|t| {
-                let used = actual.as_ref().map_or(0, Actual::window_tokens);
-                i128::from(used) - i128::from(t)
-            });
-            let spend = async {
-                // Spend is kept for every key (a budget set later counts today's spend).
-                let add = |sk: String, delta: Decimal| {
-                    let this = &self;
-                    let key = &key;
-                    async move {
-                        if !delta.is_zero() {
-                            this.add(key, sk, "spent", &delta.to_string(), None).await;
-                        }
-                    }
-                };
-                tokio::join!(
-                    add(format!("spend#d#{day}"), day_delta),
-                    add(format!("spend#m#{month}"), month_delta),
-                );
-            };
-            let window = async {
-                if let Some(d) = tokens_delta.filter(|d| *d != 0) {
-                    self.add(
-                        &key,
-                        format!("rate#{minute}"),
-                        "tokens",
-                        &d.to_string(),
-                        Some(minute * 60 + 180),
-                    )
-                    .await;
-                }
-            };
-            let report = async {
-                let Some(a) = &actual else { return };
-                let r = self
-                    .update(&key, format!("usage#{day}#{}", a.model))
-                    .update_expression("ADD #r :one, #i :i, #o :o, #c :c, #usd :usd")
-                    .expression_attribute_names("#r", "requests")
-                    .expression_attribute_names("#i", "input_tokens")
-                    .expression_attribute_names("#o", "output_tokens")
-                    .expression_attribute_names("#c", "cache_tokens")
-                    .expression_attribute_names("#usd", "cost")
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":i", n(a.input_tokens))
-                    .expression_attribute_values(":o", n(a.output_tokens))
-                    .expression_attribute_values(":c", n(a.cache_tokens))
-                    .expression_attribute_values(":usd", n(a.cost))
-                    .send()
-                    .await;
-                if let Err(e) = r {
-                    tracing::warn!(key_id = %key, error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "usage report update failed");
-                }
-            };
-            tokio::join!(spend, window, report);
+            self.settle_call(&key, reservation.as_ref(), actual.as_ref())
+                .await;
         })
     }
 }
@@ -527,16 +437,9 @@ impl Period {
 }
 
 impl DynamoMeter {
-    /// Gives back what a refused admission had already reserved.
-    async fn undo(&self, key: &KeyId, res: &Reservation, budgets: &[String], usd: Decimal) {
-        if let Some(t) = res.tokens {
-            let d = format!("-{t}");
-            self.add(key, format!("rate#{}", res.minute), "tokens", &d, None)
-                .await;
-        }
-        for sk in budgets {
-            self.add(key, sk.clone(), "spent", &(-usd).to_string(), None)
-                .await;
-        }
+    /// Gives back what a refused admission had already reserved (`res` holds only what was):
+    /// a settlement of a call that used nothing, applied once like any other.
+    async fn undo(&self, key: &KeyId, res: &Reservation) {
+        self.settle_call(key, Some(res), None).await;
     }
 }
