@@ -261,11 +261,18 @@ async fn streams_that_fail_give_their_lease_back() {
     assert!(resp.status().is_server_error(), "{}", resp.status());
     drain(resp.into_body()).await;
     assert_eq!(f.held(&id).await, 0);
-    // Failed midway: an error event, and the lease is back when the stream closes.
-    let midway = json!({"model": "haiku", "messages": [{"role": "user", "content": [{"text": "x [[len:50]] [[fault:stream_error_after=3]]"}]}]});
+    // Failed midway: it held its lease while open, and gives it back when it closes with an
+    // error event.
+    let midway = json!({"model": "haiku", "messages": [{"role": "user", "content": [{"text": "x [[len:50]] [[tokens_per_sec:5]] [[fault:stream_error_after=8]]"}]}]});
     let resp = f.post(&key, "/converse", midway).await;
     assert_eq!(resp.status(), 200);
-    let text = drain(resp.into_body()).await;
+    let mut body = resp.into_body();
+    body.frame()
+        .await
+        .expect("a first frame")
+        .expect("readable");
+    assert_eq!(f.held(&id).await, 1);
+    let text = drain(body).await;
     assert!(text.contains("event: error"), "{text}");
     assert_eq!(f.held(&id).await, 0);
 }
