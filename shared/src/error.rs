@@ -49,6 +49,9 @@ pub enum ErrorKind {
     /// 429: the API key's daily or monthly budget is spent (the message names the reset time;
     /// `Retry-After` counts down to it).
     BudgetExceeded,
+    /// 429: the API key already holds as many open streams as it may (`max_concurrent_streams`):
+    /// retry once one of them has ended.
+    TooManyStreams,
     /// 502: the model itself failed (ModelErrorException, ModelStreamErrorException).
     UpstreamModelError,
     /// 502: Bedrock refused our credentials or model access (AccessDeniedException): an
@@ -84,7 +87,8 @@ impl ErrorKind {
             ErrorKind::Throttled
             | ErrorKind::QuotaExceeded
             | ErrorKind::RateLimited
-            | ErrorKind::BudgetExceeded => S::TOO_MANY_REQUESTS,
+            | ErrorKind::BudgetExceeded
+            | ErrorKind::TooManyStreams => S::TOO_MANY_REQUESTS,
             ErrorKind::UpstreamModelError
             | ErrorKind::UpstreamAccessDenied
             | ErrorKind::UpstreamError => S::BAD_GATEWAY,
@@ -111,6 +115,7 @@ impl ErrorKind {
             ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::BudgetExceeded => "budget_exceeded",
+            ErrorKind::TooManyStreams => "too_many_streams",
             ErrorKind::UpstreamModelError => "model_error",
             ErrorKind::UpstreamAccessDenied => "upstream_access_denied",
             ErrorKind::UpstreamError => "upstream_error",
@@ -141,6 +146,8 @@ impl ErrorKind {
             ErrorKind::Throttled => Some(2),
             ErrorKind::QuotaExceeded => Some(10),
             ErrorKind::RateLimited => Some(1),
+            // A slot frees when one of the key's streams ends, which nothing here can predict.
+            ErrorKind::TooManyStreams => Some(5),
             ErrorKind::ModelNotReady => Some(5),
             ErrorKind::ServiceUnavailable => Some(3),
             _ => None,
@@ -284,6 +291,17 @@ impl GatewayError {
     /// 429 `budget_exceeded`, retry after `retry_after` seconds (the budget's reset).
     pub fn budget_exceeded(message: impl Into<String>, retry_after: u64) -> Self {
         Self::new(ErrorKind::BudgetExceeded, message).with_retry_after(Some(retry_after.max(1)))
+    }
+
+    /// 429 `too_many_streams`: the key's `limit` of concurrent streams is reached.
+    pub fn too_many_streams(limit: u32) -> Self {
+        Self::new(
+            ErrorKind::TooManyStreams,
+            format!(
+                "this API key has reached its limit of {limit} concurrent streams \
+                 (max_concurrent_streams); retry when one of its streams has ended"
+            ),
+        )
     }
 
     /// 404 `not_found` for non-model resources.

@@ -136,3 +136,60 @@ async fn bad_admin_requests_are_clear_json_errors() {
         assert_eq!(r.error_type(), "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn a_keys_concurrent_streams_are_set_changed_and_reset_to_the_default() {
+    let f = fixture().await;
+    for bad in [0, 1001] {
+        let r = admin_call(
+            &f.admin,
+            "POST",
+            "/v1/admin/keys",
+            Some(json!({"owner": "t", "limits": {"max_concurrent_streams": bad}})),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert!(r.text.contains("max_concurrent_streams"), "{}", r.text);
+    }
+    let r = admin_call(
+        &f.admin,
+        "POST",
+        "/v1/admin/keys",
+        Some(json!({"owner": "t", "limits": {"max_concurrent_streams": 3}})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["record"]["limits"]["max_concurrent_streams"], 3);
+    let path = format!("/v1/admin/keys/{}", r.body["key_id"].as_str().unwrap());
+    let r = admin_call(
+        &f.admin,
+        "PATCH",
+        &path,
+        Some(json!({"limits": {"max_concurrent_streams": 5}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["record"]["limits"]["max_concurrent_streams"], 5);
+    // `null`: back to the deployment's default (no limit of its own).
+    let r = admin_call(
+        &f.admin,
+        "PATCH",
+        &path,
+        Some(json!({"limits": {"max_concurrent_streams": null}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.body["record"]["limits"]
+            .get("max_concurrent_streams")
+            .is_none(),
+        "{}",
+        r.text
+    );
+    let r = admin_call(&f.admin, "GET", &path, None).await;
+    assert!(
+        r.body["record"]["limits"]
+            .get("max_concurrent_streams")
+            .is_none()
+    );
+}

@@ -47,6 +47,7 @@ async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
         // Every lookup reads the table: revocations are seen at once.
         cache_ttl: Duration::ZERO,
         key_headers: KeyHeaders::Both,
+        default_max_streams: None,
     };
     let mut map: HashMap<String, String> = HashMap::from([
         ("AWS_REGION".into(), "us-east-1".into()),

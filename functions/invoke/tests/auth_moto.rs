@@ -71,6 +71,7 @@ async fn fixture_full(
         usage_table: Some(USAGE.into()),
         cache_ttl: Duration::from_secs(cache_seconds),
         key_headers,
+        default_max_streams: None,
     };
     let mut map: HashMap<String, String> = HashMap::from([
         ("AWS_REGION".into(), "us-east-1".into()),

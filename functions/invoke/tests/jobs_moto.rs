@@ -77,6 +77,7 @@ async fn fixture(with_keys: bool) -> Fixture {
             usage_table: Some(USAGE_TABLE.into()),
             cache_ttl: Duration::ZERO,
             key_headers: inference_core::auth::KeyHeaders::Both,
+            default_max_streams: None,
         };
         gateway = gateway.with_auth(Auth::from_settings(&sdk, &auth));
         keys = Some(KeyStore::new(

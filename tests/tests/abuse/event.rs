@@ -33,6 +33,8 @@ pub enum Who {
     Budget,
     /// The key with a small tokens-per-minute limit.
     Tpm,
+    /// The key that may hold 2 streams open at once.
+    Streams,
 }
 
 /// One HTTP request, before it becomes an event.

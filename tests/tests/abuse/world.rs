@@ -76,6 +76,7 @@ impl World {
             Who::Admin => "admin",
             Who::Budget => "budget",
             Who::Tpm => "tpm",
+            Who::Streams => "streams",
         };
         self.keys.get(name)
     }
@@ -254,6 +255,14 @@ async fn issue_keys(sdk: &aws_config::SdkConfig) -> HashMap<&'static str, Key> {
         ("admin", true, Limits::default()),
         ("budget", false, budget),
         ("tpm", false, tpm),
+        (
+            "streams",
+            false,
+            Limits {
+                max_concurrent_streams: Some(2),
+                ..Limits::default()
+            },
+        ),
     ] {
         let (secret, record) = store
             .issue(&format!("abuse-{name}"), vec![], admin, limits)

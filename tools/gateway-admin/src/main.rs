@@ -98,6 +98,9 @@ struct LimitArgs {
     /// Tokens per minute, input + maxTokens (`none`: no limit).
     #[arg(long)]
     tpm: Option<String>,
+    /// Streams open at once (`none`: the deployment's default, GATEWAY_DEFAULT_MAX_STREAMS).
+    #[arg(long)]
+    max_streams: Option<String>,
 }
 
 fn opt<T: FromStr>(name: &str, v: &Option<String>) -> Result<Option<Option<T>>, String> {
@@ -119,6 +122,7 @@ impl LimitArgs {
             budget_month_usd: opt::<Decimal>("budget-month", &self.budget_month)?,
             requests_per_minute: opt::<u64>("rpm", &self.rpm)?,
             tokens_per_minute: opt::<u64>("tpm", &self.tpm)?,
+            max_concurrent_streams: opt::<u32>("max-streams", &self.max_streams)?,
             models: None,
         })
     }
@@ -130,6 +134,7 @@ impl LimitArgs {
             budget_month_usd: u.budget_month_usd.flatten(),
             requests_per_minute: u.requests_per_minute.flatten(),
             tokens_per_minute: u.tokens_per_minute.flatten(),
+            max_concurrent_streams: u.max_concurrent_streams.flatten(),
         })
     }
 }
@@ -138,7 +143,7 @@ fn describe(r: &KeyRecord) -> String {
     let l = &r.limits;
     let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     format!(
-        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  created={}",
+        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  streams={}  created={}",
         r.id,
         r.prefix,
         r.owner,
@@ -153,6 +158,7 @@ fn describe(r: &KeyRecord) -> String {
         show(l.budget_month_usd.map(|d| d.to_string())),
         show(l.requests_per_minute.map(|d| d.to_string())),
         show(l.tokens_per_minute.map(|d| d.to_string())),
+        show(l.max_concurrent_streams.map(|d| d.to_string())),
         r.created_at,
     )
 }

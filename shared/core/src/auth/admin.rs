@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::dynamo::{DynamoMeter, KeyStore, LimitsUpdate};
 use super::report::{UsageQuery, build, day_range};
-use super::{AuthSettings, KeyId, KeyRecord, Limits, Meter};
+use super::{AuthSettings, KeyId, KeyRecord, Limits, MAX_STREAMS_LIMIT, Meter};
 use crate::error::GatewayError;
 use crate::policy::ModelPattern;
 
@@ -111,7 +111,14 @@ impl Limits {
         check_limit("budget_day_usd", self.budget_day_usd)?;
         check_limit("budget_month_usd", self.budget_month_usd)?;
         check_limit("requests_per_minute", self.requests_per_minute)?;
-        check_limit("tokens_per_minute", self.tokens_per_minute)
+        check_limit("tokens_per_minute", self.tokens_per_minute)?;
+        check_limit("max_concurrent_streams", self.max_concurrent_streams)?;
+        match self.max_concurrent_streams {
+            Some(n) if n > MAX_STREAMS_LIMIT => Err(GatewayError::invalid_request(format!(
+                "limits.max_concurrent_streams: at most {MAX_STREAMS_LIMIT}, got {n}"
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -140,6 +147,7 @@ impl LimitsUpdate {
             budget_month_usd: self.budget_month_usd.flatten(),
             requests_per_minute: self.requests_per_minute.flatten(),
             tokens_per_minute: self.tokens_per_minute.flatten(),
+            max_concurrent_streams: self.max_concurrent_streams.flatten(),
         };
         set.check()?;
         if let Some(models) = &self.models {

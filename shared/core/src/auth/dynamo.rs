@@ -6,8 +6,8 @@
 //! - Usage table (`GATEWAY_USAGE_TABLE`, partition key `key_id`, sort key `sk`, TTL attribute
 //!   `expires_at`): `spend#d#YYYY-MM-DD` and `spend#m#YYYY-MM` (USD spent and reserved),
 //!   `rate#<epoch minute>` (requests and tokens of one minute, expiring),
-//!   `usage#YYYY-MM-DD#<model>` (the usage report) and `settle#<call id>` (a settled call's
-//!   marker, expiring).
+//!   `usage#YYYY-MM-DD#<model>` (the usage report), `settle#<call id>` (a settled call's
+//!   marker, expiring) and `streams` (the key's open streams' leases).
 //!
 //! Admission moves each counter with one atomic `UpdateItem` under a condition that there is
 //! room for it, so concurrent calls can never together pass a limit by more than the error of
@@ -27,9 +27,11 @@ use crate::error::GatewayError;
 
 mod keys;
 mod meter;
+mod streams;
 
 pub use keys::*;
 pub use meter::*;
+pub use streams::DynamoLeases;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -136,9 +138,13 @@ impl Auth {
                 let client = Client::new(sdk);
                 Auth::api_keys(
                     Arc::new(KeyStore::new(client.clone(), keys, settings.cache_ttl)),
-                    Arc::new(DynamoMeter::new(client, usage)),
+                    Arc::new(DynamoMeter::new(client.clone(), usage)),
                 )
                 .with_key_headers(settings.key_headers)
+                .with_stream_leases(
+                    Arc::new(DynamoLeases::new(client, usage)),
+                    settings.default_max_streams,
+                )
             }
             _ => Auth::none(),
         }

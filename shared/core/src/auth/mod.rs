@@ -10,6 +10,7 @@
 //!   depend on DynamoDB; the DynamoDB implementation is `dynamo` (feature `keys`).
 
 mod gate;
+mod leases;
 pub mod settings;
 #[cfg(feature = "web")]
 mod web;
@@ -39,6 +40,8 @@ pub(crate) use gate::{
     admit, admit_side_call, note_output, settle, settle_side_call, settle_stashed,
     settle_stashed_later, stash_usage,
 };
+pub(crate) use leases::lease_stream;
+pub use leases::{LeaseId, MAX_STREAMS_LIMIT, StreamLease, StreamLeases};
 pub use settings::{AuthMode, AuthSettings, KeyHeaders};
 #[cfg(feature = "web")]
 pub use web::{authenticate, key_from_headers};
@@ -108,6 +111,10 @@ pub struct Limits {
     /// admission, corrected to input + output after the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<u64>,
+    /// Streams the key may hold open at once (`None`: the deployment's default,
+    /// `GATEWAY_DEFAULT_MAX_STREAMS`), so one key cannot take every stream-url environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_streams: Option<u32>,
 }
 
 impl Limits {
@@ -389,6 +396,8 @@ pub struct Auth {
     keys: Option<(Arc<dyn KeyDirectory>, Arc<dyn Meter>)>,
     /// Where the key is read from (`GATEWAY_KEY_HEADERS`).
     headers: KeyHeaders,
+    /// The keys' open streams, and the limit of a key that sets none.
+    streams: Option<(Arc<dyn StreamLeases>, Option<u32>)>,
 }
 
 impl fmt::Debug for Auth {
@@ -408,7 +417,28 @@ impl Auth {
         Auth {
             keys: Some((directory, meter)),
             headers: KeyHeaders::Both,
+            streams: None,
         }
+    }
+
+    /// Limits each key's concurrent streams, held as leases in `leases`; `default` is the limit
+    /// of a key that sets none (`None`: such keys are not limited).
+    pub fn with_stream_leases(
+        mut self,
+        leases: Arc<dyn StreamLeases>,
+        default: Option<u32>,
+    ) -> Auth {
+        self.streams = Some((leases, default));
+        self
+    }
+
+    /// A caller for `record`, with the deployment's meter and stream leases.
+    fn caller(&self, record: Arc<KeyRecord>, meter: &Arc<dyn Meter>) -> Arc<Caller> {
+        let mut caller = Caller::new(record, Some(meter.clone()));
+        if let Some((leases, default)) = &self.streams {
+            caller = caller.with_stream_leases(leases.clone(), *default);
+        }
+        Arc::new(caller)
     }
 
     /// Reads the key only from `headers` (`GATEWAY_KEY_HEADERS`).
@@ -457,9 +487,7 @@ impl Auth {
             }));
         };
         match directory.lookup(key).await? {
-            Some(record) if !record.revoked => {
-                Ok(Some(Arc::new(Caller::new(record, Some(meter.clone())))))
-            }
+            Some(record) if !record.revoked => Ok(Some(self.caller(record, meter))),
             // One message for unknown and revoked keys: a caller learns nothing about which.
             _ => Err(GatewayError::unauthorized("invalid or revoked API key")),
         }
@@ -474,9 +502,7 @@ impl Auth {
             return Ok(None);
         };
         match directory.lookup_id(id).await? {
-            Some(record) if !record.revoked => {
-                Ok(Some(Arc::new(Caller::new(record, Some(meter.clone())))))
-            }
+            Some(record) if !record.revoked => Ok(Some(self.caller(record, meter))),
             Some(_) => Err(GatewayError::unauthorized(format!(
                 "API key {id} was revoked after the job was submitted"
             ))),
@@ -492,6 +518,9 @@ pub struct Caller {
     /// The key's record.
     pub record: Arc<KeyRecord>,
     meter: Option<Arc<dyn Meter>>,
+    /// Where the key's open streams are held, and how many it may hold (its own limit, else
+    /// the deployment's default; `None`: unlimited).
+    streams: Option<(Arc<dyn StreamLeases>, u32)>,
     /// Allowed-model patterns, parsed once.
     patterns: Vec<ModelPattern>,
     /// Per-request state: the window snapshot and the open reservation.
@@ -535,9 +564,26 @@ impl Caller {
         Caller {
             record,
             meter,
+            streams: None,
             patterns,
             state: Mutex::new(CallState::default()),
         }
+    }
+
+    /// Limits the caller's concurrent streams through `leases`: to the key's
+    /// `max_concurrent_streams`, else to `default` (`None`: not limited).
+    pub fn with_stream_leases(
+        mut self,
+        leases: Arc<dyn StreamLeases>,
+        default: Option<u32>,
+    ) -> Caller {
+        self.streams = self
+            .record
+            .limits
+            .max_concurrent_streams
+            .or(default)
+            .map(|limit| (leases, limit));
+        self
     }
 
     /// The key's ID.

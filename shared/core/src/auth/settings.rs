@@ -4,11 +4,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::MAX_STREAMS_LIMIT;
 use crate::error::GatewayError;
 
 /// Default for `GATEWAY_KEY_CACHE_SECONDS`: how long a warm function trusts a key record it has
 /// read, so a revocation takes effect everywhere within this time.
 pub const DEFAULT_KEY_CACHE_SECONDS: u64 = 5;
+
+/// Default for `GATEWAY_DEFAULT_MAX_STREAMS`: the concurrent streams of a key that sets no
+/// `max_concurrent_streams` (0 in the variable: such keys are not limited).
+pub const DEFAULT_MAX_STREAMS: u32 = 10;
 
 /// `GATEWAY_AUTH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,6 +71,9 @@ pub struct AuthSettings {
     pub cache_ttl: Duration,
     /// `GATEWAY_KEY_HEADERS`.
     pub key_headers: KeyHeaders,
+    /// `GATEWAY_DEFAULT_MAX_STREAMS`: the concurrent streams of a key that sets no limit
+    /// (`None`: such keys are not limited).
+    pub default_max_streams: Option<u32>,
 }
 
 impl AuthSettings {
@@ -128,12 +136,26 @@ impl AuthSettings {
                 )
             })?,
         };
+        let default_max_streams = match get("GATEWAY_DEFAULT_MAX_STREAMS") {
+            None => Some(DEFAULT_MAX_STREAMS),
+            Some(v) => match v.parse::<u32>().ok().filter(|n| *n <= MAX_STREAMS_LIMIT) {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => {
+                    return Err(bad(
+                        "GATEWAY_DEFAULT_MAX_STREAMS",
+                        format!("expected 0 (no default limit) to {MAX_STREAMS_LIMIT}, got {v:?}"),
+                    ));
+                }
+            },
+        };
         let settings = AuthSettings {
             mode,
             keys_table: get("GATEWAY_KEYS_TABLE"),
             usage_table: get("GATEWAY_USAGE_TABLE"),
             cache_ttl,
             key_headers,
+            default_max_streams,
         };
         if mode == AuthMode::ApiKey {
             for (name, v) in [
@@ -183,6 +205,42 @@ mod tests {
         assert_eq!(s.mode, AuthMode::ApiKey);
         assert_eq!(s.cache_ttl, Duration::ZERO);
         assert!(AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "iam")])).is_err());
+    }
+
+    #[test]
+    fn the_default_stream_limit_is_ten_and_zero_turns_it_off() {
+        let s = AuthSettings::from_lookup(lookup(&[("GATEWAY_AUTH", "none")])).unwrap();
+        assert_eq!(s.default_max_streams, Some(DEFAULT_MAX_STREAMS));
+        let s = AuthSettings::from_lookup(lookup(&[
+            ("GATEWAY_AUTH", "none"),
+            ("GATEWAY_DEFAULT_MAX_STREAMS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(s.default_max_streams, None);
+        let s = AuthSettings::from_lookup(lookup(&[
+            ("GATEWAY_AUTH", "none"),
+            ("GATEWAY_DEFAULT_MAX_STREAMS", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(s.default_max_streams, Some(3));
+        for bad in ["-1", "many", "1001"] {
+            let pairs: &'static [(&'static str, &'static str)] = match bad {
+                "-1" => &[
+                    ("GATEWAY_AUTH", "none"),
+                    ("GATEWAY_DEFAULT_MAX_STREAMS", "-1"),
+                ],
+                "many" => &[
+                    ("GATEWAY_AUTH", "none"),
+                    ("GATEWAY_DEFAULT_MAX_STREAMS", "many"),
+                ],
+                _ => &[
+                    ("GATEWAY_AUTH", "none"),
+                    ("GATEWAY_DEFAULT_MAX_STREAMS", "1001"),
+                ],
+            };
+            let e = AuthSettings::from_lookup(lookup(pairs)).unwrap_err();
+            assert!(e.message().contains("GATEWAY_DEFAULT_MAX_STREAMS"), "{e}");
+        }
     }
 
     #[test]

@@ -230,6 +230,32 @@ async fn concurrent_tpm(w: &World) -> Result<(), String> {
     Ok(())
 }
 
+/// 12 concurrent streams of a key that may hold 2 open: at most 2 admitted, the others 429
+/// `too_many_streams`; once they have ended, the key streams again (every lease was given back).
+async fn concurrent_streams(w: &World) -> Result<(), String> {
+    let stream = |tag: String| {
+        // The model answers after 1 s: every stream is admitted or refused while all are open.
+        let body = converse(&unique(&format!("[[ttft_ms:1000]] {tag}")));
+        call(
+            w,
+            Target::Stream,
+            post("/converse").json(body).who(Who::Streams),
+        )
+    };
+    let results: Vec<(u16, Value)> = join_all((0..12).map(|i| stream(format!("streams-{i}"))))
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let admitted = refused(&results, "too_many_streams")?;
+    if admitted > 2 {
+        return Err(format!(
+            "{admitted} streams held at once under a limit of 2"
+        ));
+    }
+    let (s, body) = stream("after".into()).await?;
+    expect("a stream after the others ended", s, 200, &body)
+}
+
 /// With `email=mask`, an address the model writes into a tool call's input is masked. The
 /// prompt spells the `@` as a JSON escape, so the input filter has nothing to mask.
 async fn tool_input_is_filtered(w: &World) -> Result<(), String> {
@@ -273,6 +299,9 @@ pub fn all() -> Vec<Test> {
             concurrent_budget(w).boxed()
         }),
         scenario("limits::concurrent_tpm", |w| concurrent_tpm(w).boxed()),
+        scenario("limits::concurrent_streams", |w| {
+            concurrent_streams(w).boxed()
+        }),
         scenario("filter::tool_input_is_filtered", |w| {
             tool_input_is_filtered(w).boxed()
         }),

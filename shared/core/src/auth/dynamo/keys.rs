@@ -88,6 +88,9 @@ pub struct LimitsUpdate {
     /// Tokens per minute.
     #[serde(default, deserialize_with = "present")]
     pub tokens_per_minute: Option<Option<u64>>,
+    /// Concurrent streams.
+    #[serde(default, deserialize_with = "present")]
+    pub max_concurrent_streams: Option<Option<u32>>,
     /// Allowed model patterns (empty: all the deployment allows).
     #[serde(skip)]
     pub models: Option<Vec<String>>,
@@ -120,6 +123,8 @@ fn record_from_item(item: &Item) -> Option<KeyRecord> {
             budget_month_usd: get_dec(item, "budget_month_usd"),
             requests_per_minute: get_u64(item, "rpm"),
             tokens_per_minute: get_u64(item, "tpm"),
+            max_concurrent_streams: get_u64(item, "max_streams")
+                .and_then(|v| u32::try_from(v).ok()),
         },
         created_at: get_s(item, "created_at").unwrap_or_default(),
         prefix: get_s(item, "prefix").unwrap_or_default(),
@@ -199,6 +204,10 @@ impl KeyStore {
             ),
             ("rpm", l.requests_per_minute.map(|d| d.to_string())),
             ("tpm", l.tokens_per_minute.map(|d| d.to_string())),
+            (
+                "max_streams",
+                l.max_concurrent_streams.map(|d| d.to_string()),
+            ),
         ] {
             if let Some(v) = v {
                 item.insert(name.into(), n(v));
@@ -314,6 +323,10 @@ impl KeyStore {
                 u.requests_per_minute.map(|o| o.map(|d| d.to_string())),
             ),
             ("tpm", u.tokens_per_minute.map(|o| o.map(|d| d.to_string()))),
+            (
+                "max_streams",
+                u.max_concurrent_streams.map(|o| o.map(|d| d.to_string())),
+            ),
         ] {
             match v {
                 Some(Some(v)) => {

@@ -130,15 +130,11 @@ impl Gateway {
         body: Value,
         ctx: &CallContext,
     ) -> Result<ConverseStreamCall, GatewayError> {
-        let result = self.converse_stream_open(body, ctx).await;
-        if result.is_err() {
-            // Nothing was produced: release what the caller's key reserved (`auth`).
-            self.settle_call(ctx, None).await;
-        }
-        result
+        self.open_stream(ctx, self.converse_stream_open(body, ctx))
+            .await
     }
 
-    /// [`Gateway::converse_stream`] without the release of a refused call's reservation.
+    /// [`Gateway::converse_stream`] without its admission (`open_stream`).
     async fn converse_stream_open(
         &self,
         body: Value,

@@ -131,6 +131,8 @@ pub struct GuardedStream<U: Upstream> {
     ended_ok: bool,
     /// The end was recorded.
     finished: bool,
+    /// The caller's concurrent-stream slot, given back at the end (or from `Drop`).
+    lease: Option<crate::auth::StreamLease>,
 }
 
 /// How a stream starts: the candidate that answered and what the admit stage produced.
@@ -169,6 +171,7 @@ impl<U: Upstream> GuardedStream<U> {
             routing: o.routing,
             ended_ok: false,
             finished: false,
+            lease: None,
         }
     }
 
@@ -213,6 +216,7 @@ impl<U: Upstream> GuardedStream<U> {
                     self.store_in_cache().await;
                     self.finish(None);
                     self.gateway.settle_stashed(&self.ctx).await;
+                    self.release_lease().await;
                     return Ok(None);
                 }
                 Phase::Open => self.phase = Phase::Open,
@@ -227,6 +231,7 @@ impl<U: Upstream> GuardedStream<U> {
                 Err(e) => {
                     self.finish(Some(&e));
                     self.gateway.settle_stashed(&self.ctx).await;
+                    self.release_lease().await;
                     // Text held back before the failure is filtered as final and sent first.
                     if self.flush_filter() {
                         self.phase = Phase::Failing(e);
@@ -337,6 +342,14 @@ impl<U: Upstream> GuardedStream<U> {
             .await;
     }
 
+    /// Gives the caller's stream slot back (awaited, once; a dropped stream's lease is given
+    /// back from its own `Drop`).
+    async fn release_lease(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
+    }
+
     /// Records the end of the call once: the metrics record, and what it used for settlement.
     fn finish(&mut self, error: Option<&GatewayError>) {
         if self.finished {
@@ -364,6 +377,35 @@ impl<U: Upstream> GuardedStream<U> {
     }
 }
 
+impl Gateway {
+    /// The one admission of every streamed call (ConverseStream, InvokeModelWithResponseStream,
+    /// and the compat routes on top of them): a lease on one of the caller's concurrent-stream
+    /// slots (429 `too_many_streams` without one) before `open` runs, handed to the stream,
+    /// which gives it back at its end. A stream that fails to open releases the lease and
+    /// what the caller's key reserved.
+    pub(super) async fn open_stream<U: Upstream>(
+        &self,
+        ctx: &CallContext,
+        open: impl Future<Output = Result<GuardedStream<U>, GatewayError>>,
+    ) -> Result<GuardedStream<U>, GatewayError> {
+        let lease = crate::auth::lease_stream(ctx.caller.as_ref(), ctx.deadline).await?;
+        match open.await {
+            Ok(mut call) => {
+                call.lease = lease;
+                Ok(call)
+            }
+            Err(e) => {
+                // Nothing was produced: release what the caller's key reserved (`auth`).
+                self.settle_call(ctx, None).await;
+                if let Some(lease) = lease {
+                    lease.release().await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
 impl<U: Upstream> Drop for GuardedStream<U> {
     fn drop(&mut self) {
         // Client went away mid-stream: account for what was produced (usage may be unknown).
@@ -371,7 +413,8 @@ impl<U: Upstream> Drop for GuardedStream<U> {
             tracing::info!(request_id = %self.ctx.request_id, "stream dropped before the end");
             self.finish(None);
         }
-        // Settles the caller's key for what was produced (`auth`).
+        // Settles the caller's key for what was produced (`auth`); the lease, if still held,
+        // is given back from its own `Drop`.
         self.gateway.settle_stashed_later(&self.ctx);
     }
 }

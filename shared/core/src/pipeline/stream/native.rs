@@ -156,15 +156,11 @@ impl Gateway {
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<InvokeStreamCall, GatewayError> {
-        let result = self.invoke_stream_open(model, body, ctx).await;
-        if result.is_err() {
-            // Nothing was produced: release what the caller's key reserved (`auth`).
-            self.settle_call(ctx, None).await;
-        }
-        result
+        self.open_stream(ctx, self.invoke_stream_open(model, body, ctx))
+            .await
     }
 
-    /// [`Gateway::invoke_stream`] without the release of a refused call's reservation.
+    /// [`Gateway::invoke_stream`] without its admission (`open_stream`).
     async fn invoke_stream_open(
         &self,
         model: &str,
