@@ -1,6 +1,5 @@
 //! StartAsyncInvoke, GetAsyncInvoke and ListAsyncInvokes.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -8,7 +7,7 @@ use axum::extract::{RawPathParams, RawQuery, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{St, json_response, label, pause, percent_decode, read_body, respond, take_fault};
+use super::{St, json_response, label, pause, query_map, read_body, respond, take_fault};
 use crate::errors::BedrockError;
 use crate::stats::Op;
 
@@ -50,16 +49,7 @@ pub async fn list_async(State(st): St, RawQuery(q): RawQuery) -> Response {
         async {
             pause(st.config.latency_ms).await;
             take_fault(&st, Op::ListAsyncInvokes, &[], &[], "")?;
-            let mut map = HashMap::new();
-            for pair in q
-                .as_deref()
-                .unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty())
-            {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                map.insert(percent_decode(k)?, percent_decode(&v.replace('+', " "))?);
-            }
+            let map = query_map(q.as_deref())?;
             Ok(json_response(&st.async_jobs.list(&map)?))
         }
         .await,

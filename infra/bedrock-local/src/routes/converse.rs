@@ -15,7 +15,7 @@ use super::{
 };
 use crate::converse;
 use crate::errors::{BedrockError, validation};
-use crate::models::{self, Family, UNSUPPORTED_ACTION};
+use crate::models::{Family, UNSUPPORTED_ACTION};
 use crate::native;
 use crate::server::AppState;
 use crate::stats::Op;
@@ -39,7 +39,7 @@ async fn converse_call(
     let started = Instant::now();
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
-    let model = models::resolve_for_invoke(&id)?.model;
+    let model = st.profiles.resolve_for_invoke(&id)?.model;
     let bytes = read_body(body).await?;
     let op = if streaming {
         Op::ConverseStream

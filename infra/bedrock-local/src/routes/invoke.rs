@@ -16,7 +16,7 @@ use super::{
 };
 use crate::chat::ChatRequest;
 use crate::errors::{BedrockError, malformed, validation};
-use crate::models::{self, Family, Model, UNSUPPORTED_ACTION};
+use crate::models::{Family, Model, UNSUPPORTED_ACTION};
 use crate::native::{self, NativeExtras};
 use crate::server::AppState;
 use crate::stats::Op;
@@ -73,7 +73,7 @@ async fn invoke_call(
     let started = Instant::now();
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
-    let model = models::resolve_for_invoke(&id)?.model;
+    let model = st.profiles.resolve_for_invoke(&id)?.model;
     let bytes = read_body(body).await?;
     let op = if streaming {
         Op::InvokeModelWithResponseStream
