@@ -108,9 +108,10 @@ class BedrockLocal:
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
-    def client(self, **config):
+    def client(self, service: str = "bedrock-runtime", **config):
+        """A boto3 client of `service` ("bedrock-runtime", or "bedrock" for the control plane)."""
         return boto3.client(
-            "bedrock-runtime",
+            service,
             endpoint_url=self.url,
             region_name=REGION,
             aws_access_key_id="test",
