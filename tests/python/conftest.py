@@ -8,6 +8,8 @@ Both run as child processes on free loopback ports and are stopped by their own 
   `<repo>/target/debug/bedrock-local`) with its S3 writes pointed at `moto_server`.
 - `bedrock`: a boto3 `bedrock-runtime` client for `bedrock_local` (dummy credentials, us-east-1,
   a single attempt per call so fault tests count exactly).
+- `BedrockLocal.client(service)`: a boto3 client of `bedrock-runtime` (default) or `bedrock` (the
+  control plane) for that emulator.
 - `spawn_bedrock_local(args, env)`: start another emulator with its own flags (caller stops it).
 """
 
