@@ -8,6 +8,8 @@ Both run as child processes on free loopback ports and are stopped by their own 
   `<repo>/target/debug/bedrock-local`) with its S3 writes pointed at `moto_server`.
 - `bedrock`: a boto3 `bedrock-runtime` client for `bedrock_local` (dummy credentials, us-east-1,
   a single attempt per call so fault tests count exactly).
+- `BedrockLocal.client(service)`: a boto3 client of `bedrock-runtime` (default) or `bedrock` (the
+  control plane) for that emulator.
 - `spawn_bedrock_local(args, env)`: start another emulator with its own flags (caller stops it).
 """
 
@@ -108,9 +110,10 @@ class BedrockLocal:
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
-    def client(self, **config):
+    def client(self, service: str = "bedrock-runtime", **config):
+        """A boto3 client of `service` ("bedrock-runtime", or "bedrock" for the control plane)."""
         return boto3.client(
-            "bedrock-runtime",
+            service,
             endpoint_url=self.url,
             region_name=REGION,
             aws_access_key_id="test",

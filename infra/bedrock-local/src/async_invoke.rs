@@ -13,7 +13,7 @@ use time::macros::format_description;
 use tokio::sync::OnceCell;
 
 use crate::errors::{BedrockError, validation};
-use crate::models::{self, UNSUPPORTED_ACTION};
+use crate::models::{self, ACCOUNT, UNSUPPORTED_ACTION};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -106,8 +106,6 @@ pub struct AsyncStore {
     inner: Mutex<Inner>,
     s3: OnceCell<aws_sdk_s3::Client>,
 }
-
-const ACCOUNT: &str = "123456789012";
 
 fn parse_s3_uri(uri: &str) -> Option<(String, String)> {
     let rest = uri.strip_prefix("s3://")?;

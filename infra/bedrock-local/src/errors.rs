@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 /// Suffix Coral adds to errors raised by the front door (auth), not by the service.
 const CORAL_SUFFIX: &str = ":http://internal.amazon.com/coral/com.amazon.coral.service/";
 
-/// Every error Bedrock Runtime can answer with, plus the two auth errors of the front door.
+/// Every error Bedrock Runtime and the control plane can answer with, plus the two auth errors
+/// of the front door.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BedrockError {
     #[error("ValidationException: {0}")]
@@ -45,6 +46,12 @@ pub enum BedrockError {
     ServiceUnavailable(String),
     #[error("ConflictException: {0}")]
     Conflict(String),
+    /// A control-plane resource would carry more tags than allowed.
+    #[error("TooManyTagsException: {message}")]
+    TooManyTags {
+        message: String,
+        resource_name: String,
+    },
     /// No `Authorization` header: answered by Coral with a capitalised `Message` member.
     #[error("AccessDeniedException: Authorization header is missing")]
     MissingAuth,
@@ -81,6 +88,7 @@ impl BedrockError {
             Self::InternalServer(_) => "InternalServerException",
             Self::ServiceUnavailable(_) => "ServiceUnavailableException",
             Self::Conflict(_) => "ConflictException",
+            Self::TooManyTags { .. } => "TooManyTagsException",
             Self::UnrecognizedClient => "UnrecognizedClientException",
         }
     }
@@ -99,9 +107,10 @@ impl BedrockError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::ServiceQuotaExceeded(_) | Self::Conflict(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::Validation(_)
+            | Self::ServiceQuotaExceeded(_)
+            | Self::Conflict(_)
+            | Self::TooManyTags { .. } => StatusCode::BAD_REQUEST,
             Self::AccessDenied(_) | Self::MissingAuth | Self::UnrecognizedClient => {
                 StatusCode::FORBIDDEN
             }
@@ -128,7 +137,9 @@ impl BedrockError {
             | Self::InternalServer(m)
             | Self::ServiceUnavailable(m)
             | Self::Conflict(m) => m,
-            Self::ModelError { message, .. } | Self::ModelStreamError { message, .. } => message,
+            Self::ModelError { message, .. }
+            | Self::ModelStreamError { message, .. }
+            | Self::TooManyTags { message, .. } => message,
             Self::MissingAuth => "Authorization header is missing",
             Self::UnrecognizedClient => "The security token included in the request is invalid.",
         }
@@ -155,6 +166,13 @@ impl BedrockError {
                 "message": message,
                 "originalStatusCode": original_status_code,
                 "originalMessage": original_message,
+            }),
+            Self::TooManyTags {
+                message,
+                resource_name,
+            } => serde_json::json!({
+                "message": message,
+                "resourceName": resource_name,
             }),
             _ => serde_json::json!({ "message": self.message() }),
         }

@@ -175,6 +175,24 @@ impl Faults {
         }
     }
 
+    /// Takes an armed fault that names `op` explicitly: control-plane operations are faulted
+    /// only on request, so a fault armed for "any operation" (or a random rate) keeps hitting
+    /// the runtime calls it was meant for.
+    pub fn take_named(&self, op: &str) -> Option<Fault> {
+        let mut armed = self.armed.lock().ok()?;
+        let a = armed.iter_mut().find(|a| {
+            a.remaining > 0
+                && !a.fault.is_stream()
+                && a.operation
+                    .as_deref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(op))
+        })?;
+        a.remaining -= 1;
+        let f = a.fault;
+        armed.retain(|a| a.remaining > 0);
+        Some(f)
+    }
+
     /// Takes the fault (if any) for this call: armed faults first, then a marker in the body,
     /// then the random rate. Stream faults only apply to streaming operations.
     pub fn take(

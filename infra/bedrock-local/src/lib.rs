@@ -1,4 +1,5 @@
-//! `bedrock-local`: a wire-compatible Amazon Bedrock Runtime emulator.
+//! `bedrock-local`: a wire-compatible Amazon Bedrock Runtime emulator, with the control-plane
+//! operations a gateway needs (foundation models, inference profiles).
 //!
 //! The unmodified AWS SDKs talk to it through an endpoint override. Output is deterministic,
 //! timing is configurable, and faults are scripted, so gateway code can be tested offline.
@@ -8,15 +9,18 @@ pub mod async_invoke;
 pub mod cache;
 pub mod chat;
 pub mod cli;
+pub mod constraints;
 pub mod control;
 pub mod converse;
 pub mod errors;
 pub mod eventstream;
 pub mod faults;
+pub mod foundation;
 pub mod generate;
 pub mod guardrails;
 pub mod models;
 pub mod native;
+pub mod profiles;
 pub mod routes;
 pub mod server;
 pub mod service_model;

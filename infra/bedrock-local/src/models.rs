@@ -3,6 +3,12 @@
 
 use crate::errors::{BedrockError, validation};
 
+/// The account ID named in every ARN the emulator makes.
+pub const ACCOUNT: &str = "123456789012";
+
+/// System inference profile geographies, in the order the control plane lists them.
+pub const GEOS: [&str; 4] = ["us", "eu", "apac", "global"];
+
 /// The request/response format family of a model's native (InvokeModel) body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -48,6 +54,8 @@ pub struct Geos {
 #[derive(Debug)]
 pub struct Model {
     pub id: &'static str,
+    /// The name ListFoundationModels reports (`modelName`).
+    pub name: &'static str,
     pub family: Family,
     pub caps: Caps,
     pub max_output: u32,
@@ -177,9 +185,10 @@ const NONE: Geos = Geos {
 };
 
 macro_rules! m {
-    ($id:expr, $fam:ident, $caps:expr, $max:expr, $ctx:expr, $geos:expr, $od:expr) => {
+    ($id:expr, $name:expr, $fam:ident, $caps:expr, $max:expr, $ctx:expr, $geos:expr, $od:expr) => {
         Model {
             id: $id,
+            name: $name,
             family: Family::$fam,
             caps: $caps,
             max_output: $max,
@@ -194,6 +203,7 @@ macro_rules! m {
 pub static MODELS: &[Model] = &[
     m!(
         "anthropic.claude-opus-4-5-20251101-v1:0",
+        "Claude Opus 4.5",
         Anthropic,
         CLAUDE_45,
         64_000,
@@ -203,6 +213,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "Claude Sonnet 4.5",
         Anthropic,
         CLAUDE_45,
         64_000,
@@ -212,6 +223,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "Claude Haiku 4.5",
         Anthropic,
         CLAUDE_45,
         64_000,
@@ -221,6 +233,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "Claude 3.7 Sonnet",
         Anthropic,
         CLAUDE_REASONING,
         64_000,
@@ -230,6 +243,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        "Claude 3.5 Sonnet v2",
         Anthropic,
         CLAUDE,
         8_192,
@@ -239,6 +253,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "Claude 3.5 Sonnet",
         Anthropic,
         CLAUDE,
         8_192,
@@ -248,6 +263,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "Claude 3.5 Haiku",
         Anthropic,
         CLAUDE,
         8_192,
@@ -257,6 +273,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "anthropic.claude-3-haiku-20240307-v1:0",
+        "Claude 3 Haiku",
         Anthropic,
         CLAUDE3,
         4_096,
@@ -266,6 +283,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.nova-premier-v1:0",
+        "Nova Premier",
         Nova,
         NOVA,
         32_000,
@@ -275,6 +293,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.nova-pro-v1:0",
+        "Nova Pro",
         Nova,
         NOVA,
         10_000,
@@ -284,6 +303,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.nova-lite-v1:0",
+        "Nova Lite",
         Nova,
         NOVA,
         10_000,
@@ -293,6 +313,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.nova-micro-v1:0",
+        "Nova Micro",
         Nova,
         NOVA_MICRO,
         10_000,
@@ -302,6 +323,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.titan-text-premier-v1:0",
+        "Titan Text Premier",
         Titan,
         TITAN,
         3_072,
@@ -311,6 +333,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.titan-text-express-v1",
+        "Titan Text Express",
         Titan,
         TITAN,
         8_192,
@@ -320,6 +343,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.titan-text-lite-v1",
+        "Titan Text Lite",
         Titan,
         TITAN,
         4_096,
@@ -329,6 +353,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-1-8b-instruct-v1:0",
+        "Llama 3.1 8B Instruct",
         Llama,
         LLAMA,
         2_048,
@@ -338,6 +363,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-1-70b-instruct-v1:0",
+        "Llama 3.1 70B Instruct",
         Llama,
         LLAMA,
         2_048,
@@ -347,6 +373,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-2-1b-instruct-v1:0",
+        "Llama 3.2 1B Instruct",
         Llama,
         LLAMA_NO_TOOLS,
         2_048,
@@ -356,6 +383,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-2-3b-instruct-v1:0",
+        "Llama 3.2 3B Instruct",
         Llama,
         LLAMA_NO_TOOLS,
         2_048,
@@ -365,6 +393,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-2-11b-instruct-v1:0",
+        "Llama 3.2 11B Instruct",
         Llama,
         LLAMA_VISION,
         2_048,
@@ -374,6 +403,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-2-90b-instruct-v1:0",
+        "Llama 3.2 90B Instruct",
         Llama,
         LLAMA_VISION,
         2_048,
@@ -383,6 +413,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama3-3-70b-instruct-v1:0",
+        "Llama 3.3 70B Instruct",
         Llama,
         LLAMA,
         2_048,
@@ -392,6 +423,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama4-maverick-17b-instruct-v1:0",
+        "Llama 4 Maverick 17B Instruct",
         Llama,
         LLAMA_VISION,
         8_192,
@@ -401,6 +433,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "meta.llama4-scout-17b-instruct-v1:0",
+        "Llama 4 Scout 17B Instruct",
         Llama,
         LLAMA_VISION,
         8_192,
@@ -410,6 +443,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "mistral.mistral-large-2402-v1:0",
+        "Mistral Large (24.02)",
         MistralChat,
         MISTRAL_LARGE,
         8_192,
@@ -419,6 +453,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "mistral.mistral-small-2402-v1:0",
+        "Mistral Small (24.02)",
         Mistral,
         MISTRAL_TEXT,
         8_192,
@@ -428,6 +463,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "mistral.mistral-7b-instruct-v0:2",
+        "Mistral 7B Instruct",
         Mistral,
         MISTRAL_TEXT,
         8_192,
@@ -437,6 +473,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "mistral.mixtral-8x7b-instruct-v0:1",
+        "Mixtral 8x7B Instruct",
         Mistral,
         MISTRAL_TEXT,
         4_096,
@@ -446,6 +483,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "cohere.command-r-v1:0",
+        "Command R",
         Cohere,
         COHERE,
         4_000,
@@ -455,6 +493,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "cohere.command-r-plus-v1:0",
+        "Command R+",
         Cohere,
         COHERE,
         4_000,
@@ -464,6 +503,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.titan-embed-text-v2:0",
+        "Titan Text Embeddings V2",
         TitanEmbed,
         EMBED,
         0,
@@ -473,6 +513,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "cohere.embed-english-v3",
+        "Embed English",
         CohereEmbed,
         EMBED,
         0,
@@ -482,6 +523,7 @@ pub static MODELS: &[Model] = &[
     ),
     m!(
         "amazon.nova-reel-v1:0",
+        "Nova Reel",
         NovaReel,
         ASYNC_ONLY,
         0,
@@ -547,13 +589,7 @@ pub fn parse(identifier: &str) -> Result<Resolved, BedrockError> {
         _ => return validation(INVALID_ID),
     };
     let model = find(rest).ok_or_else(|| BedrockError::Validation(INVALID_ID.into()))?;
-    let offered = match geo {
-        "us" => model.geos.us,
-        "eu" => model.geos.eu,
-        "apac" => model.geos.apac,
-        _ => model.geos.global,
-    };
-    if !offered {
+    if !model.offered_in(geo) {
         return validation(INVALID_ID);
     }
     Ok(Resolved {
@@ -589,6 +625,29 @@ impl Model {
 
     pub fn is_text(&self) -> bool {
         self.caps.converse
+    }
+
+    /// Whether a system inference profile of this geography (`us`, `eu`, ...) serves the model.
+    pub fn offered_in(&self, geo: &str) -> bool {
+        match geo {
+            "us" => self.geos.us,
+            "eu" => self.geos.eu,
+            "apac" => self.geos.apac,
+            "global" => self.geos.global,
+            _ => false,
+        }
+    }
+
+    /// The provider name ListFoundationModels reports, from the ID's prefix.
+    pub fn provider(&self) -> &'static str {
+        match self.id.split('.').next().unwrap_or("") {
+            "anthropic" => "Anthropic",
+            "amazon" => "Amazon",
+            "meta" => "Meta",
+            "mistral" => "Mistral AI",
+            "cohere" => "Cohere",
+            _ => "Unknown",
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::cache::PromptCache;
 use crate::cli::Config;
 use crate::faults::Faults;
 use crate::guardrails::Guardrails;
+use crate::profiles::Profiles;
 use crate::stats::{Op, Stats};
 use crate::{control, routes, sigv4};
 
@@ -30,6 +31,7 @@ pub struct AppState {
     pub cache: PromptCache,
     pub guardrails: Guardrails,
     pub async_jobs: Arc<AsyncStore>,
+    pub profiles: Profiles,
 }
 
 impl AppState {
@@ -41,12 +43,15 @@ impl AppState {
             cache: PromptCache::default(),
             guardrails,
             async_jobs: Arc::new(AsyncStore::default()),
+            profiles: Profiles::default(),
             config,
         }))
     }
 }
 
-/// The full router: Bedrock Runtime operations behind the auth check, plus `/_local/`.
+/// The full router: Bedrock Runtime and control-plane operations behind the auth check, plus
+/// `/_local/`. The two services' URIs do not overlap, so one port serves both
+/// (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and `AWS_ENDPOINT_URL_BEDROCK` may name the same URL).
 pub fn router(state: Arc<AppState>) -> Router {
     let bedrock = Router::new()
         .route("/model/{model_id}/converse", post(routes::converse))
@@ -69,6 +74,22 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(routes::start_async).get(routes::list_async),
         )
         .route("/async-invoke/{arn}", get(routes::get_async))
+        .route("/foundation-models", get(routes::list_foundation_models))
+        .route(
+            "/foundation-models/{model_id}",
+            get(routes::get_foundation_model),
+        )
+        .route(
+            "/inference-profiles",
+            get(routes::list_inference_profiles).post(routes::create_inference_profile),
+        )
+        .route(
+            "/inference-profiles/{id}",
+            get(routes::get_inference_profile).delete(routes::delete_inference_profile),
+        )
+        .route("/listTagsForResource", post(routes::list_tags_for_resource))
+        .route("/tagResource", post(routes::tag_resource))
+        .route("/untagResource", post(routes::untag_resource))
         .fallback(unknown_operation)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use serde_json::{Value, json};
 
-/// Bedrock Runtime operations, in a fixed order so counters are an array.
+/// Bedrock Runtime and control-plane operations, in a fixed order so counters are an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Converse,
@@ -16,10 +16,21 @@ pub enum Op {
     StartAsyncInvoke,
     GetAsyncInvoke,
     ListAsyncInvokes,
+    ListFoundationModels,
+    GetFoundationModel,
+    ListInferenceProfiles,
+    GetInferenceProfile,
+    CreateInferenceProfile,
+    DeleteInferenceProfile,
+    ListTagsForResource,
+    TagResource,
+    UntagResource,
 }
 
+const OPS: usize = 18;
+
 impl Op {
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; OPS] = [
         Op::Converse,
         Op::ConverseStream,
         Op::InvokeModel,
@@ -29,6 +40,15 @@ impl Op {
         Op::StartAsyncInvoke,
         Op::GetAsyncInvoke,
         Op::ListAsyncInvokes,
+        Op::ListFoundationModels,
+        Op::GetFoundationModel,
+        Op::ListInferenceProfiles,
+        Op::GetInferenceProfile,
+        Op::CreateInferenceProfile,
+        Op::DeleteInferenceProfile,
+        Op::ListTagsForResource,
+        Op::TagResource,
+        Op::UntagResource,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +62,15 @@ impl Op {
             Op::StartAsyncInvoke => "StartAsyncInvoke",
             Op::GetAsyncInvoke => "GetAsyncInvoke",
             Op::ListAsyncInvokes => "ListAsyncInvokes",
+            Op::ListFoundationModels => "ListFoundationModels",
+            Op::GetFoundationModel => "GetFoundationModel",
+            Op::ListInferenceProfiles => "ListInferenceProfiles",
+            Op::GetInferenceProfile => "GetInferenceProfile",
+            Op::CreateInferenceProfile => "CreateInferenceProfile",
+            Op::DeleteInferenceProfile => "DeleteInferenceProfile",
+            Op::ListTagsForResource => "ListTagsForResource",
+            Op::TagResource => "TagResource",
+            Op::UntagResource => "UntagResource",
         }
     }
 
@@ -49,6 +78,7 @@ impl Op {
     pub fn from_request(method: &http::Method, path: &str) -> Option<Op> {
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let post = method == http::Method::POST;
+        let get = method == http::Method::GET;
         Some(match segs.as_slice() {
             ["model", _, "converse"] if post => Op::Converse,
             ["model", _, "converse-stream"] if post => Op::ConverseStream,
@@ -61,6 +91,17 @@ impl Op {
             ["async-invoke"] if post => Op::StartAsyncInvoke,
             ["async-invoke"] => Op::ListAsyncInvokes,
             ["async-invoke", _] => Op::GetAsyncInvoke,
+            ["foundation-models"] if get => Op::ListFoundationModels,
+            ["foundation-models", _] if get => Op::GetFoundationModel,
+            ["inference-profiles"] if post => Op::CreateInferenceProfile,
+            ["inference-profiles"] if get => Op::ListInferenceProfiles,
+            ["inference-profiles", _] if get => Op::GetInferenceProfile,
+            ["inference-profiles", _] if method == http::Method::DELETE => {
+                Op::DeleteInferenceProfile
+            }
+            ["listTagsForResource"] if post => Op::ListTagsForResource,
+            ["tagResource"] if post => Op::TagResource,
+            ["untagResource"] if post => Op::UntagResource,
             _ => return None,
         })
     }
@@ -68,7 +109,7 @@ impl Op {
 
 #[derive(Debug, Default)]
 pub struct Stats {
-    requests: [AtomicU64; 9],
+    requests: [AtomicU64; OPS],
     pub faults_injected: AtomicU64,
     pub streams_started: AtomicU64,
     pub streams_completed: AtomicU64,

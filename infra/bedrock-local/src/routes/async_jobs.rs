@@ -1,6 +1,5 @@
 //! StartAsyncInvoke, GetAsyncInvoke and ListAsyncInvokes.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -8,7 +7,7 @@ use axum::extract::{RawPathParams, RawQuery, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{St, json_response, label, pause, percent_decode, read_body, respond, take_fault};
+use super::{St, json_response, label, pause, query_map, read_body, respond, take_fault};
 use crate::errors::BedrockError;
 use crate::service_model::{self, Wire};
 use crate::stats::Op;
@@ -61,22 +60,14 @@ pub async fn list_async(State(st): St, RawQuery(q): RawQuery) -> Response {
         async {
             pause(st.config.latency_ms).await;
             take_fault(&st, Op::ListAsyncInvokes, &[], &[], "")?;
-            let mut pairs = Vec::new();
-            for pair in q
-                .as_deref()
-                .unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty())
-            {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                pairs.push((percent_decode(k)?, percent_decode(&v.replace('+', " "))?));
-            }
+            let map = query_map(q.as_deref())?;
+            let pairs: Vec<(String, String)> =
+                map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let wire = Wire {
                 query: &pairs,
                 ..Wire::default()
             };
             service_model::check(Op::ListAsyncInvokes.name(), &wire, None)?;
-            let map: HashMap<String, String> = pairs.into_iter().collect();
             Ok(json_response(&st.async_jobs.list(&map)?))
         }
         .await,

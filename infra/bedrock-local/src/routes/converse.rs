@@ -15,7 +15,7 @@ use super::{
 };
 use crate::converse;
 use crate::errors::{BedrockError, validation};
-use crate::models::{self, Family, UNSUPPORTED_ACTION};
+use crate::models::{Family, UNSUPPORTED_ACTION};
 use crate::native;
 use crate::server::AppState;
 use crate::service_model::{self, Wire};
@@ -54,7 +54,7 @@ async fn converse_call(
         ..Wire::default()
     };
     service_model::check(op.name(), &wire, Some(&mut json))?;
-    let model = models::resolve_for_invoke(&id)?.model;
+    let model = st.profiles.resolve_for_invoke(&id)?.model;
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     let timing = Timing::for_request(&st.config, &bytes);
     if !model.caps.converse {

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::chat::ChatRequest;
 use crate::errors::{BedrockError, malformed, validation};
-use crate::models::{self, Family, Model, UNSUPPORTED_ACTION};
+use crate::models::{Family, Model, UNSUPPORTED_ACTION};
 use crate::native::{self, NativeExtras};
 use crate::server::AppState;
 use crate::service_model::{self, Wire};
@@ -85,7 +85,7 @@ async fn invoke_call(
         ..Wire::default()
     };
     service_model::check(op.name(), &wire, None)?;
-    let model = models::resolve_for_invoke(&id)?.model;
+    let model = st.profiles.resolve_for_invoke(&id)?.model;
     let bytes = read_body(body).await?;
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     let timing = Timing::for_request(&st.config, &bytes);

@@ -1,9 +1,11 @@
-//! Handlers of the Bedrock Runtime operations: one module per operation group, with what every
+//! Handlers of the Bedrock Runtime operations and of the control plane (`control_plane`): one
+//! module per operation group, with what every
 //! text operation shares in `plan` (guardrail, generation, usage) and `stream_task` (the paced
 //! event-stream producer). This module keeps the request plumbing (path labels, bodies, pauses,
 //! scripted faults).
 
 mod async_jobs;
+mod control_plane;
 mod converse;
 mod count;
 mod guardrail;
@@ -12,11 +14,17 @@ mod plan;
 mod stream_task;
 
 pub use async_jobs::{get_async, list_async, start_async};
+pub use control_plane::{
+    create_inference_profile, delete_inference_profile, get_foundation_model,
+    get_inference_profile, list_foundation_models, list_inference_profiles, list_tags_for_resource,
+    tag_resource, untag_resource,
+};
 pub use converse::{converse, converse_stream};
 pub use count::count_tokens;
 pub use guardrail::apply_guardrail;
 pub use invoke::{invoke, invoke_stream};
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -68,6 +76,16 @@ pub fn percent_decode(s: &str) -> Result<String, BedrockError> {
     }
     String::from_utf8(out)
         .map_err(|_| BedrockError::Validation("The request path is not valid UTF-8.".into()))
+}
+
+/// The query string as decoded name → value pairs (`+` is a space, as form encoding has it).
+fn query_map(q: Option<&str>) -> Result<HashMap<String, String>, BedrockError> {
+    let mut map = HashMap::new();
+    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(percent_decode(k)?, percent_decode(&v.replace('+', " "))?);
+    }
+    Ok(map)
 }
 
 fn label(params: &RawPathParams, name: &str) -> Result<String, BedrockError> {

@@ -1,5 +1,5 @@
 //! Test harness: spawns the real `bedrock-local` binary on a free port and builds an
-//! unmodified `aws-sdk-bedrockruntime` client pointed at it.
+//! unmodified `aws-sdk-bedrockruntime` (or `aws-sdk-bedrock`) client pointed at it.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -75,6 +75,20 @@ impl Local {
             .retry_config(RetryConfig::disabled())
             .build();
         Client::from_conf(conf)
+    }
+
+    /// An unmodified `aws-sdk-bedrock` (control plane) client for the same endpoint.
+    pub fn control_client(&self) -> aws_sdk_bedrock::Client {
+        let conf = aws_sdk_bedrock::config::Builder::new()
+            .behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest())
+            .region(aws_sdk_bedrock::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_bedrock::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(&self.url)
+            .retry_config(aws_sdk_bedrock::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_bedrock::Client::from_conf(conf)
     }
 
     /// A plain HTTP/1.1 request (no SDK): for auth tests and the control API.
