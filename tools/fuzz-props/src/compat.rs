@@ -28,7 +28,9 @@ fn refused(route: &str, e: &CompatError) {
 /// (OpenAI's `temperature` goes to 2, Bedrock's to 1): a 400 before any call, as Bedrock would.
 fn converse_accepted(route: &str, converse: &Value) {
     if let Err(e) = ConverseParts::from_json(converse, &["model"])
-        && !(e.status() == 400 && e.message().ends_with("(a constraint of Bedrock's service model)"))
+        && !(e.status() == 400
+            && e.message()
+                .ends_with("(a constraint of Bedrock's service model)"))
     {
         panic!(
             "{route}: translation is not a valid Converse request: {}\n{converse}",
