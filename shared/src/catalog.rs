@@ -385,7 +385,9 @@ impl ModelEntry {
         for (i, o) in self.tiers.iter().enumerate() {
             let name = o.tier.as_str();
             if o.tier == Tier::Standard {
-                return Err(format!("model {id}: the standard tier is the base price, not a tier offer"));
+                return Err(format!(
+                    "model {id}: the standard tier is the base price, not a tier offer"
+                ));
             }
             if self.tiers[..i].iter().any(|p| p.tier == o.tier) {
                 return Err(format!("model {id}: tier {name} is listed twice"));
@@ -401,7 +403,10 @@ impl ModelEntry {
                         "model {id}: tier {name} multiplier must be in (0, {MAX_TIER_MULTIPLIER}]"
                     ));
                 }
-                (Some(p), None) if p.all().any(|v| v.is_sign_negative() || v > MAX_PRICE_PER_MTOK) => {
+                (Some(p), None)
+                    if p.all()
+                        .any(|v| v.is_sign_negative() || v > MAX_PRICE_PER_MTOK) =>
+                {
                     return Err(format!("model {id}: tier {name} prices out of range"));
                 }
                 _ => {}
@@ -829,9 +834,13 @@ mod provenance_tests {
     fn tiers_are_priced_from_the_data() {
         let c = Catalog::embedded().unwrap();
         let pro = c.by_name("nova-pro").unwrap();
-        let standard = pro.tier_prices(PricingScope::Regional, Tier::Standard).unwrap();
+        let standard = pro
+            .tier_prices(PricingScope::Regional, Tier::Standard)
+            .unwrap();
         let flex = pro.tier_prices(PricingScope::Regional, Tier::Flex).unwrap();
-        let priority = pro.tier_prices(PricingScope::Regional, Tier::Priority).unwrap();
+        let priority = pro
+            .tier_prices(PricingScope::Regional, Tier::Priority)
+            .unwrap();
         let m = |t: Tier| pro.tier_offer(t).unwrap().multiplier.unwrap();
         assert_eq!(flex, standard.scaled(m(Tier::Flex)));
         assert_eq!(priority, standard.scaled(m(Tier::Priority)));
@@ -849,7 +858,10 @@ mod provenance_tests {
                 .unwrap()
         );
         let lite = c.by_name("nova-lite").unwrap();
-        assert!(lite.tier_prices(PricingScope::Regional, Tier::Flex).is_none());
+        assert!(
+            lite.tier_prices(PricingScope::Regional, Tier::Flex)
+                .is_none()
+        );
         let err = lite.check_tier(Tier::Flex).unwrap_err();
         assert_eq!(err.status().as_u16(), 400);
         assert!(err.to_string().contains("flex"), "{err}");

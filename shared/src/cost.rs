@@ -161,7 +161,14 @@ fn is_standard(t: &Tier) -> bool {
 
 /// Prices `usage` with a model's standard price list for `scope`.
 pub fn cost_of(catalog: &Catalog, model: &ModelEntry, scope: PricingScope, usage: &Usage) -> Cost {
-    priced(catalog, model, scope, Tier::Standard, model.prices(scope), usage)
+    priced(
+        catalog,
+        model,
+        scope,
+        Tier::Standard,
+        model.prices(scope),
+        usage,
+    )
 }
 
 /// Prices `usage` with a model's price list for `scope` and `tier`; a tier the model does not

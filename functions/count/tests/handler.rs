@@ -399,8 +399,14 @@ async fn estimates_price_the_requested_tier_and_refuse_one_the_model_lacks() {
             _ => 1.0,
         };
         let c = &v["cost"];
-        assert!((dec(&c["output"]) - 1000.0 * 3.2e-6 * factor).abs() < 1e-12, "{c}");
-        assert!((dec(&c["input"]) - input * 0.8e-6 * factor).abs() < 1e-12, "{c}");
+        assert!(
+            (dec(&c["output"]) - 1000.0 * 3.2e-6 * factor).abs() < 1e-12,
+            "{c}"
+        );
+        assert!(
+            (dec(&c["input"]) - input * 0.8e-6 * factor).abs() < 1e-12,
+            "{c}"
+        );
         if tier != "default" {
             assert_eq!(c["tier"], tier);
         }
@@ -408,7 +414,11 @@ async fn estimates_price_the_requested_tier_and_refuse_one_the_model_lacks() {
     }
     assert!(totals[1] < totals[0] && totals[0] < totals[2], "{totals:?}");
 
-    let (status, v) = call(&gw, post("/v1/estimate", &with_tier("nova-lite", "priority"))).await;
+    let (status, v) = call(
+        &gw,
+        post("/v1/estimate", &with_tier("nova-lite", "priority")),
+    )
+    .await;
     assert_eq!(status, 400, "{v}");
     let message = v["error"]["message"].as_str().unwrap_or_default();
     assert!(

@@ -375,7 +375,10 @@ async fn service_tiers_are_priced_and_refused_by_name() {
     };
     let mut totals = Vec::new();
     for (name, tier) in [("flex", Tier::Flex), ("priority", Tier::Priority)] {
-        let event = with_body(fixture("apigw-v2-post-converse.json"), &body("nova-pro", name));
+        let event = with_body(
+            fixture("apigw-v2-post-converse.json"),
+            &body("nova-pro", name),
+        );
         let r = send(app(&emu.url, &[]), &event).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let u = &r.body["usage"];
