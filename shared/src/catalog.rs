@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::error::GatewayError;
 use crate::ids::{Geography, ModelId, ModelRef};
+use crate::tier::Tier;
 
 /// The catalog compiled into the crate.
 pub const EMBEDDED_CATALOG: &str = include_str!("../catalog.toml");
@@ -189,6 +190,23 @@ impl Prices {
             .unwrap_or_else(|| self.cache_write_5m())
     }
 
+    /// Every component multiplied by `factor` (a tier priced as a multiple of standard).
+    pub fn scaled(&self, factor: Decimal) -> Prices {
+        let f = |d: Decimal| d * factor;
+        Prices {
+            input_cost_per_mtok: f(self.input_cost_per_mtok),
+            output_cost_per_mtok: f(self.output_cost_per_mtok),
+            cache_read_input_token_cost_per_mtok: self.cache_read_input_token_cost_per_mtok.map(f),
+            cache_creation_input_token_cost_per_mtok: self
+                .cache_creation_input_token_cost_per_mtok
+                .map(f),
+            cache_creation_input_token_cost_above_1hr_per_mtok: self
+                .cache_creation_input_token_cost_above_1hr_per_mtok
+                .map(f),
+            output_cost_per_video_per_second: self.output_cost_per_video_per_second.map(f),
+        }
+    }
+
     fn all(&self) -> impl Iterator<Item = Decimal> {
         [
             Some(self.input_cost_per_mtok),
@@ -202,6 +220,37 @@ impl Prices {
         .flatten()
     }
 }
+
+/// A tier other than standard that a model offers (`[[models.tiers]]`), with its price: either
+/// a `multiplier` of the model's standard prices (for the scope the call takes) or its own
+/// `price` list, never both. Every offer names its `source` and `as_of` date; `verified = false`
+/// marks a figure not confirmed on AWS's own pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierOffer {
+    /// Which tier (`flex`, `priority`, `reserved`, `latency_optimized`).
+    pub tier: Tier,
+    /// Price as a multiple of the standard price list (0.5: half price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiplier: Option<Decimal>,
+    /// Price list of its own (the same on every route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Prices>,
+    /// Where availability and price come from (URL).
+    pub source: String,
+    /// When they were checked (YYYY-MM-DD).
+    pub as_of: String,
+    /// Whether the figure was confirmed on AWS's pages (false: compiled from other sources).
+    #[serde(default = "yes")]
+    pub verified: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Upper bound on a tier multiplier.
+const MAX_TIER_MULTIPLIER: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
 /// One model as the catalog describes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,6 +295,18 @@ pub struct ModelEntry {
     /// Overrides the catalog's price date for this model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_date: Option<String>,
+    /// Where the entry's ID, limits and capabilities come from (URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When the entry was checked against `source` (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// `false`: the entry (or its price) could not be confirmed on AWS's pages; kept as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Tiers other than standard the model offers, with their prices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<TierOffer>,
     /// `anthropic-beta` values Bedrock accepts for this model on the native Claude body
     /// (`anthropic_beta`); `/v1/messages` drops the others instead of letting Bedrock 400.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -269,6 +330,94 @@ impl ModelEntry {
             (PricingScope::Regional, Some(regional)) => regional,
             _ => &self.price,
         }
+    }
+
+    /// The model's offer of `tier` (`None` for standard, which every model offers).
+    pub fn tier_offer(&self, tier: Tier) -> Option<&TierOffer> {
+        self.tiers.iter().find(|o| o.tier == tier)
+    }
+
+    /// Whether the model can be called with `tier`.
+    pub fn offers(&self, tier: Tier) -> bool {
+        tier == Tier::Standard || self.tier_offer(tier).is_some()
+    }
+
+    /// The tiers the model can be called with, standard first.
+    pub fn offered_tiers(&self) -> impl Iterator<Item = Tier> + '_ {
+        std::iter::once(Tier::Standard).chain(self.tiers.iter().map(|o| o.tier))
+    }
+
+    /// The price list for a scope and tier; `None` when the model does not offer the tier.
+    pub fn tier_prices(&self, scope: PricingScope, tier: Tier) -> Option<Prices> {
+        if tier == Tier::Standard {
+            return Some(self.prices(scope).clone());
+        }
+        let offer = self.tier_offer(tier)?;
+        match (&offer.price, offer.multiplier) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(m)) => Some(self.prices(scope).scaled(m)),
+            (None, None) => None,
+        }
+    }
+
+    /// Refuses a tier the model does not offer, by name (a 400 before any call).
+    pub fn check_tier(&self, tier: Tier) -> Result<(), GatewayError> {
+        if self.offers(tier) {
+            return Ok(());
+        }
+        let offered: Vec<&str> = self.offered_tiers().map(Tier::as_str).collect();
+        Err(GatewayError::invalid_request(format!(
+            "{}: model {} does not offer the {} tier on Bedrock (it offers: {})",
+            if tier == Tier::LatencyOptimized {
+                "performanceConfig.latency"
+            } else {
+                "serviceTier.type"
+            },
+            self.id,
+            tier.as_str(),
+            offered.join(", ")
+        )))
+    }
+
+    /// Checks the entry's tier offers (called by catalog validation).
+    fn check_tiers(&self) -> Result<(), String> {
+        let id = self.id.as_str();
+        for (i, o) in self.tiers.iter().enumerate() {
+            let name = o.tier.as_str();
+            if o.tier == Tier::Standard {
+                return Err(format!(
+                    "model {id}: the standard tier is the base price, not a tier offer"
+                ));
+            }
+            if self.tiers[..i].iter().any(|p| p.tier == o.tier) {
+                return Err(format!("model {id}: tier {name} is listed twice"));
+            }
+            match (&o.price, o.multiplier) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(format!(
+                        "model {id}: tier {name} needs exactly one of multiplier and price"
+                    ));
+                }
+                (None, Some(m)) if m <= Decimal::ZERO || m > MAX_TIER_MULTIPLIER => {
+                    return Err(format!(
+                        "model {id}: tier {name} multiplier must be in (0, {MAX_TIER_MULTIPLIER}]"
+                    ));
+                }
+                (Some(p), None)
+                    if p.all()
+                        .any(|v| v.is_sign_negative() || v > MAX_PRICE_PER_MTOK) =>
+                {
+                    return Err(format!("model {id}: tier {name} prices out of range"));
+                }
+                _ => {}
+            }
+            if o.source.trim().is_empty() || !is_date(&o.as_of) {
+                return Err(format!(
+                    "model {id}: tier {name} needs a source and an as_of date (YYYY-MM-DD)"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -406,12 +555,13 @@ impl Catalog {
                     "model {id}: prices must be between 0 and {MAX_PRICE_PER_MTOK} per million"
                 )));
             }
-            if let Some(d) = &m.price_date
-                && !is_date(d)
-            {
-                return Err(bad(format!(
-                    "model {id}: price_date {d:?} is not YYYY-MM-DD"
-                )));
+            m.check_tiers().map_err(bad)?;
+            for (field, d) in [("price_date", &m.price_date), ("as_of", &m.as_of)] {
+                if let Some(d) = d
+                    && !is_date(d)
+                {
+                    return Err(bad(format!("model {id}: {field} {d:?} is not YYYY-MM-DD")));
+                }
             }
             for name in std::iter::once(id).chain(m.aliases.iter().map(String::as_str)) {
                 let key = name.to_ascii_lowercase();
@@ -645,5 +795,119 @@ price = { input_cost_per_mtok = "PRICE", output_cost_per_mtok = "1" }
             &make("x", "true", "1")[base.find("[[models]]").unwrap()..]
         );
         assert!(Catalog::parse(&doubled).is_err());
+    }
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::*;
+
+    /// Updating a price is a data change, and each figure must say where it came from and when.
+    #[test]
+    fn every_entry_and_price_has_a_source_and_date() {
+        let c = Catalog::embedded().unwrap();
+        for m in c.models() {
+            let id = &m.id;
+            for (field, v) in [
+                ("source", &m.source),
+                ("as_of", &m.as_of),
+                ("price_source", &m.price_source),
+                ("price_date", &m.price_date),
+            ] {
+                let v = v.as_deref().unwrap_or_default();
+                assert!(!v.trim().is_empty(), "{id}: no {field}");
+                if field.ends_with("source") {
+                    assert!(v.starts_with("https://"), "{id}: {field} is not a URL");
+                } else {
+                    assert!(is_date(v), "{id}: {field} {v:?} is not a date");
+                }
+            }
+            assert!(m.verified.is_some(), "{id}: say whether it is verified");
+            for t in &m.tiers {
+                assert!(t.source.starts_with("https://"), "{id} {}", t.tier);
+                assert!(is_date(&t.as_of), "{id} {}", t.tier);
+            }
+        }
+    }
+
+    #[test]
+    fn tiers_are_priced_from_the_data() {
+        let c = Catalog::embedded().unwrap();
+        let pro = c.by_name("nova-pro").unwrap();
+        let standard = pro
+            .tier_prices(PricingScope::Regional, Tier::Standard)
+            .unwrap();
+        let flex = pro.tier_prices(PricingScope::Regional, Tier::Flex).unwrap();
+        let priority = pro
+            .tier_prices(PricingScope::Regional, Tier::Priority)
+            .unwrap();
+        let m = |t: Tier| pro.tier_offer(t).unwrap().multiplier.unwrap();
+        assert_eq!(flex, standard.scaled(m(Tier::Flex)));
+        assert_eq!(priority, standard.scaled(m(Tier::Priority)));
+        assert!(flex.input_cost_per_mtok < standard.input_cost_per_mtok);
+        assert!(priority.output_cost_per_mtok > standard.output_cost_per_mtok);
+        let lo = pro
+            .tier_prices(PricingScope::Global, Tier::LatencyOptimized)
+            .unwrap();
+        assert_eq!(
+            &lo,
+            pro.tier_offer(Tier::LatencyOptimized)
+                .unwrap()
+                .price
+                .as_ref()
+                .unwrap()
+        );
+        let lite = c.by_name("nova-lite").unwrap();
+        assert!(
+            lite.tier_prices(PricingScope::Regional, Tier::Flex)
+                .is_none()
+        );
+        let err = lite.check_tier(Tier::Flex).unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        assert!(err.to_string().contains("flex"), "{err}");
+        assert!(lite.check_tier(Tier::Standard).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_tier_offers() {
+        let entry = |tiers: &str| {
+            format!(
+                r#"
+[meta]
+currency = "USD"
+price_source = "x"
+price_date = "2026-11-26"
+[[models]]
+id = "amazon.nova-pro-v1:0"
+provider = "amazon"
+family = "nova"
+display_name = "Nova Pro"
+mode = "chat"
+max_input_tokens = 1
+max_output_tokens = 1
+input_modalities = ["text"]
+output_modalities = ["text"]
+capabilities = ["converse"]
+on_demand = true
+price = {{ input_cost_per_mtok = "1", output_cost_per_mtok = "1" }}
+{tiers}
+"#
+            )
+        };
+        let offer = |body: &str| {
+            format!("[[models.tiers]]\n{body}\nsource = \"https://x\"\nas_of = \"2026-12-06\"\n")
+        };
+        assert!(Catalog::parse(&entry(&offer("tier = \"flex\"\nmultiplier = \"0.5\""))).is_ok());
+        for bad in [
+            offer("tier = \"flex\""),
+            offer("tier = \"flex\"\nmultiplier = \"0\""),
+            offer("tier = \"flex\"\nmultiplier = \"0.5\"\nprice = { input_cost_per_mtok = \"1\", output_cost_per_mtok = \"1\" }"),
+            offer("tier = \"standard\"\nmultiplier = \"1\""),
+            offer("tier = \"turbo\"\nmultiplier = \"1\""),
+            format!("{0}{0}", offer("tier = \"flex\"\nmultiplier = \"0.5\"")),
+            "[[models.tiers]]\ntier = \"flex\"\nmultiplier = \"0.5\"\nsource = \"https://x\"\nas_of = \"soon\"\n".to_owned(),
+        ] {
+            assert!(Catalog::parse(&entry(&bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -9,6 +9,8 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::catalog::{Catalog, ModelEntry, Prices, PricingScope};
+use crate::resolve::Resolved;
+use crate::tier::Tier;
 
 /// Token counts of one call, split the way they are priced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -127,6 +129,9 @@ pub struct Cost {
     pub price_date: String,
     /// Which price list applied.
     pub pricing: PricingScope,
+    /// The tier priced (absent: standard).
+    #[serde(skip_serializing_if = "is_standard")]
+    pub tier: Tier,
     /// True when computed from counted input and expected output rather than real usage.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub estimate: bool,
@@ -150,9 +155,56 @@ fn component(tokens: u64, per_mtok: Decimal) -> Decimal {
     Decimal::from(tokens) * Prices::per_token(per_mtok)
 }
 
-/// Prices `usage` with a model's price list for `scope`.
+fn is_standard(t: &Tier) -> bool {
+    *t == Tier::Standard
+}
+
+/// Prices `usage` with a model's standard price list for `scope`.
 pub fn cost_of(catalog: &Catalog, model: &ModelEntry, scope: PricingScope, usage: &Usage) -> Cost {
-    let p = model.prices(scope);
+    priced(
+        catalog,
+        model,
+        scope,
+        Tier::Standard,
+        model.prices(scope),
+        usage,
+    )
+}
+
+/// Prices `usage` with a model's price list for `scope` and `tier`; a tier the model does not
+/// offer (refused before the call, so not expected here) is priced as standard.
+pub fn cost_of_tier(
+    catalog: &Catalog,
+    model: &ModelEntry,
+    scope: PricingScope,
+    tier: Tier,
+    usage: &Usage,
+) -> Cost {
+    match model.tier_prices(scope, tier) {
+        Some(p) => priced(catalog, model, scope, tier, &p, usage),
+        None => cost_of(catalog, model, scope, usage),
+    }
+}
+
+/// Prices `usage` for a resolved call: its model, route (scope) and requested tier.
+pub fn cost_for(catalog: &Catalog, resolved: &Resolved, usage: &Usage) -> Cost {
+    cost_of_tier(
+        catalog,
+        &resolved.model,
+        resolved.pricing,
+        resolved.tier,
+        usage,
+    )
+}
+
+fn priced(
+    catalog: &Catalog,
+    model: &ModelEntry,
+    scope: PricingScope,
+    tier: Tier,
+    p: &Prices,
+    usage: &Usage,
+) -> Cost {
     let input = component(usage.input_tokens, p.input_cost_per_mtok);
     let output = component(usage.output_tokens, p.output_cost_per_mtok);
     let cache_read = component(usage.cache_read_tokens, p.cache_read());
@@ -167,6 +219,7 @@ pub fn cost_of(catalog: &Catalog, model: &ModelEntry, scope: PricingScope, usage
         total: Usd(input + output + cache_read + cache_write),
         price_date: catalog.price_date(model).to_owned(),
         pricing: scope,
+        tier,
         estimate: false,
     }
 }
@@ -258,10 +311,31 @@ pub fn estimate(
     input_tokens: u64,
     expected_output_tokens: u64,
 ) -> Cost {
-    let mut c = cost_of(
+    estimate_tier(
         catalog,
         model,
         scope,
+        Tier::Standard,
+        input_tokens,
+        expected_output_tokens,
+    )
+}
+
+/// [`estimate`] for a tier: what admission reserves and `/v1/estimate` answers for a call that
+/// asks for `tier`.
+pub fn estimate_tier(
+    catalog: &Catalog,
+    model: &ModelEntry,
+    scope: PricingScope,
+    tier: Tier,
+    input_tokens: u64,
+    expected_output_tokens: u64,
+) -> Cost {
+    let mut c = cost_of_tier(
+        catalog,
+        model,
+        scope,
+        tier,
         &Usage::new(input_tokens, expected_output_tokens),
     );
     c.estimate = true;
@@ -538,5 +612,28 @@ mod tests {
         assert_eq!(guardrail_cost(&u), "0.0006".parse::<Decimal>().unwrap());
         assert_eq!(guardrail_bound(4), "0.002".parse::<Decimal>().unwrap());
         assert!(guardrail_cost(&u) <= guardrail_bound(3));
+    }
+
+    #[test]
+    fn tiers_price_the_same_usage_differently() {
+        let c = catalog();
+        let pro = c.by_name("nova-pro").unwrap();
+        let u = Usage::new(1_000_000, 1_000_000);
+        let scope = PricingScope::Regional;
+        let standard = cost_of(&c, pro, scope, &u);
+        let flex = cost_of_tier(&c, pro, scope, Tier::Flex, &u);
+        let priority = cost_of_tier(&c, pro, scope, Tier::Priority, &u);
+        // Nova Pro: $0.80 / $3.20 standard; flex x0.5, priority x1.75 (catalog data).
+        assert_eq!(standard.total(), dec!(4.00));
+        assert_eq!(flex.total(), dec!(2.00));
+        assert_eq!(priority.total(), dec!(7.00));
+        assert_eq!(flex.tier, Tier::Flex);
+        assert_eq!(flex.to_json()["tier"], "flex");
+        assert!(standard.to_json().get("tier").is_none());
+        let lo = cost_of_tier(&c, pro, scope, Tier::LatencyOptimized, &u);
+        assert_eq!(lo.total(), dec!(5.00));
+        let est = estimate_tier(&c, pro, scope, Tier::Priority, 1_000_000, 1_000_000);
+        assert_eq!(est.total(), priority.total());
+        assert!(est.estimate);
     }
 }

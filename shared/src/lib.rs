@@ -46,6 +46,7 @@ pub mod resolve;
 pub mod routing;
 pub mod sources;
 pub mod telemetry;
+pub mod tier;
 
 pub use call::{CallMeta, Reply};
 pub use catalog::{Catalog, ModelEntry};

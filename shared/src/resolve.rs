@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, ModelEntry, PricingScope};
 use crate::config::{Config, ProfilePreference};
 use crate::error::GatewayError;
 use crate::ids::{Geography, InvocationTarget, ModelRef, ProfileId, Region};
+use crate::tier::Tier;
 
 /// A name resolved against the catalog, for one region.
 #[derive(Debug, Clone)]
@@ -23,9 +24,18 @@ pub struct Resolved {
     pub pricing: PricingScope,
     /// What the caller wrote.
     pub requested: String,
+    /// The tier the call asks for (standard until the request is read: `with_tier`).
+    pub tier: Tier,
 }
 
 impl Resolved {
+    /// Sets the requested tier, refusing one the model does not offer (400, by name).
+    pub fn with_tier(mut self, tier: Tier) -> Result<Resolved, GatewayError> {
+        self.model.check_tier(tier)?;
+        self.tier = tier;
+        Ok(self)
+    }
+
     /// A short JSON description: `{"id", "invoked", "requested", "pricing"}`.
     pub fn describe(&self) -> ResolvedView {
         ResolvedView {
@@ -116,6 +126,7 @@ pub fn resolve_in(
         target,
         pricing,
         requested,
+        tier: Tier::Standard,
     })
 }
 

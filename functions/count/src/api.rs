@@ -98,7 +98,7 @@ fn same_family(models: &[Resolved]) -> Result<(), GatewayError> {
 }
 
 /// Adds the cost: counted input plus the expected output (the caller's figure, or `maxTokens` as
-/// the worst case), priced with the scope this region's resolution implies.
+/// the worst case), priced with the scope this region's resolution implies and the requested tier.
 fn priced(gateway: &Gateway, req: &CountRequest, c: Counted) -> CountView {
     let expected = match req.expected_output_tokens {
         Some(value) => ExpectedOutput {
@@ -110,10 +110,11 @@ fn priced(gateway: &Gateway, req: &CountRequest, c: Counted) -> CountView {
             source: "max_tokens",
         },
     };
-    let cost = cost::estimate(
+    let cost = cost::estimate_tier(
         gateway.catalog(),
         &c.resolved.model,
         c.resolved.pricing,
+        c.resolved.tier,
         c.input_tokens,
         expected.value,
     );

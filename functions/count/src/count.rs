@@ -5,7 +5,7 @@ use inference_core::catalog::{Capability, ModelEntry};
 use inference_core::estimate::{self, Family, NotCountable};
 use inference_core::policy::{MaxTokens, MaxTokensSource};
 use inference_core::resolve::{Resolved, resolve};
-use inference_core::{CallContext, Gateway, GatewayError};
+use inference_core::{CallContext, CountInput, Gateway, GatewayError};
 use serde::Serialize;
 
 use crate::accuracy::{self, EstimateError};
@@ -63,8 +63,11 @@ pub fn resolve_model(
     req: &CountRequest,
     name: &str,
 ) -> Result<Resolved, GatewayError> {
-    if req.native().is_none() {
-        return gateway.resolve_allowed(name, Capability::Converse);
+    if let CountInput::Converse(parts) = &req.input {
+        // The tier the request asks for prices the estimate; one the model lacks is refused.
+        return gateway
+            .resolve_allowed(name, Capability::Converse)?
+            .with_tier(parts.tier()?);
     }
     let resolved = resolve(gateway.catalog(), gateway.config(), name)?;
     gateway

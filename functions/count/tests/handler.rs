@@ -376,3 +376,53 @@ async fn a_long_models_list_is_refused_without_pinning_the_function() {
     let message = v["error"]["message"].as_str().unwrap();
     assert!(message.contains("at most 20 different models"), "{message}");
 }
+
+#[tokio::test]
+async fn estimates_price_the_requested_tier_and_refuse_one_the_model_lacks() {
+    let emu = Emulator::start(&[]);
+    let gw = emu.gateway(&[]);
+    let with_tier = |model: &str, tier: &str| {
+        let mut b = ask(model, "price this at a tier");
+        b["serviceTier"] = json!({"type": tier});
+        b["expected_output_tokens"] = json!(1000);
+        b
+    };
+    let mut totals = Vec::new();
+    for tier in ["default", "flex", "priority"] {
+        let (status, v) = call(&gw, post("/v1/estimate", &with_tier("nova-pro", tier))).await;
+        assert_eq!(status, 200, "{v}");
+        let input = v["input_tokens"].as_u64().unwrap() as f64;
+        // Nova Pro: $0.80 / $3.20 per million; flex x0.5, priority x1.75 (catalog data).
+        let factor = match tier {
+            "flex" => 0.5,
+            "priority" => 1.75,
+            _ => 1.0,
+        };
+        let c = &v["cost"];
+        assert!(
+            (dec(&c["output"]) - 1000.0 * 3.2e-6 * factor).abs() < 1e-12,
+            "{c}"
+        );
+        assert!(
+            (dec(&c["input"]) - input * 0.8e-6 * factor).abs() < 1e-12,
+            "{c}"
+        );
+        if tier != "default" {
+            assert_eq!(c["tier"], tier);
+        }
+        totals.push(dec(&c["total"]));
+    }
+    assert!(totals[1] < totals[0] && totals[0] < totals[2], "{totals:?}");
+
+    let (status, v) = call(
+        &gw,
+        post("/v1/estimate", &with_tier("nova-lite", "priority")),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("priority") && message.contains("amazon.nova-lite-v1:0"),
+        "{message}"
+    );
+}

@@ -354,3 +354,64 @@ fn post_json(url: &str, body: &Value) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+/// A flex and a priority call of the same request are priced at their tier's prices from the
+/// catalog data; a tier the model does not offer is refused by name before Bedrock is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_tiers_are_priced_and_refused_by_name() {
+    use inference_core::catalog::{Catalog, PricingScope};
+    use inference_core::cost::{Usage, cost_of_tier};
+    use inference_core::tier::Tier;
+
+    let emu = emulator();
+    let catalog = Catalog::embedded().unwrap();
+    let pro = catalog.by_name("nova-pro").unwrap();
+    let body = |model: &str, tier: &str| {
+        json!({
+            "model": model,
+            "messages": [{"role": "user", "content": [{"text": "Summarise the tiers."}]}],
+            "serviceTier": {"type": tier},
+        })
+    };
+    let mut totals = Vec::new();
+    for (name, tier) in [("flex", Tier::Flex), ("priority", Tier::Priority)] {
+        let event = with_body(
+            fixture("apigw-v2-post-converse.json"),
+            &body("nova-pro", name),
+        );
+        let r = send(app(&emu.url, &[]), &event).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let u = &r.body["usage"];
+        let usage = Usage::new(
+            u["inputTokens"].as_u64().unwrap(),
+            u["outputTokens"].as_u64().unwrap(),
+        );
+        let expected = cost_of_tier(&catalog, pro, PricingScope::Regional, tier, &usage);
+        assert_eq!(r.body["cost"]["tier"], name, "{}", r.body["cost"]);
+        assert_eq!(
+            r.body["cost"]["total"].as_str(),
+            Some(expected.total.to_text().as_str())
+        );
+        totals.push((usage, expected.total()));
+    }
+    // The emulator's answers vary by a token or so: compare each call with its own usage.
+    for (i, (usage, total)) in totals.iter().enumerate() {
+        let standard = cost_of_tier(&catalog, pro, PricingScope::Regional, Tier::Standard, usage);
+        let other = if i == 0 { Tier::Priority } else { Tier::Flex };
+        let swapped = cost_of_tier(&catalog, pro, PricingScope::Regional, other, usage);
+        assert_ne!(*total, standard.total(), "call {i} priced as standard");
+        assert_ne!(*total, swapped.total(), "call {i} priced at the other tier");
+    }
+
+    let event = with_body(
+        fixture("apigw-v2-post-converse.json"),
+        &body("nova-lite", "flex"),
+    );
+    let r = send(app(&emu.url, &[]), &event).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("flex") && message.contains("amazon.nova-lite-v1:0"),
+        "{message}"
+    );
+}

@@ -267,6 +267,17 @@ impl ConverseParts {
         Value::Object(o)
     }
 
+    /// The priced tier the request asks for (`serviceTier`, `performanceConfig.latency`).
+    pub fn tier(&self) -> Result<crate::tier::Tier, GatewayError> {
+        crate::tier::Tier::from_request(
+            self.service_tier.as_ref().map(|t| t.r#type().as_str()),
+            self.performance_config
+                .as_ref()
+                .map(|p| p.latency())
+                .map(|l| l.as_str()),
+        )
+    }
+
     /// The requested `maxTokens`, if any.
     pub fn max_tokens(&self) -> Option<i64> {
         self.inference_config

@@ -115,8 +115,15 @@ pub(crate) async fn admit(
         return Ok(());
     }
     let output = u64::from(max_tokens.unwrap_or(0));
-    let usd =
-        crate::cost::estimate(catalog, &resolved.model, resolved.pricing, input, output).total();
+    let usd = crate::cost::estimate_tier(
+        catalog,
+        &resolved.model,
+        resolved.pricing,
+        resolved.tier,
+        input,
+        output,
+    )
+    .total();
     let request = AdmissionRequest {
         tokens: input + output,
         usd,
@@ -189,7 +196,7 @@ pub(crate) fn stash_usage(
     }
     let mut state = c.lock();
     let usage = usage.unwrap_or_else(|| Usage::new(state.input_estimate, state.produced));
-    let cost = crate::cost::cost_of(catalog, &resolved.model, resolved.pricing, &usage);
+    let cost = crate::cost::cost_for(catalog, resolved, &usage);
     state.actual = Some(Actual::new(resolved.model.id.as_str(), &usage, &cost));
 }
 

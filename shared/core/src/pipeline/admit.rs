@@ -88,7 +88,9 @@ impl Gateway {
         parts: &ConverseParts,
         capability: Capability,
     ) -> Result<Prepared, GatewayError> {
-        let resolved = self.resolve_allowed(name, capability)?;
+        let resolved = self
+            .resolve_allowed(name, capability)?
+            .with_tier(parts.tier()?)?;
         let max_tokens = self
             .policy
             .max_tokens(&resolved.model, parts.max_tokens())?;

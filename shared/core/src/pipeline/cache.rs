@@ -11,7 +11,7 @@ use crate::catalog::Capability;
 use crate::context::CallContext;
 use crate::convert::ConverseParts;
 use crate::convert::request::GuardrailSpec;
-use crate::cost::{Cost, Usage, cost_of};
+use crate::cost::{Cost, Usage, cost_for};
 use crate::error::GatewayError;
 
 use super::Gateway;
@@ -91,12 +91,7 @@ impl Gateway {
 
     /// The zero cost of a hit, in the price list of the call it stands in for.
     pub fn free(&self, prepared: &Prepared) -> Cost {
-        cost_of(
-            &self.catalog,
-            &prepared.resolved.model,
-            prepared.resolved.pricing,
-            &Usage::default(),
-        )
+        cost_for(&self.catalog, &prepared.resolved, &Usage::default())
     }
 }
 

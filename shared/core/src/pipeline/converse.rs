@@ -15,7 +15,7 @@ use crate::catalog::Capability;
 use crate::context::CallContext;
 use crate::convert::request::GuardrailSpec;
 use crate::convert::{ConverseParts, converse_output_to_json, usage_from_sdk};
-use crate::cost::{Usage, cost_of};
+use crate::cost::{Usage, cost_for};
 use crate::error::{GatewayError, from_sdk_error};
 use crate::guard::{self, GuardrailReport, Intervention, Source, Stage};
 use crate::telemetry::log_content;
@@ -193,7 +193,7 @@ impl Gateway {
         } = sent;
         let resolved = &prepared.resolved;
         let usage = out.usage().map(usage_from_sdk).unwrap_or_default();
-        let cost = cost_of(&self.catalog, &resolved.model, resolved.pricing, &usage);
+        let cost = cost_for(&self.catalog, resolved, &usage);
         let mut v = converse_output_to_json(&out);
         if *out.stop_reason() == StopReason::GuardrailIntervened {
             let trace = v.pointer("/trace/guardrail").cloned();
@@ -265,7 +265,7 @@ impl Gateway {
         });
         let resolved = &prepared.resolved;
         let usage = Usage::default();
-        let cost = cost_of(&self.catalog, &resolved.model, resolved.pricing, &usage);
+        let cost = cost_for(&self.catalog, resolved, &usage);
         let model = resolved.model.id.as_str();
         self.record(ctx, CallRecord::new(OPERATION, model, started, &a.report));
         let mut meta = CallMeta::new(resolved, Some(prepared.max_tokens), cost, &ctx.request_id);

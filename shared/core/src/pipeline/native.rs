@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::auth::Actual;
 use crate::context::CallContext;
-use crate::cost::{Cost, Usage, cost_of};
+use crate::cost::{Cost, Usage, cost_for};
 use crate::error::{GatewayError, from_sdk_error};
 use crate::family::Family;
 use crate::guard::{self, GuardrailReport, Intervention, Source};
@@ -228,7 +228,7 @@ impl Gateway {
         }
         let m = &resolved.model;
         let usage = counts.or_headers(native::usage_from_body(m, &parsed));
-        let cost = cost_of(&self.catalog, m, resolved.pricing, &usage);
+        let cost = cost_for(&self.catalog, &resolved, &usage);
         let mut record = CallRecord::new(OPERATION, m.id.as_str(), started, &report);
         record.usage = Some(&usage);
         record.cost = Some(&cost);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::cache::{CacheProbe, StreamRecorder};
 use crate::call::CallMeta;
 use crate::context::CallContext;
-use crate::cost::{Cost, Usage, cost_of};
+use crate::cost::{Cost, Usage, cost_for};
 use crate::error::GatewayError;
 use crate::guard::{self, GUARDRAIL_EVENT, GuardrailReport, Intervention, Source, StreamGuard};
 use crate::policy::MaxTokens;
@@ -302,7 +302,7 @@ impl<U: Upstream> GuardedStream<U> {
             self.upstream.usage().unwrap_or_default()
         };
         let r = &self.resolved;
-        let cost = cost_of(&self.gateway.catalog, &r.model, r.pricing, &usage);
+        let cost = cost_for(&self.gateway.catalog, r, &usage);
         (usage, cost)
     }
 
