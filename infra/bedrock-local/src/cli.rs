@@ -43,7 +43,11 @@ pub struct Config {
     #[arg(long, env = "BEDROCK_LOCAL_BATCH_MIN_RECORDS", default_value_t = 100)]
     pub batch_min_records: usize,
     /// Largest batch input file, in bytes (Bedrock's default quota is 1 GB).
-    #[arg(long, env = "BEDROCK_LOCAL_BATCH_MAX_FILE_BYTES", default_value_t = 1_000_000_000)]
+    #[arg(
+        long,
+        env = "BEDROCK_LOCAL_BATCH_MAX_FILE_BYTES",
+        default_value_t = 1_000_000_000
+    )]
     pub batch_max_file_bytes: u64,
     /// Region named in ARNs.
     #[arg(long, env = "BEDROCK_LOCAL_REGION", default_value = "us-east-1")]

@@ -23,7 +23,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/stats", get(stats))
         .route("/reset", post(reset))
         .route("/health", get(health))
-        .route("/batch/failures", post(batch_failures).delete(clear_batch_failures))
+        .route(
+            "/batch/failures",
+            post(batch_failures).delete(clear_batch_failures),
+        )
 }
 
 fn json_reply(status: StatusCode, v: serde_json::Value) -> Response {

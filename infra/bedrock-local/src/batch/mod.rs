@@ -152,9 +152,17 @@ pub struct FailRule {
 
 impl FailRule {
     /// The failure of a record at `position` (1-based), if the rule picks it.
-    fn failure(&self, record_id: &str, position: u64, model_id: &str, region: &str) -> Option<Outcome> {
+    fn failure(
+        &self,
+        record_id: &str,
+        position: u64,
+        model_id: &str,
+        region: &str,
+    ) -> Option<Outcome> {
         let picked = self.record_ids.contains(record_id)
-            || self.every.is_some_and(|n| n > 0 && position % u64::from(n) == 0);
+            || self
+                .every
+                .is_some_and(|n| n > 0 && position % u64::from(n) == 0);
         if !picked {
             return None;
         }
@@ -354,7 +362,12 @@ impl BatchStore {
         if !ascending {
             jobs.reverse();
         }
-        let page: Vec<Value> = jobs.iter().skip(start).take(max).map(|j| j.json()).collect();
+        let page: Vec<Value> = jobs
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|j| j.json())
+            .collect();
         let mut out = json!({"invocationJobSummaries": page});
         if start + max < jobs.len() {
             out["nextToken"] = json!(format!("page-{}", start + max));
@@ -406,7 +419,9 @@ fn time_param(
         Some(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map(Some)
             .map_err(|_| {
-                BedrockError::Validation(format!("The value {s} for {key} is not a valid timestamp."))
+                BedrockError::Validation(format!(
+                    "The value {s} for {key} is not a valid timestamp."
+                ))
             }),
     }
 }

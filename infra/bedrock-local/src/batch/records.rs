@@ -134,8 +134,16 @@ mod tests {
         assert_eq!(f.records.len(), 2);
         assert_eq!(f.records[0].id, "R1");
         assert_eq!(f.records[1].id.len(), 11);
-        assert!(parse("a.jsonl", "{\"recordId\":\"x\"}").unwrap_err().contains("line 1"));
-        assert!(parse("a.jsonl", "nope").unwrap_err().contains("not valid JSON"));
+        assert!(
+            parse("a.jsonl", "{\"recordId\":\"x\"}")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(
+            parse("a.jsonl", "nope")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
         let ok = Outcome::Output {
             output: json!({"x": 1}),
             input_tokens: 3,

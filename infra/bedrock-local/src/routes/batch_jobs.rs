@@ -38,16 +38,16 @@ fn settings(st: &AppState) -> Settings {
 /// The records' answers: InvokeModel's native generation, without its pacing.
 fn invoker(st: &Arc<AppState>) -> Invoker {
     let st = Arc::clone(st);
-    Arc::new(move |model: &'static Model, input: &Value| {
-        match native_answer(&st, model, input) {
+    Arc::new(
+        move |model: &'static Model, input: &Value| match native_answer(&st, model, input) {
             Ok((output, input, out)) => Outcome::Output {
                 output,
                 input_tokens: u64::from(input),
                 output_tokens: u64::from(out),
             },
             Err(e) => outcome_of(&e),
-        }
-    })
+        },
+    )
 }
 
 pub async fn create_model_invocation_job(State(st): St, body: Body) -> Response {
@@ -105,4 +105,3 @@ pub async fn list_model_invocation_jobs(State(st): St, RawQuery(q): RawQuery) ->
         .await,
     )
 }
-
