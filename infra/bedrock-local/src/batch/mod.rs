@@ -162,7 +162,7 @@ impl FailRule {
         let picked = self.record_ids.contains(record_id)
             || self
                 .every
-                .is_some_and(|n| n > 0 && position % u64::from(n) == 0);
+                .is_some_and(|n| n > 0 && position.is_multiple_of(u64::from(n)));
         if !picked {
             return None;
         }
