@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::errors::{BedrockError, validation};
 use crate::models::{self, ACCOUNT, UNSUPPORTED_ACTION};
+use crate::s3::{self, parse_s3_uri};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -105,17 +106,6 @@ struct Inner {
 pub struct AsyncStore {
     inner: Mutex<Inner>,
     s3: OnceCell<aws_sdk_s3::Client>,
-}
-
-fn parse_s3_uri(uri: &str) -> Option<(String, String)> {
-    let rest = uri.strip_prefix("s3://")?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let ok = bucket.len() >= 3
-        && bucket.len() <= 63
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
-    ok.then(|| (bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
 impl AsyncStore {
@@ -239,7 +229,7 @@ impl AsyncStore {
         model_id: &str,
         folder: String,
     ) -> Result<(), String> {
-        let client = self.s3.get_or_init(|| s3_client(region.to_string())).await;
+        let client = self.s3.get_or_init(|| s3::client(region.to_string())).await;
         let key = |name: &str| {
             if prefix.is_empty() {
                 format!("{id}/{name}")
@@ -421,26 +411,4 @@ fn validate_reel_input(input: &Value) -> Result<String, BedrockError> {
         Some(other) => validation(format!("Malformed input request: #/taskType: {other} is not a valid enum value, please reformat your input and try again.")),
         None => validation("Malformed input request: #: required key [taskType] not found, please reformat your input and try again."),
     }
-}
-
-/// The S3 client: default configuration (so `AWS_ENDPOINT_URL_S3` is honoured), path-style
-/// addressing, and dummy credentials when none are set (never the instance-metadata service).
-async fn s3_client(region: String) -> aws_sdk_s3::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region));
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none()
-    {
-        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "bedrock-local",
-        ));
-    }
-    let shared = loader.load().await;
-    let conf = aws_sdk_s3::config::Builder::from(&shared)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
 }

@@ -35,6 +35,20 @@ pub struct Config {
     /// Time until an async invocation completes, in milliseconds.
     #[arg(long, env = "BEDROCK_LOCAL_ASYNC_COMPLETE_MS", default_value_t = 1000)]
     pub async_complete_ms: u64,
+    /// Time a batch inference job spends in each of Submitted, Validating, Scheduled and
+    /// InProgress, in milliseconds.
+    #[arg(long, env = "BEDROCK_LOCAL_BATCH_STEP_MS", default_value_t = 1000)]
+    pub batch_step_ms: u64,
+    /// Fewest records a batch inference job may have (Bedrock's default quota is 100).
+    #[arg(long, env = "BEDROCK_LOCAL_BATCH_MIN_RECORDS", default_value_t = 100)]
+    pub batch_min_records: usize,
+    /// Largest batch input file, in bytes (Bedrock's default quota is 1 GB).
+    #[arg(
+        long,
+        env = "BEDROCK_LOCAL_BATCH_MAX_FILE_BYTES",
+        default_value_t = 1_000_000_000
+    )]
+    pub batch_max_file_bytes: u64,
     /// Region named in ARNs.
     #[arg(long, env = "BEDROCK_LOCAL_REGION", default_value = "us-east-1")]
     pub region: String,

@@ -1,11 +1,12 @@
 //! `bedrock-local`: a wire-compatible Amazon Bedrock Runtime emulator, with the control-plane
-//! operations a gateway needs (foundation models, inference profiles).
+//! operations a gateway needs (foundation models, inference profiles, batch inference jobs).
 //!
 //! The unmodified AWS SDKs talk to it through an endpoint override. Output is deterministic,
 //! timing is configurable, and faults are scripted, so gateway code can be tested offline.
 //! Embed it with [`server::AppState::new`] and [`server::serve`], or run the binary.
 
 pub mod async_invoke;
+pub mod batch;
 pub mod cache;
 pub mod chat;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod models;
 pub mod native;
 pub mod profiles;
 pub mod routes;
+pub mod s3;
 pub mod server;
 pub mod service_model;
 pub mod sigv4;

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 
 use crate::async_invoke::AsyncStore;
+use crate::batch::BatchStore;
 use crate::cache::PromptCache;
 use crate::cli::Config;
 use crate::faults::Faults;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub guardrails: Guardrails,
     pub async_jobs: Arc<AsyncStore>,
     pub profiles: Profiles,
+    pub batch_jobs: Arc<BatchStore>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             guardrails,
             async_jobs: Arc::new(AsyncStore::default()),
             profiles: Profiles::default(),
+            batch_jobs: Arc::new(BatchStore::default()),
             config,
         }))
     }
@@ -86,6 +89,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/inference-profiles/{id}",
             get(routes::get_inference_profile).delete(routes::delete_inference_profile),
+        )
+        .route(
+            "/model-invocation-job",
+            post(routes::create_model_invocation_job),
+        )
+        .route(
+            "/model-invocation-job/{id}",
+            get(routes::get_model_invocation_job),
+        )
+        .route(
+            "/model-invocation-job/{id}/stop",
+            post(routes::stop_model_invocation_job),
+        )
+        .route(
+            "/model-invocation-jobs",
+            get(routes::list_model_invocation_jobs),
         )
         .route("/listTagsForResource", post(routes::list_tags_for_resource))
         .route("/tagResource", post(routes::tag_resource))

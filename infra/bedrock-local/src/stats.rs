@@ -25,9 +25,13 @@ pub enum Op {
     ListTagsForResource,
     TagResource,
     UntagResource,
+    CreateModelInvocationJob,
+    GetModelInvocationJob,
+    ListModelInvocationJobs,
+    StopModelInvocationJob,
 }
 
-const OPS: usize = 18;
+const OPS: usize = 22;
 
 impl Op {
     pub const ALL: [Op; OPS] = [
@@ -49,6 +53,10 @@ impl Op {
         Op::ListTagsForResource,
         Op::TagResource,
         Op::UntagResource,
+        Op::CreateModelInvocationJob,
+        Op::GetModelInvocationJob,
+        Op::ListModelInvocationJobs,
+        Op::StopModelInvocationJob,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +79,10 @@ impl Op {
             Op::ListTagsForResource => "ListTagsForResource",
             Op::TagResource => "TagResource",
             Op::UntagResource => "UntagResource",
+            Op::CreateModelInvocationJob => "CreateModelInvocationJob",
+            Op::GetModelInvocationJob => "GetModelInvocationJob",
+            Op::ListModelInvocationJobs => "ListModelInvocationJobs",
+            Op::StopModelInvocationJob => "StopModelInvocationJob",
         }
     }
 
@@ -102,6 +114,10 @@ impl Op {
             ["listTagsForResource"] if post => Op::ListTagsForResource,
             ["tagResource"] if post => Op::TagResource,
             ["untagResource"] if post => Op::UntagResource,
+            ["model-invocation-job"] if post => Op::CreateModelInvocationJob,
+            ["model-invocation-job", _] if get => Op::GetModelInvocationJob,
+            ["model-invocation-job", _, "stop"] if post => Op::StopModelInvocationJob,
+            ["model-invocation-jobs"] if get => Op::ListModelInvocationJobs,
             _ => return None,
         })
     }

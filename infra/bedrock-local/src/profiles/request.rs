@@ -33,14 +33,14 @@ pub struct CreateRequest {
     pub token: Option<String>,
 }
 
-fn missing<T>(member: &str) -> Result<T, BedrockError> {
+pub fn missing<T>(member: &str) -> Result<T, BedrockError> {
     validation(format!(
         "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
     ))
 }
 
 /// A string member: absent is `None`; any other JSON type is refused by name.
-fn string<'a>(body: &'a Value, member: &str) -> Result<Option<&'a str>, BedrockError> {
+pub fn string<'a>(body: &'a Value, member: &str) -> Result<Option<&'a str>, BedrockError> {
     match body.get(member) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -48,7 +48,7 @@ fn string<'a>(body: &'a Value, member: &str) -> Result<Option<&'a str>, BedrockE
     }
 }
 
-fn required<'a>(body: &'a Value, member: &str) -> Result<&'a str, BedrockError> {
+pub fn required<'a>(body: &'a Value, member: &str) -> Result<&'a str, BedrockError> {
     match string(body, member)? {
         Some(s) => Ok(s),
         None => missing(member),

@@ -18,7 +18,7 @@ use crate::server::AppState;
 use crate::stats::Op;
 
 /// The common start of every control-plane call: the configured latency, then an armed fault.
-async fn enter(st: &AppState, op: Op) -> Result<(), BedrockError> {
+pub(super) async fn enter(st: &AppState, op: Op) -> Result<(), BedrockError> {
     pause(st.config.latency_ms).await;
     match st.faults.take_named(op.name()) {
         Some(f) => {
@@ -29,7 +29,7 @@ async fn enter(st: &AppState, op: Op) -> Result<(), BedrockError> {
     }
 }
 
-async fn body_json(body: Body) -> Result<Value, BedrockError> {
+pub(super) async fn body_json(body: Body) -> Result<Value, BedrockError> {
     request::json_object(&read_body(body).await?)
 }
 

@@ -108,33 +108,68 @@ async fn invoke_call(
         _ => {}
     }
     let guard = invoke_guard(&st, &headers)?;
+    if !streaming {
+        let (out, input, output) = native_answer_with(&st, model, &json, seed, guard.as_ref())?;
+        pause(timing.ttft_ms).await;
+        pause_for(pace(output, timing.tokens_per_sec)).await;
+        let mut r = json_response(&out);
+        token_headers(&mut r, input, output, started);
+        return Ok(r);
+    }
     let chat = native::parse(model, &json)?;
-    if streaming {
-        check_stream_tools(model, &chat)?;
-    }
+    check_stream_tools(model, &chat)?;
     let mut planned = plan(&st, model, &chat, guard.as_ref(), seed);
-    let msg_id = format!("{:024x}", seed as u128 * 0x1_0000_0001);
-    if streaming {
-        let steps = planned.stream_steps(guard.as_ref());
-        let enc = Encoder::new(
-            Format::Native(model.family),
-            model,
-            msg_id,
-            planned.usage.all_input(),
-        );
-        return Ok(spawn_stream(
-            st,
-            enc,
-            steps,
-            planned,
-            stream_fault,
-            Clock { started, timing },
-            Some("application/json"),
-        ));
+    let steps = planned.stream_steps(guard.as_ref());
+    let enc = Encoder::new(
+        Format::Native(model.family),
+        model,
+        message_id(seed),
+        planned.usage.all_input(),
+    );
+    Ok(spawn_stream(
+        st,
+        enc,
+        steps,
+        planned,
+        stream_fault,
+        Clock { started, timing },
+        Some("application/json"),
+    ))
+}
+
+fn message_id(seed: u64) -> String {
+    format!("{:024x}", seed as u128 * 0x1_0000_0001)
+}
+
+/// InvokeModel's answer to a native body, without pacing or guardrail: what a batch record
+/// gets. Returns the native response and its input and output token counts.
+pub(super) fn native_answer(
+    st: &AppState,
+    model: &'static Model,
+    json: &Value,
+) -> Result<(Value, u32, u32), BedrockError> {
+    let bytes = serde_json::to_vec(json).unwrap_or_default();
+    let seed = seed(model, &bytes);
+    match model.family {
+        Family::NovaReel => validation(UNSUPPORTED_ACTION),
+        Family::TitanEmbed | Family::CohereEmbed => {
+            let (out, input_tokens) = native::embed(model, json, seed)?;
+            Ok((out, input_tokens, 0))
+        }
+        _ => native_answer_with(st, model, json, seed, None),
     }
+}
+
+fn native_answer_with(
+    st: &AppState,
+    model: &'static Model,
+    json: &Value,
+    seed: u64,
+    guard: Option<&Guard>,
+) -> Result<(Value, u32, u32), BedrockError> {
+    let chat = native::parse(model, json)?;
+    let mut planned = plan(st, model, &chat, guard, seed);
     planned.settle();
-    pause(timing.ttft_ms).await;
-    pause_for(pace(planned.usage.output, timing.tokens_per_sec)).await;
     let extras = NativeExtras {
         guardrail_intervened: planned.intervened,
         trace: planned.trace.clone(),
@@ -145,17 +180,10 @@ async fn invoke_call(
         &chat,
         &planned.generation,
         &planned.usage,
-        &msg_id,
+        &message_id(seed),
         &extras,
     );
-    let mut r = json_response(&out);
-    token_headers(
-        &mut r,
-        planned.usage.all_input(),
-        planned.usage.output,
-        started,
-    );
-    Ok(r)
+    Ok((out, planned.usage.all_input(), planned.usage.output))
 }
 
 fn check_stream_tools(model: &Model, chat: &ChatRequest) -> Result<(), BedrockError> {

@@ -1,10 +1,12 @@
-//! Handlers of the Bedrock Runtime operations and of the control plane (`control_plane`): one
+//! Handlers of the Bedrock Runtime operations and of the control plane (`control_plane`,
+//! `batch_jobs`): one
 //! module per operation group, with what every
 //! text operation shares in `plan` (guardrail, generation, usage) and `stream_task` (the paced
 //! event-stream producer). This module keeps the request plumbing (path labels, bodies, pauses,
 //! scripted faults).
 
 mod async_jobs;
+mod batch_jobs;
 mod control_plane;
 mod converse;
 mod count;
@@ -14,6 +16,10 @@ mod plan;
 mod stream_task;
 
 pub use async_jobs::{get_async, list_async, start_async};
+pub use batch_jobs::{
+    create_model_invocation_job, get_model_invocation_job, list_model_invocation_jobs,
+    stop_model_invocation_job,
+};
 pub use control_plane::{
     create_inference_profile, delete_inference_profile, get_foundation_model,
     get_inference_profile, list_foundation_models, list_inference_profiles, list_tags_for_resource,
