@@ -56,6 +56,16 @@ WEBHOOK_SECRET = "local-webhook-secret"
 FUNCTIONS = ("invoke", "stream-url", "count", "async-callback", "admin")
 
 
+def target_dir(env: dict[str, str] | None = None) -> Path:
+    """Cargo's target directory, as `make` builds into it: `CARGO_TARGET_DIR` when set (a relative
+    one is relative to the repository root, where `make` runs cargo), else `<repo>/target`."""
+    raw = (os.environ if env is None else env).get("CARGO_TARGET_DIR", "").strip()
+    if not raw:
+        return ROOT / "target"
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
 class StackError(RuntimeError):
     """A stack that cannot start: the message says what to do about it."""
 
@@ -142,7 +152,7 @@ class LocalStack:
     watch: bool = True
     bridge: bool = True
     visibility_timeout: int = 30
-    log_dir: Path = field(default_factory=lambda: ROOT / "target" / "local-stack")
+    log_dir: Path = field(default_factory=lambda: target_dir() / "local-stack")
     extra_env: dict[str, str] = field(default_factory=dict)
     bedrock_args: list[str] = field(default_factory=list)
     # GATEWAY_AUTH: "none" (the default: the README's curl calls need no key) or "api_key".
@@ -259,7 +269,7 @@ class LocalStack:
 
     def _start_bedrock_local(self) -> None:
         check_port_free(self.ports.bedrock, "BEDROCK_LOCAL_PORT", "bedrock-local")
-        binary = Path(os.environ.get("BEDROCK_LOCAL_BIN", ROOT / "target" / "debug" / "bedrock-local"))
+        binary = Path(os.environ.get("BEDROCK_LOCAL_BIN", target_dir() / "debug" / "bedrock-local"))
         if not binary.exists():
             raise StackError(f"{binary} not found: build it first with `cargo build -p bedrock-local`")
         child = self._spawn(

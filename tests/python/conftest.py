@@ -5,7 +5,7 @@ Both run as child processes on free loopback ports and are stopped by their own 
 - `moto_server`: session-wide moto (`.venv/bin/moto_server -H 127.0.0.1 -p <free port>`); its
   `.url` is the endpoint for any AWS SDK, `.client(service)` returns a boto3 client for it.
 - `bedrock_local`: session-wide bedrock-local (binary from `BEDROCK_LOCAL_BIN`, default
-  `<repo>/target/debug/bedrock-local`) with its S3 writes pointed at `moto_server`.
+  `<CARGO_TARGET_DIR or repo/target>/debug/bedrock-local`) with its S3 writes pointed at `moto_server`.
 - `bedrock`: a boto3 `bedrock-runtime` client for `bedrock_local` (dummy credentials, us-east-1,
   a single attempt per call so fault tests count exactly).
 - `BedrockLocal.client(service)`: a boto3 client of `bedrock-runtime` (default) or `bedrock` (the
@@ -30,6 +30,8 @@ import pytest
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "infra" / "local"))
+import stack as stack_module  # noqa: E402
 REGION = "us-east-1"
 DUMMY_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
@@ -128,7 +130,7 @@ class BedrockLocal:
 
 
 def spawn_bedrock_local(args: list[str] | None = None, env: dict | None = None) -> BedrockLocal:
-    binary = os.environ.get("BEDROCK_LOCAL_BIN", str(ROOT / "target" / "debug" / "bedrock-local"))
+    binary = os.environ.get("BEDROCK_LOCAL_BIN", str(stack_module.target_dir() / "debug" / "bedrock-local"))
     if not Path(binary).exists():
         pytest.fail(f"bedrock-local binary not found at {binary}; run `cargo build -p bedrock-local`")
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("BEDROCK_LOCAL_", "AWS_PROFILE"))}

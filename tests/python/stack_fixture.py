@@ -40,7 +40,7 @@ def local_stack():
         # Short, so job retries (a batch item failure comes back after the visibility timeout)
         # fit in a test; nothing else in the suite depends on the 30 s default.
         visibility_timeout=2,
-        log_dir=ROOT / "target" / "test-stack" / str(os.getpid()),
+        log_dir=stack_module.target_dir() / "test-stack" / str(os.getpid()),
     )
     try:
         st.start()
@@ -75,14 +75,14 @@ def auth_stack():
         # timeout so a retried delivery comes back within seconds (as in `local_stack`).
         visibility_timeout=2,
         extra_env={"GATEWAY_KEY_CACHE_SECONDS": "1"},
-        log_dir=ROOT / "target" / "test-stack" / f"{os.getpid()}-auth",
+        log_dir=stack_module.target_dir() / "test-stack" / f"{os.getpid()}-auth",
     )
     STARTED.append(st)
     yield st
     st.stop()
 
 
-ADMIN_BIN = Path(os.environ.get("GATEWAY_ADMIN_BIN", ROOT / "target" / "debug" / "gateway-admin"))
+ADMIN_BIN = Path(os.environ.get("GATEWAY_ADMIN_BIN", stack_module.target_dir() / "debug" / "gateway-admin"))
 
 
 def admin_cli(stack, *args: str) -> dict:

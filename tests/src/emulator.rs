@@ -28,11 +28,19 @@ pub fn binary() -> PathBuf {
     if let Some(p) = std::env::var_os("BEDROCK_LOCAL_BIN") {
         return PathBuf::from(p);
     }
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+    target_dir(std::env::var_os("CARGO_TARGET_DIR"), &workspace_root())
         .join("debug")
         .join("bedrock-local")
+}
+
+/// Cargo's target directory for `CARGO_TARGET_DIR` = `var`: a relative one is relative to the
+/// workspace root, where `make` runs cargo (a test runs in its crate's directory instead).
+fn target_dir(var: Option<std::ffi::OsString>, root: &std::path::Path) -> PathBuf {
+    match var.filter(|v| !v.is_empty()).map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
 }
 
 impl Emulator {
@@ -131,5 +139,26 @@ impl Emulator {
         let (status, stats) = self.control("GET", "/_local/stats", None);
         assert_eq!(status, 200, "stats: {stats}");
         stats
+    }
+}
+
+#[cfg(test)]
+mod target_dir_tests {
+    use super::target_dir;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn relative_target_dirs_are_relative_to_the_workspace_root() {
+        let root = Path::new("/ws");
+        assert_eq!(target_dir(None, root), PathBuf::from("/ws/target"));
+        assert_eq!(
+            target_dir(Some("".into()), root),
+            PathBuf::from("/ws/target")
+        );
+        assert_eq!(
+            target_dir(Some("out".into()), root),
+            PathBuf::from("/ws/out")
+        );
+        assert_eq!(target_dir(Some("/t".into()), root), PathBuf::from("/t"));
     }
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use inference_core::serve::keep_serving;
+use inference_core::serve::{self, keep_serving};
 use inference_core::services::Services;
 
 #[tokio::main]
@@ -9,5 +9,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let services = Services::load().await?;
     let admin = services.key_admin()?;
     let router = admin::router(Arc::new(admin));
-    keep_serving(|| lambda_http::run(router.clone())).await
+    keep_serving(|| serve::http(router.clone())).await
 }

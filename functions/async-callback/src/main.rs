@@ -1,12 +1,14 @@
+use std::sync::Arc;
+
 use async_callback::inbox::InboxSettings;
 use async_callback::jobs::JobsWorker;
 use async_callback::storage::Storage;
 use async_callback::{GatewayRunner, State, handle};
 use gateway_jobs::JobsSettings;
 use inference_core::CallContext;
-use inference_core::serve::keep_serving;
+use inference_core::serve::{self, keep_serving};
 use inference_core::services::Services;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
@@ -25,14 +27,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         runner: Box::new(GatewayRunner(services.gateway)),
         jobs,
     };
-    let state = &state;
-    keep_serving(|| {
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    // Shared by every invocation in flight (N of them on Lambda Managed Instances).
+    let state = Arc::new(state);
+    let handler = service_fn(move |event: LambdaEvent<Value>| {
+        let state = Arc::clone(&state);
+        async move {
             let ctx = CallContext::new("async-callback")
                 .with_request_id(event.context.request_id.clone())
                 .with_deadline_epoch_ms(event.context.deadline);
-            handle(state, event.payload, &ctx).await
-        }))
-    })
-    .await
+            handle(&state, event.payload, &ctx).await
+        }
+    });
+    keep_serving(|| serve::run(Runtime::new(handler.clone()))).await
 }

@@ -1,4 +1,4 @@
-use inference_core::serve::keep_serving;
+use inference_core::serve::{self, keep_serving};
 use inference_core::services::Services;
 
 #[tokio::main]
@@ -6,5 +6,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Built once per cold start (a bad setting stops init here, naming the variable).
     let services = Services::load().await?;
     let router = count::router(services.gateway);
-    keep_serving(|| lambda_http::run(router.clone())).await
+    keep_serving(|| serve::http(router.clone())).await
 }

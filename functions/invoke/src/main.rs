@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use gateway_jobs::JobsSettings;
-use inference_core::serve::keep_serving;
+use inference_core::serve::{self, keep_serving};
 use inference_core::services::Services;
 use invoke::{AppState, JobsApi, router};
 
@@ -13,5 +13,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         .and_then(|settings| JobsApi::new(&services.sdk, settings));
     let state = Arc::new(AppState::new(services.gateway).with_jobs(jobs));
     let router = router(state);
-    keep_serving(|| lambda_http::run(router.clone())).await
+    keep_serving(|| serve::http(router.clone())).await
 }

@@ -1,4 +1,4 @@
-use inference_core::serve::keep_serving;
+use inference_core::serve::{self, keep_serving};
 use inference_core::services::Services;
 
 #[tokio::main]
@@ -7,5 +7,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let services = Services::load().await?.with_response_cache();
     let router = stream_url::router(services.gateway);
     // A stream whose client gave up must not end the process (inference_core::serve).
-    keep_serving(|| lambda_http::run_with_streaming_response(router.clone())).await
+    keep_serving(|| serve::streaming(router.clone())).await
 }

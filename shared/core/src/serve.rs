@@ -5,9 +5,107 @@
 //! Returned from `main`, that ends the process: on AWS the next caller pays a cold start, and
 //! under `cargo lambda watch` nothing restarts it. The call itself was already recorded and
 //! settled by the pipeline, so the right move is to log it and ask for the next event.
+//!
+//! Every function runs through [`run`]: `lambda_runtime`'s concurrent entry point, so one binary
+//! serves one invocation at a time on classic Lambda (`AWS_LAMBDA_MAX_CONCURRENCY` unset) and
+//! that many at once on Lambda Managed Instances. There each of the N workers is its own poll
+//! loop, and the runtime ends a worker whose response could not be posted (the process lives
+//! on with one worker fewer); [`Undelivered`] keeps the worker, so capacity does not shrink with
+//! every client that gave up.
 
 use std::future::Future;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::Map;
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::{LambdaInvocation, Runtime};
+
+/// What `lambda_runtime` returns and its services fail with.
+pub type RuntimeError = lambda_runtime::Error;
+
+/// Runs `runtime` (from `lambda_http::runtime_concurrent`, `streaming_runtime_concurrent` or
+/// `lambda_runtime::Runtime::new`) with the runtime's tracing span per invocation and
+/// [`Undelivered`]: N workers when `AWS_LAMBDA_MAX_CONCURRENCY` is N > 1, else one loop.
+/// Called under [`keep_serving`], which starts it again when it returns.
+pub async fn run<S>(runtime: Runtime<S>) -> Result<(), RuntimeError>
+where
+    S: Service<LambdaInvocation, Response = (), Error = RuntimeError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    runtime
+        .layer(lambda_runtime::layers::TracingLayer::new())
+        .layer(Undelivered)
+        .run_concurrent()
+        .await
+}
+
+/// Serves an HTTP function's `router` (API Gateway events) with [`run`]. Each answer is turned
+/// into `lambda_http`'s own response first (what the runtime would do anyway: these functions
+/// answer in one piece): the concurrent entry point needs a `Sync` response, and axum's body is
+/// not.
+#[cfg(feature = "web")]
+pub async fn http(router: axum::Router) -> Result<(), RuntimeError> {
+    use lambda_http::{IntoResponse, Service};
+    let handler = lambda_http::service_fn(move |req: lambda_http::Request| {
+        let mut router = router.clone();
+        async move {
+            let res = router.call(req).await?;
+            Ok::<_, std::convert::Infallible>(res.into_response().await)
+        }
+    });
+    run(lambda_http::runtime_concurrent(handler)).await
+}
+
+/// Serves stream-url's `router` (Function URL events, `RESPONSE_STREAM`) with [`run`].
+#[cfg(feature = "web")]
+pub async fn streaming(router: axum::Router) -> Result<(), RuntimeError> {
+    run(lambda_http::streaming_runtime_concurrent(router)).await
+}
+
+/// Outermost runtime layer: an invocation whose result could not be posted to the Runtime API
+/// (the only error left once the handler's own errors are reported as Lambda errors) is logged
+/// and counts as done, so the worker polls for the next event instead of ending.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Undelivered;
+
+impl<S> Layer<S> for Undelivered {
+    type Service = UndeliveredService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        UndeliveredService(inner)
+    }
+}
+
+/// The service [`Undelivered`] wraps around the runtime's own.
+#[derive(Debug, Clone)]
+pub struct UndeliveredService<S>(S);
+
+type Settle = fn(Result<(), RuntimeError>) -> Result<(), RuntimeError>;
+
+fn settle(result: Result<(), RuntimeError>) -> Result<(), RuntimeError> {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "result not delivered to the Lambda Runtime API (the client gave up?); polling for the next event");
+    }
+    Ok(())
+}
+
+impl<S> Service<LambdaInvocation> for UndeliveredService<S>
+where
+    S: Service<LambdaInvocation, Response = (), Error = RuntimeError>,
+{
+    type Response = ();
+    type Error = RuntimeError;
+    type Future = Map<S::Future, Settle>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), RuntimeError>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: LambdaInvocation) -> Self::Future {
+        self.0.call(req).map(settle as Settle)
+    }
+}
 
 /// When to start again, and when to give up.
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +180,12 @@ mod tests {
         first_pause: Duration::from_millis(1),
         max_pause: Duration::from_millis(4),
     };
+
+    #[test]
+    fn an_undelivered_result_counts_as_done() {
+        assert!(settle(Err("connection reset by peer".into())).is_ok());
+        assert!(settle(Ok(())).is_ok());
+    }
 
     #[tokio::test]
     async fn a_failed_run_is_started_again_until_one_ends() {
