@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::errors::{BedrockError, validation};
 use crate::models::{self, ACCOUNT, UNSUPPORTED_ACTION};
+use crate::paging;
 use crate::s3::{self, parse_s3_uri};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,15 +352,7 @@ impl AsyncStore {
                 ));
             }
         };
-        let start = match q.get("nextToken") {
-            None => 0,
-            Some(t) => t
-                .strip_prefix("page-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| {
-                    BedrockError::Validation("The provided nextToken is not valid.".into())
-                })?,
-        };
+        let start = paging::start(q)?;
         let inner = self
             .inner
             .lock()
@@ -376,17 +369,13 @@ impl AsyncStore {
         if !ascending {
             jobs.reverse();
         }
-        let page: Vec<Value> = jobs
-            .iter()
-            .skip(start)
-            .take(max)
-            .map(|j| j.json())
-            .collect();
-        let mut out = json!({"asyncInvokeSummaries": page});
-        if start + max < jobs.len() {
-            out["nextToken"] = json!(format!("page-{}", start + max));
-        }
-        Ok(out)
+        Ok(paging::page(
+            &jobs,
+            start,
+            max,
+            "asyncInvokeSummaries",
+            |x| x.json(),
+        ))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod generate;
 pub mod guardrails;
 pub mod models;
 pub mod native;
+pub mod paging;
 pub mod profiles;
 pub mod routes;
 pub mod s3;

@@ -24,6 +24,7 @@ use crate::constraints;
 use crate::errors::{BedrockError, validation};
 use crate::faults::Fault;
 use crate::models::{ACCOUNT, Model};
+use crate::paging;
 use records::{Outcome, Totals};
 use request::{CreateJob, STATUSES};
 
@@ -213,15 +214,6 @@ fn not_found(identifier: &str) -> BedrockError {
     ))
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4()
-        .simple()
-        .to_string()
-        .chars()
-        .take(12)
-        .collect()
-}
-
 impl BatchStore {
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, BedrockError> {
         self.inner
@@ -261,7 +253,7 @@ impl BatchStore {
                 req.name
             )));
         }
-        let id = new_id();
+        let id = paging::short_id();
         let arn = format!(
             "arn:aws:bedrock:{}:{ACCOUNT}:model-invocation-job/{id}",
             settings.region
@@ -340,15 +332,7 @@ impl BatchStore {
             }
         };
         let max = constraints::max_results(q.get("maxResults").map(String::as_str), 1000)?;
-        let start = match q.get("nextToken") {
-            None => 0,
-            Some(t) => t
-                .strip_prefix("page-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| {
-                    BedrockError::Validation("The provided nextToken is not valid.".into())
-                })?,
-        };
+        let start = paging::start(q)?;
         let inner = self.lock()?;
         let mut jobs: Vec<&Job> = inner
             .jobs
@@ -362,17 +346,13 @@ impl BatchStore {
         if !ascending {
             jobs.reverse();
         }
-        let page: Vec<Value> = jobs
-            .iter()
-            .skip(start)
-            .take(max)
-            .map(|j| j.json())
-            .collect();
-        let mut out = json!({"invocationJobSummaries": page});
-        if start + max < jobs.len() {
-            out["nextToken"] = json!(format!("page-{}", start + max));
-        }
-        Ok(out)
+        Ok(paging::page(
+            &jobs,
+            start,
+            max,
+            "invocationJobSummaries",
+            |x| x.json(),
+        ))
     }
 
     /// Moves a job on to `next`, unless a stop was asked: then it ends Stopped and the

@@ -15,6 +15,7 @@ use crate::async_invoke::iso;
 use crate::constraints;
 use crate::errors::{BedrockError, validation};
 use crate::models::{self, ACCOUNT, Model, Resolved};
+use crate::paging;
 use request::{CreateRequest, MAX_TAGS, Tag};
 
 /// `SYSTEM_DEFINED` or `APPLICATION`.
@@ -96,15 +97,6 @@ fn not_found(identifier: &str) -> BedrockError {
     ))
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4()
-        .simple()
-        .to_string()
-        .chars()
-        .take(12)
-        .collect()
-}
-
 impl Inner {
     /// The application profile an ID or ARN names.
     fn find(&self, identifier: &str) -> Option<&AppProfile> {
@@ -164,7 +156,7 @@ impl Profiles {
                 req.name
             )));
         }
-        let id = new_id();
+        let id = paging::short_id();
         let arn = format!("arn:aws:bedrock:{region}:{ACCOUNT}:application-inference-profile/{id}");
         let view = ProfileView {
             name: req.name.clone(),
@@ -234,15 +226,7 @@ impl Profiles {
             }
         };
         let max = constraints::max_results(q.get("maxResults").map(String::as_str), 1000)?;
-        let start = match q.get("nextToken") {
-            None => 0,
-            Some(t) => t
-                .strip_prefix("page-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| {
-                    BedrockError::Validation("The provided nextToken is not valid.".into())
-                })?,
-        };
+        let start = paging::start(q)?;
         let mut views: Vec<ProfileView> = Vec::new();
         if kind != Some(Kind::Application) {
             views.extend(system::all(region));
@@ -250,17 +234,13 @@ impl Profiles {
         if kind != Some(Kind::SystemDefined) {
             views.extend(self.lock()?.apps.iter().map(|p| p.view.clone()));
         }
-        let page: Vec<Value> = views
-            .iter()
-            .skip(start)
-            .take(max)
-            .map(|v| v.json())
-            .collect();
-        let mut out = json!({ "inferenceProfileSummaries": page });
-        if start + max < views.len() {
-            out["nextToken"] = json!(format!("page-{}", start + max));
-        }
-        Ok(out)
+        Ok(paging::page(
+            &views,
+            start,
+            max,
+            "inferenceProfileSummaries",
+            |x| x.json(),
+        ))
     }
 
     /// ListTagsForResource.
