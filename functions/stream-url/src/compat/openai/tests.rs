@@ -305,3 +305,15 @@ fn stream_without_usage_ends_with_finish_then_done() {
     assert_eq!(done.len(), 2);
     assert!(done[0].contains("\"finish_reason\":\"stop\""));
 }
+
+/// Found by the `compat_request` fuzz target: a `max_tokens` over 2^31 - 1 was translated, then
+/// refused by the Converse reader under its own field name.
+#[test]
+fn token_counts_beyond_32_bits_are_refused_by_their_own_name() {
+    for key in ["max_tokens", "max_completion_tokens"] {
+        let body = json!({"model": "haiku", "messages": [{"role": "user", "content": "hi"}], key: 4_444_444_100u64});
+        assert_eq!(param(body, "haiku"), key);
+    }
+    let ok = json!({"model": "haiku", "messages": [{"role": "user", "content": "hi"}], "max_tokens": i32::MAX});
+    assert!(tr(ok, "haiku").is_ok());
+}

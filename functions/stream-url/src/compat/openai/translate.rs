@@ -274,11 +274,13 @@ fn metadata(req: &ChatCompletionRequest, t: &mut TopLevel, first: &mut FirstRefu
     }
 }
 
+/// A token count: Bedrock's `maxTokens` is a 32-bit integer, so a larger one is refused here,
+/// by the caller's own parameter name, not later by the Converse field it becomes.
 fn positive(v: &Typed<u64>, key: &str) -> CResult<u64> {
     v.ok()
         .copied()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| refuse(key, "expected a positive integer"))
+        .filter(|n| (1..=i32::MAX as u64).contains(n))
+        .ok_or_else(|| refuse(key, "expected a positive integer of at most 2147483647"))
 }
 
 fn number(v: &Typed<f64>, key: &str) -> CResult<f64> {
