@@ -18,6 +18,23 @@ pub struct Wire<'a> {
     pub query: &'a [(String, String)],
 }
 
+/// Reads `operation`'s JSON body and checks it, with the path labels, against the model.
+pub fn json_body(
+    operation: &str,
+    bytes: &[u8],
+    labels: &[(&str, &str)],
+) -> Result<Value, BedrockError> {
+    let mut json: Value = serde_json::from_slice(bytes).map_err(|e| {
+        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
+    })?;
+    let wire = Wire {
+        labels,
+        ..Wire::default()
+    };
+    check(operation, &wire, Some(&mut json))?;
+    Ok(json)
+}
+
 /// Checks `operation`'s input: `body` (a JSON object, or `None` for a raw payload) together with
 /// the members `wire` carries.
 pub fn check(

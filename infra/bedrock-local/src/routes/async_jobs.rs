@@ -8,7 +8,6 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{St, json_response, label, pause, query_map, read_body, respond, take_fault};
-use crate::errors::BedrockError;
 use crate::service_model::{self, Wire};
 use crate::stats::Op;
 
@@ -17,14 +16,7 @@ pub async fn start_async(State(st): St, body: Body) -> Response {
         async {
             pause(st.config.latency_ms).await;
             let bytes = read_body(body).await?;
-            let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
-            })?;
-            service_model::check(
-                Op::StartAsyncInvoke.name(),
-                &Wire::default(),
-                Some(&mut json),
-            )?;
+            let json = service_model::json_body(Op::StartAsyncInvoke.name(), &bytes, &[])?;
             let model_id = json.get("modelId").and_then(Value::as_str).unwrap_or("");
             take_fault(&st, Op::StartAsyncInvoke, &[model_id], &bytes, model_id)?;
             let arn = st.async_jobs.start(

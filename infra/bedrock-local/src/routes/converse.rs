@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{RawPathParams, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::plan::{guard_from, plan};
 use super::stream_task::{Clock, spawn_stream};
@@ -18,7 +18,7 @@ use crate::errors::{BedrockError, validation};
 use crate::models::{Family, UNSUPPORTED_ACTION};
 use crate::native;
 use crate::server::AppState;
-use crate::service_model::{self, Wire};
+use crate::service_model;
 use crate::stats::Op;
 use crate::stream::{self, Encoder, Format};
 use crate::timing::Timing;
@@ -46,14 +46,7 @@ async fn converse_call(
     } else {
         Op::Converse
     };
-    let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
-    })?;
-    let wire = Wire {
-        labels: &[("modelId", &id)],
-        ..Wire::default()
-    };
-    service_model::check(op.name(), &wire, Some(&mut json))?;
+    let json = service_model::json_body(op.name(), &bytes, &[("modelId", &id)])?;
     let model = st.profiles.resolve_for_invoke(&id)?.model;
     let stream_fault = take_fault(&st, op, &[id.as_str(), model.id], &bytes, model.id)?;
     let timing = Timing::for_request(&st.config, &bytes);

@@ -14,7 +14,7 @@ use crate::errors::{BedrockError, malformed, validation};
 use crate::models;
 use crate::native;
 use crate::server::AppState;
-use crate::service_model::{self, Wire};
+use crate::service_model;
 use crate::stats::Op;
 use crate::tokens;
 
@@ -30,14 +30,7 @@ async fn count_call(
     pause(st.config.latency_ms).await;
     let id = label(&params, "model_id")?;
     let bytes = read_body(body).await?;
-    let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
-    })?;
-    let wire = Wire {
-        labels: &[("modelId", &id)],
-        ..Wire::default()
-    };
-    service_model::check(Op::CountTokens.name(), &wire, Some(&mut json))?;
+    let json = service_model::json_body(Op::CountTokens.name(), &bytes, &[("modelId", &id)])?;
     let resolved = models::parse(&id)?;
     if resolved.profile.is_some() || id.contains(":inference-profile/") {
         return validation(format!(

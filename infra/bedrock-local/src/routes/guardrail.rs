@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{St, json_response, label, pause, read_body, respond, take_fault};
 use crate::errors::{BedrockError, validation};
 use crate::server::AppState;
-use crate::service_model::{self, Wire};
+use crate::service_model;
 use crate::stats::Op;
 
 pub async fn apply_guardrail(State(st): St, params: RawPathParams, body: Body) -> Response {
@@ -26,14 +26,11 @@ async fn apply_call(
     let id = label(&params, "id")?;
     let version = label(&params, "version")?;
     let bytes = read_body(body).await?;
-    let mut json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        BedrockError::Validation(format!("The request body is not valid JSON: {e}"))
-    })?;
-    let wire = Wire {
-        labels: &[("guardrailIdentifier", &id), ("guardrailVersion", &version)],
-        ..Wire::default()
-    };
-    service_model::check(Op::ApplyGuardrail.name(), &wire, Some(&mut json))?;
+    let json = service_model::json_body(
+        Op::ApplyGuardrail.name(),
+        &bytes,
+        &[("guardrailIdentifier", &id), ("guardrailVersion", &version)],
+    )?;
     take_fault(&st, Op::ApplyGuardrail, &[id.as_str()], &bytes, &id)?;
     let rail = st.guardrails.get(&id, &version)?;
     let input_source = match json.get("source").and_then(Value::as_str) {
