@@ -545,6 +545,27 @@ def _stop_with_parent() -> None:
         pass
 
 
+# `make dev`'s model timing: about what small Bedrock models show through ConverseStream (first
+# token in 0.25-0.6 s, 150-500 output tokens/s: aiperf.ghast.people.aws.dev's Bedrock report,
+# rjesh.com/posts/bedrock-model-benchmark), so a streamed answer visibly streams. Larger models
+# (Sonnet, Opus) are slower. Tests and the bench start bedrock-local with their own timing.
+DEV_TTFT_MS = 400
+DEV_TOKENS_PER_SEC = 150
+
+
+def dev_timing_args(timing: str, env: dict[str, str]) -> list[str]:
+    """bedrock-local's timing flags for `stack.py up`; BEDROCK_LOCAL_TTFT_MS and
+    BEDROCK_LOCAL_TOKENS_PER_SEC, when set, win (bedrock-local reads them itself)."""
+    if timing != "realistic":
+        return []
+    args = []
+    if "BEDROCK_LOCAL_TTFT_MS" not in env:
+        args += ["--ttft-ms", str(DEV_TTFT_MS)]
+    if "BEDROCK_LOCAL_TOKENS_PER_SEC" not in env:
+        args += ["--tokens-per-sec", str(DEV_TOKENS_PER_SEC)]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -552,13 +573,16 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--no-watch", action="store_true", help="start emulators only")
     up.add_argument("--auth", choices=["none", "api_key"], default="none",
                     help="GATEWAY_AUTH for the functions (api_key: issue keys with gateway-admin)")
+    up.add_argument("--timing", choices=["realistic", "instant"], default="realistic",
+                    help="bedrock-local's pace: realistic (first token after "
+                         f"{DEV_TTFT_MS} ms, {DEV_TOKENS_PER_SEC} tokens/s) or instant")
     args = parser.parse_args(argv)
 
     _stop_with_parent()
     use_local = os.environ.get("LOCAL_BEDROCK", "1") != "0"
     try:
         stack = LocalStack(ports=Ports.from_env(), use_bedrock_local=use_local, watch=not args.no_watch,
-                           auth=args.auth)
+                           auth=args.auth, bedrock_args=dev_timing_args(args.timing, dict(os.environ)))
     except StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

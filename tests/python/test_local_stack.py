@@ -106,6 +106,8 @@ def test_make_dev_stops_everything_on_signal(sig):
         curl = next(l.strip() for l in output if l.strip().startswith("curl -s http"))
         url = curl.split()[-1]
         assert requests.get(url, timeout=60).json()["models"]
+        # bedrock-local runs at make dev's realistic pace, so a streamed answer visibly streams.
+        assert _processes_mentioning(f"--port {ports.bedrock} --ttft-ms 400"), "no realistic timing"
         proc.send_signal(sig)
         proc.wait(timeout=60)
     finally:
@@ -173,3 +175,12 @@ def test_a_failed_build_under_cargo_lambda_watch_fails_the_start_at_once(tmp_pat
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_make_dev_timing_is_realistic_unless_told_otherwise():
+    """`stack.py up` paces bedrock-local like a real model; the env variables and --timing win."""
+    assert stack_module.dev_timing_args("realistic", {}) == [
+        "--ttft-ms", "400", "--tokens-per-sec", "150"]
+    assert stack_module.dev_timing_args("realistic", {"BEDROCK_LOCAL_TTFT_MS": "0"}) == [
+        "--tokens-per-sec", "150"]
+    assert stack_module.dev_timing_args("instant", {}) == []
