@@ -1211,3 +1211,129 @@ async fn a_fallback_candidate_reserves_at_its_own_price() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// A key's default tier serves its requests that name none, on models that offer it; a request
+/// naming a tier keeps its own; a model without the tier runs at standard, not refused. Set and
+/// removed through the admin routes.
+#[tokio::test]
+async fn a_keys_default_tier_serves_requests_that_name_none() {
+    use inference_core::catalog::PricingScope;
+    use inference_core::cost::{Usage, cost_of_tier};
+    use inference_core::tier::Tier;
+
+    let f = fixture(1).await;
+    let r = admin(
+        &f,
+        "POST",
+        "/v1/admin/keys",
+        Some(json!({"owner": "batchy", "limits": {"default_tier": "flex"}})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["record"]["limits"]["default_tier"], "flex");
+    let key = r.body["key"].as_str().unwrap().to_owned();
+    let id = r.body["key_id"].as_str().unwrap().to_owned();
+    let h = [("x-api-key", key.as_str())];
+    let catalog = Catalog::embedded().unwrap();
+    let pro = catalog.by_name("nova-pro").unwrap();
+    let ask = |model: &str, tier: Option<&str>| {
+        let mut b = converse_body(30);
+        b["model"] = json!(model);
+        if let Some(t) = tier {
+            b["serviceTier"] = json!({"type": t});
+        }
+        b
+    };
+    let priced = |r: &Reply, tier: Tier| {
+        let u = &r.body["usage"];
+        let usage = Usage::new(
+            u["inputTokens"].as_u64().unwrap(),
+            u["outputTokens"].as_u64().unwrap(),
+        );
+        cost_of_tier(&catalog, pro, PricingScope::Regional, tier, &usage)
+            .total
+            .to_text()
+    };
+
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(ask("nova-pro", None)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["cost"]["tier"], "flex", "{}", r.body["cost"]);
+    assert_eq!(
+        r.body["cost"]["total"].as_str(),
+        Some(priced(&r, Tier::Flex).as_str())
+    );
+
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(ask("nova-pro", Some("priority"))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["cost"]["tier"], "priority",
+        "the request's own tier wins"
+    );
+
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(ask("nova-lite", None)),
+    )
+    .await;
+    assert_eq!(
+        r.status, 200,
+        "a model without flex runs at standard: {}",
+        r.text
+    );
+    assert!(r.body["cost"].get("tier").is_none(), "{}", r.body["cost"]);
+
+    let r = admin(
+        &f,
+        "PATCH",
+        &format!("/v1/admin/keys/{id}"),
+        Some(json!({"limits": {"default_tier": null}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.body["record"]["limits"].get("default_tier").is_none(),
+        "{}",
+        r.text
+    );
+    wait_for_cache().await;
+    let r = call(
+        &f.app,
+        "POST",
+        "/v1/converse",
+        &h,
+        Some(ask("nova-pro", None)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.body["cost"].get("tier").is_none(),
+        "standard again: {}",
+        r.body["cost"]
+    );
+
+    let r = admin(
+        &f,
+        "PATCH",
+        &format!("/v1/admin/keys/{id}"),
+        Some(json!({"limits": {"default_tier": "turbo"}})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}

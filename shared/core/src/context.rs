@@ -37,6 +37,13 @@ impl CallContext {
         self
     }
 
+    /// The caller's key's default tier (`None` without a key, or when the key sets none).
+    pub fn default_tier(&self) -> Option<crate::tier::Tier> {
+        self.caller
+            .as_ref()
+            .and_then(|c| c.record.limits.default_tier)
+    }
+
     /// Sets the authenticated caller.
     pub fn with_caller(mut self, caller: Option<std::sync::Arc<crate::auth::Caller>>) -> Self {
         self.caller = caller;

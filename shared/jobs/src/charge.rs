@@ -56,17 +56,23 @@ fn estimate(
         JobKind::Converse => {
             let name = gw.requested_model(request)?;
             let parts = ConverseParts::from_json(request, &["model"])?;
-            let prepared = gw.prepare(&name, &parts, Capability::Converse)?;
+            let prepared = gw.prepare(
+                &name,
+                &parts,
+                Capability::Converse,
+                caller.record.limits.default_tier,
+            )?;
             let resolved = &prepared.resolved;
             if !caller.allows(&resolved.model) {
                 return Err(not_allowed(caller, &resolved.model));
             }
             let input = inference_core::auth::input_estimate(resolved, Body::Converse(request));
             let output = u64::from(prepared.max_tokens.value);
-            let usd = inference_core::cost::estimate(
+            let usd = inference_core::cost::estimate_tier(
                 gw.catalog(),
                 &resolved.model,
                 resolved.pricing,
+                resolved.tier,
                 input,
                 output,
             )

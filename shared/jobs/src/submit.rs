@@ -86,7 +86,8 @@ pub async fn validate(
                     "request.messages: at least one message is required",
                 ));
             }
-            let prepared = gw.prepare(&name, &parts, Capability::Converse)?;
+            // The key's default tier is applied when the job runs (its caller is known then).
+            let prepared = gw.prepare(&name, &parts, Capability::Converse, None)?;
             (
                 JobKind::Converse,
                 prepared.resolved.model.id.to_string(),

@@ -286,6 +286,30 @@ impl ConverseParts {
             .map(i64::from)
     }
 
+    /// Whether the request names how it is served (`serviceTier` or `performanceConfig`), so a
+    /// key's default tier does not apply.
+    pub fn names_a_tier(&self) -> bool {
+        self.service_tier.is_some() || self.performance_config.is_some()
+    }
+
+    /// Asks Bedrock for `tier`: `serviceTier.type`, or `performanceConfig.latency = optimized`.
+    pub fn set_tier(&mut self, tier: crate::tier::Tier) {
+        use crate::tier::Tier;
+        let (service, optimized) = match tier {
+            Tier::Standard => (None, false),
+            Tier::Flex => (Some(ServiceTierType::Flex), false),
+            Tier::Priority => (Some(ServiceTierType::Priority), false),
+            Tier::Reserved => (Some(ServiceTierType::Reserved), false),
+            Tier::LatencyOptimized => (None, true),
+        };
+        self.service_tier = service.and_then(|t| ServiceTier::builder().r#type(t).build().ok());
+        self.performance_config = optimized.then(|| {
+            PerformanceConfiguration::builder()
+                .latency(PerformanceConfigLatency::Optimized)
+                .build()
+        });
+    }
+
     /// Sets `maxTokens`, keeping the other inference settings.
     pub fn set_max_tokens(&mut self, max_tokens: u32) {
         let value = i32::try_from(max_tokens).unwrap_or(i32::MAX);
@@ -765,6 +789,24 @@ mod tests {
         assert!(err(json!({"mesages": []})).contains("unknown field \"mesages\""));
         assert!(err(json!({"system": "be brief"})).starts_with("system: expected an array"));
         assert!(ConverseParts::from_json(&json!({"model": "sonnet"}), &["model"]).is_ok());
+    }
+
+    /// A key's default tier reaches Bedrock as the request's own field would.
+    #[test]
+    fn a_tier_set_by_the_gateway_is_sent_as_bedrock_names_it() {
+        use crate::tier::Tier;
+        let mut p = ConverseParts::from_json(&json!({}), &[]).unwrap();
+        assert!(!p.names_a_tier());
+        p.set_tier(Tier::Flex);
+        assert_eq!(p.to_json()["serviceTier"], json!({"type": "flex"}));
+        assert_eq!(p.tier().unwrap(), Tier::Flex);
+        p.set_tier(Tier::LatencyOptimized);
+        assert_eq!(
+            p.to_json()["performanceConfig"],
+            json!({"latency": "optimized"})
+        );
+        assert!(p.to_json().get("serviceTier").is_none());
+        assert_eq!(p.tier().unwrap(), Tier::LatencyOptimized);
     }
 
     #[test]

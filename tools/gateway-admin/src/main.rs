@@ -12,6 +12,7 @@ use inference_core::auth::Limits;
 use inference_core::auth::admin::{KeyAdmin, NewKey};
 use inference_core::auth::dynamo::LimitsUpdate;
 use inference_core::auth::report::UsageQuery;
+use inference_core::tier::Tier;
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -101,6 +102,22 @@ struct LimitArgs {
     /// Streams open at once (`none`: the deployment's default, GATEWAY_DEFAULT_MAX_STREAMS).
     #[arg(long)]
     max_streams: Option<String>,
+    /// Tier for requests that name none, where the model offers it: flex, priority, reserved,
+    /// latency_optimized (`none`: standard).
+    #[arg(long)]
+    default_tier: Option<String>,
+}
+
+fn tier(v: &Option<String>) -> Result<Option<Option<Tier>>, String> {
+    match v.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(s) => Tier::parse(s).map(|t| Some(Some(t))).ok_or_else(|| {
+            format!(
+                "--default-tier: expected one of flex, priority, reserved, latency_optimized or `none`, got {s:?}"
+            )
+        }),
+    }
 }
 
 fn opt<T: FromStr>(name: &str, v: &Option<String>) -> Result<Option<Option<T>>, String> {
@@ -123,6 +140,7 @@ impl LimitArgs {
             requests_per_minute: opt::<u64>("rpm", &self.rpm)?,
             tokens_per_minute: opt::<u64>("tpm", &self.tpm)?,
             max_concurrent_streams: opt::<u32>("max-streams", &self.max_streams)?,
+            default_tier: tier(&self.default_tier)?,
             models: None,
         })
     }
@@ -135,6 +153,7 @@ impl LimitArgs {
             requests_per_minute: u.requests_per_minute.flatten(),
             tokens_per_minute: u.tokens_per_minute.flatten(),
             max_concurrent_streams: u.max_concurrent_streams.flatten(),
+            default_tier: u.default_tier.flatten(),
         })
     }
 }
@@ -143,7 +162,7 @@ fn describe(r: &KeyRecord) -> String {
     let l = &r.limits;
     let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     format!(
-        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  streams={}  created={}",
+        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  streams={}  tier={}  created={}",
         r.id,
         r.prefix,
         r.owner,
@@ -159,6 +178,7 @@ fn describe(r: &KeyRecord) -> String {
         show(l.requests_per_minute.map(|d| d.to_string())),
         show(l.tokens_per_minute.map(|d| d.to_string())),
         show(l.max_concurrent_streams.map(|d| d.to_string())),
+        show(l.default_tier.map(|t| t.as_str().to_owned())),
         r.created_at,
     )
 }

@@ -148,6 +148,7 @@ impl LimitsUpdate {
             requests_per_minute: self.requests_per_minute.flatten(),
             tokens_per_minute: self.tokens_per_minute.flatten(),
             max_concurrent_streams: self.max_concurrent_streams.flatten(),
+            default_tier: self.default_tier.flatten(),
         };
         set.check()?;
         if let Some(models) = &self.models {

@@ -115,6 +115,10 @@ pub struct Limits {
     /// `GATEWAY_DEFAULT_MAX_STREAMS`), so one key cannot take every stream-url environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent_streams: Option<u32>,
+    /// How the key's calls are served when a request names no tier (`flex`, `priority`,
+    /// `reserved`, `latency_optimized`), on the models that offer it; others run at standard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_tier: Option<crate::tier::Tier>,
 }
 
 impl Limits {

@@ -20,6 +20,7 @@ use crate::policy::MaxTokens;
 use crate::resilience::FallbackStep;
 use crate::resolve::{Resolved, resolve};
 use crate::routing::{Decision, is_auto, route, take_constraints};
+use crate::tier::Tier;
 
 use super::Gateway;
 use super::attempt::{Candidate, Refused};
@@ -82,19 +83,29 @@ impl Gateway {
     }
 
     /// Resolution, policy and guardrail for one candidate model of a Converse body.
+    /// `default_tier` (the caller's key's) serves a request that names no tier, where the
+    /// candidate offers it.
     pub fn prepare(
         &self,
         name: &str,
         parts: &ConverseParts,
         capability: Capability,
+        default_tier: Option<Tier>,
     ) -> Result<Prepared, GatewayError> {
-        let resolved = self
-            .resolve_allowed(name, capability)?
-            .with_tier(parts.tier()?)?;
+        let requested = parts.tier()?;
+        let resolved = self.resolve_allowed(name, capability)?;
+        let tier = match default_tier {
+            Some(t) if !parts.names_a_tier() && resolved.model.offers(t) => t,
+            _ => requested,
+        };
+        let resolved = resolved.with_tier(tier)?;
         let max_tokens = self
             .policy
             .max_tokens(&resolved.model, parts.max_tokens())?;
         let mut parts = parts.clone();
+        if tier != requested {
+            parts.set_tier(tier);
+        }
         parts.set_max_tokens(max_tokens.value);
         // Per candidate: a fallback model without prompt caching gets none.
         crate::prompt_cache::place(&mut parts, &resolved.model, &self.config.auto_cache);
@@ -122,7 +133,7 @@ impl Gateway {
     ) -> Result<Prepared, Refused> {
         let prepared = match already {
             Some(p) => p.clone(),
-            None => self.prepare(name, parts, capability)?,
+            None => self.prepare(name, parts, capability, ctx.default_tier())?,
         };
         self.admit_key(
             ctx,

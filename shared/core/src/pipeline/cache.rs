@@ -43,7 +43,10 @@ impl Gateway {
             self.cache.as_ref(),
             kind,
             &ctx.cache,
-            || self.prepare(requested, parts, capability).ok(),
+            || {
+                self.prepare(requested, parts, capability, ctx.default_tier())
+                    .ok()
+            },
             |p| CacheKey::of(kind, p, caller_guardrail, &policy, scope),
             |m| ctx.caller.as_ref().is_none_or(|c| c.allows(m)),
         )

@@ -253,7 +253,12 @@ impl Gateway {
         let Some((outputs, assessments)) = checked else {
             return Ok(None);
         };
-        let prepared = self.prepare(&a.requested, &a.parts, Capability::Converse)?;
+        let prepared = self.prepare(
+            &a.requested,
+            &a.parts,
+            Capability::Converse,
+            ctx.default_tier(),
+        )?;
         let mut i = Intervention::bedrock(Source::Caller, Some(assessments));
         i.stage = Some(Stage::Input);
         a.report.push(i, &ctx.request_id);

@@ -15,6 +15,7 @@ use super::{Item, get_bool, get_dec, get_s, get_u64, store_error};
 use crate::auth::{BoxFuture, KeyDirectory, KeyId, KeyRecord, Limits};
 use crate::dynamo::{n, s};
 use crate::error::GatewayError;
+use crate::tier::Tier;
 
 /// Most key records a warm function keeps (found and not found); the cache is emptied past it.
 const CACHE_CAPACITY: usize = 10_000;
@@ -91,6 +92,9 @@ pub struct LimitsUpdate {
     /// Concurrent streams.
     #[serde(default, deserialize_with = "present")]
     pub max_concurrent_streams: Option<Option<u32>>,
+    /// The tier a request that names none is served at.
+    #[serde(default, deserialize_with = "present")]
+    pub default_tier: Option<Option<Tier>>,
     /// Allowed model patterns (empty: all the deployment allows).
     #[serde(skip)]
     pub models: Option<Vec<String>>,
@@ -125,6 +129,7 @@ fn record_from_item(item: &Item) -> Option<KeyRecord> {
             tokens_per_minute: get_u64(item, "tpm"),
             max_concurrent_streams: get_u64(item, "max_streams")
                 .and_then(|v| u32::try_from(v).ok()),
+            default_tier: get_s(item, "default_tier").and_then(|t| Tier::parse(&t)),
         },
         created_at: get_s(item, "created_at").unwrap_or_default(),
         prefix: get_s(item, "prefix").unwrap_or_default(),
@@ -212,6 +217,9 @@ impl KeyStore {
             if let Some(v) = v {
                 item.insert(name.into(), n(v));
             }
+        }
+        if let Some(t) = l.default_tier {
+            item.insert("default_tier".into(), s(t.as_str()));
         }
         self.client
             .put_item()
@@ -336,6 +344,14 @@ impl KeyStore {
                 Some(None) => removes.push(name.to_owned()),
                 None => {}
             }
+        }
+        match u.default_tier {
+            Some(Some(t)) => {
+                sets.push("default_tier = :default_tier".into());
+                values.insert(":default_tier".into(), s(t.as_str()));
+            }
+            Some(None) => removes.push("default_tier".to_owned()),
+            None => {}
         }
         if let Some(models) = &u.models {
             sets.push("models = :models".into());
