@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::GatewayError;
-use crate::ids::{Geography, ModelId, ModelRef};
+use crate::ids::{ApplicationProfile, Geography, ModelId, ModelRef};
 use crate::tier::Tier;
 
 /// The catalog compiled into the crate.
@@ -461,6 +461,8 @@ pub struct Catalog {
     models: Vec<ModelEntry>,
     by_id: HashMap<ModelId, usize>,
     by_name: HashMap<String, usize>,
+    /// Application inference profiles learnt from the control plane, by ARN.
+    application_profiles: HashMap<String, ApplicationProfile>,
 }
 
 impl Catalog {
@@ -587,7 +589,21 @@ impl Catalog {
             models,
             by_id,
             by_name,
+            application_profiles: HashMap::new(),
         })
+    }
+
+    /// A copy that also knows `profile` (learnt through GetInferenceProfile).
+    pub fn with_application_profile(&self, profile: ApplicationProfile) -> Catalog {
+        let mut next = self.clone();
+        next.application_profiles
+            .insert(profile.arn.clone(), profile);
+        next
+    }
+
+    /// An application inference profile the gateway has learnt, by ARN.
+    pub fn application_profile(&self, arn: &str) -> Option<&ApplicationProfile> {
+        self.application_profiles.get(arn)
     }
 
     /// Catalog-wide facts (currency, price source and date).

@@ -1,7 +1,8 @@
 //! The composition root of every function: what `main` builds once per cold start.
 //!
 //! The AWS SDK configuration (region, credentials, the standard `AWS_ENDPOINT_URL_*` endpoint
-//! overrides) is loaded once here and every client is built from it: the Bedrock client, and
+//! overrides) is loaded once here and every client is built from it: the Bedrock runtime and
+//! control-plane clients, and
 //! the stores a deployment configures (API keys, the response cache's table; `gateway-jobs`
 //! builds the jobs table, queue and bucket from [`Services::sdk`]). Each `main` is then
 //! `Services::load()`, the few parts its function uses, and the runtime; the same code path on
@@ -38,7 +39,8 @@ impl Services {
             .load()
             .await;
         let client = BedrockClient::from_sdk_config(&sdk, &config);
-        let gateway = Gateway::new(config, catalog, client);
+        let control = crate::control::ControlPlane::from_sdk_config(&sdk, &config);
+        let gateway = Gateway::new(config, catalog, client).with_control_plane(control);
         #[cfg(feature = "keys")]
         let gateway = gateway.with_auth(crate::auth::Auth::from_sdk_config(&sdk)?);
         Ok(Services { sdk, gateway })

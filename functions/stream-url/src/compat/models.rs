@@ -142,7 +142,7 @@ pub async fn handle_one(
         Ok(sh) => sh,
         Err(msg) => return refuse("format", msg).into_response(Provider::OpenAi, &request_id),
     };
-    let found = models_view::describe_model(gw.catalog(), gw.config(), &model).and_then(|v| {
+    let found = models_view::describe_model(&gw.catalog(), gw.config(), &model).and_then(|v| {
         reshape_one(&v, sh)
             .ok_or_else(|| GatewayError::not_found(format!("{model}: not a Claude model")))
     });
@@ -167,7 +167,7 @@ pub async fn handle(
 ) -> Response {
     match shape(uri.query(), &headers) {
         Ok(sh) => {
-            let list = models_view::list_models(gw.catalog(), gw.config());
+            let list = models_view::list_models(&gw.catalog(), gw.config());
             json_response(&reshape(&list, sh), None)
         }
         Err(msg) => {

@@ -63,7 +63,7 @@ impl Gateway {
         name: &str,
         capability: Capability,
     ) -> Result<Resolved, GatewayError> {
-        let resolved = resolve(&self.catalog, &self.config, name)?;
+        let resolved = resolve(&self.catalog(), &self.config, name)?;
         self.policy
             .check_allowed(&resolved.model, Some(&resolved.target))?;
         if !resolved.model.supports(capability) {
@@ -173,7 +173,7 @@ impl Gateway {
         let resolved = if streaming {
             self.resolve_allowed(name, Capability::Streaming)?
         } else {
-            let resolved = resolve(&self.catalog, &self.config, name)?;
+            let resolved = resolve(&self.catalog(), &self.config, name)?;
             self.policy
                 .check_allowed(&resolved.model, Some(&resolved.target))?;
             if resolved.model.mode == Mode::VideoGeneration {
@@ -218,7 +218,7 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         crate::auth::admit(
             ctx.caller.as_ref(),
-            &self.catalog,
+            &self.catalog(),
             resolved,
             body,
             max_tokens,
@@ -286,7 +286,7 @@ impl Gateway {
         let key_allows =
             |m: &crate::catalog::ModelEntry| ctx.caller.as_ref().is_none_or(|c| c.allows(m));
         let d = route(
-            &self.catalog,
+            &self.catalog(),
             &self.config,
             &self.policy,
             body,
@@ -347,7 +347,7 @@ impl Gateway {
             .map(str::to_owned)
             .or_else(|| self.config.default_model.clone())
             .unwrap_or_default();
-        resolve(&self.catalog, &self.config, &name)
+        resolve(&self.catalog(), &self.config, &name)
             .map(|r| r.model.id.to_string())
             .unwrap_or(name)
     }
