@@ -33,8 +33,12 @@ pub struct CallMeta {
     pub resolved: ResolvedView,
     /// The `maxTokens` applied (`null` for native bodies without one, e.g. embeddings).
     pub max_tokens: Option<MaxTokens>,
-    /// What the call cost (zero for a cache hit).
+    /// What the call cost (zero for a cache hit); `null` when the model has no known price.
+    #[serde(serialize_with = "cost_or_null")]
     pub cost: Cost,
+    /// `true` when `cost` is `null`: the model has no known price (never reported as 0).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cost_unknown: bool,
     /// The request ID.
     pub request_id: String,
     /// Abandoned attempts before the one that answered.
@@ -63,6 +67,7 @@ impl CallMeta {
             model: resolved.target.id(),
             resolved: resolved.describe(),
             max_tokens,
+            cost_unknown: cost.unpriced,
             cost,
             request_id: request_id.to_owned(),
             fallback: Vec::new(),
@@ -118,5 +123,14 @@ impl Reply {
         let mut v = self.body;
         self.meta.merge_into(&mut v);
         v
+    }
+}
+
+/// An unpriced model's cost is unknown, not zero: serialised as `null` (with `cost_unknown`).
+fn cost_or_null<S: serde::Serializer>(cost: &Cost, s: S) -> Result<S::Ok, S::Error> {
+    if cost.unpriced {
+        s.serialize_none()
+    } else {
+        serde::Serialize::serialize(cost, s)
     }
 }

@@ -311,6 +311,11 @@ pub struct ModelEntry {
     /// (`anthropic_beta`); `/v1/messages` drops the others instead of letting Bedrock 400.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anthropic_betas: Vec<String>,
+    /// Found by the live catalog with no shipped price: its prices are zero placeholders, it is
+    /// callable only where `GATEWAY_ALLOW_UNPRICED` allows, and its cost is reported unknown.
+    /// Never read from a catalog file.
+    #[serde(skip)]
+    pub unpriced: bool,
 }
 
 impl ModelEntry {
@@ -463,6 +468,17 @@ pub struct Catalog {
     by_name: HashMap<String, usize>,
     /// Application inference profiles learnt from the control plane, by ARN.
     application_profiles: HashMap<String, ApplicationProfile>,
+    /// Where the model list comes from (shipped data, or merged with the control plane).
+    origin: CatalogOrigin,
+}
+
+/// Where a catalog's model list comes from, as `/v1/models` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogOrigin {
+    /// `true`: merged with what ListFoundationModels / ListInferenceProfiles answered.
+    pub live: bool,
+    /// When the control plane was last read successfully (RFC 3339), if ever.
+    pub refreshed_at: Option<String>,
 }
 
 impl Catalog {
@@ -506,7 +522,10 @@ impl Catalog {
         Ok(catalog)
     }
 
-    fn from_parts(meta: CatalogMeta, models: Vec<ModelEntry>) -> Result<Catalog, GatewayError> {
+    pub(crate) fn from_parts(
+        meta: CatalogMeta,
+        models: Vec<ModelEntry>,
+    ) -> Result<Catalog, GatewayError> {
         let bad = |m: String| GatewayError::internal(format!("catalog: {m}"));
         if !is_date(&meta.price_date) {
             return Err(bad(format!(
@@ -590,6 +609,7 @@ impl Catalog {
             by_id,
             by_name,
             application_profiles: HashMap::new(),
+            origin: CatalogOrigin::default(),
         })
     }
 
@@ -599,6 +619,20 @@ impl Catalog {
         next.application_profiles
             .insert(profile.arn.clone(), profile);
         next
+    }
+
+    /// Where the model list comes from.
+    pub fn origin(&self) -> &CatalogOrigin {
+        &self.origin
+    }
+
+    /// The name suffixes and learnt profiles of `other`, and `origin`, carried over to `self`
+    /// (a live merge keeps what the warm function learnt).
+    pub(crate) fn carry_over(mut self, other: &Catalog, origin: CatalogOrigin) -> Catalog {
+        self.name_suffixes = other.name_suffixes.clone();
+        self.application_profiles = other.application_profiles.clone();
+        self.origin = origin;
+        self
     }
 
     /// An application inference profile the gateway has learnt, by ARN.

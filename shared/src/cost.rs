@@ -135,6 +135,10 @@ pub struct Cost {
     /// True when computed from counted input and expected output rather than real usage.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub estimate: bool,
+    /// The model has no known price (the live catalog found it; `GATEWAY_ALLOW_UNPRICED`): the
+    /// amounts are zero placeholders, and responses report the cost as unknown (`null`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unpriced: bool,
 }
 
 impl Cost {
@@ -221,6 +225,7 @@ fn priced(
         pricing: scope,
         tier,
         estimate: false,
+        unpriced: model.unpriced,
     }
 }
 

@@ -554,7 +554,11 @@ static ADDED: std::sync::RwLock<Vec<&'static Model>> = std::sync::RwLock::new(Ve
 /// Adds a model to the table (runtime and ListFoundationModels); an existing ID is refused.
 pub fn add(model: Model) -> Result<&'static Model, String> {
     let mut added = ADDED.write().unwrap_or_else(|p| p.into_inner());
-    if MODELS.iter().chain(added.iter().copied()).any(|m| m.id == model.id) {
+    if MODELS
+        .iter()
+        .chain(added.iter().copied())
+        .any(|m| m.id == model.id)
+    {
         return Err(format!("model {} is already in the table", model.id));
     }
     let model: &'static Model = Box::leak(Box::new(model));

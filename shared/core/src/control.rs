@@ -3,13 +3,17 @@
 //! client, so `AWS_ENDPOINT_URL_BEDROCK` points it at `bedrock-local`.
 //!
 //! Used to learn an application inference profile's underlying model (GetInferenceProfile),
-//! which the gateway needs to price and police a call made through the profile's ARN.
+//! which the gateway needs to price and police a call made through the profile's ARN, and to
+//! read what the region offers for the live catalog (ListFoundationModels,
+//! ListInferenceProfiles).
 
 use aws_sdk_bedrock::Client;
 
+use crate::catalog::Modality;
 use crate::config::Config;
 use crate::error::{ErrorKind, GatewayError};
-use crate::ids::{ApplicationProfile, Geography, ModelRef, Region};
+use crate::ids::{ApplicationProfile, Geography, ModelRef, ProfileId, Region};
+use crate::live_catalog::LiveModel;
 
 /// The control-plane SDK client.
 #[derive(Debug, Clone)]
@@ -75,6 +79,82 @@ impl ControlPlane {
         let arns: Vec<&str> = out.models().iter().filter_map(|m| m.model_arn()).collect();
         Ok(profile_from_models(arn, &arns))
     }
+}
+
+impl ControlPlane {
+    /// Every foundation model the region lists, with the system profiles that serve it.
+    pub async fn live_models(&self) -> Result<Vec<LiveModel>, String> {
+        let why = |e: &dyn std::error::Error| {
+            std::error::Error::source(e)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| e.to_string())
+        };
+        let models = self
+            .client
+            .list_foundation_models()
+            .send()
+            .await
+            .map_err(|e| format!("ListFoundationModels: {}", why(&e)))?;
+        let mut profiles: Vec<ProfileId> = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_inference_profiles()
+                .type_equals(aws_sdk_bedrock::types::InferenceProfileType::SystemDefined)
+                .max_results(1000)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| format!("ListInferenceProfiles: {}", why(&e)))?;
+            profiles.extend(
+                page.inference_profile_summaries()
+                    .iter()
+                    .filter_map(|p| p.inference_profile_id().parse().ok()),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(models
+            .model_summaries()
+            .iter()
+            .filter_map(|m| {
+                let id = m.model_id().parse().ok()?;
+                let geos = profiles
+                    .iter()
+                    .filter(|p| p.model == id)
+                    .map(|p| p.geography)
+                    .collect();
+                Some(LiveModel {
+                    name: m.model_name().unwrap_or(m.model_id()).to_owned(),
+                    input_modalities: m.input_modalities().iter().filter_map(modality).collect(),
+                    output_modalities: m.output_modalities().iter().filter_map(modality).collect(),
+                    streaming: m.response_streaming_supported().unwrap_or(false),
+                    on_demand: m
+                        .inference_types_supported()
+                        .iter()
+                        .any(|t| t.as_str() == "ON_DEMAND"),
+                    profiles: geos,
+                    id,
+                })
+            })
+            .collect())
+    }
+}
+
+/// The catalog's modality for the control plane's (`VIDEO` is not in the SDK's enum yet: read
+/// by name).
+fn modality(m: &aws_sdk_bedrock::types::ModelModality) -> Option<Modality> {
+    Some(match m.as_str() {
+        "TEXT" => Modality::Text,
+        "IMAGE" => Modality::Image,
+        "EMBEDDING" => Modality::Embedding,
+        "VIDEO" => Modality::Video,
+        "AUDIO" => Modality::Audio,
+        _ => return None,
+    })
 }
 
 /// The profile's model and geography from its models' ARNs: one foundation model (in one or

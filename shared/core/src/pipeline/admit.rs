@@ -216,6 +216,7 @@ impl Gateway {
         body: crate::auth::Body<'_>,
         max_tokens: Option<u32>,
     ) -> Result<(), GatewayError> {
+        self.check_priced(ctx, &resolved.model)?;
         crate::auth::admit(
             ctx.caller.as_ref(),
             &self.catalog(),
@@ -224,6 +225,35 @@ impl Gateway {
             max_tokens,
         )
         .await
+    }
+
+    /// A model without a known price (found by the live catalog) is called only where the
+    /// deployment allows it (`GATEWAY_ALLOW_UNPRICED`), and never with a budgeted key: its cost
+    /// cannot be reserved against a budget.
+    fn check_priced(
+        &self,
+        ctx: &CallContext,
+        model: &crate::catalog::ModelEntry,
+    ) -> Result<(), GatewayError> {
+        if !model.unpriced {
+            return Ok(());
+        }
+        if !self.config.allow_unpriced {
+            return Err(GatewayError::invalid_request(format!(
+                "model {}: Bedrock offers it but the gateway has no price for it, and this \
+                 deployment does not allow unpriced models (GATEWAY_ALLOW_UNPRICED)",
+                model.id
+            )));
+        }
+        let limits = ctx.caller.as_ref().map(|c| &c.record.limits);
+        if limits.is_some_and(|l| l.budget_day_usd.is_some() || l.budget_month_usd.is_some()) {
+            return Err(GatewayError::invalid_request(format!(
+                "model {}: the gateway has no price for it, so a call cannot be admitted against \
+                 this key's budget; use a priced model or a key without a budget",
+                model.id
+            )));
+        }
+        Ok(())
     }
 
     /// Which guardrail goes into the call's `guardrailConfig`, and which caller guardrail (if
