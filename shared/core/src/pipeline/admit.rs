@@ -458,4 +458,73 @@ mod tests {
             .unwrap();
         assert_eq!((model.as_str(), d.is_none()), ("nova-lite", true));
     }
+
+    /// A gateway whose catalog has one unpriced model (as the live catalog adds it) besides
+    /// the embedded ones.
+    fn with_unpriced(vars: &[(&str, &str)]) -> crate::pipeline::Gateway {
+        use crate::catalog::Modality;
+        use crate::live_catalog::{LiveModel, merge};
+        let gw = crate::test_util::offline_gateway(config(vars));
+        let shipped = Catalog::embedded().unwrap();
+        let live: Vec<LiveModel> = shipped
+            .models()
+            .iter()
+            .map(|m| m.id.clone())
+            .chain(["acme.frontier-v1:0".parse().unwrap()])
+            .map(|id| LiveModel {
+                name: id.to_string(),
+                id,
+                input_modalities: vec![Modality::Text],
+                output_modalities: vec![Modality::Text],
+                streaming: true,
+                on_demand: true,
+                profiles: Vec::new(),
+            })
+            .collect();
+        gw.catalog_store()
+            .update(|c| merge(&shipped, c, &live, "2026-12-06T00:00:00Z".into()).unwrap());
+        gw
+    }
+
+    #[tokio::test]
+    async fn unpriced_models_are_refused_unless_the_deployment_allows_them() {
+        let ctx = crate::CallContext::new("test");
+        let body = json!({"messages": []});
+        for (vars, allowed) in [
+            (&[][..], false),
+            (&[("GATEWAY_ALLOW_UNPRICED", "true")][..], true),
+        ] {
+            let gw = with_unpriced(vars);
+            let resolved = gw
+                .resolve_allowed("acme.frontier-v1:0", crate::catalog::Capability::Converse)
+                .unwrap();
+            let admitted = gw
+                .admit_key(
+                    &ctx,
+                    &resolved,
+                    crate::auth::Body::Converse(&body),
+                    Some(100),
+                )
+                .await;
+            match admitted {
+                Ok(()) => assert!(allowed),
+                Err(e) => {
+                    assert!(!allowed, "{}", e.message());
+                    assert_eq!(e.status(), 400);
+                    assert!(
+                        e.message().contains("GATEWAY_ALLOW_UNPRICED"),
+                        "{}",
+                        e.message()
+                    );
+                }
+            }
+            // A priced model is unaffected either way.
+            let haiku = gw
+                .resolve_allowed("haiku", crate::catalog::Capability::Converse)
+                .unwrap();
+            gw.admit_key(&ctx, &haiku, crate::auth::Body::Converse(&body), Some(100))
+                .await
+                .unwrap();
+        }
+    }
 }
