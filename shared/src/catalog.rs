@@ -10,6 +10,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use crate::catalog_origin::CatalogOrigin;
 use crate::config::Config;
 use crate::error::GatewayError;
 use crate::ids::{ApplicationProfile, Geography, ModelId, ModelRef};
@@ -470,15 +471,6 @@ pub struct Catalog {
     application_profiles: HashMap<String, ApplicationProfile>,
     /// Where the model list comes from (shipped data, or merged with the control plane).
     origin: CatalogOrigin,
-}
-
-/// Where a catalog's model list comes from, as `/v1/models` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CatalogOrigin {
-    /// `true`: merged with what ListFoundationModels / ListInferenceProfiles answered.
-    pub live: bool,
-    /// When the control plane was last read successfully (RFC 3339), if ever.
-    pub refreshed_at: Option<String>,
 }
 
 impl Catalog {
