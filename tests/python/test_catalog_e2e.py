@@ -136,6 +136,15 @@ def test_openai_chat_completions_takes_the_profile(stack, key, profile_arn):
     assert log.count(f"Converse {profile_arn} 200") >= 2, log
 
 
+def test_models_describes_a_profile_as_its_model(stack, key, profile_arn):
+    from urllib.parse import quote
+
+    r = requests.get(stack.function_url("invoke", "/v1/models/" + quote(profile_arn, safe="")),
+                     headers={"x-api-key": key}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["invoked"]) == (HAIKU_ID, profile_arn)
+
+
 def test_unknown_profile_is_a_404(stack, key):
     arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/zzzzzzzzzzzz"
     r = post(stack, "invoke", "/v1/converse", key, {"model": arn, "messages": [user("hi")]})

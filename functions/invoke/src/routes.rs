@@ -42,6 +42,8 @@ async fn describe_model(
     Path(model): Path<String>,
 ) -> Result<impl IntoResponse, GatewayError> {
     let gw = &state.gateway;
+    // An application inference profile's ARN is described as its model once learnt.
+    gw.learn_model(&model).await?;
     Ok(Json(models_view::describe_model(
         &gw.catalog(),
         gw.config(),
