@@ -134,3 +134,40 @@ fn cost_or_null<S: serde::Serializer>(cost: &Cost, s: S) -> Result<S::Ok, S::Err
         serde::Serialize::serialize(cost, s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::config::ProfilePreference;
+    use crate::cost::{Usage, cost_for};
+
+    #[test]
+    fn an_unpriced_model_reports_its_cost_as_unknown_never_zero() {
+        let catalog = Catalog::embedded().unwrap();
+        let region = "us-east-1".parse().unwrap();
+        let mut resolved =
+            crate::resolve::resolve_in(&catalog, &region, ProfilePreference::Regional, "nova-lite")
+                .unwrap();
+        let usage = Usage::new(10, 20);
+        let priced = serde_json::to_value(CallMeta::new(
+            &resolved,
+            None,
+            cost_for(&catalog, &resolved, &usage),
+            "r",
+        ))
+        .unwrap();
+        assert!(priced["cost"]["total"].is_string());
+        assert!(priced.get("cost_unknown").is_none());
+
+        resolved.model.unpriced = true;
+        let cost = cost_for(&catalog, &resolved, &usage);
+        assert_eq!(
+            (cost.to_json(), cost.total_text().as_str()),
+            (Value::Null, "unknown")
+        );
+        let meta = serde_json::to_value(CallMeta::new(&resolved, None, cost, "r")).unwrap();
+        assert_eq!(meta["cost"], Value::Null);
+        assert_eq!(meta["cost_unknown"], Value::Bool(true));
+    }
+}

@@ -142,9 +142,21 @@ pub struct Cost {
 }
 
 impl Cost {
-    /// The JSON object used in responses.
+    /// The JSON object used in responses; `null` for an unpriced model (unknown, never 0).
     pub fn to_json(&self) -> Value {
+        if self.unpriced {
+            return Value::Null;
+        }
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The total as the `x-gateway-cost-usd` header says it: `unknown` for an unpriced model.
+    pub fn total_text(&self) -> String {
+        if self.unpriced {
+            "unknown".to_owned()
+        } else {
+            self.total.to_text()
+        }
     }
 
     /// Total as a decimal.

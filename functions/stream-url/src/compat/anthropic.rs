@@ -371,7 +371,7 @@ async fn run(
         }
         Ok(req
             .dropped
-            .apply(json_response(&v, Some(&reply.cost.total.to_text()))))
+            .apply(json_response(&v, Some(&reply.cost.total_text()))))
     }
 }
 

@@ -263,7 +263,7 @@ async fn run(gw: &Gateway, ctx: &CallContext, body: CResult<Value>) -> CResult<R
     }
     let mut cost = cost_of(&gw.catalog(), &resolved.model, resolved.pricing, &usage);
     cost.estimate = estimated;
-    let cost_text = cost.total.to_text();
+    let cost_text = cost.total_text();
     let mut v = json!({
         "object": "list",
         "data": data,
