@@ -209,6 +209,8 @@ class LocalStack:
         }
         if self.use_bedrock_local:
             env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = self.bedrock_url
+            # The control plane (application inference profiles, the live catalog).
+            env["AWS_ENDPOINT_URL_BEDROCK"] = self.bedrock_url
             # bedrock-local's built-in demo guardrail, so guardrail paths work in `make dev` too.
             env.update(GATEWAY_GUARDRAIL_ID="demo", GATEWAY_GUARDRAIL_VERSION="1")
         env.update(self.extra_env)

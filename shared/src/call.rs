@@ -33,8 +33,12 @@ pub struct CallMeta {
     pub resolved: ResolvedView,
     /// The `maxTokens` applied (`null` for native bodies without one, e.g. embeddings).
     pub max_tokens: Option<MaxTokens>,
-    /// What the call cost (zero for a cache hit).
+    /// What the call cost (zero for a cache hit); `null` when the model has no known price.
+    #[serde(serialize_with = "cost_or_null")]
     pub cost: Cost,
+    /// `true` when `cost` is `null`: the model has no known price (never reported as 0).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cost_unknown: bool,
     /// The request ID.
     pub request_id: String,
     /// Abandoned attempts before the one that answered.
@@ -63,6 +67,7 @@ impl CallMeta {
             model: resolved.target.id(),
             resolved: resolved.describe(),
             max_tokens,
+            cost_unknown: cost.unpriced,
             cost,
             request_id: request_id.to_owned(),
             fallback: Vec::new(),
@@ -118,5 +123,51 @@ impl Reply {
         let mut v = self.body;
         self.meta.merge_into(&mut v);
         v
+    }
+}
+
+/// An unpriced model's cost is unknown, not zero: serialised as `null` (with `cost_unknown`).
+fn cost_or_null<S: serde::Serializer>(cost: &Cost, s: S) -> Result<S::Ok, S::Error> {
+    if cost.unpriced {
+        s.serialize_none()
+    } else {
+        serde::Serialize::serialize(cost, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::config::ProfilePreference;
+    use crate::cost::{Usage, cost_for};
+
+    #[test]
+    fn an_unpriced_model_reports_its_cost_as_unknown_never_zero() {
+        let catalog = Catalog::embedded().unwrap();
+        let region = "us-east-1".parse().unwrap();
+        let mut resolved =
+            crate::resolve::resolve_in(&catalog, &region, ProfilePreference::Regional, "nova-lite")
+                .unwrap();
+        let usage = Usage::new(10, 20);
+        let priced = serde_json::to_value(CallMeta::new(
+            &resolved,
+            None,
+            cost_for(&catalog, &resolved, &usage),
+            "r",
+        ))
+        .unwrap();
+        assert!(priced["cost"]["total"].is_string());
+        assert!(priced.get("cost_unknown").is_none());
+
+        resolved.model.unpriced = true;
+        let cost = cost_for(&catalog, &resolved, &usage);
+        assert_eq!(
+            (cost.to_json(), cost.total_text().as_str()),
+            (Value::Null, "unknown")
+        );
+        let meta = serde_json::to_value(CallMeta::new(&resolved, None, cost, "r")).unwrap();
+        assert_eq!(meta["cost"], Value::Null);
+        assert_eq!(meta["cost_unknown"], Value::Bool(true));
     }
 }

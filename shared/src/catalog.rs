@@ -10,9 +10,10 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use crate::catalog_origin::CatalogOrigin;
 use crate::config::Config;
 use crate::error::GatewayError;
-use crate::ids::{Geography, ModelId, ModelRef};
+use crate::ids::{ApplicationProfile, Geography, ModelId, ModelRef};
 use crate::tier::Tier;
 
 /// The catalog compiled into the crate.
@@ -311,6 +312,11 @@ pub struct ModelEntry {
     /// (`anthropic_beta`); `/v1/messages` drops the others instead of letting Bedrock 400.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anthropic_betas: Vec<String>,
+    /// Found by the live catalog with no shipped price: its prices are zero placeholders, it is
+    /// callable only where `GATEWAY_ALLOW_UNPRICED` allows, and its cost is reported unknown.
+    /// Never read from a catalog file.
+    #[serde(skip)]
+    pub unpriced: bool,
 }
 
 impl ModelEntry {
@@ -461,6 +467,10 @@ pub struct Catalog {
     models: Vec<ModelEntry>,
     by_id: HashMap<ModelId, usize>,
     by_name: HashMap<String, usize>,
+    /// Application inference profiles learnt from the control plane, by ARN.
+    application_profiles: HashMap<String, ApplicationProfile>,
+    /// Where the model list comes from (shipped data, or merged with the control plane).
+    origin: CatalogOrigin,
 }
 
 impl Catalog {
@@ -504,7 +514,10 @@ impl Catalog {
         Ok(catalog)
     }
 
-    fn from_parts(meta: CatalogMeta, models: Vec<ModelEntry>) -> Result<Catalog, GatewayError> {
+    pub(crate) fn from_parts(
+        meta: CatalogMeta,
+        models: Vec<ModelEntry>,
+    ) -> Result<Catalog, GatewayError> {
         let bad = |m: String| GatewayError::internal(format!("catalog: {m}"));
         if !is_date(&meta.price_date) {
             return Err(bad(format!(
@@ -587,7 +600,36 @@ impl Catalog {
             models,
             by_id,
             by_name,
+            application_profiles: HashMap::new(),
+            origin: CatalogOrigin::default(),
         })
+    }
+
+    /// A copy that also knows `profile` (learnt through GetInferenceProfile).
+    pub fn with_application_profile(&self, profile: ApplicationProfile) -> Catalog {
+        let mut next = self.clone();
+        next.application_profiles
+            .insert(profile.arn.clone(), profile);
+        next
+    }
+
+    /// Where the model list comes from.
+    pub fn origin(&self) -> &CatalogOrigin {
+        &self.origin
+    }
+
+    /// The name suffixes and learnt profiles of `other`, and `origin`, carried over to `self`
+    /// (a live merge keeps what the warm function learnt).
+    pub(crate) fn carry_over(mut self, other: &Catalog, origin: CatalogOrigin) -> Catalog {
+        self.name_suffixes = other.name_suffixes.clone();
+        self.application_profiles = other.application_profiles.clone();
+        self.origin = origin;
+        self
+    }
+
+    /// An application inference profile the gateway has learnt, by ARN.
+    pub fn application_profile(&self, arn: &str) -> Option<&ApplicationProfile> {
+        self.application_profiles.get(arn)
     }
 
     /// Catalog-wide facts (currency, price source and date).

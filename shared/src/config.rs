@@ -153,6 +153,12 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// `GATEWAY_ALLOW_HTTP_WEBHOOKS`: allow `http://` webhook URLs (local testing only).
     pub allow_http_webhooks: bool,
+    /// `GATEWAY_CATALOG_REFRESH_SECS`: how often the live catalog re-reads the control plane
+    /// (first read in the background at cold start); 0 = shipped data only. Default 300.
+    pub catalog_refresh_secs: u32,
+    /// `GATEWAY_ALLOW_UNPRICED`: models the live catalog found without a price may be called
+    /// (never with a budgeted key). Default off.
+    pub allow_unpriced: bool,
     /// `GATEWAY_ROUTING_*`: tiers of `model: "auto"` (see `routing`).
     pub routing: routing::RoutingSettings,
     /// `GATEWAY_CACHE*`: the response cache (see `cache`).
@@ -193,6 +199,8 @@ impl fmt::Debug for Config {
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("allow_http_webhooks", &self.allow_http_webhooks)
+            .field("catalog_refresh_secs", &self.catalog_refresh_secs)
+            .field("allow_unpriced", &self.allow_unpriced)
             .field("routing", &self.routing)
             .field("cache", &self.cache)
             .field("auto_cache", &self.auto_cache)
@@ -273,6 +281,9 @@ impl Config {
             results_bucket: get("GATEWAY_RESULTS_BUCKET"),
             webhook_secret: get("GATEWAY_WEBHOOK_SECRET"),
             allow_http_webhooks: boolean(&get, "GATEWAY_ALLOW_HTTP_WEBHOOKS")?.unwrap_or(false),
+            catalog_refresh_secs: non_negative(&get, "GATEWAY_CATALOG_REFRESH_SECS")?
+                .unwrap_or(300),
+            allow_unpriced: boolean(&get, "GATEWAY_ALLOW_UNPRICED")?.unwrap_or(false),
             routing: routing::RoutingSettings::from_lookup(&get)?,
             cache: cache::CacheSettings::from_lookup(&get)?,
             auto_cache: prompt_cache::AutoCacheSettings::from_lookup(&get)?,

@@ -135,12 +135,28 @@ pub struct Cost {
     /// True when computed from counted input and expected output rather than real usage.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub estimate: bool,
+    /// The model has no known price (the live catalog found it; `GATEWAY_ALLOW_UNPRICED`): the
+    /// amounts are zero placeholders, and responses report the cost as unknown (`null`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unpriced: bool,
 }
 
 impl Cost {
-    /// The JSON object used in responses.
+    /// The JSON object used in responses; `null` for an unpriced model (unknown, never 0).
     pub fn to_json(&self) -> Value {
+        if self.unpriced {
+            return Value::Null;
+        }
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The total as the `x-gateway-cost-usd` header says it: `unknown` for an unpriced model.
+    pub fn total_text(&self) -> String {
+        if self.unpriced {
+            "unknown".to_owned()
+        } else {
+            self.total.to_text()
+        }
     }
 
     /// Total as a decimal.
@@ -221,6 +237,7 @@ fn priced(
         pricing: scope,
         tier,
         estimate: false,
+        unpriced: model.unpriced,
     }
 }
 

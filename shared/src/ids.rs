@@ -298,6 +298,21 @@ pub enum InvocationTarget {
     Model(ModelId),
     /// A system inference profile.
     Profile(ProfileId),
+    /// An application inference profile, called by its ARN so that AWS's cost allocation
+    /// (the profile's tags) sees the call; priced and policed as its underlying model.
+    Application(ApplicationProfile),
+}
+
+/// An application inference profile's ARN and the foundation model it routes to (as
+/// GetInferenceProfile reports it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ApplicationProfile {
+    /// `arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID`.
+    pub arn: String,
+    /// The underlying foundation model.
+    pub model: ModelId,
+    /// The system profile's geography it copies, when it copies one (decides the price list).
+    pub geography: Option<Geography>,
 }
 
 impl InvocationTarget {
@@ -306,6 +321,7 @@ impl InvocationTarget {
         match self {
             InvocationTarget::Model(m) => m,
             InvocationTarget::Profile(p) => &p.model,
+            InvocationTarget::Application(a) => &a.model,
         }
     }
 
@@ -314,6 +330,7 @@ impl InvocationTarget {
         match self {
             InvocationTarget::Model(_) => None,
             InvocationTarget::Profile(p) => Some(p.geography),
+            InvocationTarget::Application(a) => a.geography,
         }
     }
 
@@ -328,6 +345,7 @@ impl fmt::Display for InvocationTarget {
         match self {
             InvocationTarget::Model(m) => m.fmt(f),
             InvocationTarget::Profile(p) => p.fmt(f),
+            InvocationTarget::Application(a) => f.write_str(&a.arn),
         }
     }
 }
@@ -339,7 +357,7 @@ pub enum ModelRef {
     Model(ModelId),
     /// A system profile ID, or a system-profile ARN reduced to one.
     Profile(ProfileId),
-    /// An application inference profile ARN: opaque, cannot be priced or checked.
+    /// An application inference profile ARN: its model is known only from GetInferenceProfile.
     ApplicationProfileArn(String),
     /// Anything else: an alias or a typo, looked up in the catalog.
     Name(String),

@@ -19,6 +19,7 @@
 //! - [`routing`]: `model: "auto"`: the cheapest allowed model that fits the request.
 //! - [`resilience`]: SDK retries, deadline-derived timeouts, fallback candidates.
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
+//! - [`live_catalog`]: the shipped catalog merged with the control plane's model list.
 //! - [`models_view`]: the catalog as a deployment exposes it.
 //! - [`body`]: the request-body rules every JSON route applies.
 //!
@@ -28,6 +29,7 @@
 pub mod body;
 pub mod call;
 pub mod catalog;
+pub mod catalog_origin;
 pub mod config;
 pub mod convert;
 pub mod cost;
@@ -37,6 +39,7 @@ pub mod family;
 pub mod filter;
 pub mod guard;
 pub mod ids;
+pub mod live_catalog;
 pub mod models_view;
 pub mod native;
 pub mod policy;

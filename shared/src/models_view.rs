@@ -29,6 +29,8 @@ pub fn list_models(catalog: &Catalog, config: &Config) -> Value {
         "currency": catalog.meta().currency,
         "price_date": catalog.meta().price_date,
         "default_model": config.default_model,
+        "catalog_source": if catalog.origin().live { "live" } else { "shipped" },
+        "catalog_refreshed_at": catalog.origin().refreshed_at,
     })
 }
 
@@ -62,7 +64,7 @@ pub fn describe_model(
         o.insert("invoked".into(), json!(resolved.target.id()));
         o.insert(
             "pricing".into(),
-            pricing_json(catalog, &resolved.model, resolved.pricing),
+            priced_json(catalog, &resolved.model, resolved.pricing),
         );
     }
     Ok(v)
@@ -108,12 +110,22 @@ fn model_json(catalog: &Catalog, config: &Config, policy: &Policy, m: &ModelEntr
         "region": config.region.as_str(),
         "invoked": invoked,
         "available": available,
-        "pricing": pricing_json(catalog, m, scope),
+        "pricing": priced_json(catalog, m, scope),
+        "priced": !m.unpriced,
     });
     if let (Some(reason), Value::Object(o)) = (reason, &mut v) {
         o.insert("unavailable_reason".into(), json!(reason));
     }
     v
+}
+
+/// The model's prices, or `null` for a model without a known price (never zeros).
+fn priced_json(catalog: &Catalog, m: &ModelEntry, scope: PricingScope) -> Value {
+    if m.unpriced {
+        Value::Null
+    } else {
+        pricing_json(catalog, m, scope)
+    }
 }
 
 fn prices_json(p: &Prices) -> Value {

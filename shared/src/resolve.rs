@@ -111,10 +111,19 @@ pub fn resolve_in(
             (model, InvocationTarget::Profile(profile))
         }
         ModelRef::ApplicationProfileArn(arn) => {
-            return Err(GatewayError::invalid_request(format!(
-                "model: application inference profiles ({arn}) are not supported: the gateway \
-                 cannot price or police them; name the model instead"
-            )));
+            // Unknown here means GetInferenceProfile did not find it (the gateway asks before
+            // resolving): the same 404 as any unknown model.
+            let profile = catalog
+                .application_profile(&arn)
+                .ok_or_else(|| GatewayError::model_not_found(&arn, Vec::new()))?;
+            let model = catalog.get(&profile.model).ok_or_else(|| {
+                GatewayError::invalid_request(format!(
+                    "model: application inference profile {arn} routes to {}, which the \
+                     catalog does not know: the gateway cannot price or police it",
+                    profile.model
+                ))
+            })?;
+            (model, InvocationTarget::Application(profile.clone()))
         }
     };
     let pricing = match target.geography() {
@@ -385,8 +394,45 @@ mod tests {
             r(app, "us-east-1", ProfilePreference::Regional)
                 .unwrap_err()
                 .status(),
-            400
+            404
         );
+    }
+
+    #[test]
+    fn a_learnt_application_profile_resolves_to_its_model_and_is_called_by_arn() {
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+        let c = catalog().with_application_profile(crate::ids::ApplicationProfile {
+            arn: arn.to_owned(),
+            model: SONNET.parse().unwrap(),
+            geography: Some(Geography::Global),
+        });
+        let res = resolve_in(
+            &c,
+            &"us-east-1".parse().unwrap(),
+            ProfilePreference::Regional,
+            arn,
+        )
+        .unwrap();
+        assert_eq!(res.model.id.as_str(), SONNET);
+        assert_eq!(res.target.id(), arn);
+        assert_eq!(res.pricing, PricingScope::Global);
+        let view = res.describe();
+        assert_eq!((view.id.as_str(), view.invoked.as_str()), (SONNET, arn));
+        // A profile over a model the catalog lacks cannot be priced: refused, not guessed.
+        let other = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/zzz999";
+        let c = c.with_application_profile(crate::ids::ApplicationProfile {
+            arn: other.to_owned(),
+            model: "acme.unknown-v1:0".parse().unwrap(),
+            geography: None,
+        });
+        let e = resolve_in(
+            &c,
+            &"us-east-1".parse().unwrap(),
+            ProfilePreference::Regional,
+            other,
+        )
+        .unwrap_err();
+        assert_eq!(e.status(), 400, "{}", e.message());
     }
 
     #[test]
@@ -504,6 +550,7 @@ mod tests {
             match &res.target {
                 InvocationTarget::Model(_) => prop_assert!(res.model.on_demand),
                 InvocationTarget::Profile(p) => prop_assert!(res.model.has_profile(p.geography)),
+                InvocationTarget::Application(_) => prop_assert!(false, "no profile was learnt"),
             }
         }
     }

@@ -244,6 +244,14 @@ pub fn route(
             if !seen.insert(resolved.model.id.to_string()) {
                 continue;
             }
+            if resolved.model.unpriced {
+                // Its zero placeholder prices would always win the cheapest-first choice.
+                skipped.push(Skipped {
+                    model: resolved.model.id.to_string(),
+                    reason: "has no known price (found by the live catalog)".into(),
+                });
+                continue;
+            }
             match need.check(&resolved, tier)? {
                 Ok(fit) => fits.push(fit),
                 Err(reason) => skipped.push(Skipped {
@@ -625,5 +633,50 @@ mod tests {
         Config::from_lookup(move |k| map.get(k).cloned())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn an_unpriced_model_is_never_the_cheapest_choice() {
+        use crate::catalog::Modality;
+        use crate::live_catalog::{LiveModel, merge};
+        let shipped = Catalog::embedded().unwrap();
+        let live: Vec<LiveModel> = shipped
+            .models()
+            .iter()
+            .map(|m| m.id.clone())
+            .chain(["acme.frontier-v1:0".parse().unwrap()])
+            .map(|id| LiveModel {
+                name: id.to_string(),
+                id,
+                input_modalities: vec![Modality::Text],
+                output_modalities: vec![Modality::Text],
+                streaming: true,
+                on_demand: true,
+                profiles: Vec::new(),
+            })
+            .collect();
+        let catalog = merge(&shipped, &shipped, &live, "2026-12-06T00:00:00Z".into()).unwrap();
+        let cfg = config(&[("GATEWAY_ROUTING_FAST", "acme.frontier-v1:0, haiku")]);
+        let mut body = hello();
+        let c = take_constraints(&mut body, true)
+            .unwrap()
+            .unwrap_or_default();
+        let policy = Policy::from_config(&cfg);
+        let d = route(
+            &catalog,
+            &cfg,
+            &policy,
+            &body,
+            &c,
+            &[Capability::Converse],
+            &|_| true,
+        )
+        .unwrap();
+        assert_eq!(d.model, id("haiku"));
+        assert!(
+            d.skipped
+                .iter()
+                .any(|s| s.model == "acme.frontier-v1:0" && s.reason.contains("no known price"))
+        );
     }
 }

@@ -74,12 +74,17 @@ UNSCOPABLE_ACTIONS = {
 }
 
 # What each function may do with Bedrock (least privilege, see template comments).
+# Every model-calling function reads the control plane: an application inference profile's model
+# (GetInferenceProfile) and the live catalog (ListFoundationModels, ListInferenceProfiles).
+CONTROL_PLANE = {"bedrock:GetInferenceProfile", "bedrock:ListFoundationModels",
+                 "bedrock:ListInferenceProfiles"}
 EXPECTED_BEDROCK_ACTIONS = {
-    "invoke": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"},
-    "stream-url": {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"},
-    "count": {"bedrock:CountTokens"},
+    "invoke": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"} | CONTROL_PLANE,
+    "stream-url": {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"} | CONTROL_PLANE,
+    "count": {"bedrock:CountTokens"} | CONTROL_PLANE,
     # GetAsyncInvoke: video jobs are polled until they finish (docs/jobs.md).
-    "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:GetAsyncInvoke"},
+    "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:GetAsyncInvoke"}
+    | CONTROL_PLANE,
     # Key administration only (docs/auth.md): no model access at all.
     "admin": set(),
 }
@@ -467,6 +472,8 @@ def test_bedrock_resources_are_model_profile_or_guardrail_arns(template: dict[st
     for owner, st in identity_statements(template):
         if not any(a.startswith("bedrock:") for a in actions_of(st)):
             continue
+        if set(actions_of(st)) <= UNSCOPABLE_ACTIONS:
+            continue  # their `Resource: "*"` is checked by the unscopable-actions test
         text = repr(resources_of(st))
         assert any(k in text for k in allowed), f"{owner}: bedrock resource {text}"
         assert "foundation-model/*'" not in text, f"{owner}: every foundation model allowed"

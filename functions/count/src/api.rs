@@ -111,7 +111,7 @@ fn priced(gateway: &Gateway, req: &CountRequest, c: Counted) -> CountView {
         },
     };
     let cost = cost::estimate_tier(
-        gateway.catalog(),
+        &gateway.catalog(),
         &c.resolved.model,
         c.resolved.pricing,
         c.resolved.tier,

@@ -69,7 +69,7 @@ pub fn resolve_model(
             .resolve_allowed(name, Capability::Converse)?
             .with_tier(parts.tier()?);
     }
-    let resolved = resolve(gateway.catalog(), gateway.config(), name)?;
+    let resolved = resolve(&gateway.catalog(), gateway.config(), name)?;
     gateway
         .policy()
         .check_allowed(&resolved.model, Some(&resolved.target))?;

@@ -56,7 +56,7 @@ pub fn gateway_headers(reply: &NativeReply) -> Vec<(&'static str, String)> {
             "x-gateway-cache-write-tokens",
             u.cache_write_tokens().to_string(),
         ),
-        ("x-gateway-cost-usd", reply.cost.total.to_text()),
+        ("x-gateway-cost-usd", reply.cost.total_text()),
         ("x-gateway-cost", reply.cost.to_json().to_string()),
     ];
     if let Some(mt) = reply.max_tokens {

@@ -33,7 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `GET /v1/models`: the catalog as this deployment allows it.
 async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
     let gw = &state.gateway;
-    Json(models_view::list_models(gw.catalog(), gw.config()))
+    Json(models_view::list_models(&gw.catalog(), gw.config()))
 }
 
 /// `GET /v1/models/{model}`: one model by any name a caller may use (alias, ID, profile, ARN).
@@ -42,8 +42,10 @@ async fn describe_model(
     Path(model): Path<String>,
 ) -> Result<impl IntoResponse, GatewayError> {
     let gw = &state.gateway;
+    // An application inference profile's ARN is described as its model once learnt.
+    gw.learn_model(&model).await?;
     Ok(Json(models_view::describe_model(
-        gw.catalog(),
+        &gw.catalog(),
         gw.config(),
         &model,
     )?))

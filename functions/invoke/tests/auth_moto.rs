@@ -348,7 +348,7 @@ async fn fifty_concurrent_calls_cannot_overspend_a_budget_by_more_than_one_estim
     let catalog = f.gateway.catalog();
     let model = catalog.by_name("haiku").expect("haiku in the catalog");
     let one_estimate = inference_core::cost::estimate(
-        catalog,
+        &catalog,
         model,
         inference_core::catalog::PricingScope::Regional,
         100,
@@ -821,7 +821,7 @@ async fn an_uncountable_document_reserves_the_models_input_window() {
     let haiku = catalog.by_name("haiku").unwrap();
     // The input window at haiku's price, then a budget below it but far above a short call.
     let window = inference_core::cost::estimate(
-        catalog,
+        &catalog,
         haiku,
         inference_core::catalog::PricingScope::Regional,
         haiku.max_input_tokens,
@@ -1160,7 +1160,7 @@ async fn a_fallback_candidate_reserves_at_its_own_price() {
     let regional = inference_core::catalog::PricingScope::Regional;
     let worst = |name: &str| {
         let m = catalog.by_name(name).unwrap();
-        inference_core::cost::estimate(catalog, m, regional, 20, 1_000).total()
+        inference_core::cost::estimate(&catalog, m, regional, 20, 1_000).total()
     };
     // Room for a haiku call's reservation, not for sonnet's.
     let budget = (worst("haiku") + worst("sonnet")) / Decimal::from(2);

@@ -1,5 +1,5 @@
 //! ListFoundationModels and GetFoundationModel: the control plane's view of the model table.
-//! Every field is derived from the rows the runtime serves (`models::MODELS`), so what the
+//! Every field is derived from the rows the runtime serves (`models::MODELS`, and those added with `POST /_local/models`), so what the
 //! control plane lists is exactly what Converse and InvokeModel accept.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::constraints;
 use crate::errors::{BedrockError, validation};
-use crate::models::{self, Family, MODELS, Model};
+use crate::models::{self, Family, Model};
 
 /// `GetFoundationModelIdentifier` in the service model: a model ID or a foundation-model ARN.
 const IDENTIFIER_PATTERN: &str = r"(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/[a-z0-9-]{1,63}[.]{1}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})";
@@ -88,8 +88,8 @@ pub fn list(region: &str, q: &HashMap<String, String>) -> Result<Value, BedrockE
     if let Some(t) = inference {
         constraints::one_of("byInferenceType", t, &INFERENCE_TYPES)?;
     }
-    let summaries: Vec<Value> = MODELS
-        .iter()
+    let summaries: Vec<Value> = models::all()
+        .into_iter()
         .filter(|m| provider.is_none_or(|p| provider_matches(m, p)))
         // No model here can be customised.
         .filter(|_| !q.contains_key("byCustomizationType"))
@@ -131,7 +131,7 @@ mod tests {
         let all = list("us-east-1", &HashMap::new()).unwrap();
         assert_eq!(
             all["modelSummaries"].as_array().unwrap().len(),
-            MODELS.len()
+            models::MODELS.len()
         );
         let claude = list("us-east-1", &query(&[("byProvider", "anthropic")])).unwrap();
         let ids: Vec<&str> = claude["modelSummaries"]

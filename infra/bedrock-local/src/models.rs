@@ -65,7 +65,7 @@ pub struct Model {
     pub on_demand: bool,
 }
 
-const CHAT: Caps = Caps {
+pub const CHAT: Caps = Caps {
     converse: true,
     streaming: true,
     tools: true,
@@ -177,7 +177,7 @@ const US: Geos = Geos {
     apac: false,
     global: false,
 };
-const NONE: Geos = Geos {
+pub const NONE: Geos = Geos {
     us: false,
     eu: false,
     apac: false,
@@ -542,7 +542,34 @@ pub struct Resolved {
 }
 
 pub fn find(id: &str) -> Option<&'static Model> {
-    MODELS.iter().find(|m| m.id == id)
+    MODELS.iter().find(|m| m.id == id).or_else(|| {
+        let added = ADDED.read().unwrap_or_else(|p| p.into_inner());
+        added.iter().copied().find(|m| m.id == id)
+    })
+}
+
+/// Models added at run time (`POST /_local/models`): leaked, as the table's rows are static.
+static ADDED: std::sync::RwLock<Vec<&'static Model>> = std::sync::RwLock::new(Vec::new());
+
+/// Adds a model to the table (runtime and ListFoundationModels); an existing ID is refused.
+pub fn add(model: Model) -> Result<&'static Model, String> {
+    let mut added = ADDED.write().unwrap_or_else(|p| p.into_inner());
+    if MODELS
+        .iter()
+        .chain(added.iter().copied())
+        .any(|m| m.id == model.id)
+    {
+        return Err(format!("model {} is already in the table", model.id));
+    }
+    let model: &'static Model = Box::leak(Box::new(model));
+    added.push(model);
+    Ok(model)
+}
+
+/// Every model: the table's rows, then those added at run time.
+pub fn all() -> Vec<&'static Model> {
+    let added = ADDED.read().unwrap_or_else(|p| p.into_inner());
+    MODELS.iter().chain(added.iter().copied()).collect()
 }
 
 const INVALID_ID: &str = "The provided model identifier is invalid.";

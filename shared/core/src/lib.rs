@@ -4,7 +4,8 @@
 //!
 //! - [`pipeline`]: the [`Gateway`] the functions call: every model call as admit -> attempt ->
 //!   record stages.
-//! - [`client`]: the Bedrock SDK client.
+//! - [`client`]: the Bedrock SDK client; [`control`]: the control-plane client (profiles).
+//! - [`catalog_store`]: the catalog a warm function uses, replaceable while it serves.
 //! - [`context`]: one request's call context.
 //! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
 //! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
@@ -14,14 +15,16 @@
 
 pub use gateway_model::{
     body, call, catalog, config, convert, cost, error, estimate, family, filter, guard, ids,
-    models_view, native, policy, prompt_cache, resilience, resolve, routing, sources, telemetry,
-    tier,
+    live_catalog, models_view, native, policy, prompt_cache, resilience, resolve, routing, sources,
+    telemetry, tier,
 };
 
 pub mod auth;
 pub mod cache;
+pub mod catalog_store;
 pub mod client;
 pub mod context;
+pub mod control;
 #[cfg(any(feature = "keys", feature = "cache"))]
 pub mod dynamo;
 #[cfg(feature = "web")]

@@ -1,7 +1,8 @@
 //! The composition root of every function: what `main` builds once per cold start.
 //!
 //! The AWS SDK configuration (region, credentials, the standard `AWS_ENDPOINT_URL_*` endpoint
-//! overrides) is loaded once here and every client is built from it: the Bedrock client, and
+//! overrides) is loaded once here and every client is built from it: the Bedrock runtime and
+//! control-plane clients, and
 //! the stores a deployment configures (API keys, the response cache's table; `gateway-jobs`
 //! builds the jobs table, queue and bucket from [`Services::sdk`]). Each `main` is then
 //! `Services::load()`, the few parts its function uses, and the runtime; the same code path on
@@ -29,7 +30,9 @@ impl Services {
     /// Reads the configuration (a bad value stops init here with a message naming the variable
     /// instead of failing every request later), starts telemetry, loads the catalog and the SDK
     /// configuration, and builds the gateway: the Bedrock client with the gateway's region, retry
-    /// and timeout settings, and the API keys where `GATEWAY_AUTH` asks for them.
+    /// and timeout settings, and the API keys where `GATEWAY_AUTH` asks for them. The live
+    /// catalog's first read of the control plane starts here, in the background
+    /// (`GATEWAY_CATALOG_REFRESH_SECS`).
     pub async fn load() -> Result<Services, InitError> {
         let config = Config::from_env()?;
         telemetry::init(&config);
@@ -38,7 +41,13 @@ impl Services {
             .load()
             .await;
         let client = BedrockClient::from_sdk_config(&sdk, &config);
-        let gateway = Gateway::new(config, catalog, client);
+        let control = crate::control::ControlPlane::from_sdk_config(&sdk, &config);
+        let refresh = config.catalog_refresh_secs;
+        let gateway = Gateway::new(config, catalog, client).with_control_plane(control.clone());
+        if refresh > 0 {
+            let every = std::time::Duration::from_secs(refresh.into());
+            gateway.catalog_store().spawn_refresh(control, every);
+        }
         #[cfg(feature = "keys")]
         let gateway = gateway.with_auth(crate::auth::Auth::from_sdk_config(&sdk)?);
         Ok(Services { sdk, gateway })

@@ -95,7 +95,7 @@ pub fn output_cost(gw: &Gateway, request: &serde_json::Value) -> Option<Cost> {
         None => DEFAULT_VIDEO_SECONDS,
         Some(v) => u32::try_from(v.as_u64()?).ok()?,
     };
-    video_cost(gw.catalog(), &resolved.model, resolved.pricing, seconds)
+    video_cost(&gw.catalog(), &resolved.model, resolved.pricing, seconds)
 }
 
 /// Asks how the invocation is going.

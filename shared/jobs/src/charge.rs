@@ -69,7 +69,7 @@ fn estimate(
             let input = inference_core::auth::input_estimate(resolved, Body::Converse(request));
             let output = u64::from(prepared.max_tokens.value);
             let usd = inference_core::cost::estimate_tier(
-                gw.catalog(),
+                &gw.catalog(),
                 &resolved.model,
                 resolved.pricing,
                 resolved.tier,

@@ -312,7 +312,7 @@ pub fn count_body(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest>
 /// Checks that the requested model is a Claude model this deployment allows (after splitting
 /// off a beta suffix), then fits the request to it (`anthropic_fit`).
 fn check_claude(gw: &Gateway, req: &mut MessagesRequest, capability: Capability) -> CResult<()> {
-    anthropic_fit::split_model_suffix(gw.catalog(), req);
+    anthropic_fit::split_model_suffix(&gw.catalog(), req);
     let resolved = gw.resolve_allowed(&req.model, capability)?;
     if resolved.model.family != "claude" {
         return Err(refuse(
@@ -371,7 +371,7 @@ async fn run(
         }
         Ok(req
             .dropped
-            .apply(json_response(&v, Some(&reply.cost.total.to_text()))))
+            .apply(json_response(&v, Some(&reply.cost.total_text()))))
     }
 }
 

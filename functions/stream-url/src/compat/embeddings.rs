@@ -261,9 +261,9 @@ async fn run(gw: &Gateway, ctx: &CallContext, body: CResult<Value>) -> CResult<R
             .map(|t| u64::from(estimate_text(Family::Cohere, t)))
             .sum();
     }
-    let mut cost = cost_of(gw.catalog(), &resolved.model, resolved.pricing, &usage);
+    let mut cost = cost_of(&gw.catalog(), &resolved.model, resolved.pricing, &usage);
     cost.estimate = estimated;
-    let cost_text = cost.total.to_text();
+    let cost_text = cost.total_text();
     let mut v = json!({
         "object": "list",
         "data": data,

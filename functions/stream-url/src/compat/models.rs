@@ -142,10 +142,14 @@ pub async fn handle_one(
         Ok(sh) => sh,
         Err(msg) => return refuse("format", msg).into_response(Provider::OpenAi, &request_id),
     };
-    let found = models_view::describe_model(gw.catalog(), gw.config(), &model).and_then(|v| {
-        reshape_one(&v, sh)
-            .ok_or_else(|| GatewayError::not_found(format!("{model}: not a Claude model")))
-    });
+    // An application inference profile's ARN is described as its model once learnt.
+    let learnt = gw.learn_model(&model).await;
+    let found = learnt
+        .and_then(|()| models_view::describe_model(&gw.catalog(), gw.config(), &model))
+        .and_then(|v| {
+            reshape_one(&v, sh)
+                .ok_or_else(|| GatewayError::not_found(format!("{model}: not a Claude model")))
+        });
     match (found, sh) {
         (Ok(v), _) => json_response(&v, None),
         (Err(e), Shape::Gateway) => e.into_response(),
@@ -167,7 +171,7 @@ pub async fn handle(
 ) -> Response {
     match shape(uri.query(), &headers) {
         Ok(sh) => {
-            let list = models_view::list_models(gw.catalog(), gw.config());
+            let list = models_view::list_models(&gw.catalog(), gw.config());
             json_response(&reshape(&list, sh), None)
         }
         Err(msg) => {

@@ -64,7 +64,7 @@ impl Gateway {
         name: &str,
         capability: Capability,
     ) -> Result<Resolved, GatewayError> {
-        let resolved = resolve(&self.catalog, &self.config, name)?;
+        let resolved = resolve(&self.catalog(), &self.config, name)?;
         self.policy
             .check_allowed(&resolved.model, Some(&resolved.target))?;
         if !resolved.model.supports(capability) {
@@ -184,7 +184,7 @@ impl Gateway {
         let resolved = if streaming {
             self.resolve_allowed(name, Capability::Streaming)?
         } else {
-            let resolved = resolve(&self.catalog, &self.config, name)?;
+            let resolved = resolve(&self.catalog(), &self.config, name)?;
             self.policy
                 .check_allowed(&resolved.model, Some(&resolved.target))?;
             if resolved.model.mode == Mode::VideoGeneration {
@@ -227,14 +227,44 @@ impl Gateway {
         body: crate::auth::Body<'_>,
         max_tokens: Option<u32>,
     ) -> Result<(), GatewayError> {
+        self.check_priced(ctx, &resolved.model)?;
         crate::auth::admit(
             ctx.caller.as_ref(),
-            &self.catalog,
+            &self.catalog(),
             resolved,
             body,
             max_tokens,
         )
         .await
+    }
+
+    /// A model without a known price (found by the live catalog) is called only where the
+    /// deployment allows it (`GATEWAY_ALLOW_UNPRICED`), and never with a budgeted key: its cost
+    /// cannot be reserved against a budget.
+    fn check_priced(
+        &self,
+        ctx: &CallContext,
+        model: &crate::catalog::ModelEntry,
+    ) -> Result<(), GatewayError> {
+        if !model.unpriced {
+            return Ok(());
+        }
+        if !self.config.allow_unpriced {
+            return Err(GatewayError::invalid_request(format!(
+                "model {}: Bedrock offers it but the gateway has no price for it, and this \
+                 deployment does not allow unpriced models (GATEWAY_ALLOW_UNPRICED)",
+                model.id
+            )));
+        }
+        let limits = ctx.caller.as_ref().map(|c| &c.record.limits);
+        if limits.is_some_and(|l| l.budget_day_usd.is_some() || l.budget_month_usd.is_some()) {
+            return Err(GatewayError::invalid_request(format!(
+                "model {}: the gateway has no price for it, so a call cannot be admitted against \
+                 this key's budget; use a priced model or a key without a budget",
+                model.id
+            )));
+        }
+        Ok(())
     }
 
     /// Which guardrail goes into the call's `guardrailConfig`, and which caller guardrail (if
@@ -297,7 +327,7 @@ impl Gateway {
         let key_allows =
             |m: &crate::catalog::ModelEntry| ctx.caller.as_ref().is_none_or(|c| c.allows(m));
         let d = route(
-            &self.catalog,
+            &self.catalog(),
             &self.config,
             &self.policy,
             body,
@@ -358,7 +388,7 @@ impl Gateway {
             .map(str::to_owned)
             .or_else(|| self.config.default_model.clone())
             .unwrap_or_default();
-        resolve(&self.catalog, &self.config, &name)
+        resolve(&self.catalog(), &self.config, &name)
             .map(|r| r.model.id.to_string())
             .unwrap_or(name)
     }
@@ -438,5 +468,74 @@ mod tests {
             .route_auto(&mut b, "nova-lite".into(), &ctx, false)
             .unwrap();
         assert_eq!((model.as_str(), d.is_none()), ("nova-lite", true));
+    }
+
+    /// A gateway whose catalog has one unpriced model (as the live catalog adds it) besides
+    /// the embedded ones.
+    fn with_unpriced(vars: &[(&str, &str)]) -> crate::pipeline::Gateway {
+        use crate::catalog::Modality;
+        use crate::live_catalog::{LiveModel, merge};
+        let gw = crate::test_util::offline_gateway(config(vars));
+        let shipped = Catalog::embedded().unwrap();
+        let live: Vec<LiveModel> = shipped
+            .models()
+            .iter()
+            .map(|m| m.id.clone())
+            .chain(["acme.frontier-v1:0".parse().unwrap()])
+            .map(|id| LiveModel {
+                name: id.to_string(),
+                id,
+                input_modalities: vec![Modality::Text],
+                output_modalities: vec![Modality::Text],
+                streaming: true,
+                on_demand: true,
+                profiles: Vec::new(),
+            })
+            .collect();
+        gw.catalog_store()
+            .update(|c| merge(&shipped, c, &live, "2026-12-06T00:00:00Z".into()).unwrap());
+        gw
+    }
+
+    #[tokio::test]
+    async fn unpriced_models_are_refused_unless_the_deployment_allows_them() {
+        let ctx = crate::CallContext::new("test");
+        let body = json!({"messages": []});
+        for (vars, allowed) in [
+            (&[][..], false),
+            (&[("GATEWAY_ALLOW_UNPRICED", "true")][..], true),
+        ] {
+            let gw = with_unpriced(vars);
+            let resolved = gw
+                .resolve_allowed("acme.frontier-v1:0", crate::catalog::Capability::Converse)
+                .unwrap();
+            let admitted = gw
+                .admit_key(
+                    &ctx,
+                    &resolved,
+                    crate::auth::Body::Converse(&body),
+                    Some(100),
+                )
+                .await;
+            match admitted {
+                Ok(()) => assert!(allowed),
+                Err(e) => {
+                    assert!(!allowed, "{}", e.message());
+                    assert_eq!(e.status(), 400);
+                    assert!(
+                        e.message().contains("GATEWAY_ALLOW_UNPRICED"),
+                        "{}",
+                        e.message()
+                    );
+                }
+            }
+            // A priced model is unaffected either way.
+            let haiku = gw
+                .resolve_allowed("haiku", crate::catalog::Capability::Converse)
+                .unwrap();
+            gw.admit_key(&ctx, &haiku, crate::auth::Body::Converse(&body), Some(100))
+                .await
+                .unwrap();
+        }
     }
 }

@@ -94,7 +94,7 @@ impl Gateway {
 
     /// The zero cost of a hit, in the price list of the call it stands in for.
     pub fn free(&self, prepared: &Prepared) -> Cost {
-        cost_for(&self.catalog, &prepared.resolved, &Usage::default())
+        cost_for(&self.catalog(), &prepared.resolved, &Usage::default())
     }
 }
 

@@ -126,6 +126,7 @@ impl Gateway {
         };
         let mut body = body;
         let requested = self.requested_model(&body)?;
+        self.learn_model(&requested).await?;
         let (requested, routing) = self.route_auto(&mut body, requested, ctx, stream)?;
         let mut report = GuardrailReport::default();
         if let Some(i) = self.screen_converse_input(&mut body, ctx, operation)? {
@@ -193,7 +194,7 @@ impl Gateway {
         } = sent;
         let resolved = &prepared.resolved;
         let usage = out.usage().map(usage_from_sdk).unwrap_or_default();
-        let cost = cost_for(&self.catalog, resolved, &usage);
+        let cost = cost_for(&self.catalog(), resolved, &usage);
         let mut v = converse_output_to_json(&out);
         if *out.stop_reason() == StopReason::GuardrailIntervened {
             let trace = v.pointer("/trace/guardrail").cloned();
@@ -270,7 +271,7 @@ impl Gateway {
         });
         let resolved = &prepared.resolved;
         let usage = Usage::default();
-        let cost = cost_for(&self.catalog, resolved, &usage);
+        let cost = cost_for(&self.catalog(), resolved, &usage);
         let model = resolved.model.id.as_str();
         self.record(ctx, CallRecord::new(OPERATION, model, started, &a.report));
         let mut meta = CallMeta::new(resolved, Some(prepared.max_tokens), cost, &ctx.request_id);

@@ -126,6 +126,7 @@ impl Gateway {
         ctx: &CallContext,
     ) -> Result<Value, GatewayError> {
         let requested = self.requested_model(&body)?;
+        self.learn_model(&requested).await?;
         let resolved = self.resolve_allowed(&requested, Capability::CountTokens)?;
         self.check_sources(&body)?;
         let started = Instant::now();
@@ -179,7 +180,7 @@ impl Gateway {
         })?;
         let input_tokens = u64::try_from(out.input_tokens()).unwrap_or(0);
         let estimate = crate::cost::estimate(
-            &self.catalog,
+            &self.catalog(),
             &resolved.model,
             resolved.pricing,
             input_tokens,

@@ -17,9 +17,12 @@
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
+use crate::catalog_store::CatalogStore;
 use crate::client::BedrockClient;
 use crate::config::Config;
 use crate::context::CallContext;
+use crate::control::ControlPlane;
+use crate::error::GatewayError;
 use crate::filter::Filter;
 use crate::policy::Policy;
 use crate::telemetry::CallMetrics;
@@ -43,8 +46,10 @@ pub use stream::{CHUNK_EVENT, ConverseStreamCall, InvokeStreamCall};
 #[derive(Debug, Clone)]
 pub struct Gateway {
     config: Arc<Config>,
-    catalog: Arc<Catalog>,
+    catalog: Arc<CatalogStore>,
     client: BedrockClient,
+    /// Bedrock's control plane (`None` in tests that build the gateway without it).
+    control: Option<ControlPlane>,
     policy: Policy,
     /// The local content filter (`None` when the policy changes nothing).
     filter: Option<Filter>,
@@ -62,8 +67,9 @@ impl Gateway {
             (!config.content_policy.is_inactive()).then(|| Filter::new(&config.content_policy));
         Gateway {
             config: Arc::new(config),
-            catalog: Arc::new(catalog),
+            catalog: Arc::new(CatalogStore::new(catalog)),
             client,
+            control: None,
             policy,
             filter,
             auth: crate::auth::Auth::none(),
@@ -98,9 +104,45 @@ impl Gateway {
         &self.config
     }
 
-    /// The catalog.
-    pub fn catalog(&self) -> &Catalog {
+    /// The catalog now (a snapshot; see `catalog_store`).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.get()
+    }
+
+    /// The replaceable catalog (the live catalog's refresh writes it).
+    pub fn catalog_store(&self) -> &Arc<CatalogStore> {
         &self.catalog
+    }
+
+    /// Adds Bedrock's control plane: application inference profiles become callable.
+    pub fn with_control_plane(mut self, control: ControlPlane) -> Gateway {
+        self.control = Some(control);
+        self
+    }
+
+    /// The control plane, when the deployment has one.
+    pub fn control_plane(&self) -> Option<&ControlPlane> {
+        self.control.as_ref()
+    }
+
+    /// Learns the model behind `name` when it is an application inference profile's ARN the
+    /// catalog does not know yet (GetInferenceProfile, once per profile and warm function), so
+    /// that resolution can price and police it. Other names: nothing to do.
+    pub async fn learn_model(&self, name: &str) -> Result<(), GatewayError> {
+        let crate::ids::ModelRef::ApplicationProfileArn(arn) = crate::ids::ModelRef::parse(name)
+        else {
+            return Ok(());
+        };
+        if self.catalog().application_profile(&arn).is_some() {
+            return Ok(());
+        }
+        let Some(control) = &self.control else {
+            return Ok(());
+        };
+        if let Some(profile) = control.application_profile(&arn).await? {
+            self.catalog.update(|c| c.with_application_profile(profile));
+        }
+        Ok(())
     }
 
     /// The SDK client wrapper.

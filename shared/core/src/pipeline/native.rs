@@ -154,7 +154,7 @@ impl Gateway {
         if !json.is_object() {
             return Err(GatewayError::invalid_request("body: must be a JSON object"));
         }
-        let first = resolve(&self.catalog, &self.config, model).ok();
+        let first = resolve(&self.catalog(), &self.config, model).ok();
         let mut report = GuardrailReport::default();
         if let Some(i) = self.screen_native_input(first.as_ref(), &mut json, ctx, operation)? {
             report.push(i, &ctx.request_id);
@@ -174,6 +174,7 @@ impl Gateway {
         ctx: &CallContext,
     ) -> Result<NativeReply, GatewayError> {
         let started = Instant::now();
+        self.learn_model(model).await?;
         let req = self.native_request(model, &body, ctx, OPERATION)?;
         let attempt = CallAttempt::new(self, ctx, &req);
         let sent = self.try_candidates(ctx, model, started, &attempt).await?;
@@ -228,7 +229,7 @@ impl Gateway {
         }
         let m = &resolved.model;
         let usage = counts.or_headers(native::usage_from_body(m, &parsed));
-        let cost = cost_for(&self.catalog, &resolved, &usage);
+        let cost = cost_for(&self.catalog(), &resolved, &usage);
         let mut record = CallRecord::new(OPERATION, m.id.as_str(), started, &report);
         record.usage = Some(&usage);
         record.cost = Some(&cost);

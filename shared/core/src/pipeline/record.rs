@@ -105,7 +105,7 @@ impl Gateway {
 
     /// Records what a stream used when it ends, for settlement.
     pub(crate) fn stash_usage(&self, ctx: &CallContext, resolved: &Resolved, usage: Option<Usage>) {
-        crate::auth::stash_usage(ctx.caller.as_ref(), &self.catalog, resolved, usage);
+        crate::auth::stash_usage(ctx.caller.as_ref(), &self.catalog(), resolved, usage);
     }
 
     /// Counts a relayed stream event's output, for a stream cut before its usage arrived.

@@ -87,7 +87,7 @@ async fn run(
             .apply(super::openai::with_cache_header(resp, cache)))
     } else {
         let reply = gw.converse_reply(t.chat.converse, ctx).await?;
-        let cost = reply.meta.cost.total.to_text();
+        let cost = reply.meta.cost.total_text();
         let cache = reply.meta.cache.as_ref().map(|c| c.status);
         let out = reply.into_json();
         let v = to_response(&out, &shell);

@@ -302,7 +302,7 @@ impl<U: Upstream> GuardedStream<U> {
             self.upstream.usage().unwrap_or_default()
         };
         let r = &self.resolved;
-        let cost = cost_for(&self.gateway.catalog, r, &usage);
+        let cost = cost_for(&self.gateway.catalog(), r, &usage);
         (usage, cost)
     }
 

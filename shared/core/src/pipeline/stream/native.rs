@@ -168,6 +168,7 @@ impl Gateway {
         ctx: &CallContext,
     ) -> Result<InvokeStreamCall, GatewayError> {
         let started = Instant::now();
+        self.learn_model(model).await?;
         let req = self.native_request(model, &body, ctx, OPERATION)?;
         let attempt = NativeStreamAttempt(CallAttempt::new(self, ctx, &req));
         let sent = self.try_candidates(ctx, model, started, &attempt).await?;
