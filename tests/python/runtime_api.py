@@ -62,6 +62,8 @@ def function_env(function: str, runtime_api: str, **extra: str) -> dict[str, str
         "GATEWAY_AUTH": "none",
         "GATEWAY_METRICS": "false",
         "GATEWAY_KEYS_TABLE": "keys", "GATEWAY_USAGE_TABLE": "usage",
+        # No live-catalog refresh: it would read Bedrock's control plane on AWS, off loopback.
+        "GATEWAY_CATALOG_REFRESH_SECS": "0",
         **extra,
     }
 

@@ -191,6 +191,9 @@ fn lambda_env(
         ("AWS_SESSION_TOKEN", "bench-session-token".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", ctx.bedrock_url.clone()),
+        // The live catalog's control-plane reads (bedrock-local serves them too): without it
+        // the refresh at cold start would go to AWS, off loopback, and skew the figure.
+        ("AWS_ENDPOINT_URL_BEDROCK", ctx.bedrock_url.clone()),
         ("_HANDLER", handler.into()),
         ("LAMBDA_TASK_ROOT", root.into()),
         ("LAMBDA_RUNTIME_DIR", root.into()),
