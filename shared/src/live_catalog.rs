@@ -43,6 +43,22 @@ pub struct LiveModel {
     pub profiles: Vec<Geography>,
 }
 
+impl LiveModel {
+    /// A text-in, text-out model callable on demand and streamed, named by its ID: how the
+    /// control plane lists an ordinary chat model (and how tests describe one).
+    pub fn text(id: ModelId) -> LiveModel {
+        LiveModel {
+            name: id.to_string(),
+            id,
+            input_modalities: vec![Modality::Text],
+            output_modalities: vec![Modality::Text],
+            streaming: true,
+            on_demand: true,
+            profiles: Vec::new(),
+        }
+    }
+}
+
 /// `shipped` restricted to the models in `live`, plus `live`'s other chat models as unpriced
 /// entries; `current`'s learnt application profiles are kept. An empty `live` list is refused
 /// (it would empty the catalog: more likely a broken answer than a region without models).

@@ -637,7 +637,6 @@ mod tests {
 
     #[test]
     fn an_unpriced_model_is_never_the_cheapest_choice() {
-        use crate::catalog::Modality;
         use crate::live_catalog::{LiveModel, merge};
         let shipped = Catalog::embedded().unwrap();
         let live: Vec<LiveModel> = shipped
@@ -645,15 +644,7 @@ mod tests {
             .iter()
             .map(|m| m.id.clone())
             .chain(["acme.frontier-v1:0".parse().unwrap()])
-            .map(|id| LiveModel {
-                name: id.to_string(),
-                id,
-                input_modalities: vec![Modality::Text],
-                output_modalities: vec![Modality::Text],
-                streaming: true,
-                on_demand: true,
-                profiles: Vec::new(),
-            })
+            .map(LiveModel::text)
             .collect();
         let catalog = merge(&shipped, &shipped, &live, "2026-12-06T00:00:00Z".into()).unwrap();
         let cfg = config(&[("GATEWAY_ROUTING_FAST", "acme.frontier-v1:0, haiku")]);

@@ -473,7 +473,6 @@ mod tests {
     /// A gateway whose catalog has one unpriced model (as the live catalog adds it) besides
     /// the embedded ones.
     fn with_unpriced(vars: &[(&str, &str)]) -> crate::pipeline::Gateway {
-        use crate::catalog::Modality;
         use crate::live_catalog::{LiveModel, merge};
         let gw = crate::test_util::offline_gateway(config(vars));
         let shipped = Catalog::embedded().unwrap();
@@ -482,15 +481,7 @@ mod tests {
             .iter()
             .map(|m| m.id.clone())
             .chain(["acme.frontier-v1:0".parse().unwrap()])
-            .map(|id| LiveModel {
-                name: id.to_string(),
-                id,
-                input_modalities: vec![Modality::Text],
-                output_modalities: vec![Modality::Text],
-                streaming: true,
-                on_demand: true,
-                profiles: Vec::new(),
-            })
+            .map(LiveModel::text)
             .collect();
         gw.catalog_store()
             .update(|c| merge(&shipped, c, &live, "2026-12-06T00:00:00Z".into()).unwrap());
