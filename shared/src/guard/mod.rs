@@ -329,4 +329,42 @@ mod tests {
         );
         assert_eq!(s.blocked().unwrap().1, "tools[0].name");
     }
+
+    /// A model whose native body the gateway does not model (gpt-oss's OpenAI chat shape here)
+    /// is no way around the filter: every string of its body and answer is screened.
+    #[test]
+    fn an_unknown_familys_native_body_and_answer_are_screened_whole() {
+        let f = mask_filter();
+        let mut body = json!({"messages": [{"role": "user", "content": "mail jo@x.io"}],
+            "max_completion_tokens": 50, "reasoning_effort": "low"});
+        let mut s = Screen::new(&f);
+        native_input(None, &mut body, &mut |p, t| s.text(p, t));
+        assert_eq!(body["messages"][0]["content"], "mail [EMAIL]");
+        assert_eq!(body["reasoning_effort"], "low");
+
+        let mut body = json!({"messages": [{"role": "user", "content": "AKIAIOSFODNN7EXAMPLE"}]});
+        let mut s = Screen::new(&f);
+        native_input(None, &mut body, &mut |p, t| s.text(p, t));
+        assert_eq!(s.blocked().unwrap().1, "messages[0].content");
+
+        let mut answer = json!({"choices": [{"message": {"content": "write to jo@x.io"}}]});
+        let mut s = Screen::new(&f);
+        native_output(None, &mut answer, &mut |p, t| s.text(p, t));
+        assert_eq!(answer["choices"][0]["message"]["content"], "write to [EMAIL]");
+    }
+
+    #[test]
+    fn an_unknown_familys_stream_is_screened_chunk_by_chunk() {
+        let mut g = StreamGuard::new(&mask_filter(), StreamShape::Opaque);
+        let out = g.on_event(json!({"choices": [{"delta": {"content": "to jo@x.io"}}]}));
+        assert_eq!(out[0]["choices"][0]["delta"]["content"], "to [EMAIL]");
+        let metrics = json!({"amazon-bedrock-invocationMetrics": {"inputTokenCount": 3}});
+        assert_eq!(g.on_event(metrics.clone()), vec![metrics]);
+        assert!(
+            g.on_event(json!({"choices": [{"delta": {"content": "AKIAIOSFODNN7EXAMPLE"}}]}))
+                .is_empty()
+        );
+        assert_eq!(g.blocked(), Some(EntityKind::AwsAccessKey));
+        assert!(g.on_event(json!({"choices": [{"delta": {"content": "more"}}]})).is_empty());
+    }
 }

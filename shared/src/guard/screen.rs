@@ -111,6 +111,18 @@ fn visit_key(o: &mut Value, key: &str, path: &str, f: &mut Visit) {
     }
 }
 
+/// Every string of a body whose shape is not modelled, each named by its path from the top.
+fn visit_fields(body: &mut Value, f: &mut Visit) {
+    match body {
+        Value::Object(fields) => {
+            for (k, v) in fields.iter_mut() {
+                visit_all(v, k, f);
+            }
+        }
+        other => visit_all(other, "body", f),
+    }
+}
+
 /// Every string inside `v` (tool inputs, JSON tool results, Cohere documents).
 pub(super) fn visit_all(v: &mut Value, path: &str, f: &mut Visit) {
     match v {
@@ -281,7 +293,11 @@ fn chat_messages(messages: &mut Value, f: &mut Visit) {
 
 /// Every caller text of a native InvokeModel body, per family (see `docs/guardrails.md`).
 pub fn native_input(family: Option<Family>, body: &mut Value, f: &mut Visit) {
-    let Some(family) = family else { return };
+    // A family without a modelled body: every string is read, so a new model is no way around
+    // the filter (its parameters are strings too, but entities do not look like them).
+    let Some(family) = family else {
+        return visit_fields(body, f);
+    };
     match family {
         Family::Anthropic => {
             if let Some(s) = body.get_mut("system") {
@@ -351,7 +367,9 @@ pub fn converse_output(v: &mut Value, f: &mut Visit) {
 
 /// The model's texts in a native InvokeModel answer, per family.
 pub fn native_output(family: Option<Family>, body: &mut Value, f: &mut Visit) {
-    let Some(family) = family else { return };
+    let Some(family) = family else {
+        return visit_fields(body, f);
+    };
     match family {
         Family::Anthropic => {
             if let Some(Value::Array(blocks)) = body.get_mut("content") {

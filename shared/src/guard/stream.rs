@@ -43,7 +43,9 @@ pub enum StreamShape {
     Mistral,
     /// Cohere `text` (and the final `response.text`).
     Cohere,
-    /// Unknown family: chunks pass through (no text fields known).
+    /// A family the gateway has no shape for (a model from the live catalog, or a shipped one
+    /// whose native body is not modelled): every string of each chunk is filtered, one chunk at
+    /// a time, so a model the gateway does not know cannot carry text past the filter.
     Opaque,
 }
 
@@ -226,6 +228,25 @@ impl StreamGuard {
         }
     }
 
+    /// An unknown family's chunk: every string in it (but Bedrock's own metrics) screened as it
+    /// is. On a block nothing of the chunk is forwarded and the stream ends.
+    fn opaque(&mut self, mut ev: Value) -> Vec<Value> {
+        let mut screen = Screen::new(&self.filter);
+        if let Value::Object(fields) = &mut ev {
+            for (k, v) in fields.iter_mut() {
+                if k != "amazon-bedrock-invocationMetrics" {
+                    visit_all(v, k, &mut |p, s| screen.text(p, s));
+                }
+            }
+        }
+        if let Some((kind, _)) = screen.blocked() {
+            self.blocked = Some(*kind);
+            return Vec::new();
+        }
+        self.masked.extend(screen.masked().iter().copied());
+        vec![ev]
+    }
+
     /// A delta event or chunk carrying `text` for `slot`, in this stream's shape.
     fn delta(&self, slot: i64, kind: SlotKind, text: String) -> Value {
         match (self.shape, kind) {
@@ -254,7 +275,7 @@ impl StreamGuard {
         match self.shape {
             StreamShape::Converse | StreamShape::Nova => self.converse_like(ev),
             StreamShape::Anthropic => self.anthropic(ev),
-            StreamShape::Opaque => vec![ev],
+            StreamShape::Opaque => self.opaque(ev),
             _ => {
                 // Single-field families: every chunk is forwarded (they carry counts and stop
                 // reasons too), its text replaced by what the filter releases.
