@@ -190,7 +190,8 @@ mod tests {
             &config(&[("GATEWAY_ALLOWED_MODELS", "anthropic.claude-*,nova-pro")]),
         );
         let models = v["models"].as_array().unwrap();
-        assert_eq!(models.len(), 8);
+        // The 12 Claude models of the shipped catalog, and Nova Pro.
+        assert_eq!(models.len(), 13);
         let sonnet = models.iter().find(|m| m["aliases"][0] == "sonnet").unwrap();
         assert_eq!(
             sonnet["invoked"],

@@ -257,7 +257,9 @@ pub fn suggestions(catalog: &Catalog, name: &str, limit: usize) -> Vec<String> {
         .filter_map(|candidate| {
             let c = candidate.to_ascii_lowercase();
             let score = if needle.len() >= 3 && (c.contains(&needle) || needle.contains(&c)) {
-                0
+                // One name inside the other: the closer their lengths, the better the match (a
+                // misspelt full ID should suggest the ID before the short aliases inside it).
+                c.chars().count().abs_diff(needle_chars)
             } else {
                 // The distance is at least the difference in length: skip the quadratic work.
                 if c.chars().count().abs_diff(needle_chars) > max_distance {

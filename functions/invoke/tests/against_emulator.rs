@@ -415,3 +415,73 @@ async fn service_tiers_are_priced_and_refused_by_name() {
         "{message}"
     );
 }
+
+/// The models the catalog gained on 2026-12-06 answer through Converse, each through the route
+/// its catalog entry names (a profile for profile-only models), priced from the catalog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_models_added_to_the_catalog_answer_and_are_priced() {
+    let emu = emulator();
+    for (name, invoked) in [
+        ("opus-4.6", "us.anthropic.claude-opus-4-6-v1"),
+        ("sonnet-4.6", "us.anthropic.claude-sonnet-4-6"),
+        ("sonnet-4", "us.anthropic.claude-sonnet-4-20250514-v1:0"),
+        ("opus-4.1", "us.anthropic.claude-opus-4-1-20250805-v1:0"),
+        ("nova-2-lite", "us.amazon.nova-2-lite-v1:0"),
+        ("gpt-oss-120b", "openai.gpt-oss-120b-1:0"),
+        ("gpt-oss-20b", "openai.gpt-oss-20b-1:0"),
+        ("deepseek-r1", "us.deepseek.r1-v1:0"),
+        ("deepseek-v3.1", "deepseek.v3-v1:0"),
+        ("qwen3-32b", "qwen.qwen3-32b-v1:0"),
+        ("qwen3-coder-480b", "qwen.qwen3-coder-480b-a35b-v1:0"),
+        ("pixtral-large", "us.mistral.pixtral-large-2502-v1:0"),
+    ] {
+        let r = send(app(&emu.url, &[]), &converse_event(name, "Say hello.")).await;
+        assert_eq!(r.status, 200, "{name}: {}", r.body);
+        assert_eq!(r.body["model"], invoked, "{name}");
+        assert!(!text_of(&r.body).is_empty(), "{name}");
+        let total: f64 = r.body["cost"]["total"].as_str().unwrap().parse().unwrap();
+        assert!(total > 0.0, "{name}: {}", r.body["cost"]);
+    }
+}
+
+/// gpt-oss's native body is OpenAI's chat-completions body, which the gateway does not model:
+/// its usage comes from Bedrock's token-count headers (so the call is priced), and the local
+/// filter reads every string of it (so a new model is no way around the filter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmodelled_native_body_is_priced_and_filtered() {
+    let emu = emulator();
+    let native = |text: &str| {
+        let mut event = with_body(
+            fixture("apigw-v2-post-invoke-nova.json"),
+            &json!({"messages": [{"role": "user", "content": text}], "max_completion_tokens": 40}),
+        );
+        event["rawPath"] = json!("/v1/invoke/openai.gpt-oss-120b-1:0");
+        event
+    };
+    let r = send(app(&emu.url, &[]), &native("Say hello.")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["object"], "chat.completion", "{}", r.body);
+    assert_eq!(
+        r.header("x-gateway-input-tokens"),
+        r.body["usage"]["prompt_tokens"].to_string()
+    );
+    assert_eq!(
+        r.header("x-gateway-output-tokens"),
+        r.body["usage"]["completion_tokens"].to_string()
+    );
+    let cost: f64 = r.header("x-gateway-cost-usd").parse().unwrap();
+    assert!(cost > 0.0);
+
+    let r = send(
+        app(&emu.url, &[]),
+        &native("my key is AKIAIOSFODNN7EXAMPLE"),
+    )
+    .await;
+    let e = r.assert_error(400, "guardrail_blocked");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("messages[0].content") && !m.contains("AKIA")),
+        "{e}"
+    );
+}

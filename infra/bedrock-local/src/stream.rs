@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use crate::eventstream::event;
 use crate::generate::{Generation, OutBlock, StopReason, pieces};
 use crate::models::{Family, Model};
-use crate::native::{Usage, anthropic_stop, cohere_reason, short_stop, titan_reason};
+use crate::native::{
+    Usage, anthropic_stop, cohere_reason, openai_finish, short_stop, titan_reason,
+};
 use crate::tokens::count_text;
 
 #[derive(Debug, Clone)]
@@ -358,6 +360,10 @@ impl Encoder {
                     Format::Native(Family::MistralChat) => json!({
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": t}, "stop_reason": null}],
                     }),
+                    Format::Native(Family::OpenAiChat) => json!({
+                        "id": format!("chatcmpl-{}", self.id), "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": {"content": t}, "finish_reason": null}],
+                    }),
                     _ => json!({"is_finished": false, "event_type": "text-generation", "text": t}),
                 };
                 Some(chunk(&v))
@@ -423,6 +429,25 @@ impl Encoder {
                 vec![guard(
                     json!({"outputs": [{"text": "", "stop_reason": short_stop(end.stop_reason)}]}),
                 )]
+            }
+            Format::Native(Family::OpenAiChat) => {
+                let mut delta = json!({});
+                if !self.tools.is_empty() {
+                    delta["tool_calls"] = self
+                        .tools
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (id, name, args))| json!({"index": i, "id": id, "type": "function", "function": {"name": name, "arguments": args}}))
+                        .collect();
+                }
+                vec![guard(json!({
+                    "id": format!("chatcmpl-{}", self.id), "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": openai_finish(end.stop_reason)}],
+                    "usage": {
+                        "prompt_tokens": end.usage.all_input(), "completion_tokens": end.usage.output,
+                        "total_tokens": end.usage.all_input() + end.usage.output,
+                    },
+                }))]
             }
             Format::Native(Family::MistralChat) => {
                 let mut message = json!({"role": "assistant", "content": ""});

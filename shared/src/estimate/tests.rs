@@ -42,11 +42,16 @@ fn family_names_parse() {
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
 }
 
+/// Every shipped model has a family, except the open-weight chat models whose native body is
+/// OpenAI's chat-completions body (gpt-oss, DeepSeek, Qwen): the gateway does not model it, on
+/// purpose (the filter reads all of it; usage comes from Bedrock's headers; the estimate uses
+/// Claude's coefficients). A misspelt family elsewhere still fails here.
 #[test]
-fn every_catalog_model_has_a_family() {
+fn every_catalog_model_has_a_family_but_the_open_weight_chat_models() {
     let catalog = crate::Catalog::embedded().expect("embedded catalog");
     for m in catalog.models() {
-        assert!(Family::for_model(m).is_some(), "{}", m.id);
+        let unmodelled = ["openai", "deepseek", "qwen"].contains(&m.provider.as_str());
+        assert_eq!(Family::for_model(m).is_none(), unmodelled, "{}", m.id);
     }
 }
 

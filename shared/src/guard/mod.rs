@@ -350,7 +350,10 @@ mod tests {
         let mut answer = json!({"choices": [{"message": {"content": "write to jo@x.io"}}]});
         let mut s = Screen::new(&f);
         native_output(None, &mut answer, &mut |p, t| s.text(p, t));
-        assert_eq!(answer["choices"][0]["message"]["content"], "write to [EMAIL]");
+        assert_eq!(
+            answer["choices"][0]["message"]["content"],
+            "write to [EMAIL]"
+        );
     }
 
     #[test]
@@ -365,6 +368,9 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(g.blocked(), Some(EntityKind::AwsAccessKey));
-        assert!(g.on_event(json!({"choices": [{"delta": {"content": "more"}}]})).is_empty());
+        assert!(
+            g.on_event(json!({"choices": [{"delta": {"content": "more"}}]}))
+                .is_empty()
+        );
     }
 }

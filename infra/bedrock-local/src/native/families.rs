@@ -106,60 +106,7 @@ pub(super) fn mistral(
                 "tool_choice",
             ],
         )?;
-        let mut chat = ChatRequest::new();
-        let msgs = required(obj, "messages")?.as_array().map_or_else(
-            || malformed("#/messages: expected type: JSONArray, found: something else"),
-            Ok,
-        )?;
-        for (i, m) in msgs.iter().enumerate() {
-            let text = m
-                .get("content")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            match m.get("role").and_then(Value::as_str) {
-                Some("system") => chat.system.push(Block::Text(text)),
-                Some("user") => chat.messages.push(Message {
-                    role: Role::User,
-                    content: vec![Block::Text(text)],
-                }),
-                Some("assistant") => chat.messages.push(Message {
-                    role: Role::Assistant,
-                    content: vec![Block::Text(text)],
-                }),
-                Some("tool") => chat.messages.push(Message {
-                    role: Role::User,
-                    content: vec![Block::Text(format!("Tool result: {text}"))],
-                }),
-                other => {
-                    return malformed(format!(
-                        "#/messages/{i}/role: {} is not a valid enum value",
-                        other.unwrap_or("null")
-                    ));
-                }
-            }
-        }
-        if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
-            for t in tools {
-                let f = t.get("function").unwrap_or(&Value::Null);
-                let name = f.get("name").and_then(Value::as_str).unwrap_or("");
-                let schema = f.get("parameters");
-                check::tool_schema(name, schema)?;
-                chat.tools.push(Tool {
-                    name: name.to_string(),
-                    description: f
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    schema: schema.cloned().unwrap_or(Value::Null),
-                });
-            }
-        }
-        if obj.get("tool_choice").and_then(Value::as_str) == Some("any") {
-            chat.tool_choice = ToolChoice::Any;
-        }
-        check::conversation(&chat)?;
-        chat
+        chat_messages(obj)?
     } else {
         allowed_keys(
             obj,
@@ -180,6 +127,104 @@ pub(super) fn mistral(
         Some(max_int(obj, "max_tokens", "max_tokens", model.max_output)?.unwrap_or(512));
     opt_f64(obj, "temperature", "temperature")?;
     opt_f64(obj, "top_p", "top_p")?;
+    Ok(chat)
+}
+
+/// OpenAI's chat-completions body, as Bedrock takes it for gpt-oss, DeepSeek and Qwen:
+/// `max_completion_tokens` (or the older `max_tokens`) limits the answer.
+pub(super) fn openai_chat(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
+    let obj = require_object(body)?;
+    allowed_keys(
+        obj,
+        &[
+            "messages",
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "top_p",
+            "stop",
+            "tools",
+            "tool_choice",
+            "reasoning_effort",
+            "stream",
+        ],
+    )?;
+    required(obj, "messages")?;
+    let mut chat = chat_messages(obj)?;
+    let limit = match max_int(
+        obj,
+        "max_completion_tokens",
+        "max_completion_tokens",
+        model.max_output,
+    )? {
+        Some(n) => Some(n),
+        None => max_int(obj, "max_tokens", "max_tokens", model.max_output)?,
+    };
+    chat.max_tokens = Some(limit.unwrap_or(model.max_output.min(4096)));
+    chat.stop_sequences = string_list(obj, "stop");
+    opt_f64(obj, "temperature", "temperature")?;
+    opt_f64(obj, "top_p", "top_p")?;
+    Ok(chat)
+}
+
+/// The `messages` (and `tools`) of a chat-completions-style body.
+fn chat_messages(obj: &Map<String, Value>) -> Result<ChatRequest, BedrockError> {
+    let mut chat = ChatRequest::new();
+    let msgs = required(obj, "messages")?.as_array().map_or_else(
+        || malformed("#/messages: expected type: JSONArray, found: something else"),
+        Ok,
+    )?;
+    for (i, m) in msgs.iter().enumerate() {
+        let text = m
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match m.get("role").and_then(Value::as_str) {
+            Some("system") => chat.system.push(Block::Text(text)),
+            Some("user") => chat.messages.push(Message {
+                role: Role::User,
+                content: vec![Block::Text(text)],
+            }),
+            Some("assistant") => chat.messages.push(Message {
+                role: Role::Assistant,
+                content: vec![Block::Text(text)],
+            }),
+            Some("tool") => chat.messages.push(Message {
+                role: Role::User,
+                content: vec![Block::Text(format!("Tool result: {text}"))],
+            }),
+            other => {
+                return malformed(format!(
+                    "#/messages/{i}/role: {} is not a valid enum value",
+                    other.unwrap_or("null")
+                ));
+            }
+        }
+    }
+    if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
+        for t in tools {
+            let f = t.get("function").unwrap_or(&Value::Null);
+            let name = f.get("name").and_then(Value::as_str).unwrap_or("");
+            let schema = f.get("parameters");
+            check::tool_schema(name, schema)?;
+            chat.tools.push(Tool {
+                name: name.to_string(),
+                description: f
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                schema: schema.cloned().unwrap_or(Value::Null),
+            });
+        }
+    }
+    if matches!(
+        obj.get("tool_choice").and_then(Value::as_str),
+        Some("any" | "required")
+    ) {
+        chat.tool_choice = ToolChoice::Any;
+    }
+    check::conversation(&chat)?;
     Ok(chat)
 }
 

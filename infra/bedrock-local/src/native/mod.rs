@@ -10,7 +10,7 @@ mod response;
 pub use embed::embed;
 pub use response::{
     NativeExtras, anthropic_content, anthropic_stop, apply_extras, cohere_reason, converse_content,
-    response, short_stop, titan_reason,
+    openai_finish, response, short_stop, titan_reason,
 };
 
 use serde_json::{Map, Value};
@@ -141,6 +141,7 @@ pub fn parse(model: &Model, body: &Value) -> Result<ChatRequest, BedrockError> {
         Family::Llama => families::llama(model, body),
         Family::Mistral => families::mistral(model, body, false),
         Family::MistralChat => families::mistral(model, body, true),
+        Family::OpenAiChat => families::openai_chat(model, body),
         Family::Cohere => families::cohere(model, body),
         Family::TitanEmbed | Family::CohereEmbed | Family::NovaReel => {
             validation(crate::models::UNSUPPORTED_ACTION)

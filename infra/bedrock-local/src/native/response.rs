@@ -138,6 +138,26 @@ pub fn response(
             }
             json!({"choices": [{"index": 0, "message": message, "stop_reason": short_stop(g.stop_reason)}]})
         }
+        Family::OpenAiChat => {
+            let calls: Vec<Value> = tool_calls(g)
+                .map(|(id, name, input)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": input.to_string()}}))
+                .collect();
+            let mut message = json!({"role": "assistant", "content": text});
+            if !calls.is_empty() {
+                message["tool_calls"] = Value::Array(calls);
+            }
+            json!({
+                "id": format!("chatcmpl-{id}"),
+                "object": "chat.completion",
+                "model": model.id,
+                "choices": [{"index": 0, "message": message, "finish_reason": openai_finish(g.stop_reason)}],
+                "usage": {
+                    "prompt_tokens": usage.all_input(),
+                    "completion_tokens": usage.output,
+                    "total_tokens": usage.all_input() + usage.output,
+                },
+            })
+        }
         Family::Cohere => {
             let mut body = json!({
                 "response_id": id,
@@ -161,6 +181,16 @@ pub fn response(
     };
     apply_extras(&mut body, extras);
     body
+}
+
+/// OpenAI's `finish_reason` for a stop reason.
+pub fn openai_finish(r: StopReason) -> &'static str {
+    match r {
+        StopReason::MaxTokens => "length",
+        StopReason::ToolUse => "tool_calls",
+        StopReason::GuardrailIntervened => "content_filter",
+        _ => "stop",
+    }
 }
 
 pub fn apply_extras(body: &mut Value, extras: &NativeExtras) {
