@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, ModelEntry, PricingScope};
 use crate::config::{Config, ProfilePreference};
-use crate::error::GatewayError;
-use crate::ids::{Geography, InvocationTarget, ModelRef, ProfileId, Region};
+use crate::error::{ErrorKind, GatewayError};
+use crate::ids::{ApplicationProfile, Geography, InvocationTarget, ModelRef, ProfileId, Region};
 use crate::tier::Tier;
 
 /// A name resolved against the catalog, for one region.
@@ -33,6 +33,26 @@ impl Resolved {
     pub fn with_tier(mut self, tier: Tier) -> Result<Resolved, GatewayError> {
         self.model.check_tier(tier)?;
         self.tier = tier;
+        Ok(self)
+    }
+
+    /// Sends the call through `profile`, the application inference profile the caller's key is
+    /// bound to: allowed only when the profile serves this model (the key may call no other).
+    pub fn through(mut self, profile: &ApplicationProfile) -> Result<Resolved, GatewayError> {
+        if profile.model != self.model.id {
+            return Err(GatewayError::new(
+                ErrorKind::ModelNotAllowed,
+                format!(
+                    "model {}: this API key is bound to application inference profile {}, which \
+                     serves {}; the key may call only that model",
+                    self.model.id,
+                    profile.arn.rsplit('/').next().unwrap_or_default(),
+                    profile.model
+                ),
+            ));
+        }
+        self.target = InvocationTarget::Application(profile.clone());
+        self.pricing = pricing_of(&self.target);
         Ok(self)
     }
 
@@ -126,10 +146,7 @@ pub fn resolve_in(
             (model, InvocationTarget::Application(profile.clone()))
         }
     };
-    let pricing = match target.geography() {
-        Some(Geography::Global) => PricingScope::Global,
-        _ => PricingScope::Regional,
-    };
+    let pricing = pricing_of(&target);
     Ok(Resolved {
         model: model.clone(),
         target,
@@ -137,6 +154,15 @@ pub fn resolve_in(
         requested,
         tier: Tier::Standard,
     })
+}
+
+/// The price list of a target: global through a global profile (or an application profile
+/// copying one), regional otherwise.
+fn pricing_of(target: &InvocationTarget) -> PricingScope {
+    match target.geography() {
+        Some(Geography::Global) => PricingScope::Global,
+        _ => PricingScope::Regional,
+    }
 }
 
 /// The target for a model named without a profile.
@@ -397,6 +423,35 @@ mod tests {
                 .unwrap_err()
                 .status(),
             404
+        );
+    }
+
+    #[test]
+    fn a_key_bound_to_a_profile_calls_its_model_through_it_and_nothing_else() {
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/team1";
+        let profile = crate::ids::ApplicationProfile {
+            arn: arn.to_owned(),
+            model: SONNET.parse().unwrap(),
+            geography: Some(Geography::Global),
+        };
+        let region = "us-east-1".parse().unwrap();
+        let c = catalog();
+        let sonnet = resolve_in(&c, &region, ProfilePreference::Regional, "sonnet").unwrap();
+        assert_eq!(sonnet.pricing, PricingScope::Regional);
+        let bound = sonnet.through(&profile).unwrap();
+        assert_eq!(bound.target.id(), arn);
+        assert_eq!(bound.requested, "sonnet");
+        // Priced as the system profile it copies (global).
+        assert_eq!(bound.pricing, PricingScope::Global);
+        let haiku = resolve_in(&c, &region, ProfilePreference::Regional, "haiku").unwrap();
+        let e = haiku.through(&profile).unwrap_err();
+        assert_eq!(
+            (e.status().as_u16(), e.error_type()),
+            (400, "model_not_allowed")
+        );
+        assert!(
+            e.message().contains("team1") && !e.message().contains("arn:"),
+            "{e}"
         );
     }
 

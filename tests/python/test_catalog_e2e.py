@@ -152,6 +152,46 @@ def test_unknown_profile_is_a_404(stack, key):
     assert r.json()["error"]["type"] == "model_not_found"
 
 
+def test_unknown_profiles_are_remembered(stack, key):
+    """A made-up ARN costs one GetInferenceProfile per minute, not one per request."""
+    arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/made0up0arn1"
+    stats = lambda: requests.get(f"{stack.bedrock_url}/_local/stats", timeout=10).json()  # noqa: E731
+    before = stats()["requests"]["GetInferenceProfile"]
+    for _ in range(5):
+        r = post(stack, "invoke", "/v1/converse", key, {"model": arn, "messages": [user("hi")]})
+        assert r.status_code == 404, r.text
+    assert stats()["requests"]["GetInferenceProfile"] - before == 1
+
+
+@pytest.fixture(scope="module")
+def bound_key(stack, profile_arn) -> str:
+    out = stack_fixture.admin_cli(stack, "issue", "--owner", "team-a",
+                                  "--application-profile", profile_arn)
+    assert out["record"]["limits"]["application_profile"] == profile_arn
+    return out["key"]
+
+
+def test_a_key_bound_to_a_profile_calls_through_it(stack, bound_key, profile_arn):
+    """Any name of the profile's model goes to the profile's ARN (its tags carry the spend);
+    another model is refused before Bedrock is called."""
+    body = converse(stack, bound_key, "haiku")
+    assert body["resolved"]["invoked"] == profile_arn and body["resolved"]["id"] == HAIKU_ID
+    assert body["resolved"]["requested"] == "haiku"
+    assert Decimal(body["cost"]["total"]) > 0
+    log = bedrock_log(stack)
+    r = post(stack, "stream-url", "/converse", bound_key,
+             {"model": HAIKU_US, "messages": [user("Stream, bound")]}, stream=True)
+    assert r.status_code == 200, r.text
+    assert f"ConverseStream {profile_arn} 200" in bedrock_log(stack)
+    r = post(stack, "invoke", "/v1/converse", bound_key,
+             {"model": "nova-lite", "messages": [user("not mine")]})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "model_not_allowed", error
+    assert profile_arn.rsplit("/", 1)[1] in error["message"] and "arn:" not in error["message"]
+    assert bedrock_log(stack).count("nova-lite") == log.count("nova-lite")
+
+
 # ---- the live catalog ------------------------------------------------------------------------
 
 NEW_MODEL = "acme.frontier-7-v1:0"

@@ -44,6 +44,13 @@ impl CallContext {
             .and_then(|c| c.record.limits.default_tier)
     }
 
+    /// The application inference profile the caller's key is bound to, if any.
+    pub fn bound_profile(&self) -> Option<&str> {
+        self.caller
+            .as_ref()
+            .and_then(|c| c.record.limits.application_profile.as_deref())
+    }
+
     /// Sets the authenticated caller.
     pub fn with_caller(mut self, caller: Option<std::sync::Arc<crate::auth::Caller>>) -> Self {
         self.caller = caller;

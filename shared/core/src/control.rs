@@ -7,6 +7,10 @@
 //! read what the region offers for the live catalog (ListFoundationModels,
 //! ListInferenceProfiles).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use aws_sdk_bedrock::Client;
 
 use crate::catalog::Modality;
@@ -15,10 +19,20 @@ use crate::error::{ErrorKind, GatewayError};
 use crate::ids::{ApplicationProfile, Geography, ModelRef, ProfileId, Region};
 use crate::live_catalog::LiveModel;
 
+/// How long an ARN GetInferenceProfile did not find is answered 404 without asking again, so
+/// a caller sending made-up ARNs costs one control-plane call per ARN and minute, not one per
+/// request (the control plane's quota is the account's, shared with every other caller).
+const UNKNOWN_PROFILE_TTL: Duration = Duration::from_secs(60);
+/// At most this many unknown ARNs are remembered per warm function (memory stays bounded);
+/// beyond it, expired ones are dropped, then new ones are not remembered.
+const UNKNOWN_PROFILES_MAX: usize = 1024;
+
 /// The control-plane SDK client.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
     client: Client,
+    /// ARNs GetInferenceProfile did not find, and when.
+    unknown: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl ControlPlane {
@@ -28,14 +42,37 @@ impl ControlPlane {
             .to_builder()
             .region(aws_config::Region::new(config.region.as_str().to_owned()))
             .build();
-        ControlPlane {
-            client: Client::new(&shared),
-        }
+        ControlPlane::from_sdk(Client::new(&shared))
     }
 
     /// Wraps an already built SDK client (tests).
     pub fn from_sdk(client: Client) -> ControlPlane {
-        ControlPlane { client }
+        ControlPlane {
+            client,
+            unknown: Arc::default(),
+        }
+    }
+
+    /// Whether `arn` was not found less than [`UNKNOWN_PROFILE_TTL`] ago.
+    fn known_unknown(&self, arn: &str) -> bool {
+        let Ok(unknown) = self.unknown.lock() else {
+            return false;
+        };
+        unknown
+            .get(arn)
+            .is_some_and(|at| at.elapsed() < UNKNOWN_PROFILE_TTL)
+    }
+
+    fn remember_unknown(&self, arn: &str) {
+        let Ok(mut unknown) = self.unknown.lock() else {
+            return;
+        };
+        if unknown.len() >= UNKNOWN_PROFILES_MAX {
+            unknown.retain(|_, at| at.elapsed() < UNKNOWN_PROFILE_TTL);
+        }
+        if unknown.len() < UNKNOWN_PROFILES_MAX {
+            unknown.insert(arn.to_owned(), Instant::now());
+        }
     }
 
     /// The SDK client (the live catalog lists models and profiles with it).
@@ -44,8 +81,23 @@ impl ControlPlane {
     }
 
     /// GetInferenceProfile for an application profile's ARN: `None` when it does not exist
-    /// (or is not an application profile of a known foundation model shape).
+    /// (or is not an application profile of a known foundation model shape). A `None` is
+    /// remembered for a minute.
     pub async fn application_profile(
+        &self,
+        arn: &str,
+    ) -> Result<Option<ApplicationProfile>, GatewayError> {
+        if self.known_unknown(arn) {
+            return Ok(None);
+        }
+        let found = self.get_inference_profile(arn).await?;
+        if found.is_none() {
+            self.remember_unknown(arn);
+        }
+        Ok(found)
+    }
+
+    async fn get_inference_profile(
         &self,
         arn: &str,
     ) -> Result<Option<ApplicationProfile>, GatewayError> {

@@ -106,6 +106,10 @@ struct LimitArgs {
     /// latency_optimized (`none`: standard).
     #[arg(long)]
     default_tier: Option<String>,
+    /// Application inference profile ARN to bind the key to: its calls go through the profile
+    /// (spend under the profile's tags) and it may call only the profile's model (`none`: unbind).
+    #[arg(long)]
+    application_profile: Option<String>,
 }
 
 fn tier(v: &Option<String>) -> Result<Option<Option<Tier>>, String> {
@@ -141,6 +145,11 @@ impl LimitArgs {
             tokens_per_minute: opt::<u64>("tpm", &self.tpm)?,
             max_concurrent_streams: opt::<u32>("max-streams", &self.max_streams)?,
             default_tier: tier(&self.default_tier)?,
+            application_profile: match self.application_profile.as_deref().map(str::trim) {
+                None => None,
+                Some("none") => Some(None),
+                Some(arn) => Some(Some(arn.to_owned())),
+            },
             models: None,
         })
     }
@@ -154,6 +163,7 @@ impl LimitArgs {
             tokens_per_minute: u.tokens_per_minute.flatten(),
             max_concurrent_streams: u.max_concurrent_streams.flatten(),
             default_tier: u.default_tier.flatten(),
+            application_profile: u.application_profile.flatten(),
         })
     }
 }
@@ -162,7 +172,7 @@ fn describe(r: &KeyRecord) -> String {
     let l = &r.limits;
     let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     format!(
-        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  streams={}  tier={}  created={}",
+        "{}  {}…  owner={}  admin={}  revoked={}  models={}  budget/day={}  budget/month={}  rpm={}  tpm={}  streams={}  tier={}  profile={}  created={}",
         r.id,
         r.prefix,
         r.owner,
@@ -179,6 +189,7 @@ fn describe(r: &KeyRecord) -> String {
         show(l.tokens_per_minute.map(|d| d.to_string())),
         show(l.max_concurrent_streams.map(|d| d.to_string())),
         show(l.default_tier.map(|t| t.as_str().to_owned())),
+        show(l.application_profile.clone()),
         r.created_at,
     )
 }

@@ -113,12 +113,25 @@ impl Limits {
         check_limit("requests_per_minute", self.requests_per_minute)?;
         check_limit("tokens_per_minute", self.tokens_per_minute)?;
         check_limit("max_concurrent_streams", self.max_concurrent_streams)?;
-        match self.max_concurrent_streams {
-            Some(n) if n > MAX_STREAMS_LIMIT => Err(GatewayError::invalid_request(format!(
+        if let Some(n) = self.max_concurrent_streams
+            && n > MAX_STREAMS_LIMIT
+        {
+            return Err(GatewayError::invalid_request(format!(
                 "limits.max_concurrent_streams: at most {MAX_STREAMS_LIMIT}, got {n}"
-            ))),
-            _ => Ok(()),
+            )));
         }
+        if let Some(arn) = &self.application_profile
+            && !matches!(
+                crate::ids::ModelRef::parse(arn),
+                crate::ids::ModelRef::ApplicationProfileArn(_)
+            )
+        {
+            return Err(GatewayError::invalid_request(
+                "limits.application_profile: expected an application inference profile's ARN \
+                 (arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -149,6 +162,7 @@ impl LimitsUpdate {
             tokens_per_minute: self.tokens_per_minute.flatten(),
             max_concurrent_streams: self.max_concurrent_streams.flatten(),
             default_tier: self.default_tier.flatten(),
+            application_profile: self.application_profile.clone().flatten(),
         };
         set.check()?;
         if let Some(models) = &self.models {

@@ -119,6 +119,11 @@ pub struct Limits {
     /// `reserved`, `latency_optimized`), on the models that offer it; others run at standard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_tier: Option<crate::tier::Tier>,
+    /// An application inference profile (its ARN) the key is bound to: its calls of the
+    /// profile's model go to the profile, so their spend carries the profile's tags in the AWS
+    /// bill (cost allocation per team), and it may call no other model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_profile: Option<String>,
 }
 
 impl Limits {

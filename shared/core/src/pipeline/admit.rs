@@ -131,10 +131,11 @@ impl Gateway {
         ctx: &CallContext,
         already: Option<&Prepared>,
     ) -> Result<Prepared, Refused> {
-        let prepared = match already {
+        let mut prepared = match already {
             Some(p) => p.clone(),
             None => self.prepare(name, parts, capability, ctx.default_tier())?,
         };
+        prepared.resolved = self.bind_to_key_profile(ctx, prepared.resolved).await?;
         self.admit_key(
             ctx,
             &prepared.resolved,
@@ -157,7 +158,8 @@ impl Gateway {
         first_family: Option<&str>,
         ctx: &CallContext,
     ) -> Result<NativePrepared, Refused> {
-        let prepared = self.prepare_native(name, json, streaming)?;
+        let mut prepared = self.prepare_native(name, json, streaming)?;
+        prepared.resolved = self.bind_to_key_profile(ctx, prepared.resolved).await?;
         if i > 0 && first_family != Some(prepared.resolved.model.family.as_str()) {
             return Err(Refused::Skip(FallbackStep {
                 model: name.to_owned(),
@@ -236,6 +238,33 @@ impl Gateway {
             max_tokens,
         )
         .await
+    }
+
+    /// A key bound to an application inference profile has its calls sent through it (learnt
+    /// with GetInferenceProfile like a profile named as `model`), so AWS allocates their cost
+    /// to the profile's tags; a model the profile does not serve is refused (`model_not_allowed`).
+    async fn bind_to_key_profile(
+        &self,
+        ctx: &CallContext,
+        resolved: Resolved,
+    ) -> Result<Resolved, GatewayError> {
+        let Some(arn) = ctx.bound_profile() else {
+            return Ok(resolved);
+        };
+        self.learn_model(arn).await?;
+        let catalog = self.catalog();
+        let Some(profile) = catalog.application_profile(arn) else {
+            return Err(GatewayError::new(
+                crate::error::ErrorKind::ModelNotAllowed,
+                format!(
+                    "this API key is bound to application inference profile {}, which Bedrock \
+                     does not know in this account and region (deleted?); ask the key's \
+                     administrator",
+                    arn.rsplit('/').next().unwrap_or_default()
+                ),
+            ));
+        };
+        resolved.through(profile)
     }
 
     /// A model without a known price (found by the live catalog) is called only where the

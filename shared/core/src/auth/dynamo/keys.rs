@@ -95,6 +95,9 @@ pub struct LimitsUpdate {
     /// The tier a request that names none is served at.
     #[serde(default, deserialize_with = "present")]
     pub default_tier: Option<Option<Tier>>,
+    /// The application inference profile the key is bound to.
+    #[serde(default, deserialize_with = "present")]
+    pub application_profile: Option<Option<String>>,
     /// Allowed model patterns (empty: all the deployment allows).
     #[serde(skip)]
     pub models: Option<Vec<String>>,
@@ -130,6 +133,7 @@ fn record_from_item(item: &Item) -> Option<KeyRecord> {
             max_concurrent_streams: get_u64(item, "max_streams")
                 .and_then(|v| u32::try_from(v).ok()),
             default_tier: get_s(item, "default_tier").and_then(|t| Tier::parse(&t)),
+            application_profile: get_s(item, "app_profile"),
         },
         created_at: get_s(item, "created_at").unwrap_or_default(),
         prefix: get_s(item, "prefix").unwrap_or_default(),
@@ -220,6 +224,9 @@ impl KeyStore {
         }
         if let Some(t) = l.default_tier {
             item.insert("default_tier".into(), s(t.as_str()));
+        }
+        if let Some(arn) = &l.application_profile {
+            item.insert("app_profile".into(), s(arn));
         }
         self.client
             .put_item()
@@ -351,6 +358,14 @@ impl KeyStore {
                 values.insert(":default_tier".into(), s(t.as_str()));
             }
             Some(None) => removes.push("default_tier".to_owned()),
+            None => {}
+        }
+        match &u.application_profile {
+            Some(Some(arn)) => {
+                sets.push("app_profile = :app_profile".into());
+                values.insert(":app_profile".into(), s(arn));
+            }
+            Some(None) => removes.push("app_profile".to_owned()),
             None => {}
         }
         if let Some(models) = &u.models {
