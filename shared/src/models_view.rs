@@ -165,8 +165,32 @@ fn pricing_json(catalog: &Catalog, m: &ModelEntry, scope: PricingScope) -> Value
                 prices_json(m.prices(PricingScope::Regional)),
             );
         }
+        if !m.tiers.is_empty() {
+            o.insert("tiers".into(), tiers_json(m, scope));
+        }
     }
     v
+}
+
+/// The tiers other than standard the model offers (`serviceTier.type`, or
+/// `latency_optimized` = `performanceConfig.latency`), each priced for `scope`, with the
+/// figure's source and whether it was confirmed on AWS's pages.
+fn tiers_json(m: &ModelEntry, scope: PricingScope) -> Value {
+    let mut tiers = Map::new();
+    for offer in &m.tiers {
+        let Some(Value::Object(mut t)) = m.tier_prices(scope, offer.tier).map(|p| prices_json(&p))
+        else {
+            continue;
+        };
+        if let Some(x) = offer.multiplier {
+            t.insert("multiplier".into(), json!(x.normalize().to_string()));
+        }
+        t.insert("source".into(), json!(offer.source));
+        t.insert("as_of".into(), json!(offer.as_of));
+        t.insert("verified".into(), json!(offer.verified));
+        tiers.insert(offer.tier.as_str().into(), Value::Object(t));
+    }
+    Value::Object(tiers)
 }
 
 #[cfg(test)]
@@ -180,6 +204,31 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(move |k| map.get(k).cloned()).unwrap()
+    }
+
+    #[test]
+    fn a_models_tiers_are_listed_with_their_prices() {
+        let c = Catalog::embedded().unwrap();
+        let v = list_models(
+            &c,
+            &config(&[("GATEWAY_ALLOWED_MODELS", "nova-pro,nova-lite")]),
+        );
+        let models = v["models"].as_array().unwrap();
+        let pro = models
+            .iter()
+            .find(|m| m["id"] == "amazon.nova-pro-v1:0")
+            .unwrap();
+        let tiers = &pro["pricing"]["tiers"];
+        assert_eq!(tiers["flex"]["multiplier"], "0.5");
+        assert_eq!(tiers["flex"]["input"], "0.4", "half of 0.80: {tiers}");
+        assert_eq!(tiers["priority"]["input"], "1.4", "1.75 x 0.80: {tiers}");
+        assert_eq!(tiers["flex"]["verified"], false);
+        assert!(tiers["latency_optimized"]["input"].is_string(), "{tiers}");
+        let lite = models
+            .iter()
+            .find(|m| m["id"] == "amazon.nova-lite-v1:0")
+            .unwrap();
+        assert!(lite["pricing"].get("tiers").is_none());
     }
 
     #[test]

@@ -171,3 +171,49 @@ async fn throttling_maps_to_429_with_retry_after_even_after_fallback() {
     assert_eq!(e.upstream().unwrap().error, "ThrottlingException");
     assert!(e.retry_after().is_some());
 }
+
+/// An application inference profile's ARN works as a fallback (`GATEWAY_FALLBACK_MODELS`): the
+/// gateway learns it with GetInferenceProfile when the loop reaches it, and the call goes to
+/// the ARN, priced by its model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_profile_is_a_fallback_like_any_model() {
+    let emu = start(&[]);
+    let control = support::control_client(&emu.url);
+    let created = control
+        .create_inference_profile()
+        .inference_profile_name("fallback-micro")
+        .model_source(
+            aws_sdk_bedrock::types::InferenceProfileModelSource::CopyFrom(
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0".into(),
+            ),
+        )
+        .send()
+        .await
+        .expect("CreateInferenceProfile");
+    let arn = created.inference_profile_arn().to_owned();
+    let gw = gateway(
+        &emu.url,
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("GATEWAY_FALLBACK_MODELS", arn.as_str()),
+        ],
+    )
+    .with_control_plane(inference_core::control::ControlPlane::from_sdk(control));
+    // The test client retries as the SDK does by default (3 attempts): throttle them all.
+    support::arm_fault(
+        &emu.url,
+        json!({"fault": "throttle", "count": 3, "model": "amazon.nova-lite-v1:0"}),
+    )
+    .await;
+    let ctx = CallContext::new("test");
+    let v = gw
+        .converse(
+            json!({"model": "nova-lite", "messages": [{"role": "user", "content": [{"text": "Hello"}]}]}),
+            &ctx,
+        )
+        .await
+        .expect("answered by the fallback");
+    assert_eq!(v["model"], arn.as_str(), "{v}");
+    assert_eq!(v["fallback"][0]["error"], "throttled");
+    assert!(dec(&v["cost"]["total"]) > Decimal::ZERO);
+}

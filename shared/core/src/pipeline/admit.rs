@@ -133,7 +133,11 @@ impl Gateway {
     ) -> Result<Prepared, Refused> {
         let mut prepared = match already {
             Some(p) => p.clone(),
-            None => self.prepare(name, parts, capability, ctx.default_tier())?,
+            None => {
+                // A fallback may be an application profile's ARN the catalog has not learnt.
+                self.learn_model(name).await?;
+                self.prepare(name, parts, capability, ctx.default_tier())?
+            }
         };
         prepared.resolved = self.bind_to_key_profile(ctx, prepared.resolved).await?;
         self.admit_key(
@@ -158,6 +162,7 @@ impl Gateway {
         first_family: Option<&str>,
         ctx: &CallContext,
     ) -> Result<NativePrepared, Refused> {
+        self.learn_model(name).await?;
         let mut prepared = self.prepare_native(name, json, streaming)?;
         prepared.resolved = self.bind_to_key_profile(ctx, prepared.resolved).await?;
         if i > 0 && first_family != Some(prepared.resolved.model.family.as_str()) {
