@@ -434,6 +434,12 @@ async fn the_models_added_to_the_catalog_answer_and_are_priced() {
         ("qwen3-32b", "qwen.qwen3-32b-v1:0"),
         ("qwen3-coder-480b", "qwen.qwen3-coder-480b-a35b-v1:0"),
         ("pixtral-large", "us.mistral.pixtral-large-2502-v1:0"),
+        ("mistral-large-3", "mistral.mistral-large-3-675b-instruct"),
+        ("kimi-k2.5", "moonshotai.kimi-k2.5"),
+        ("minimax-m2.5", "minimax.minimax-m2.5"),
+        ("glm-5", "zai.glm-5"),
+        ("nemotron-nano-3-30b", "nvidia.nemotron-nano-3-30b"),
+        ("gemma-3-27b", "google.gemma-3-27b-it"),
     ] {
         let r = send(app(&emu.url, &[]), &converse_event(name, "Say hello.")).await;
         assert_eq!(r.status, 200, "{name}: {}", r.body);

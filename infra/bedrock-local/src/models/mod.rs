@@ -215,6 +215,11 @@ impl Model {
             "openai" => "OpenAI",
             "deepseek" => "DeepSeek",
             "qwen" => "Qwen",
+            "moonshot" | "moonshotai" => "Moonshot AI",
+            "minimax" => "MiniMax",
+            "zai" => "Z.AI",
+            "nvidia" => "NVIDIA",
+            "google" => "Google",
             _ => "Unknown",
         }
     }

@@ -52,10 +52,24 @@ const DEEPSEEK_R1: Caps = Caps {
     stream_tools: false,
     ..OPEN_CHAT
 };
+/// Open-weight chat models without reasoning (MiniMax, Nemotron).
+const OPEN_CHAT_PLAIN: Caps = Caps {
+    reasoning: false,
+    ..OPEN_CHAT
+};
+/// Open-weight chat models that read images (Kimi K2.5, Gemma 3).
+const OPEN_VISION: Caps = Caps {
+    images: true,
+    ..OPEN_CHAT_PLAIN
+};
 const PIXTRAL: Caps = Caps {
     images: true,
     stream_tools: false,
     ..CHAT
+};
+const MAGISTRAL: Caps = Caps {
+    reasoning: true,
+    ..PIXTRAL
 };
 const CLAUDE3: Caps = Caps {
     images: true,
@@ -518,6 +532,26 @@ pub static MODELS: &[Model] = &[
         false
     ),
     m!(
+        "mistral.mistral-large-3-675b-instruct",
+        "Mistral Large 3",
+        MistralChat,
+        PIXTRAL,
+        32_000,
+        256_000,
+        NONE,
+        true
+    ),
+    m!(
+        "mistral.magistral-small-2509",
+        "Magistral Small (25.09)",
+        MistralChat,
+        MAGISTRAL,
+        40_000,
+        128_000,
+        NONE,
+        true
+    ),
+    m!(
         "cohere.command-r-v1:0",
         "Command R",
         Cohere,
@@ -624,6 +658,66 @@ pub static MODELS: &[Model] = &[
         OPEN_CHAT,
         16_384,
         262_144,
+        NONE,
+        true
+    ),
+    m!(
+        "moonshotai.kimi-k2.5",
+        "Kimi K2.5",
+        OpenAiChat,
+        OPEN_VISION,
+        16_000,
+        256_000,
+        NONE,
+        true
+    ),
+    m!(
+        "moonshot.kimi-k2-thinking",
+        "Kimi K2 Thinking",
+        OpenAiChat,
+        OPEN_CHAT,
+        16_000,
+        256_000,
+        NONE,
+        true
+    ),
+    m!(
+        "minimax.minimax-m2.5",
+        "MiniMax M2.5",
+        OpenAiChat,
+        OPEN_CHAT_PLAIN,
+        8_000,
+        196_000,
+        NONE,
+        true
+    ),
+    m!(
+        "zai.glm-5",
+        "GLM 5",
+        OpenAiChat,
+        OPEN_CHAT,
+        128_000,
+        200_000,
+        NONE,
+        true
+    ),
+    m!(
+        "nvidia.nemotron-nano-3-30b",
+        "Nemotron Nano 3 30B",
+        OpenAiChat,
+        OPEN_CHAT_PLAIN,
+        8_000,
+        256_000,
+        NONE,
+        true
+    ),
+    m!(
+        "google.gemma-3-27b-it",
+        "Gemma 3 27B IT",
+        OpenAiChat,
+        OPEN_VISION,
+        8_000,
+        128_000,
         NONE,
         true
     ),
