@@ -1,5 +1,5 @@
 //! ListFoundationModels and GetFoundationModel: the control plane's view of the model table.
-//! Every field is derived from the rows the runtime serves (`models::MODELS`, and those added with `POST /_local/models`), so what the
+//! Every field is derived from the rows the runtime serves (`models::shipped()`, and those added with `POST /_local/models`), so what the
 //! control plane lists is exactly what Converse and InvokeModel accept.
 
 use std::collections::HashMap;
@@ -131,7 +131,7 @@ mod tests {
         let all = list("us-east-1", &HashMap::new()).unwrap();
         assert_eq!(
             all["modelSummaries"].as_array().unwrap().len(),
-            models::MODELS.len()
+            models::shipped().count()
         );
         let claude = list("us-east-1", &query(&[("byProvider", "anthropic")])).unwrap();
         let ids: Vec<&str> = claude["modelSummaries"]

@@ -68,9 +68,31 @@ pub struct Model {
     pub on_demand: bool,
 }
 
+/// One row of a model table (`table`, `open_weights`).
+macro_rules! m {
+    ($id:expr, $name:expr, $fam:ident, $caps:expr, $max:expr, $ctx:expr, $geos:expr, $od:expr) => {
+        Model {
+            id: $id,
+            name: $name,
+            family: Family::$fam,
+            caps: $caps,
+            max_output: $max,
+            context_window: $ctx,
+            geos: $geos,
+            on_demand: $od,
+        }
+    };
+}
+
+mod open_weights;
 mod table;
 
 pub use table::{CHAT, MODELS, NONE};
+
+/// Every row of the shipped table: [`MODELS`], then the open-weight chat models.
+pub fn shipped() -> impl Iterator<Item = &'static Model> {
+    MODELS.iter().chain(open_weights::OPEN_WEIGHT_MODELS.iter())
+}
 
 /// The model a request names, and the inference profile it came through, if any.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +103,7 @@ pub struct Resolved {
 }
 
 pub fn find(id: &str) -> Option<&'static Model> {
-    MODELS.iter().find(|m| m.id == id).or_else(|| {
+    shipped().find(|m| m.id == id).or_else(|| {
         let added = ADDED.read().unwrap_or_else(|p| p.into_inner());
         added.iter().copied().find(|m| m.id == id)
     })
@@ -93,8 +115,7 @@ static ADDED: std::sync::RwLock<Vec<&'static Model>> = std::sync::RwLock::new(Ve
 /// Adds a model to the table (runtime and ListFoundationModels); an existing ID is refused.
 pub fn add(model: Model) -> Result<&'static Model, String> {
     let mut added = ADDED.write().unwrap_or_else(|p| p.into_inner());
-    if MODELS
-        .iter()
+    if shipped()
         .chain(added.iter().copied())
         .any(|m| m.id == model.id)
     {
@@ -108,7 +129,7 @@ pub fn add(model: Model) -> Result<&'static Model, String> {
 /// Every model: the table's rows, then those added at run time.
 pub fn all() -> Vec<&'static Model> {
     let added = ADDED.read().unwrap_or_else(|p| p.into_inner());
-    MODELS.iter().chain(added.iter().copied()).collect()
+    shipped().chain(added.iter().copied()).collect()
 }
 
 const INVALID_ID: &str = "The provided model identifier is invalid.";

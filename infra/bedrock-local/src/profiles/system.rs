@@ -3,7 +3,7 @@
 
 use super::{Kind, ProfileView};
 use crate::foundation;
-use crate::models::{self, ACCOUNT, GEOS, MODELS, Model};
+use crate::models::{self, ACCOUNT, GEOS, Model};
 
 /// The regions a geography's profile routes to (representative: the list AWS publishes per
 /// profile differs by model and changes over time).
@@ -43,7 +43,7 @@ pub fn view(region: &str, model: &Model, geo: &str) -> ProfileView {
 
 /// Every system profile, model by model.
 pub fn all(region: &str) -> impl Iterator<Item = ProfileView> + '_ {
-    MODELS.iter().flat_map(move |m| {
+    models::shipped().flat_map(move |m| {
         GEOS.iter()
             .filter(|g| m.offered_in(g))
             .map(move |g| view(region, m, g))
