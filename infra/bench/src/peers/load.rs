@@ -131,7 +131,7 @@ pub async fn latency(targets: &[Target], plan: &PeerPlan) -> Latency {
 }
 
 /// One batch of `count` plain calls over `conns` (one client each): completed, errors, time.
-async fn batch(conns: Vec<Conn>, t: &Target, count: usize) -> (Vec<Conn>, Level) {
+async fn batch(conns: Vec<Conn>, t: &Target, count: usize) -> Level {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -161,25 +161,21 @@ async fn batch(conns: Vec<Conn>, t: &Target, count: usize) -> (Vec<Conn>, Level)
                     }
                 }
             }
-            (c, ok, err, first)
+            (ok, err, first)
         }));
     }
     let mut level = Level::default();
-    let mut back = Vec::new();
     for task in tasks {
-        if let Ok((c, ok, err, first)) = task.await {
+        if let Ok((ok, err, first)) = task.await {
             level.completed += ok;
             level.errors += err;
             if level.first_error.is_none() {
                 level.first_error = first;
             }
-            if err == 0 {
-                back.push(c);
-            }
         }
     }
     level.seconds = start.elapsed().as_secs_f64();
-    (back, level)
+    level
 }
 
 /// At each concurrency (clients per core × cores): batches of `plan.batch` plain calls,
@@ -197,7 +193,6 @@ pub async fn throughput(targets: &[Target], plan: &PeerPlan, cores: usize) -> Th
         let clients = per_core * cores;
         eprintln!("bench: peers: throughput at {clients} concurrent clients");
         let end = Instant::now() + per_level;
-        let mut pools: Vec<Vec<Conn>> = (0..n).map(|_| Vec::new()).collect();
         let mut acc: Vec<Level> = (0..n)
             .map(|_| Level {
                 clients,
@@ -211,7 +206,10 @@ pub async fn throughput(targets: &[Target], plan: &PeerPlan, cores: usize) -> Th
                 if acc[i].completed + acc[i].errors >= plan.requests || Instant::now() >= end {
                     continue;
                 }
-                let mut pool = std::mem::take(&mut pools[i]);
+                // Fresh connections per batch, opened before its clock starts: a pool left idle
+                // while the other targets ran may have been closed by its server (Node closes
+                // idle keep-alive connections after 5 s).
+                let mut pool = Vec::with_capacity(clients);
                 while pool.len() < clients {
                     match Conn::connect(t.addr).await {
                         Ok(c) => pool.push(c),
@@ -221,8 +219,7 @@ pub async fn throughput(targets: &[Target], plan: &PeerPlan, cores: usize) -> Th
                         }
                     }
                 }
-                let (back, l) = batch(pool, t, plan.batch).await;
-                pools[i] = back;
+                let l = batch(pool, t, plan.batch).await;
                 let a = &mut acc[i];
                 a.completed += l.completed;
                 a.errors += l.errors;
