@@ -20,7 +20,7 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-build structure fuzz fuzz-build
+.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-peers bench-build structure fuzz fuzz-build
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
@@ -28,6 +28,7 @@ help:
 	@echo "make test    install what is needed, run every test (unit, integration, conformance, template lint)"
 	@echo "make fuzz    run every cargo-fuzz target for FUZZ_SECONDS (60) each; grows fuzz/corpus (docs/fuzzing.md)"
 	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
+	@echo "make bench-peers  only the peers part: this gateway beside LiteLLM and Portkey (installs them pinned)"
 	@echo "make build   cargo lambda build --release for every deployed function (ARCH=arm64|x86_64)"
 	@echo "make lint    cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
 
@@ -115,6 +116,12 @@ bench: bench-build
 
 bench-quick: bench-build
 	$${CARGO_TARGET_DIR:-target}/release/bench --quick --out bench/results.json --doc docs/performance.md
+
+# The peers section alone (issue 24): LiteLLM proxy (pinned in infra/bench/peers/litellm, own venv
+# in target/peers/litellm-venv) and Portkey's gateway (pinned in infra/bench/peers/portkey, npm ci)
+# beside this gateway; updates the Peers part of docs/performance.md and bench/results.json.
+bench-peers: bench-build
+	$${CARGO_TARGET_DIR:-target}/release/bench --only peers --out bench/results.json --doc docs/performance.md
 
 .PHONY: build-dev
 

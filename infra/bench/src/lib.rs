@@ -10,6 +10,7 @@ pub mod direct;
 pub mod events;
 pub mod eventstream;
 pub mod micro;
+pub mod peers;
 pub mod procs;
 pub mod report;
 pub mod runtime_api;

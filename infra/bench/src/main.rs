@@ -52,13 +52,14 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "cold,warm,size,throughput,stream,micro,cache"
+        default_value = "cold,warm,size,throughput,stream,micro,cache,peers"
     )]
     only: Vec<String>,
     /// Leave TCP_NODELAY off on the runtime API's accepted sockets (diagnosis of Nagle delays).
     #[arg(long)]
     no_nodelay: bool,
-    /// Do not pip-install the Python baseline's requirements when they are missing.
+    /// Do not install the Python baseline's requirements or the peers (LiteLLM, Portkey) when
+    /// they are missing.
     #[arg(long)]
     no_install: bool,
 }
@@ -205,6 +206,7 @@ struct Run {
     figures: Vec<Figure>,
     not_measured: Vec<NotMeasured>,
     errors: Vec<String>,
+    peers: Option<bench::peers::report::PeersResult>,
 }
 
 impl Run {
@@ -321,6 +323,7 @@ async fn run(args: Args) -> ExitCode {
         figures: Vec::new(),
         not_measured: Vec::new(),
         errors: Vec::new(),
+        peers: None,
     };
     let machine = Machine::detect();
     let load_start = load_avg();
@@ -825,6 +828,44 @@ async fn run(args: Args) -> ExitCode {
         }
     }
 
+    // ---- Peers: LiteLLM and Portkey beside this gateway (issue 24) ----
+    if on("peers") && emulator.is_some() {
+        let input = bench::peers::PeersInput {
+            paths: bench::peers::servers::PeerPaths {
+                root: root.clone(),
+                target: target.clone(),
+                log_dir: log_dir.clone(),
+            },
+            ctx: &ctx,
+            stream_url_bin: &bin("stream-url"),
+            template: &match fixture(&root, "function-url-post-converse.json")
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    run.error(e);
+                    serde_json::Value::Null
+                }
+            },
+            cores: machine.cores,
+            install: !args.no_install,
+        };
+        let peer_plan = if args.quick {
+            bench::peers::QUICK
+        } else {
+            bench::peers::FULL
+        };
+        let mut p = bench::peers::run(input, &peer_plan).await;
+        p.load_average = Some(load_avg());
+        for e in &p.errors {
+            run.error(format!("peers: {e}"));
+        }
+        for (what, why) in &p.not_measured {
+            run.skip(format!("peers: {what}"), why.clone());
+        }
+        run.peers = Some(p);
+    }
+
     drop(emulator);
     let failed = !run.errors.is_empty();
     run.load = Some(format!("{} at start, {} at end", load_start, load_avg()));
@@ -845,6 +886,19 @@ async fn finish(
     bin_dir: &Path,
     started: Instant,
 ) {
+    let peers_only = args.only.iter().all(|o| o == "peers");
+    let peers_md = run.peers.as_ref().map(|p| p.markdown());
+    let peers_json = run
+        .peers
+        .as_ref()
+        .and_then(|p| serde_json::to_value(p).ok());
+    if peers_only
+        && let (Some(md), Some(js)) = (&peers_md, &peers_json)
+        && merge_peers(&args.out, &args.doc, md, js).is_ok()
+    {
+        println!("{md}");
+        return;
+    }
     let report = Report {
         schema: 1,
         generated_unix: std::time::SystemTime::now()
@@ -860,6 +914,8 @@ async fn finish(
         not_measured: run.not_measured,
         errors: run.errors,
         duration_s: started.elapsed().as_secs_f64(),
+        peers: peers_json,
+        peers_md,
     };
     match report.write_json(&args.out) {
         Ok(()) => eprintln!("bench: wrote {}", args.out.display()),
@@ -877,6 +933,24 @@ async fn finish(
             .next()
             .unwrap_or("")
     );
+}
+
+/// A peers-only run updates the last full report in place: the `peers` block of the JSON and
+/// the Peers part of the Markdown; the other figures stay those of their own run.
+fn merge_peers(out: &Path, doc: &Path, md: &str, js: &serde_json::Value) -> Result<(), String> {
+    let text = std::fs::read_to_string(out).map_err(|e| e.to_string())?;
+    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let old = std::fs::read_to_string(doc).map_err(|e| e.to_string())?;
+    v["peers"] = js.clone();
+    let json = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(out, json).map_err(|e| e.to_string())?;
+    std::fs::write(doc, bench::peers::report::splice(&old, md)).map_err(|e| e.to_string())?;
+    eprintln!(
+        "bench: peers-only run: updated the peers part of {} and {}",
+        out.display(),
+        doc.display()
+    );
+    Ok(())
 }
 
 /// One warm session: function, event label, event, the direct call it is paired with.

@@ -124,6 +124,12 @@ pub struct Report {
     pub not_measured: Vec<NotMeasured>,
     pub errors: Vec<String>,
     pub duration_s: f64,
+    /// The peers section (issue 24), when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers: Option<serde_json::Value>,
+    /// Its part of the Markdown report.
+    #[serde(skip)]
+    pub peers_md: Option<String>,
 }
 
 fn num(v: f64, unit: &str) -> String {
@@ -311,6 +317,10 @@ impl Report {
                 let _ = writeln!(m, "- {e}");
             }
         }
+        if let Some(p) = &self.peers_md {
+            m.push('\n');
+            m.push_str(p);
+        }
         m.push_str(METHOD);
         m
     }
@@ -433,6 +443,8 @@ mod tests {
             }],
             errors: vec![],
             duration_s: 1.0,
+            peers: None,
+            peers_md: None,
         };
         let md = r.markdown();
         assert!(

@@ -11,6 +11,7 @@
 //! chunked) yields its time to first byte, not only its completion. Accepted sockets get
 //! `TCP_NODELAY` by default (see [`ApiOptions`]).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,19 +86,74 @@ impl Default for ApiOptions {
     }
 }
 
+/// What a routed response sends as it arrives (see [`RuntimeApi::start_live`]).
+#[derive(Debug)]
+pub enum LiveFrame {
+    Data(Bytes),
+    /// The end of the response: `None` when complete, else the error (a function error, an error
+    /// trailer, or a body read failure).
+    End(Option<String>),
+}
+
+/// Request ID → where its response's frames go. Registered before the event is pushed.
+pub type LiveRoutes = Arc<std::sync::Mutex<HashMap<String, mpsc::UnboundedSender<LiveFrame>>>>;
+
+/// Queues events from anywhere (a clone of the server's queue).
+#[derive(Clone)]
+pub struct Pusher {
+    events: mpsc::UnboundedSender<Invocation>,
+    seq: Arc<AtomicU64>,
+    routes: Option<LiveRoutes>,
+}
+
+impl Pusher {
+    /// Queues an event; returns its request ID.
+    pub fn push(&self, body: Bytes) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let id = format!("00000000-0000-4000-8000-{n:012x}");
+        let _ = self.events.send(Invocation {
+            id: id.clone(),
+            body,
+        });
+        id
+    }
+
+    /// Queues an event whose response is relayed frame by frame to the returned receiver
+    /// (a live server only; on another the receiver ends at once).
+    pub fn push_live(&self, body: Bytes) -> mpsc::UnboundedReceiver<LiveFrame> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let id = format!("00000000-0000-4000-8000-{n:012x}");
+        if let Some(r) = &self.routes
+            && let Ok(mut m) = r.lock()
+        {
+            m.insert(id.clone(), tx);
+        }
+        let _ = self.events.send(Invocation { id, body });
+        rx
+    }
+}
+
 struct Shared {
     events: Mutex<mpsc::UnboundedReceiver<Invocation>>,
     signals: mpsc::UnboundedSender<Signal>,
     function_name: String,
+    /// Set by [`RuntimeApi::start_live`]: responses are relayed, not buffered into signals.
+    live: Option<LiveRoutes>,
+}
+
+impl Shared {
+    fn route(&self, id: &str) -> Option<mpsc::UnboundedSender<LiveFrame>> {
+        self.live.as_ref()?.lock().ok()?.remove(id)
+    }
 }
 
 /// The server; stopped when dropped.
 pub struct RuntimeApi {
     pub addr: SocketAddr,
-    events: mpsc::UnboundedSender<Invocation>,
+    pusher: Pusher,
     signals: mpsc::UnboundedReceiver<Signal>,
     task: JoinHandle<()>,
-    seq: AtomicU64,
 }
 
 impl Drop for RuntimeApi {
@@ -114,6 +170,21 @@ impl RuntimeApi {
 
     /// As [`RuntimeApi::start`], with explicit socket options.
     pub async fn start_with(function_name: &str, opts: ApiOptions) -> std::io::Result<Self> {
+        Self::serve(function_name, opts, None).await
+    }
+
+    /// A server that relays each response pushed with [`Pusher::push_live`] frame by frame as
+    /// it arrives (an HTTP front in the bench's peers section), instead of buffering it into a
+    /// [`Signal::Response`].
+    pub async fn start_live(function_name: &str, opts: ApiOptions) -> std::io::Result<Self> {
+        Self::serve(function_name, opts, Some(LiveRoutes::default())).await
+    }
+
+    async fn serve(
+        function_name: &str,
+        opts: ApiOptions,
+        live: Option<LiveRoutes>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let nodelay = opts.nodelay;
@@ -128,6 +199,7 @@ impl RuntimeApi {
             events: Mutex::new(erx),
             signals: stx,
             function_name: function_name.to_string(),
+            live: live.clone(),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -144,10 +216,13 @@ impl RuntimeApi {
         });
         Ok(RuntimeApi {
             addr,
-            events: etx,
+            pusher: Pusher {
+                events: etx,
+                seq: Arc::new(AtomicU64::new(0)),
+                routes: live,
+            },
             signals: srx,
             task,
-            seq: AtomicU64::new(0),
         })
     }
 
@@ -158,13 +233,12 @@ impl RuntimeApi {
 
     /// Queues an event; returns its request ID.
     pub fn push(&self, body: Bytes) -> String {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        let id = format!("00000000-0000-4000-8000-{n:012x}");
-        let _ = self.events.send(Invocation {
-            id: id.clone(),
-            body,
-        });
-        id
+        self.pusher.push(body)
+    }
+
+    /// A handle that queues events without borrowing the server.
+    pub fn pusher(&self) -> Pusher {
+        self.pusher.clone()
     }
 
     /// The next signal, or `None` after `timeout`.
@@ -274,6 +348,10 @@ async fn response(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if let Some(tx) = s.route(&id) {
+        relay(body, tx).await;
+        return accepted();
+    }
     let streaming = headers
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
@@ -289,7 +367,41 @@ async fn response(
     accepted()
 }
 
+/// Sends each data frame on as it arrives, then the end (with the error trailer, if any).
+async fn relay(mut body: Body, tx: mpsc::UnboundedSender<LiveFrame>) {
+    let mut error = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => {
+                    let _ = tx.send(LiveFrame::Data(d));
+                }
+                Err(f) => {
+                    if let Some(v) = f
+                        .trailers_ref()
+                        .and_then(|t| t.get("lambda-runtime-function-error-type"))
+                    {
+                        error = Some(String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    }
+                }
+            },
+            Err(e) => {
+                error = Some(format!("body read failed: {e}"));
+                break;
+            }
+        }
+    }
+    let _ = tx.send(LiveFrame::End(error));
+}
+
 async fn error(State(s): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Some(tx) = s.route(&id) {
+        let _ = tx.send(LiveFrame::End(Some(format!(
+            "function error: {}",
+            String::from_utf8_lossy(&body)
+        ))));
+        return accepted();
+    }
     let _ = s.signals.send(Signal::Error {
         id,
         at: Instant::now(),

@@ -154,7 +154,7 @@ pub struct Session {
     pub first_next: Option<Instant>,
 }
 
-fn lambda_env(
+pub(crate) fn lambda_env(
     cmd: &mut Command,
     spec: &FnSpec,
     ctx: &LaunchCtx,
