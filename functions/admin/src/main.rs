@@ -3,8 +3,12 @@ use std::sync::Arc;
 use inference_core::serve::{self, keep_serving};
 use inference_core::services::Services;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+/// The runtime, started after what must precede its threads (`serve::start`).
+fn main() -> Result<(), lambda_http::Error> {
+    serve::start(run())
+}
+
+async fn run() -> Result<(), lambda_http::Error> {
     // Built once per cold start; a missing keys or usage table stops init here, naming it.
     let services = Services::load().await?;
     let admin = services.key_admin()?;

@@ -11,8 +11,12 @@ use inference_core::services::Services;
 use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use serde_json::Value;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+/// The runtime, started after what must precede its threads (`serve::start`).
+fn main() -> Result<(), lambda_runtime::Error> {
+    serve::start(run())
+}
+
+async fn run() -> Result<(), lambda_runtime::Error> {
     // Built once per cold start (a bad setting stops init here, naming the variable). With
     // GATEWAY_AUTH=api_key a job runs as the key that submitted it (docs/auth.md).
     let services = Services::load().await?;

@@ -56,12 +56,20 @@ impl CatalogStore {
         }
     }
 
-    /// Refreshes now in the background (the first request does not wait for it), then every
-    /// `every` (`GATEWAY_CATALOG_REFRESH_SECS`). In a Lambda the task runs while the
-    /// environment is thawed: a refresh that fell due while frozen runs at the next request.
-    pub fn spawn_refresh(self: &Arc<Self>, control: ControlPlane, every: Duration) {
+    /// Refreshes in the background once `first` resolves (the function passes
+    /// [`serve::first_answered`](crate::serve::first_answered): the first request neither waits
+    /// for the read nor shares the CPU with it), then every `every`
+    /// (`GATEWAY_CATALOG_REFRESH_SECS`). In a Lambda the task runs while the environment is
+    /// thawed: a refresh that fell due while frozen runs at the next request.
+    pub fn spawn_refresh(
+        self: &Arc<Self>,
+        control: ControlPlane,
+        every: Duration,
+        first: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
         let store = Arc::clone(self);
         tokio::spawn(async move {
+            first.await;
             loop {
                 store.refresh(&control).await;
                 tokio::time::sleep(every).await;

@@ -32,6 +32,7 @@ pub mod loopback;
 pub mod pipeline;
 pub mod serve;
 pub mod services;
+pub mod tls_roots;
 #[cfg(feature = "web")]
 pub mod web;
 

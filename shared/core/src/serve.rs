@@ -14,6 +14,7 @@
 //! every client that gave up.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use futures_util::FutureExt;
 use futures_util::future::Map;
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{LambdaInvocation, Runtime};
+use tokio::sync::Notify;
 
 /// What `lambda_runtime` returns and its services fail with.
 pub type RuntimeError = lambda_runtime::Error;
@@ -84,6 +86,7 @@ pub struct UndeliveredService<S>(S);
 type Settle = fn(Result<(), RuntimeError>) -> Result<(), RuntimeError>;
 
 fn settle(result: Result<(), RuntimeError>) -> Result<(), RuntimeError> {
+    FIRST_ANSWER.mark();
     if let Err(e) = result {
         tracing::warn!(error = %e, "result not delivered to the Lambda Runtime API (the client gave up?); polling for the next event");
     }
@@ -108,6 +111,63 @@ where
 }
 
 /// When to start again, and when to give up.
+/// Builds the tokio runtime and runs a function's `main` on it, after the steps that must come
+/// before any thread starts ([`tls_roots::prefer_system_bundle`](crate::tls_roots)). Every
+/// function's `main` is this, instead of `#[tokio::main]`.
+pub fn start<E>(main: impl Future<Output = Result<(), E>>) -> Result<(), E>
+where
+    E: From<std::io::Error>,
+{
+    crate::tls_roots::prefer_system_bundle();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(main)
+}
+
+/// Reached once the first invocation has ended (its result posted, or given up on): work a
+/// function can defer past its first answer, so that the answer does not share the CPU with it
+/// (the live catalog's first read of the control plane).
+static FIRST_ANSWER: Milestone = Milestone::new();
+
+/// Resolves once the process has answered its first invocation (at once if it already has).
+pub async fn first_answered() {
+    FIRST_ANSWER.reached().await;
+}
+
+/// A one-way flag a task can wait for.
+#[derive(Debug)]
+struct Milestone {
+    done: AtomicBool,
+    notify: Notify,
+}
+
+impl Milestone {
+    const fn new() -> Milestone {
+        Milestone {
+            done: AtomicBool::new(false),
+            notify: Notify::const_new(),
+        }
+    }
+
+    fn mark(&self) {
+        if !self.done.swap(true, Ordering::AcqRel) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    async fn reached(&self) {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a `mark` between the two is not missed.
+        notified.as_mut().enable();
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Backoff {
     /// A run that lasted at least this long counts as healthy: the next failure starts over.
@@ -171,7 +231,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::AtomicU32;
 
     /// `BACKOFF` scaled down to milliseconds.
     const FAST: Backoff = Backoff {
@@ -185,6 +245,34 @@ mod tests {
     fn an_undelivered_result_counts_as_done() {
         assert!(settle(Err("connection reset by peer".into())).is_ok());
         assert!(settle(Ok(())).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_milestone_wakes_who_waits_and_lets_later_waiters_through() {
+        let m = std::sync::Arc::new(Milestone::new());
+        let waiter = tokio::spawn({
+            let m = std::sync::Arc::clone(&m);
+            async move { m.reached().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "reached before it was marked");
+        m.mark();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("a waiter was not woken")
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), m.reached())
+            .await
+            .expect("a later waiter waited");
+    }
+
+    #[tokio::test]
+    async fn an_ended_invocation_marks_the_first_answer() {
+        // Whatever the result: a delivered one, or one the Runtime API did not take.
+        let _ = settle(Err("connection reset by peer".into()));
+        tokio::time::timeout(Duration::from_secs(5), first_answered())
+            .await
+            .expect("the first answer was not marked");
     }
 
     #[tokio::test]

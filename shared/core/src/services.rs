@@ -31,8 +31,8 @@ impl Services {
     /// instead of failing every request later), starts telemetry, loads the catalog and the SDK
     /// configuration, and builds the gateway: the Bedrock client with the gateway's region, retry
     /// and timeout settings, and the API keys where `GATEWAY_AUTH` asks for them. The live
-    /// catalog's first read of the control plane starts here, in the background
-    /// (`GATEWAY_CATALOG_REFRESH_SECS`).
+    /// catalog's refresh task starts here; its first read of the control plane waits until the
+    /// first invocation has been answered (`GATEWAY_CATALOG_REFRESH_SECS`).
     pub async fn load() -> Result<Services, InitError> {
         let config = Config::from_env()?;
         telemetry::init(&config);
@@ -46,7 +46,8 @@ impl Services {
         let gateway = Gateway::new(config, catalog, client).with_control_plane(control.clone());
         if refresh > 0 {
             let every = std::time::Duration::from_secs(refresh.into());
-            gateway.catalog_store().spawn_refresh(control, every);
+            let first = crate::serve::first_answered();
+            gateway.catalog_store().spawn_refresh(control, every, first);
         }
         #[cfg(feature = "keys")]
         let gateway = gateway.with_auth(crate::auth::Auth::from_sdk_config(&sdk)?);
