@@ -421,6 +421,16 @@ class LocalStack:
                    timeout=300)
         _wait_http(self.function_url("invoke", "/v1/models"), "invoke (via cargo lambda watch)",
                    child, timeout=600, build_failure="could not compile")
+        # `cargo lambda invoke` defaults to [::1]: forward the IPv6 loopback to the watcher.
+        forward = self._spawn("loopback6", [sys.executable, str(ROOT / "infra" / "local" / "loopback6.py"),
+                                            str(self.ports.functions)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and forward.proc.poll() is None:
+            try:
+                socket.create_connection(("::1", self.ports.functions), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
 
     def _start_bridge(self) -> None:
         """The event-source bridge (bridge.py): SQS -> async-callback, as Lambda's mapping does."""

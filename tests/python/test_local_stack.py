@@ -28,6 +28,25 @@ def test_models_list_through_cargo_lambda_watch(local_stack):  # noqa: F811
     assert "anthropic.claude-sonnet-4-5-20250929-v1:0" in ids
 
 
+@pytest.mark.parametrize("function, event", [
+    ("invoke", "apigw-v2-get-models.json"),
+    ("count", "apigw-v2-post-count.json"),
+])
+def test_cargo_lambda_invoke_works_as_its_docs_show(local_stack, function, event):  # noqa: F811
+    """`cargo lambda invoke <function> --data-file <event>` with cargo-lambda's default address
+    ([::1]); only the port is named, since the test stack takes a free one instead of 9000."""
+    out = subprocess.run(
+        [str(stack_module.VENV_BIN / "cargo-lambda"), "lambda", "invoke", function,
+         "--invoke-port", str(local_stack.ports.functions),
+         "--data-file", str(ROOT / "tests" / "fixtures" / "events" / event)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+    reply = json.loads(out.stdout)
+    assert reply["statusCode"] == 200, reply
+
+
 def test_resources_of_the_template_exist(local_stack):  # noqa: F811
     s3 = local_stack._boto("s3")
     assert stack_module.BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]

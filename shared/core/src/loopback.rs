@@ -4,6 +4,11 @@
 //! with a cross-origin "simple" POST (no preflight), or reach it by DNS rebinding (a hostile
 //! name resolving to 127.0.0.1). With the flag on, a request must name a loopback host in
 //! `Host`, and a browser's `Origin`, when present, must be a loopback origin too.
+//!
+//! The `Host` of AWS's own front ends (`*.execute-api.REGION.amazonaws.com`,
+//! `*.lambda-url.REGION.on.aws`) passes as well: the recorded events a developer sends with
+//! `cargo lambda invoke` carry it. It opens no way in: a browser sends such a `Host` only to a
+//! name AWS resolves, never to 127.0.0.1, and a page's `Origin` is still checked.
 
 use http::HeaderMap;
 
@@ -30,7 +35,7 @@ pub fn refusal(headers: &HeaderMap) -> Option<GatewayError> {
     let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
-    if !host.is_some_and(is_loopback_authority) {
+    if !host.is_some_and(|h| is_loopback_authority(h) || is_aws_front_end(h)) {
         return refuse("Host is not a loopback address");
     }
     if let Some(origin) = headers.get(http::header::ORIGIN) {
@@ -44,6 +49,20 @@ pub fn refusal(headers: &HeaderMap) -> Option<GatewayError> {
         }
     }
     None
+}
+
+/// An API Gateway or Function URL host name (no port): `ID.execute-api.REGION.amazonaws.com`,
+/// `ID.lambda-url.REGION.on.aws`.
+fn is_aws_front_end(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    let plain =
+        |l: &&str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    match labels.as_slice() {
+        [id, "execute-api", region, "amazonaws", "com"]
+        | [id, "lambda-url", region, "on", "aws"] => plain(id) && plain(region),
+        _ => false,
+    }
 }
 
 /// `localhost`, `127.0.0.1`, `[::1]`, with an optional port; nothing else.
@@ -92,6 +111,9 @@ mod tests {
             "LOCALHOST",
             "[::1]:9000",
             "127.0.0.1",
+            // Recorded API Gateway and Function URL events (`cargo lambda invoke`).
+            "abc123.execute-api.us-east-1.amazonaws.com",
+            "abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws",
         ] {
             assert!(refusal(&headers(Some(host), None)).is_none(), "{host}");
         }
@@ -115,6 +137,10 @@ mod tests {
             "[::1]x",
             "127.0.0.1:90a",
             "",
+            "evil.example.execute-api.us-east-1.amazonaws.com.evil.example",
+            "execute-api.us-east-1.amazonaws.com",
+            "a.b.execute-api.us-east-1.amazonaws.com",
+            "abc.lambda-url.us-east-1.on.aws:9000",
         ] {
             let e = refusal(&headers(Some(host), None)).expect(host);
             assert_eq!(e.status().as_u16(), 400, "{host}");
@@ -125,6 +151,7 @@ mod tests {
             "null",
             "http://localhost.evil.example",
             "http://127.0.0.1@evil.example",
+            "https://abc123.execute-api.us-east-1.amazonaws.com",
         ] {
             let e = refusal(&headers(Some("127.0.0.1:9000"), Some(origin))).expect(origin);
             assert!(e.message().contains("cross-origin"), "{e}");
