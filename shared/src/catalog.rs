@@ -308,6 +308,10 @@ pub struct ModelEntry {
     /// Tiers other than standard the model offers, with their prices.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<TierOffer>,
+    /// Bedrock batch inference (CreateModelInvocationJob), where AWS lists the model as
+    /// supported: its price as a multiple of on-demand (`crate::batch_offer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch_offer::BatchOffer>,
     /// `anthropic-beta` values Bedrock accepts for this model on the native Claude body
     /// (`anthropic_beta`); `/v1/messages` drops the others instead of letting Bedrock 400.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -569,6 +573,9 @@ impl Catalog {
                 )));
             }
             m.check_tiers().map_err(bad)?;
+            if let Some(b) = &m.batch {
+                b.check().map_err(|e| bad(format!("model {}: {e}", m.id)))?;
+            }
             for (field, d) in [("price_date", &m.price_date), ("as_of", &m.as_of)] {
                 if let Some(d) = d
                     && !is_date(d)

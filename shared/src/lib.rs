@@ -26,6 +26,7 @@
 //! The call pipeline, the stores, jobs and the HTTP edge are `inference-core`, which depends on
 //! this crate (never the other way).
 
+pub mod batch_offer;
 pub mod body;
 pub mod call;
 pub mod catalog;
