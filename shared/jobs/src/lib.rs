@@ -9,6 +9,8 @@
 //! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
 //! - [`results`]: result objects in S3 and presigned links.
 //! - [`submit`]: checking a submission up front.
+//! - [`deadline`], [`planner`]: a job's deadline and the choice of on demand, flex, batch or
+//!   async invoke that meets it at the lowest cost.
 //! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
 //! - [`charge`]: jobs admitted and charged to the API key that submitted them.
 //! - [`checkpoint`]: per-line checkpoints of S3 `inbox/` objects (no line runs twice).
@@ -20,8 +22,10 @@
 pub mod async_invoke;
 pub mod charge;
 pub mod checkpoint;
+pub mod deadline;
 pub mod id;
 pub mod idempotency;
+pub mod planner;
 pub mod queue;
 pub mod record;
 pub mod results;
