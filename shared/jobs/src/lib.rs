@@ -12,6 +12,7 @@
 //! - [`deadline`], [`planner`]: a job's deadline and the choice of on demand, flex, batch or
 //!   async invoke that meets it at the lowest cost.
 //! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
+//! - [`batch`]: Bedrock batch inference for jobs planned there (groups, runs, records).
 //! - [`charge`]: jobs admitted and charged to the API key that submitted them.
 //! - [`checkpoint`]: per-line checkpoints of S3 `inbox/` objects (no line runs twice).
 //! - [`signature`], [`url_guard`], [`webhook`]: signed, SSRF-safe webhook delivery, each API
@@ -20,6 +21,7 @@
 //! - [`settings`]: the jobs configuration.
 
 pub mod async_invoke;
+pub mod batch;
 pub mod charge;
 pub mod checkpoint;
 pub mod deadline;
