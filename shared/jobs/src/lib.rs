@@ -9,7 +9,7 @@
 //! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
 //! - [`results`]: result objects in S3 and presigned links.
 //! - [`submit`]: checking a submission up front.
-//! - [`deadline`], [`planner`]: a job's deadline and the choice of on demand, flex, batch or
+//! - [`deadline`], [`planner`], [`quote`]: a job's deadline and the choice of on demand, flex, batch or
 //!   async invoke that meets it at the lowest cost.
 //! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
 //! - [`batch`]: Bedrock batch inference for jobs planned there (groups, runs, records).
@@ -29,6 +29,7 @@ pub mod id;
 pub mod idempotency;
 pub mod planner;
 pub mod queue;
+pub mod quote;
 pub mod record;
 pub mod results;
 pub mod secrets;

@@ -5,7 +5,11 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use rust_decimal::Decimal;
+
+use super::deadline::Deadline;
 use super::id::IdempotencyKey;
+use super::planner::{Plan, Wants};
 use super::record::JobKind;
 use super::url_guard::{UrlPolicy, WebhookUrl};
 use inference_core::catalog::Capability;
@@ -29,19 +33,45 @@ pub struct Submission {
     pub webhook_url: Option<WebhookUrl>,
     /// The caller's key.
     pub idempotency_key: Option<IdempotencyKey>,
-    /// SHA-256 of the canonical submission (request and webhook URL).
+    /// SHA-256 of the canonical submission (request, webhook URL, deadline, cost cap).
     pub request_hash: String,
+    /// `deadline`: how long the caller can wait.
+    pub deadline: Option<Deadline>,
+    /// `max_cost_usd`.
+    pub max_cost_usd: Option<Decimal>,
+    /// How it will run, and why (`planner`).
+    pub plan: Plan,
+}
+
+/// Largest `max_cost_usd` accepted.
+const MAX_COST_CAP: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// `max_cost_usd`: a positive number (or decimal string) up to 1,000,000.
+fn max_cost(v: Value) -> Result<Option<Decimal>, GatewayError> {
+    let bad = || invalid("max_cost_usd: expected a positive number of US dollars (e.g. 0.25), at most 1000000");
+    let d = match v {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.to_string().parse::<Decimal>().map_err(|_| bad())?,
+        Value::String(t) => t.trim().parse::<Decimal>().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    if d <= Decimal::ZERO || d > MAX_COST_CAP {
+        return Err(bad());
+    }
+    Ok(Some(d))
 }
 
 fn invalid(m: impl Into<String>) -> GatewayError {
     GatewayError::invalid_request(m)
 }
 
-/// Parses and checks a submission; resolves the webhook host (DNS) when it is a name.
+/// Parses and checks a submission, resolves the webhook host (DNS) when it is a name, and plans
+/// it (`batch_on`: the deployment runs Bedrock batch).
 pub async fn validate(
     gw: &Gateway,
     body: Value,
     policy: UrlPolicy,
+    batch_on: bool,
 ) -> Result<Submission, GatewayError> {
     let Value::Object(mut o) = body else {
         return Err(invalid("request body must be a JSON object"));
@@ -53,13 +83,25 @@ pub async fn validate(
             "model",
             "webhook_url",
             "idempotency_key",
+            "deadline",
+            "max_cost_usd",
         ]
         .contains(&k.as_str())
     }) {
         return Err(invalid(format!(
-            "unknown field {k:?}; expected request (a Converse request), or native and model, plus optional webhook_url and idempotency_key"
+            "unknown field {k:?}; expected request (a Converse request), or native and model, plus optional webhook_url, idempotency_key, deadline and max_cost_usd"
         )));
     }
+    let deadline = match o.remove("deadline") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(Deadline::parse(&d)?),
+        Some(_) => {
+            return Err(invalid(
+                "deadline: expected a string such as \"10m\" or \"24h\"",
+            ));
+        }
+    };
+    let max_cost_usd = max_cost(o.remove("max_cost_usd").unwrap_or(Value::Null))?;
     let idempotency_key = match o.remove("idempotency_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(k)) => Some(IdempotencyKey::parse(&k)?),
@@ -139,12 +181,31 @@ pub async fn validate(
                 .context("job request"),
         );
     }
-    let request_hash = hash(&json!({
+    let options = super::quote::options(gw, kind, &request, batch_on)?;
+    let plan = super::planner::plan(
+        &options,
+        &Wants {
+            deadline,
+            max_cost_usd,
+        },
+    )?;
+    let mut canonical = json!({
         "kind": kind.as_str(),
         "request": request,
         "webhook_url": webhook_url.as_ref().map(WebhookUrl::as_str),
-    }));
+    });
+    // Absent when not given, so submissions from before deadlines hash as they did.
+    if let Some(d) = deadline {
+        canonical["deadline_ms"] = json!(d.as_ms());
+    }
+    if let Some(c) = max_cost_usd {
+        canonical["max_cost_usd"] = json!(c.normalize().to_string());
+    }
+    let request_hash = hash(&canonical);
     Ok(Submission {
+        deadline,
+        max_cost_usd,
+        plan,
         kind,
         model,
         request,
@@ -179,6 +240,17 @@ fn canonical(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_cost_takes_positive_numbers_and_strings() {
+        assert_eq!(max_cost(json!(0.25)).unwrap(), Some("0.25".parse().unwrap()));
+        assert_eq!(max_cost(json!("1.5")).unwrap(), Some("1.5".parse().unwrap()));
+        assert_eq!(max_cost(Value::Null).unwrap(), None);
+        for bad in [json!(0), json!(-1), json!("x"), json!(true), json!(2_000_000)] {
+            let e = max_cost(bad.clone()).unwrap_err();
+            assert!(e.message().starts_with("max_cost_usd:"), "{bad}");
+        }
+    }
 
     #[test]
     fn hashes_ignore_key_order_but_not_content() {

@@ -66,3 +66,32 @@ mod tests {
         assert!(id.input_key().starts_with("batch/gwbatch-"));
     }
 }
+
+/// Prices `usage` at the model's batch price list (`batch_offer`), as the job's `cost` with
+/// `tier: "batch"`; `None` when the model has no batch price.
+pub fn batch_cost(
+    catalog: &inference_core::catalog::Catalog,
+    model: &inference_core::catalog::ModelEntry,
+    scope: inference_core::catalog::PricingScope,
+    usage: &inference_core::cost::Usage,
+) -> Option<inference_core::cost::Cost> {
+    let prices = inference_core::batch_offer::batch_prices(model, scope)?;
+    let mut priced = model.clone();
+    priced.price = prices;
+    priced.price_regional = None;
+    Some(inference_core::cost::cost_of(
+        catalog,
+        &priced,
+        inference_core::catalog::PricingScope::Global,
+        usage,
+    ))
+}
+
+/// A cost's JSON marked as batch-priced.
+pub fn batch_cost_json(cost: &inference_core::cost::Cost) -> serde_json::Value {
+    let mut v = cost.to_json();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("tier".into(), "batch".into());
+    }
+    v
+}
