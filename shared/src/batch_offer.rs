@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{ModelEntry, PricingScope, Prices};
+use crate::catalog::{ModelEntry, Prices, PricingScope};
 
 /// `[models.batch]`: the model runs in Bedrock batch at `multiplier` x its on-demand prices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +55,14 @@ mod tests {
         let c = Catalog::embedded().unwrap();
         let m = c.by_name("nova-lite").unwrap();
         let b = batch_prices(m, PricingScope::Global).unwrap();
-        assert_eq!(b.input_cost_per_mtok * Decimal::TWO, m.price.input_cost_per_mtok);
-        assert_eq!(b.output_cost_per_mtok * Decimal::TWO, m.price.output_cost_per_mtok);
+        assert_eq!(
+            b.input_cost_per_mtok * Decimal::TWO,
+            m.price.input_cost_per_mtok
+        );
+        assert_eq!(
+            b.output_cost_per_mtok * Decimal::TWO,
+            m.price.output_cost_per_mtok
+        );
         assert!(m.batch.as_ref().unwrap().source.starts_with("https://"));
     }
 

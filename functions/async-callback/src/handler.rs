@@ -60,6 +60,7 @@ pub async fn handle(
             }
             Ok(Value::Object(Default::default()))
         }
+        Trigger::Schedule => crate::batch::tick(state, ctx).await,
     }
 }
 

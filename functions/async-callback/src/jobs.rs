@@ -18,10 +18,10 @@
 use std::time::Instant;
 
 use gateway_jobs::async_invoke::AsyncState;
+use gateway_jobs::planner::Mode;
 use gateway_jobs::record::{
     Claim, DEFAULT_LEASE_MS, async_output_prefix, decide, now_ms, result_key,
 };
-use gateway_jobs::planner::Mode;
 use gateway_jobs::results::ResultStore;
 use gateway_jobs::store::{Outcome, Owner};
 use gateway_jobs::webhook::WebhookSender;
@@ -46,6 +46,8 @@ pub struct JobsWorker {
     pub webhooks: WebhookSender,
     /// The delivery on which a retryable failure becomes final.
     pub max_receive_count: u32,
+    /// Bedrock batch for jobs planned there (`None`: off).
+    pub batch: Option<crate::batch::BatchWorker>,
 }
 
 impl JobsWorker {
@@ -62,6 +64,7 @@ impl JobsWorker {
                 gateway_jobs::secrets::resolve(sdk, &settings.secret).await?,
             ),
             max_receive_count: settings.max_receive_count,
+            batch: crate::batch::BatchWorker::new(sdk, &settings)?,
         })
     }
 }
@@ -336,7 +339,7 @@ async fn failed_attempt(
 /// A store failure here brings the message back (the record is not final yet, so the job must
 /// not be forgotten); webhook failures are only recorded (the job is final; a webhook whose
 /// delivery stopped stays `pending`). `Ok(true)`: this run recorded the outcome.
-async fn finish(
+pub(crate) async fn finish(
     worker: &JobsWorker,
     record: &JobRecord,
     owner: &Owner,

@@ -101,7 +101,10 @@ async fn submit_job(
         if !batch {
             enqueue_or_fail(jobs, &id).await?;
         }
-        let mode = record.plan.as_ref().map_or("on_demand", |p| p.mode.as_str());
+        let mode = record
+            .plan
+            .as_ref()
+            .map_or("on_demand", |p| p.mode.as_str());
         tracing::info!(job_id = %id, kind = record.kind.as_str(), model = %record.model, mode, "job queued");
         return Ok((StatusCode::ACCEPTED, record));
     }

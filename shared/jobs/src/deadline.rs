@@ -94,10 +94,24 @@ mod tests {
     #[test]
     fn refuses_bad_values_naming_the_field() {
         for bad in [
-            "", "10", "m", "59s", "8d", "169h", "10 m", "-5m", "1.5h", "10w", "99999999999s",
+            "",
+            "10",
+            "m",
+            "59s",
+            "8d",
+            "169h",
+            "10 m",
+            "-5m",
+            "1.5h",
+            "10w",
+            "99999999999s",
         ] {
             let e = Deadline::parse(bad).unwrap_err();
-            assert!(e.message().starts_with("deadline:"), "{bad}: {}", e.message());
+            assert!(
+                e.message().starts_with("deadline:"),
+                "{bad}: {}",
+                e.message()
+            );
             assert_eq!(e.error_type(), "invalid_request", "{bad}");
         }
     }

@@ -148,9 +148,9 @@ fn choose(o: &Options, w: &Wants) -> Plan {
     let mut best = (Mode::OnDemand, o.on_demand);
     match o.flex {
         None => skipped.push(format!("flex: not offered by {}", o.model)),
-        Some(_) if ms < FLEX_MIN_DEADLINE_MS => {
-            skipped.push(format!("flex: needs a deadline of at least 15m, not {deadline}"))
-        }
+        Some(_) if ms < FLEX_MIN_DEADLINE_MS => skipped.push(format!(
+            "flex: needs a deadline of at least 15m, not {deadline}"
+        )),
         Some(c) if c < best.1 => best = (Mode::Flex, c),
         Some(_) => skipped.push("flex: not cheaper".into()),
     }
@@ -171,7 +171,9 @@ fn choose(o: &Options, w: &Wants) -> Plan {
         Mode::Batch => format!(
             "deadline {deadline} leaves room for a Bedrock batch job (up to 24 h), the cheapest way"
         ),
-        Mode::Flex => format!("deadline {deadline}: the flex tier is the cheapest way that meets it"),
+        Mode::Flex => {
+            format!("deadline {deadline}: the flex tier is the cheapest way that meets it")
+        }
         _ => format!("deadline {deadline}: runs now, on demand"),
     };
     let reason = if skipped.is_empty() {
@@ -230,7 +232,11 @@ mod tests {
     fn short_deadlines_run_on_demand_and_say_why() {
         let p = plan(&nova_lite(), &wants("1m")).unwrap();
         assert_eq!(p.mode, Mode::OnDemand);
-        assert!(p.reason.contains("batch: needs a deadline of at least 24h"), "{}", p.reason);
+        assert!(
+            p.reason.contains("batch: needs a deadline of at least 24h"),
+            "{}",
+            p.reason
+        );
         assert!(p.reason.contains("not 1m"), "{}", p.reason);
         let p = plan(&nova_lite(), &wants("1439m")).unwrap();
         assert_eq!(p.mode, Mode::OnDemand);
@@ -257,8 +263,15 @@ mod tests {
         o.batch = Err("the request uses toolConfig".into());
         let p = plan(&o, &wants("2d")).unwrap();
         assert_eq!(p.mode, Mode::OnDemand);
-        assert!(p.reason.contains("batch: the request uses toolConfig"), "{}", p.reason);
-        assert!(p.reason.contains("flex: not offered by amazon.nova-lite-v1:0"));
+        assert!(
+            p.reason.contains("batch: the request uses toolConfig"),
+            "{}",
+            p.reason
+        );
+        assert!(
+            p.reason
+                .contains("flex: not offered by amazon.nova-lite-v1:0")
+        );
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub fn options(
     let input = inference_core::auth::input_estimate(resolved, Body::Converse(request));
     let output = u64::from(prepared.max_tokens.value);
     let catalog = gw.catalog();
-    let price = |tier| estimate_tier(&catalog, model, resolved.pricing, tier, input, output).total();
+    let price =
+        |tier| estimate_tier(&catalog, model, resolved.pricing, tier, input, output).total();
     let flex = (!parts.names_a_tier() && model.offers(Tier::Flex)).then(|| price(Tier::Flex));
     let batch = if !batch_on {
         Err("not configured on this deployment (GATEWAY_BATCH_ROLE_ARN)".to_owned())

@@ -408,7 +408,9 @@ impl JobRecord {
         put("max_cost_usd", self.max_cost_usd.clone().map(Into::into));
         put(
             "plan",
-            self.plan.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+            self.plan
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok()),
         );
         put("batch_id", self.batch_id.clone().map(Into::into));
         put("usage", self.usage.clone());

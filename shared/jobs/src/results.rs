@@ -85,7 +85,11 @@ impl ResultStore {
             .send()
             .await
             .map_err(|e| {
-                s3_error("ListObjectsV2", prefix, aws_sdk_s3::error::DisplayErrorContext(e))
+                s3_error(
+                    "ListObjectsV2",
+                    prefix,
+                    aws_sdk_s3::error::DisplayErrorContext(e),
+                )
             })?;
         Ok(out
             .contents()

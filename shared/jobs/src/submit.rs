@@ -48,7 +48,11 @@ const MAX_COST_CAP: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 
 /// `max_cost_usd`: a positive number (or decimal string) up to 1,000,000.
 fn max_cost(v: Value) -> Result<Option<Decimal>, GatewayError> {
-    let bad = || invalid("max_cost_usd: expected a positive number of US dollars (e.g. 0.25), at most 1000000");
+    let bad = || {
+        invalid(
+            "max_cost_usd: expected a positive number of US dollars (e.g. 0.25), at most 1000000",
+        )
+    };
     let d = match v {
         Value::Null => return Ok(None),
         Value::Number(n) => n.to_string().parse::<Decimal>().map_err(|_| bad())?,
@@ -243,10 +247,22 @@ mod tests {
 
     #[test]
     fn max_cost_takes_positive_numbers_and_strings() {
-        assert_eq!(max_cost(json!(0.25)).unwrap(), Some("0.25".parse().unwrap()));
-        assert_eq!(max_cost(json!("1.5")).unwrap(), Some("1.5".parse().unwrap()));
+        assert_eq!(
+            max_cost(json!(0.25)).unwrap(),
+            Some("0.25".parse().unwrap())
+        );
+        assert_eq!(
+            max_cost(json!("1.5")).unwrap(),
+            Some("1.5".parse().unwrap())
+        );
         assert_eq!(max_cost(Value::Null).unwrap(), None);
-        for bad in [json!(0), json!(-1), json!("x"), json!(true), json!(2_000_000)] {
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!("x"),
+            json!(true),
+            json!(2_000_000),
+        ] {
             let e = max_cost(bad.clone()).unwrap_err();
             assert!(e.message().starts_with("max_cost_usd:"), "{bad}");
         }

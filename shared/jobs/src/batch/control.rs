@@ -88,9 +88,9 @@ pub async fn state(client: &Client, arn: &str) -> Result<BatchState, GatewayErro
         .map_err(|e| control_error("GetModelInvocationJob", e))?;
     let status = out.status().cloned();
     Ok(match status {
-        Some(ModelInvocationJobStatus::Completed | ModelInvocationJobStatus::PartiallyCompleted) => {
-            BatchState::Finished
-        }
+        Some(
+            ModelInvocationJobStatus::Completed | ModelInvocationJobStatus::PartiallyCompleted,
+        ) => BatchState::Finished,
         Some(
             s @ (ModelInvocationJobStatus::Failed
             | ModelInvocationJobStatus::Stopped

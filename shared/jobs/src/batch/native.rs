@@ -34,9 +34,10 @@ pub fn blocker(model: &ModelEntry, request: &Value) -> Option<String> {
         ));
     }
     let texts_only = |blocks: Option<&Value>| {
-        blocks
-            .and_then(Value::as_array)
-            .is_some_and(|b| b.iter().all(|c| c.get("text").is_some() && c.as_object().is_some_and(|c| c.len() == 1)))
+        blocks.and_then(Value::as_array).is_some_and(|b| {
+            b.iter()
+                .all(|c| c.get("text").is_some() && c.as_object().is_some_and(|c| c.len() == 1))
+        })
     };
     let messages_ok = o
         .get("messages")
@@ -117,10 +118,18 @@ mod tests {
     fn anything_else_says_why_not() {
         let mut r = text_request();
         r["toolConfig"] = json!({"tools": []});
-        assert!(blocker(&model("nova-lite"), &r).unwrap().contains("toolConfig"));
+        assert!(
+            blocker(&model("nova-lite"), &r)
+                .unwrap()
+                .contains("toolConfig")
+        );
         let mut r = text_request();
         r["messages"][0]["content"][0] = json!({"image": {"format": "png"}});
-        assert!(blocker(&model("nova-lite"), &r).unwrap().contains("other than text"));
+        assert!(
+            blocker(&model("nova-lite"), &r)
+                .unwrap()
+                .contains("other than text")
+        );
         assert!(
             blocker(&model("haiku"), &text_request())
                 .unwrap()

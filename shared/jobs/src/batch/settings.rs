@@ -108,7 +108,9 @@ mod tests {
             let e = read(&[ROLE, (k, v)]).unwrap_err();
             assert!(e.message().contains(k), "{k}={v}");
         }
-        let s = read(&[ROLE, ("GATEWAY_BATCH_MIN_RECORDS", "10")]).unwrap().unwrap();
+        let s = read(&[ROLE, ("GATEWAY_BATCH_MIN_RECORDS", "10")])
+            .unwrap()
+            .unwrap();
         assert_eq!(s.min_records, 10);
     }
 }

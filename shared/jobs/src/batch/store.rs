@@ -69,7 +69,8 @@ impl JobStore {
     pub async fn add_to_batch_group(&self, model: &str, id: &JobId) -> Result<(), GatewayError> {
         self.add_to_set(&group_key(model), "members", vec![id.as_str().to_owned()])
             .await?;
-        self.add_to_set(INDEX, "models", vec![model.to_owned()]).await
+        self.add_to_set(INDEX, "models", vec![model.to_owned()])
+            .await
     }
 
     /// The jobs held for `model`.
@@ -252,8 +253,9 @@ impl JobStore {
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":plan", json_s(plan))
             .expression_attribute_values(":now", n(now));
-        let mut set = "SET #status = :queued, #plan = :plan, #updated_at = :now, #enqueued_at = :now"
-            .to_owned();
+        let mut set =
+            "SET #status = :queued, #plan = :plan, #updated_at = :now, #enqueued_at = :now"
+                .to_owned();
         if let Some(e) = last_error {
             b = b.expression_attribute_values(":err", json_s(e));
             set.push_str(", #last_error = :err");
@@ -270,7 +272,12 @@ impl JobStore {
         inference_core::dynamo::conditional(r, STORE, "UpdateItem (replan)")
     }
 
-    async fn add_to_set(&self, pk: &str, attr: &str, values: Vec<String>) -> Result<(), GatewayError> {
+    async fn add_to_set(
+        &self,
+        pk: &str,
+        attr: &str,
+        values: Vec<String>,
+    ) -> Result<(), GatewayError> {
         self.client
             .update_item()
             .table_name(&self.table)
