@@ -31,6 +31,7 @@ pub mod body;
 pub mod call;
 pub mod catalog;
 pub mod catalog_origin;
+pub mod catalog_tiers;
 pub mod config;
 pub mod convert;
 pub mod cost;

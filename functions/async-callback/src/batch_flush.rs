@@ -15,15 +15,15 @@ use gateway_jobs::batch::control;
 use gateway_jobs::batch::native;
 use gateway_jobs::batch::settings::MAX_RECORDS;
 use gateway_jobs::batch::store::{BatchRun, in_batch};
-use gateway_jobs::planner::{BATCH_WINDOW_MS, Mode, Plan};
+use gateway_jobs::planner::BATCH_WINDOW_MS;
 use gateway_jobs::record::now_ms;
 use gateway_jobs::{JobRecord, JobStatus};
 use inference_core::catalog::Capability;
 use inference_core::convert::ConverseParts;
 use inference_core::{CallContext, Gateway, GatewayError};
 
-use crate::batch::{BatchWorker, read_records};
-use crate::batch_poll::send_back;
+use crate::batch_return::{on_demand, send_back};
+use crate::batch_worker::{BatchWorker, read_records};
 use crate::jobs::JobsWorker;
 
 /// Flushes `model`'s group if it is full or due; returns the batches started.
@@ -105,22 +105,6 @@ async fn too_few(
     worker.store.remove_from_batch_group(model, &ids).await?;
     tracing::info!(model = %model, jobs = jobs.len(), "batch group too small at its deadline: run on demand");
     Ok(())
-}
-
-/// The plan of a job moved from batch to on demand: the on-demand estimate, and why.
-pub(crate) fn on_demand(record: &JobRecord, why: &str) -> Plan {
-    let on_demand = record
-        .plan
-        .as_ref()
-        .map(|p| p.on_demand_cost_usd)
-        .unwrap_or_default();
-    Plan {
-        mode: Mode::OnDemand,
-        reason: format!("planned as batch, now on demand: {why}"),
-        estimated_cost_usd: on_demand,
-        on_demand_cost_usd: on_demand,
-        saving_usd: Default::default(),
-    }
 }
 
 async fn start_batch(

@@ -9,24 +9,22 @@
 use std::collections::HashMap;
 
 use futures_util::stream::{self, StreamExt};
+use gateway_jobs::JobRecord;
 use gateway_jobs::batch::control::{self, BatchState};
 use gateway_jobs::batch::store::in_batch;
 use gateway_jobs::batch::{BatchId, batch_cost, batch_cost_json, native};
 use gateway_jobs::charge;
-use gateway_jobs::record::{now_ms, result_key};
+use gateway_jobs::record::result_key;
 use gateway_jobs::store::{Outcome, Owner};
-use gateway_jobs::{JobError, JobRecord};
 use inference_core::catalog::PricingScope;
 use inference_core::ids::ModelId;
 use inference_core::{CallContext, Gateway, GatewayError};
 use serde_json::{Value, json};
 
-use crate::batch::{BatchWorker, CONCURRENCY, read_records};
-use crate::batch_flush::{on_demand, submit_run};
+use crate::batch_flush::submit_run;
+use crate::batch_return::{gateway, send_back};
+use crate::batch_worker::{BatchWorker, CONCURRENCY, read_records};
 use crate::jobs::{JobsWorker, finish};
-
-/// A record retried on demand needs at least this long before its deadline.
-pub const ON_DEMAND_RETRY_MARGIN_MS: i64 = 5 * 60_000;
 
 /// What the output says about one record: the model's answer, or why it failed.
 type RecordOutcome = Result<Value, String>;
@@ -166,59 +164,5 @@ async fn record_outcome(
     {
         charge::settle_batch(gw, record, &usage, cost.as_ref()).await;
     }
-    Ok(())
-}
-
-fn gateway(e: crate::error::CallbackError) -> GatewayError {
-    match e {
-        crate::error::CallbackError::Gateway(g) => g,
-        other => GatewayError::internal(other.to_string()),
-    }
-}
-
-/// A member its batch did not answer: retried once on demand if its deadline leaves time
-/// (its message is sent first; until the record says on demand, a delivery finds it busy
-/// and comes back), else failed with the reason.
-pub(crate) async fn send_back(
-    _gw: &Gateway,
-    worker: &JobsWorker,
-    batch: &BatchWorker,
-    id: &BatchId,
-    record: &JobRecord,
-    why: &str,
-    ctx: &CallContext,
-) -> Result<(), GatewayError> {
-    let now = now_ms();
-    let job = &record.job_id;
-    let time_left = record
-        .deadline_at
-        .is_some_and(|d| now + ON_DEMAND_RETRY_MARGIN_MS < d);
-    if time_left {
-        batch.queue.enqueue(job).await?;
-        let last = JobError {
-            error_type: "batch_record_failed".into(),
-            message: why.to_owned(),
-            retryable: true,
-        };
-        let plan = on_demand(
-            record,
-            &format!("{why}; retried on demand within the deadline"),
-        );
-        worker
-            .store
-            .replan_on_demand(job, Some(id), &plan, Some(&last), now)
-            .await?;
-        tracing::info!(job_id = %job, batch_id = %id, "batch record failed; retried on demand");
-        return Ok(());
-    }
-    let err = JobError {
-        error_type: "batch_record_failed".into(),
-        message: format!("{why}; no time left before the deadline to retry on demand"),
-        retryable: false,
-    };
-    let owner = Owner::Batch(id.to_string());
-    finish(worker, record, &owner, &Outcome::Failed(err), ctx)
-        .await
-        .map_err(gateway)?;
     Ok(())
 }

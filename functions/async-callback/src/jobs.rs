@@ -47,7 +47,7 @@ pub struct JobsWorker {
     /// The delivery on which a retryable failure becomes final.
     pub max_receive_count: u32,
     /// Bedrock batch for jobs planned there (`None`: off).
-    pub batch: Option<crate::batch::BatchWorker>,
+    pub batch: Option<crate::batch_worker::BatchWorker>,
 }
 
 impl JobsWorker {
@@ -64,7 +64,7 @@ impl JobsWorker {
                 gateway_jobs::secrets::resolve(sdk, &settings.secret).await?,
             ),
             max_receive_count: settings.max_receive_count,
-            batch: crate::batch::BatchWorker::new(sdk, &settings)?,
+            batch: crate::batch_worker::BatchWorker::new(sdk, &settings)?,
         })
     }
 }
@@ -126,7 +126,7 @@ pub async fn process(
         }
         Claim::Busy => retry("job is running under another delivery's lease, or in its batch"),
         Claim::Held => {
-            // Planned as batch: the batch flusher (`crate::batch`) runs it, not this message
+            // Planned as batch: the batch driver (on its schedule) runs it, not this message
             // (a resubmission with the same idempotency key may have sent one).
             tracing::info!(job_id = %id, "batch job held for its group; message acknowledged");
             Ok(())

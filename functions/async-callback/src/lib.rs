@@ -5,6 +5,8 @@
 pub mod batch;
 mod batch_flush;
 mod batch_poll;
+mod batch_return;
+pub mod batch_worker;
 pub mod error;
 pub mod events;
 pub mod handler;

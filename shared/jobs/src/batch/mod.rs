@@ -52,21 +52,6 @@ impl fmt::Display for BatchId {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_round_trip_and_fit_bedrock_names() {
-        let id = BatchId::random();
-        assert_eq!(BatchId::parse(id.as_str()), Some(id.clone()));
-        assert!(id.as_str().len() <= 63);
-        assert!(BatchId::parse("gwbatch-xyz").is_none());
-        assert!(BatchId::parse("job_0123").is_none());
-        assert!(id.input_key().starts_with("batch/gwbatch-"));
-    }
-}
-
 /// Prices `usage` at the model's batch price list (`batch_offer`), as the job's `cost` with
 /// `tier: "batch"`; `None` when the model has no batch price.
 pub fn batch_cost(
@@ -75,7 +60,7 @@ pub fn batch_cost(
     scope: inference_core::catalog::PricingScope,
     usage: &inference_core::cost::Usage,
 ) -> Option<inference_core::cost::Cost> {
-    let prices = inference_core::batch_offer::batch_prices(model, scope)?;
+    let prices = model.batch_prices(scope)?;
     let mut priced = model.clone();
     priced.price = prices;
     priced.price_regional = None;
@@ -94,4 +79,19 @@ pub fn batch_cost_json(cost: &inference_core::cost::Cost) -> serde_json::Value {
         o.insert("tier".into(), "batch".into());
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_fit_bedrock_names() {
+        let id = BatchId::random();
+        assert_eq!(BatchId::parse(id.as_str()), Some(id.clone()));
+        assert!(id.as_str().len() <= 63);
+        assert!(BatchId::parse("gwbatch-xyz").is_none());
+        assert!(BatchId::parse("job_0123").is_none());
+        assert!(id.input_key().starts_with("batch/gwbatch-"));
+    }
 }
