@@ -383,10 +383,21 @@ async fn failed_records_are_retried_on_demand_once_even_with_redelivery() {
     assert_eq!(failed.len(), JOBS / 3);
     // Each retry message delivered twice (SQS redelivery): each job runs once.
     assert_eq!(s.drain_queue(2).await, JOBS / 3);
-    assert_eq!(s.converse_calls(), (JOBS / 3) as u64);
+    // At least one model call per retried job. (More only if the SDK itself resent a call it
+    // saw time out, which a loaded machine can provoke; that is not a second run of the job:
+    // each run is a claim, and the claims are counted below.)
+    let calls = s.converse_calls();
+    assert!(
+        calls >= (JOBS / 3) as u64,
+        "{calls}: {}",
+        s.emulator.stats()
+    );
     for (n, id) in ids.iter().enumerate() {
         let j = s.job(id).await;
         assert_eq!(j["status"], "succeeded", "job {n}: {j}");
+        // One claim into the batch, and one on demand for the retried: never a second run.
+        let claims = if failed.contains(id) { 2 } else { 1 };
+        assert_eq!(j["attempts"], claims, "job {n}: {j}");
         let result = s.result(id).await;
         let text = result["output"]["message"]["content"][0]["text"]
             .as_str()
