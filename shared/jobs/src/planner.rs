@@ -51,7 +51,8 @@ impl Mode {
 }
 
 /// The planner's choice, recorded on the job and shown by `GET /v1/jobs/{id}`. Costs are
-/// estimates (USD, decimal strings); the job's `cost` is what it actually cost.
+/// estimates (USD, exact decimal strings, never rounded); the job's `cost` is what it actually
+/// cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// How it runs.
@@ -97,9 +98,9 @@ fn plan_of(mode: Mode, reason: String, est: Decimal, on_demand: Decimal) -> Plan
     Plan {
         mode,
         reason,
-        estimated_cost_usd: est.round_dp(6),
-        on_demand_cost_usd: on_demand.round_dp(6),
-        saving_usd: (on_demand - est).round_dp(6),
+        estimated_cost_usd: est,
+        on_demand_cost_usd: on_demand,
+        saving_usd: on_demand - est,
     }
 }
 
