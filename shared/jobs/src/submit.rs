@@ -120,62 +120,7 @@ pub async fn validate(
         }
         Some(_) => return Err(invalid("webhook_url: expected a string")),
     };
-    let (kind, model, request) = match (o.remove("request"), o.remove("native"), o.remove("model"))
-    {
-        (Some(request @ Value::Object(_)), None, None) => {
-            let name = gw.requested_model(&request)?;
-            let parts =
-                ConverseParts::from_json(&request, &["model"]).map_err(|e| e.context("request"))?;
-            if parts.messages.is_empty() {
-                // Bedrock would refuse it at run time; refuse it now.
-                return Err(invalid(
-                    "request.messages: at least one message is required",
-                ));
-            }
-            // The key's default tier is applied when the job runs (its caller is known then).
-            let prepared = gw.prepare(&name, &parts, Capability::Converse, None)?;
-            (
-                JobKind::Converse,
-                prepared.resolved.model.id.to_string(),
-                request,
-            )
-        }
-        (Some(_), None, None) => {
-            return Err(invalid(
-                "request: expected a JSON object (a Converse request)",
-            ));
-        }
-        (None, Some(native @ Value::Object(_)), Some(Value::String(model))) => {
-            let resolved = gw.resolve_allowed(&model, Capability::AsyncInvoke)?;
-            crate::async_invoke::check_video_seconds(&native)?;
-            let id = resolved.model.id.to_string();
-            (
-                JobKind::AsyncInvoke,
-                id.clone(),
-                json!({"model": id, "native": native}),
-            )
-        }
-        (None, Some(_), Some(Value::String(_))) => {
-            return Err(invalid(
-                "native: expected a JSON object (the model's own body)",
-            ));
-        }
-        (None, Some(_), _) => {
-            return Err(invalid(
-                "model: required with native (a model run with StartAsyncInvoke, e.g. amazon.nova-reel-v1:0)",
-            ));
-        }
-        (Some(_), _, _) => {
-            return Err(invalid(
-                "give either request, or native and model; not both",
-            ));
-        }
-        (None, None, _) => {
-            return Err(invalid(
-                "request: required (a Converse request as for /v1/converse)",
-            ));
-        }
-    };
+    let (kind, model, request) = what_to_run(gw, &mut o)?;
     let stored = serde_json::to_vec(&request)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
@@ -217,6 +162,71 @@ pub async fn validate(
         idempotency_key,
         request_hash,
     })
+}
+
+/// The job's kind, model and what to run: a Converse `request`, or `native` and `model` for an
+/// async-only model; each checked as its route would.
+fn what_to_run(
+    gw: &Gateway,
+    o: &mut Map<String, Value>,
+) -> Result<(JobKind, String, Value), GatewayError> {
+    Ok(
+        match (o.remove("request"), o.remove("native"), o.remove("model")) {
+            (Some(request @ Value::Object(_)), None, None) => {
+                let name = gw.requested_model(&request)?;
+                let parts = ConverseParts::from_json(&request, &["model"])
+                    .map_err(|e| e.context("request"))?;
+                if parts.messages.is_empty() {
+                    // Bedrock would refuse it at run time; refuse it now.
+                    return Err(invalid(
+                        "request.messages: at least one message is required",
+                    ));
+                }
+                // The key's default tier is applied when the job runs (its caller is known then).
+                let prepared = gw.prepare(&name, &parts, Capability::Converse, None)?;
+                (
+                    JobKind::Converse,
+                    prepared.resolved.model.id.to_string(),
+                    request,
+                )
+            }
+            (Some(_), None, None) => {
+                return Err(invalid(
+                    "request: expected a JSON object (a Converse request)",
+                ));
+            }
+            (None, Some(native @ Value::Object(_)), Some(Value::String(model))) => {
+                let resolved = gw.resolve_allowed(&model, Capability::AsyncInvoke)?;
+                crate::async_invoke::check_video_seconds(&native)?;
+                let id = resolved.model.id.to_string();
+                (
+                    JobKind::AsyncInvoke,
+                    id.clone(),
+                    json!({"model": id, "native": native}),
+                )
+            }
+            (None, Some(_), Some(Value::String(_))) => {
+                return Err(invalid(
+                    "native: expected a JSON object (the model's own body)",
+                ));
+            }
+            (None, Some(_), _) => {
+                return Err(invalid(
+                    "model: required with native (a model run with StartAsyncInvoke, e.g. amazon.nova-reel-v1:0)",
+                ));
+            }
+            (Some(_), _, _) => {
+                return Err(invalid(
+                    "give either request, or native and model; not both",
+                ));
+            }
+            (None, None, _) => {
+                return Err(invalid(
+                    "request: required (a Converse request as for /v1/converse)",
+                ));
+            }
+        },
+    )
 }
 
 /// SHA-256 (hex) of a value's canonical JSON (object keys sorted at every level), so the same
