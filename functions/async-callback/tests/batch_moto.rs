@@ -382,6 +382,30 @@ fn dec(v: &Value) -> Decimal {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hundred_jobs_run_as_one_batch_at_half_the_on_demand_price() {
     let s = stack().await;
+    // Bad values are 400s naming their field.
+    for (body, field) in [
+        (job(0, "5s"), "deadline:"),
+        (job(0, "3w"), "deadline:"),
+        (
+            json!({"request": job(0, "1m")["request"], "deadline": "1m", "max_cost_usd": 0.0000001}),
+            "max_cost_usd:",
+        ),
+        (
+            json!({"request": job(0, "1m")["request"], "max_cost_usd": "cheap"}),
+            "max_cost_usd:",
+        ),
+    ] {
+        let r = call(&s.app, "POST", "/v1/jobs", &[], Some(body)).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{}",
+            r.text
+        );
+    }
     let (hook, deliveries) = receiver().await;
     let ids = s.submit_all(Some(&hook)).await;
     // A one-minute deadline cannot wait for a batch: on demand, and the plan says why.
