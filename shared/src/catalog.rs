@@ -208,7 +208,7 @@ impl Prices {
         }
     }
 
-    fn all(&self) -> impl Iterator<Item = Decimal> {
+    pub(crate) fn all(&self) -> impl Iterator<Item = Decimal> {
         [
             Some(self.input_cost_per_mtok),
             Some(self.output_cost_per_mtok),
@@ -251,7 +251,7 @@ fn yes() -> bool {
 }
 
 /// Upper bound on a tier multiplier.
-const MAX_TIER_MULTIPLIER: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+pub(crate) const MAX_TIER_MULTIPLIER: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 
 /// One model as the catalog describes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -308,6 +308,10 @@ pub struct ModelEntry {
     /// Tiers other than standard the model offers, with their prices.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<TierOffer>,
+    /// Bedrock batch inference (CreateModelInvocationJob), where AWS lists the model as
+    /// supported: its price as a multiple of on-demand (`crate::batch_offer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch_offer::BatchOffer>,
     /// `anthropic-beta` values Bedrock accepts for this model on the native Claude body
     /// (`anthropic_beta`); `/v1/messages` drops the others instead of letting Bedrock 400.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -336,94 +340,6 @@ impl ModelEntry {
             (PricingScope::Regional, Some(regional)) => regional,
             _ => &self.price,
         }
-    }
-
-    /// The model's offer of `tier` (`None` for standard, which every model offers).
-    pub fn tier_offer(&self, tier: Tier) -> Option<&TierOffer> {
-        self.tiers.iter().find(|o| o.tier == tier)
-    }
-
-    /// Whether the model can be called with `tier`.
-    pub fn offers(&self, tier: Tier) -> bool {
-        tier == Tier::Standard || self.tier_offer(tier).is_some()
-    }
-
-    /// The tiers the model can be called with, standard first.
-    pub fn offered_tiers(&self) -> impl Iterator<Item = Tier> + '_ {
-        std::iter::once(Tier::Standard).chain(self.tiers.iter().map(|o| o.tier))
-    }
-
-    /// The price list for a scope and tier; `None` when the model does not offer the tier.
-    pub fn tier_prices(&self, scope: PricingScope, tier: Tier) -> Option<Prices> {
-        if tier == Tier::Standard {
-            return Some(self.prices(scope).clone());
-        }
-        let offer = self.tier_offer(tier)?;
-        match (&offer.price, offer.multiplier) {
-            (Some(p), _) => Some(p.clone()),
-            (None, Some(m)) => Some(self.prices(scope).scaled(m)),
-            (None, None) => None,
-        }
-    }
-
-    /// Refuses a tier the model does not offer, by name (a 400 before any call).
-    pub fn check_tier(&self, tier: Tier) -> Result<(), GatewayError> {
-        if self.offers(tier) {
-            return Ok(());
-        }
-        let offered: Vec<&str> = self.offered_tiers().map(Tier::as_str).collect();
-        Err(GatewayError::invalid_request(format!(
-            "{}: model {} does not offer the {} tier on Bedrock (it offers: {})",
-            if tier == Tier::LatencyOptimized {
-                "performanceConfig.latency"
-            } else {
-                "serviceTier.type"
-            },
-            self.id,
-            tier.as_str(),
-            offered.join(", ")
-        )))
-    }
-
-    /// Checks the entry's tier offers (called by catalog validation).
-    fn check_tiers(&self) -> Result<(), String> {
-        let id = self.id.as_str();
-        for (i, o) in self.tiers.iter().enumerate() {
-            let name = o.tier.as_str();
-            if o.tier == Tier::Standard {
-                return Err(format!(
-                    "model {id}: the standard tier is the base price, not a tier offer"
-                ));
-            }
-            if self.tiers[..i].iter().any(|p| p.tier == o.tier) {
-                return Err(format!("model {id}: tier {name} is listed twice"));
-            }
-            match (&o.price, o.multiplier) {
-                (Some(_), Some(_)) | (None, None) => {
-                    return Err(format!(
-                        "model {id}: tier {name} needs exactly one of multiplier and price"
-                    ));
-                }
-                (None, Some(m)) if m <= Decimal::ZERO || m > MAX_TIER_MULTIPLIER => {
-                    return Err(format!(
-                        "model {id}: tier {name} multiplier must be in (0, {MAX_TIER_MULTIPLIER}]"
-                    ));
-                }
-                (Some(p), None)
-                    if p.all()
-                        .any(|v| v.is_sign_negative() || v > MAX_PRICE_PER_MTOK) =>
-                {
-                    return Err(format!("model {id}: tier {name} prices out of range"));
-                }
-                _ => {}
-            }
-            if o.source.trim().is_empty() || !is_date(&o.as_of) {
-                return Err(format!(
-                    "model {id}: tier {name} needs a source and an as_of date (YYYY-MM-DD)"
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -569,6 +485,9 @@ impl Catalog {
                 )));
             }
             m.check_tiers().map_err(bad)?;
+            if let Some(b) = &m.batch {
+                b.check().map_err(|e| bad(format!("model {}: {e}", m.id)))?;
+            }
             for (field, d) in [("price_date", &m.price_date), ("as_of", &m.as_of)] {
                 if let Some(d) = d
                     && !is_date(d)
@@ -687,7 +606,7 @@ impl Catalog {
     }
 }
 
-fn is_date(s: &str) -> bool {
+pub(crate) fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
         && b[4] == b'-'

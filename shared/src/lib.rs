@@ -26,10 +26,12 @@
 //! The call pipeline, the stores, jobs and the HTTP edge are `inference-core`, which depends on
 //! this crate (never the other way).
 
+pub mod batch_offer;
 pub mod body;
 pub mod call;
 pub mod catalog;
 pub mod catalog_origin;
+pub mod catalog_tiers;
 pub mod config;
 pub mod convert;
 pub mod cost;

@@ -135,6 +135,7 @@ fn unpriced_entry(l: &LiveModel) -> Option<ModelEntry> {
         as_of: None,
         verified: None,
         tiers: Vec::new(),
+        batch: None,
         anthropic_betas: Vec::new(),
         unpriced: true,
     })

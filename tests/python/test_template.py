@@ -54,6 +54,9 @@ VALID_BEDROCK_ACTIONS = {
     "bedrock:GetInferenceProfile",
     "bedrock:ListInferenceProfiles",
     "bedrock:GetGuardrail",
+    "bedrock:CreateModelInvocationJob",
+    "bedrock:GetModelInvocationJob",
+    "bedrock:StopModelInvocationJob",
 }
 KNOWN_INVALID_BEDROCK_ACTIONS = {
     "bedrock:Converse",
@@ -82,8 +85,11 @@ EXPECTED_BEDROCK_ACTIONS = {
     "invoke": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail"} | CONTROL_PLANE,
     "stream-url": {"bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"} | CONTROL_PLANE,
     "count": {"bedrock:CountTokens"} | CONTROL_PLANE,
-    # GetAsyncInvoke: video jobs are polled until they finish (docs/jobs.md).
-    "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:GetAsyncInvoke"}
+    # GetAsyncInvoke: video jobs are polled until they finish; the ModelInvocationJob actions:
+    # jobs planned as Bedrock batch (docs/jobs.md).
+    "async-callback": {"bedrock:InvokeModel", "bedrock:ApplyGuardrail", "bedrock:GetAsyncInvoke",
+                       "bedrock:CreateModelInvocationJob", "bedrock:GetModelInvocationJob",
+                       "bedrock:StopModelInvocationJob"}
     | CONTROL_PLANE,
     # Key administration only (docs/auth.md): no model access at all.
     "admin": set(),
@@ -468,7 +474,8 @@ def test_the_jobs_crate_gets_every_bedrock_action_it_calls(template: dict[str, A
 
 
 def test_bedrock_resources_are_model_profile_or_guardrail_arns(template: dict[str, Any]) -> None:
-    allowed = ("foundation-model/", "inference-profile/", "guardrail/", "async-invoke/")
+    allowed = ("foundation-model/", "inference-profile/", "guardrail/", "async-invoke/",
+               "model-invocation-job/")
     for owner, st in identity_statements(template):
         if not any(a.startswith("bedrock:") for a in actions_of(st)):
             continue

@@ -47,6 +47,12 @@ impl Emulator {
     /// Starts the emulator with `extra` flags (e.g. `["--ttft-ms", "50"]`). Settings that the
     /// environment could carry in (`BEDROCK_LOCAL_*`) are cleared so every test starts the same.
     pub fn start(extra: &[&str]) -> Emulator {
+        Emulator::start_with_env(extra, &[])
+    }
+
+    /// [`Emulator::start`] with environment variables set (e.g. `AWS_ENDPOINT_URL_S3`, so its
+    /// batch jobs read and write moto's S3).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Emulator {
         let bin = binary();
         assert!(
             bin.is_file(),
@@ -62,6 +68,7 @@ impl Emulator {
                 command.env_remove(key);
             }
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

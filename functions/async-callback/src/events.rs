@@ -17,10 +17,18 @@ pub enum Trigger {
     Sqs(SqsEvent),
     /// S3 ObjectCreated delivered to the function directly.
     S3(Vec<ObjectRef>),
+    /// The EventBridge schedule (`source: aws.events`, `detail-type: Scheduled Event`): a tick
+    /// of the batch driver (flush groups, poll batches).
+    Schedule,
 }
 
 impl Trigger {
     pub fn from_json(event: Value) -> Result<Self, CallbackError> {
+        if event.get("source").and_then(Value::as_str) == Some("aws.events")
+            && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        {
+            return Ok(Trigger::Schedule);
+        }
         let source = event
             .get("Records")
             .and_then(|r| r.get(0))

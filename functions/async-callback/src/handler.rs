@@ -60,6 +60,9 @@ pub async fn handle(
             }
             Ok(Value::Object(Default::default()))
         }
+        Trigger::Schedule => {
+            crate::batch::tick(state.jobs.as_ref(), state.runner.as_ref(), ctx).await
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 use std::time::Instant;
 
 use gateway_jobs::async_invoke::AsyncState;
+use gateway_jobs::planner::Mode;
 use gateway_jobs::record::{
     Claim, DEFAULT_LEASE_MS, async_output_prefix, decide, now_ms, result_key,
 };
@@ -45,6 +46,8 @@ pub struct JobsWorker {
     pub webhooks: WebhookSender,
     /// The delivery on which a retryable failure becomes final.
     pub max_receive_count: u32,
+    /// Bedrock batch for jobs planned there (`None`: off).
+    pub batch: Option<crate::batch_worker::BatchWorker>,
 }
 
 impl JobsWorker {
@@ -61,6 +64,7 @@ impl JobsWorker {
                 gateway_jobs::secrets::resolve(sdk, &settings.secret).await?,
             ),
             max_receive_count: settings.max_receive_count,
+            batch: crate::batch_worker::BatchWorker::new(sdk, &settings)?,
         })
     }
 }
@@ -120,7 +124,13 @@ pub async fn process(
             tracing::warn!(job_id = %id, "job running elsewhere on the last delivery; acknowledged");
             Ok(())
         }
-        Claim::Busy => retry("job is running under another delivery's lease"),
+        Claim::Busy => retry("job is running under another delivery's lease, or in its batch"),
+        Claim::Held => {
+            // Planned as batch: the batch driver (on its schedule) runs it, not this message
+            // (a resubmission with the same idempotency key may have sent one).
+            tracing::info!(job_id = %id, "batch job held for its group; message acknowledged");
+            Ok(())
+        }
         Claim::Poll { arn } => poll_async(runner, worker, &record, &arn, last, ctx).await,
         Claim::Run { attempt } => {
             if !worker
@@ -165,7 +175,7 @@ async fn run_converse(
     ctx: &CallContext,
 ) -> Delivery {
     let id = &record.job_id;
-    let response = match runner.converse(record.request.clone(), ctx).await {
+    let response = match runner.converse(planned_request(record), ctx).await {
         Ok(r) => r,
         Err(e) => {
             return failed_attempt(worker, record, Owner::Attempt(attempt), &e, last, ctx).await;
@@ -184,6 +194,17 @@ async fn run_converse(
     finish(worker, record, &Owner::Attempt(attempt), &outcome, ctx)
         .await
         .map(drop)
+}
+
+/// The request as the plan runs it: a job planned for the flex tier asks for it (the planner
+/// only chooses flex for a model that offers it and a request that names no tier).
+fn planned_request(record: &JobRecord) -> serde_json::Value {
+    let mut request = record.request.clone();
+    let flex = record.plan.as_ref().is_some_and(|p| p.mode == Mode::Flex);
+    if let (true, Some(o)) = (flex, request.as_object_mut()) {
+        o.insert("serviceTier".into(), json!({"type": "flex"}));
+    }
+    request
 }
 
 async fn start_async(
@@ -292,7 +313,8 @@ async fn failed_attempt(
                 worker.store.release(id, *a, &err, now_ms()).await?;
             }
             // An async invocation keeps running at Bedrock: nothing to release, poll again.
-            Owner::Invocation(_) => {}
+            // A batch's records are retried by the batch poller, not here.
+            Owner::Invocation(_) | Owner::Batch(_) => {}
         }
         tracing::warn!(job_id = %id, error_type = e.error_type(), "job attempt failed; will be retried");
         return retry(format!("retryable: {}", e.error_type()));
@@ -317,7 +339,7 @@ async fn failed_attempt(
 /// A store failure here brings the message back (the record is not final yet, so the job must
 /// not be forgotten); webhook failures are only recorded (the job is final; a webhook whose
 /// delivery stopped stays `pending`). `Ok(true)`: this run recorded the outcome.
-async fn finish(
+pub(crate) async fn finish(
     worker: &JobsWorker,
     record: &JobRecord,
     owner: &Owner,

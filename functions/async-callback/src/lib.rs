@@ -2,6 +2,11 @@
 //! batch responses) and by S3 ObjectCreated under `inbox/` (directly, or through the notification
 //! queue). Thin by design: requests run through `inference-core`.
 
+pub mod batch;
+mod batch_flush;
+mod batch_poll;
+mod batch_return;
+pub mod batch_worker;
 pub mod error;
 pub mod events;
 pub mod handler;

@@ -19,6 +19,12 @@ pub type RunFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GatewayError>>
 pub trait Runner: Send + Sync {
     fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value>;
 
+    /// The gateway behind it (catalog, resolution, key metering), which the batch driver uses
+    /// directly; `None` for runners that have none (tests of the job logic).
+    fn gateway(&self) -> Option<&Gateway> {
+        None
+    }
+
     /// StartAsyncInvoke for a job's `{"model", "native"}` request, output under `output_s3_uri`;
     /// returns the invocation ARN.
     fn start_async<'a>(
@@ -75,6 +81,10 @@ pub struct GatewayRunner(pub Gateway);
 impl Runner for GatewayRunner {
     fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value> {
         Box::pin(self.0.converse(request, ctx))
+    }
+
+    fn gateway(&self) -> Option<&Gateway> {
+        Some(&self.0)
     }
 
     fn start_async<'a>(

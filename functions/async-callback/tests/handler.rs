@@ -156,6 +156,7 @@ async fn job_messages_reach_the_job_store_and_its_failure_brings_them_back() {
         results: ResultStore::new(&sdk, "gateway-results"),
         webhooks: WebhookSender::new(UrlPolicy::default(), None),
         max_receive_count: 3,
+        batch: None,
     });
     let ctx = CallContext::new("async-callback");
     let response = handle(&state, fixture("sqs-job-messages.json"), &ctx)

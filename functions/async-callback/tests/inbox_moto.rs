@@ -77,6 +77,7 @@ impl Fixture {
                 results: ResultStore::new(&self.sdk, BUCKET),
                 webhooks: WebhookSender::new(UrlPolicy::default(), None),
                 max_receive_count: 3,
+                batch: None,
             }),
             inbox,
         }

@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use gateway_jobs::charge;
 use gateway_jobs::idempotency::{IdempotentJob, KeyClaim};
+use gateway_jobs::planner::Mode;
 use gateway_jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
 use gateway_jobs::submit::{self, Submission};
 use gateway_jobs::{JobError, JobId, JobOwner, JobRecord};
@@ -39,7 +40,8 @@ pub async fn create(
 ) -> Result<Response, GatewayError> {
     let gw = &state.gateway;
     let jobs = state.jobs.as_ref().ok_or_else(not_configured)?;
-    let sub = submit::validate(gw, json, jobs.settings.url_policy).await?;
+    let batch_on = jobs.settings.batch.is_some();
+    let sub = submit::validate(gw, json, jobs.settings.url_policy, batch_on).await?;
     // With a key: its models and budgets are checked now, and the job is charged to it when it
     // runs (`jobs::charge`).
     let key_id = charge::admit_submission(gw, &ctx, &sub).await?;
@@ -86,9 +88,24 @@ async fn submit_job(
         now,
     );
     record.key_id = key_id;
+    record.deadline_at = sub.deadline.map(|d| now + d.as_ms());
+    record.max_cost_usd = sub.max_cost_usd.map(|c| c.normalize().to_string());
+    let batch = sub.plan.mode == Mode::Batch;
+    record.plan = Some(sub.plan);
+    if batch {
+        // Held in its model's group before the record exists: the flusher skips a member
+        // with no record, so a crash here loses nothing (the caller got no 202).
+        jobs.store.add_to_batch_group(&record.model, &id).await?;
+    }
     if jobs.store.create(&record).await? {
-        enqueue_or_fail(jobs, &id).await?;
-        tracing::info!(job_id = %id, kind = record.kind.as_str(), model = %record.model, "job queued");
+        if !batch {
+            enqueue_or_fail(jobs, &id).await?;
+        }
+        let mode = record
+            .plan
+            .as_ref()
+            .map_or("on_demand", |p| p.mode.as_str());
+        tracing::info!(job_id = %id, kind = record.kind.as_str(), model = %record.model, mode, "job queued");
         return Ok((StatusCode::ACCEPTED, record));
     }
     // The idempotency key's job exists already (written by an earlier or a concurrent
@@ -101,6 +118,12 @@ async fn submit_job(
     match resubmit(&existing, &sub.request_hash, now) {
         Resubmit::Conflict => Err(conflict()),
         Resubmit::Existing => Ok((StatusCode::OK, existing)),
+        Resubmit::Reenqueue if existing.is_batch_planned() => {
+            // Held for a batch (long waits are normal): make sure it is in its group; the
+            // flusher, not a message, runs it.
+            jobs.store.add_to_batch_group(&existing.model, &id).await?;
+            Ok((StatusCode::OK, existing))
+        }
         Resubmit::Reenqueue => {
             if jobs.store.requeue(&id, now).await? {
                 enqueue_or_fail(jobs, &id).await?;

@@ -209,7 +209,7 @@ async fn job_submissions_are_checked_against_the_keys_models_and_limits() {
         )
         .await
         .unwrap();
-    let sub = submit::validate(&f.gateway, job(100), policy)
+    let sub = submit::validate(&f.gateway, job(100), policy, false)
         .await
         .unwrap();
     let ctx = caller_ctx(key).await;
@@ -274,7 +274,7 @@ async fn job_submissions_are_checked_against_the_keys_models_and_limits() {
         .await
         .unwrap();
     let ctx = caller_ctx(key).await;
-    let big = submit::validate(&f.gateway, job(2_000), policy)
+    let big = submit::validate(&f.gateway, job(2_000), policy, false)
         .await
         .unwrap();
     let e = charge::admit_submission(&f.gateway, &ctx, &big)

@@ -24,6 +24,7 @@ use inference_core::auth::{Actual, Body, Caller, KeyId};
 use inference_core::catalog::{Capability, ModelEntry};
 use inference_core::context::CallContext;
 use inference_core::convert::ConverseParts;
+use inference_core::cost::Usage;
 use inference_core::error::{ErrorKind, GatewayError};
 use inference_core::pipeline::Gateway;
 
@@ -156,6 +157,16 @@ pub async fn run_context(
 /// A completed video job: its cost (the `cost` recorded on the job) is added to the key's
 /// spend and usage report (one request, no tokens), under the model it ran.
 pub async fn settle_async(gw: &Gateway, record: &JobRecord, cost: Option<&Value>) {
+    settle_actual(gw, record, &Usage::default(), cost).await;
+}
+
+/// A job whose batch record completed: its tokens and batch-priced cost are added to the key's
+/// spend and usage report, once (called only by the poll that recorded the outcome).
+pub async fn settle_batch(gw: &Gateway, record: &JobRecord, usage: &Usage, cost: Option<&Value>) {
+    settle_actual(gw, record, usage, cost).await;
+}
+
+async fn settle_actual(gw: &Gateway, record: &JobRecord, usage: &Usage, cost: Option<&Value>) {
     let (Some(key_id), Some(meter)) = (&record.key_id, gw.auth().meter()) else {
         return;
     };
@@ -166,9 +177,9 @@ pub async fn settle_async(gw: &Gateway, record: &JobRecord, cost: Option<&Value>
         .unwrap_or_default();
     let actual = Actual {
         model: record.model.clone(),
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_tokens: 0,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_tokens: usage.cache_read_tokens + usage.cache_write_tokens(),
         cost: usd,
     };
     Arc::clone(meter)

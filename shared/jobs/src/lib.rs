@@ -9,7 +9,10 @@
 //! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
 //! - [`results`]: result objects in S3 and presigned links.
 //! - [`submit`]: checking a submission up front.
+//! - [`deadline`], [`planner`], [`quote`]: a job's deadline and the choice of on demand, flex, batch or
+//!   async invoke that meets it at the lowest cost.
 //! - [`async_invoke`]: StartAsyncInvoke / GetAsyncInvoke.
+//! - [`batch`]: Bedrock batch inference for jobs planned there (groups, runs, records).
 //! - [`charge`]: jobs admitted and charged to the API key that submitted them.
 //! - [`checkpoint`]: per-line checkpoints of S3 `inbox/` objects (no line runs twice).
 //! - [`signature`], [`url_guard`], [`webhook`]: signed, SSRF-safe webhook delivery, each API
@@ -18,11 +21,15 @@
 //! - [`settings`]: the jobs configuration.
 
 pub mod async_invoke;
+pub mod batch;
 pub mod charge;
 pub mod checkpoint;
+pub mod deadline;
 pub mod id;
 pub mod idempotency;
+pub mod planner;
 pub mod queue;
+pub mod quote;
 pub mod record;
 pub mod results;
 pub mod secrets;

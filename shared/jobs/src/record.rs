@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::id::JobId;
+use super::planner::{Mode, Plan};
 use inference_core::auth::KeyId;
 
 /// How long a job that was never claimed may sit `queued` before a resubmission with the same
@@ -195,6 +196,14 @@ pub struct JobRecord {
     /// The API key that submitted it (its public ID, never the key or its hash), with
     /// `GATEWAY_AUTH=api_key`: the run is admitted and charged as that key (`jobs::charge`).
     pub key_id: Option<KeyId>,
+    /// Unix milliseconds by which the caller wants the result (`deadline` at submission).
+    pub deadline_at: Option<i64>,
+    /// The caller's cap on the job's estimated cost (USD, decimal string).
+    pub max_cost_usd: Option<String>,
+    /// How the planner chose to run it, and why (`planner`).
+    pub plan: Option<Plan>,
+    /// The gateway's batch (`batch::BatchId`) that holds it, once a group was flushed.
+    pub batch_id: Option<String>,
     /// Unix seconds: DynamoDB TTL.
     pub expires_at: i64,
 }
@@ -236,6 +245,10 @@ impl JobRecord {
             last_error: None,
             webhook: None,
             key_id: None,
+            deadline_at: None,
+            max_cost_usd: None,
+            plan: None,
+            batch_id: None,
             expires_at: now_ms / 1000 + RECORD_TTL_DAYS * 86_400,
         }
     }
@@ -256,8 +269,18 @@ pub enum Claim {
     },
     /// Already succeeded or failed: acknowledge the message, run nothing.
     Done,
-    /// Another delivery holds a live lease on it: let this message come back later.
+    /// Another delivery holds a live lease on it (or its batch is running): let this message
+    /// come back later.
     Busy,
+    /// Planned as batch and not flushed yet: the batch flusher runs it, not a message.
+    Held,
+}
+
+impl JobRecord {
+    /// Planned to run in a Bedrock batch (and not moved back to on demand since).
+    pub fn is_batch_planned(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.mode == Mode::Batch)
+    }
 }
 
 /// Decides what a delivery does with a job at `now_ms`.
@@ -269,9 +292,11 @@ pub enum Claim {
 pub fn decide(record: &JobRecord, now_ms: i64) -> Claim {
     match record.status {
         JobStatus::Succeeded | JobStatus::Failed => Claim::Done,
+        JobStatus::Queued if record.is_batch_planned() => Claim::Held,
         JobStatus::Queued => Claim::Run {
             attempt: record.attempts + 1,
         },
+        JobStatus::Running if record.batch_id.is_some() => Claim::Busy,
         JobStatus::Running => {
             if let Some(arn) = &record.async_invocation_arn {
                 return Claim::Poll { arn: arn.clone() };
@@ -379,6 +404,15 @@ impl JobRecord {
             self.idempotency_key.clone().map(Into::into),
         );
         put("key_id", self.key_id.as_ref().map(|k| k.as_str().into()));
+        put("deadline", self.deadline_at.map(|t| rfc3339(t).into()));
+        put("max_cost_usd", self.max_cost_usd.clone().map(Into::into));
+        put(
+            "plan",
+            self.plan
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok()),
+        );
+        put("batch_id", self.batch_id.clone().map(Into::into));
         put("usage", self.usage.clone());
         put("cost", self.cost.clone());
         put(
@@ -470,6 +504,27 @@ mod tests {
                 arn: "arn:x".into()
             }
         );
+    }
+
+    #[test]
+    fn batch_jobs_wait_for_their_flush_and_their_batch() {
+        let mut r = job(JobStatus::Queued);
+        r.plan = Some(Plan {
+            mode: Mode::Batch,
+            reason: "r".into(),
+            estimated_cost_usd: Default::default(),
+            on_demand_cost_usd: Default::default(),
+            saving_usd: Default::default(),
+        });
+        assert_eq!(decide(&r, 0), Claim::Held);
+        r.status = JobStatus::Running;
+        r.batch_id = Some("b".into());
+        assert_eq!(decide(&r, 0), Claim::Busy);
+        // Moved back to on demand (a record that failed in its batch): runs from its message.
+        r.status = JobStatus::Queued;
+        r.batch_id = None;
+        r.plan.as_mut().unwrap().mode = Mode::OnDemand;
+        assert_eq!(decide(&r, 0), Claim::Run { attempt: 1 });
     }
 
     #[test]

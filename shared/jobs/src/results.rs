@@ -57,6 +57,47 @@ impl ResultStore {
         Ok(())
     }
 
+    /// Reads an object whole (batch input and output files).
+    pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, GatewayError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| s3_error("GetObject", key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| s3_error("GetObject (body)", key, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Keys under `prefix` (at most 1,000: a batch's output has a handful of files).
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, GatewayError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "ListObjectsV2",
+                    prefix,
+                    aws_sdk_s3::error::DisplayErrorContext(e),
+                )
+            })?;
+        Ok(out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect())
+    }
+
     /// A presigned GET for `key`, valid for [`PRESIGN_TTL`]; returns the URL and its expiry
     /// (Unix seconds).
     pub async fn presign_get(&self, key: &str) -> Result<(String, i64), GatewayError> {

@@ -40,6 +40,8 @@ pub struct JobsSettings {
     pub url_policy: UrlPolicy,
     /// The signing key's source.
     pub secret: SecretSource,
+    /// Bedrock batch for jobs with a deadline (`None`: off, no `GATEWAY_BATCH_ROLE_ARN`).
+    pub batch: Option<crate::batch::settings::BatchSettings>,
 }
 
 impl JobsSettings {
@@ -80,7 +82,9 @@ impl JobsSettings {
             (None, None) => SecretSource::None,
             (None, Some(r)) => parse_reference(r)?,
         };
+        let batch = crate::batch::settings::BatchSettings::from_lookup(get)?;
         Ok(Some(JobsSettings {
+            batch,
             table,
             bucket,
             queue_url: config.jobs_queue_url.clone(),

@@ -26,6 +26,8 @@ pub enum Owner {
     Attempt(u32),
     /// The poller of this async invocation (any delivery may poll).
     Invocation(String),
+    /// The poller of this gateway batch (`batch::BatchId`).
+    Batch(String),
 }
 
 /// How a job finished, for [`JobStore::finish`].
@@ -212,6 +214,9 @@ impl JobStore {
             Owner::Invocation(arn) => b
                 .condition_expression("#status = :running AND #async_invocation_arn = :owner")
                 .expression_attribute_values(":owner", s(arn)),
+            Owner::Batch(batch) => b
+                .condition_expression("#status = :running AND #batch_id = :owner")
+                .expression_attribute_values(":owner", s(batch)),
         }
     }
 
@@ -424,6 +429,10 @@ pub fn to_item(r: &JobRecord) -> Item {
     opt("last_error", r.last_error.as_ref().map(json_s));
     opt("webhook", r.webhook.as_ref().map(json_s));
     opt("key_id", r.key_id.as_ref().map(|k| s(k.as_str())));
+    opt("deadline_at", r.deadline_at.map(n));
+    opt("max_cost_usd", r.max_cost_usd.as_deref().map(s));
+    opt("plan", r.plan.as_ref().map(json_s));
+    opt("batch_id", r.batch_id.as_deref().map(s));
     i
 }
 
@@ -478,6 +487,10 @@ pub fn from_item(i: &Item) -> Result<JobRecord, GatewayError> {
             Some(k) => Some(inference_core::auth::KeyId::parse(k).map_err(|_| corrupt("key_id"))?),
             None => None,
         },
+        deadline_at: get_n(i, "deadline_at"),
+        max_cost_usd: get_s(i, "max_cost_usd").map(str::to_owned),
+        plan: get_json(i, "plan"),
+        batch_id: get_s(i, "batch_id").map(str::to_owned),
         expires_at: get_n(i, "expires_at").unwrap_or_default(),
     })
 }
@@ -503,6 +516,16 @@ mod tests {
         r.status = JobStatus::Succeeded;
         r.key_id = Some(inference_core::auth::KeyId::parse("key_0123456789abcdef").unwrap());
         r.attempts = 2;
+        r.deadline_at = Some(1_700_086_400_000);
+        r.max_cost_usd = Some("0.5".into());
+        r.batch_id = Some("batch_x".into());
+        r.plan = Some(crate::planner::Plan {
+            mode: crate::planner::Mode::Batch,
+            reason: "cheapest".into(),
+            estimated_cost_usd: "0.1".parse().unwrap(),
+            on_demand_cost_usd: "0.2".parse().unwrap(),
+            saving_usd: "0.1".parse().unwrap(),
+        });
         r.usage = Some(json!({"inputTokens": 3}));
         r.error = None;
         r.last_error = Some(JobError {

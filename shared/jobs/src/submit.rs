@@ -5,7 +5,11 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use rust_decimal::Decimal;
+
+use super::deadline::Deadline;
 use super::id::IdempotencyKey;
+use super::planner::{Plan, Wants};
 use super::record::JobKind;
 use super::url_guard::{UrlPolicy, WebhookUrl};
 use inference_core::catalog::Capability;
@@ -29,19 +33,49 @@ pub struct Submission {
     pub webhook_url: Option<WebhookUrl>,
     /// The caller's key.
     pub idempotency_key: Option<IdempotencyKey>,
-    /// SHA-256 of the canonical submission (request and webhook URL).
+    /// SHA-256 of the canonical submission (request, webhook URL, deadline, cost cap).
     pub request_hash: String,
+    /// `deadline`: how long the caller can wait.
+    pub deadline: Option<Deadline>,
+    /// `max_cost_usd`.
+    pub max_cost_usd: Option<Decimal>,
+    /// How it will run, and why (`planner`).
+    pub plan: Plan,
+}
+
+/// Largest `max_cost_usd` accepted.
+const MAX_COST_CAP: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// `max_cost_usd`: a positive number (or decimal string) up to 1,000,000.
+fn max_cost(v: Value) -> Result<Option<Decimal>, GatewayError> {
+    let bad = || {
+        invalid(
+            "max_cost_usd: expected a positive number of US dollars (e.g. 0.25), at most 1000000",
+        )
+    };
+    let d = match v {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.to_string().parse::<Decimal>().map_err(|_| bad())?,
+        Value::String(t) => t.trim().parse::<Decimal>().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    if d <= Decimal::ZERO || d > MAX_COST_CAP {
+        return Err(bad());
+    }
+    Ok(Some(d))
 }
 
 fn invalid(m: impl Into<String>) -> GatewayError {
     GatewayError::invalid_request(m)
 }
 
-/// Parses and checks a submission; resolves the webhook host (DNS) when it is a name.
+/// Parses and checks a submission, resolves the webhook host (DNS) when it is a name, and plans
+/// it (`batch_on`: the deployment runs Bedrock batch).
 pub async fn validate(
     gw: &Gateway,
     body: Value,
     policy: UrlPolicy,
+    batch_on: bool,
 ) -> Result<Submission, GatewayError> {
     let Value::Object(mut o) = body else {
         return Err(invalid("request body must be a JSON object"));
@@ -53,13 +87,25 @@ pub async fn validate(
             "model",
             "webhook_url",
             "idempotency_key",
+            "deadline",
+            "max_cost_usd",
         ]
         .contains(&k.as_str())
     }) {
         return Err(invalid(format!(
-            "unknown field {k:?}; expected request (a Converse request), or native and model, plus optional webhook_url and idempotency_key"
+            "unknown field {k:?}; expected request (a Converse request), or native and model, plus optional webhook_url, idempotency_key, deadline and max_cost_usd"
         )));
     }
+    let deadline = match o.remove("deadline") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(Deadline::parse(&d)?),
+        Some(_) => {
+            return Err(invalid(
+                "deadline: expected a string such as \"10m\" or \"24h\"",
+            ));
+        }
+    };
+    let max_cost_usd = max_cost(o.remove("max_cost_usd").unwrap_or(Value::Null))?;
     let idempotency_key = match o.remove("idempotency_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(k)) => Some(IdempotencyKey::parse(&k)?),
@@ -74,62 +120,7 @@ pub async fn validate(
         }
         Some(_) => return Err(invalid("webhook_url: expected a string")),
     };
-    let (kind, model, request) = match (o.remove("request"), o.remove("native"), o.remove("model"))
-    {
-        (Some(request @ Value::Object(_)), None, None) => {
-            let name = gw.requested_model(&request)?;
-            let parts =
-                ConverseParts::from_json(&request, &["model"]).map_err(|e| e.context("request"))?;
-            if parts.messages.is_empty() {
-                // Bedrock would refuse it at run time; refuse it now.
-                return Err(invalid(
-                    "request.messages: at least one message is required",
-                ));
-            }
-            // The key's default tier is applied when the job runs (its caller is known then).
-            let prepared = gw.prepare(&name, &parts, Capability::Converse, None)?;
-            (
-                JobKind::Converse,
-                prepared.resolved.model.id.to_string(),
-                request,
-            )
-        }
-        (Some(_), None, None) => {
-            return Err(invalid(
-                "request: expected a JSON object (a Converse request)",
-            ));
-        }
-        (None, Some(native @ Value::Object(_)), Some(Value::String(model))) => {
-            let resolved = gw.resolve_allowed(&model, Capability::AsyncInvoke)?;
-            crate::async_invoke::check_video_seconds(&native)?;
-            let id = resolved.model.id.to_string();
-            (
-                JobKind::AsyncInvoke,
-                id.clone(),
-                json!({"model": id, "native": native}),
-            )
-        }
-        (None, Some(_), Some(Value::String(_))) => {
-            return Err(invalid(
-                "native: expected a JSON object (the model's own body)",
-            ));
-        }
-        (None, Some(_), _) => {
-            return Err(invalid(
-                "model: required with native (a model run with StartAsyncInvoke, e.g. amazon.nova-reel-v1:0)",
-            ));
-        }
-        (Some(_), _, _) => {
-            return Err(invalid(
-                "give either request, or native and model; not both",
-            ));
-        }
-        (None, None, _) => {
-            return Err(invalid(
-                "request: required (a Converse request as for /v1/converse)",
-            ));
-        }
-    };
+    let (kind, model, request) = what_to_run(gw, &mut o)?;
     let stored = serde_json::to_vec(&request)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
@@ -139,12 +130,31 @@ pub async fn validate(
                 .context("job request"),
         );
     }
-    let request_hash = hash(&json!({
+    let options = super::quote::options(gw, kind, &request, batch_on)?;
+    let plan = super::planner::plan(
+        &options,
+        &Wants {
+            deadline,
+            max_cost_usd,
+        },
+    )?;
+    let mut canonical = json!({
         "kind": kind.as_str(),
         "request": request,
         "webhook_url": webhook_url.as_ref().map(WebhookUrl::as_str),
-    }));
+    });
+    // Absent when not given, so submissions from before deadlines hash as they did.
+    if let Some(d) = deadline {
+        canonical["deadline_ms"] = json!(d.as_ms());
+    }
+    if let Some(c) = max_cost_usd {
+        canonical["max_cost_usd"] = json!(c.normalize().to_string());
+    }
+    let request_hash = hash(&canonical);
     Ok(Submission {
+        deadline,
+        max_cost_usd,
+        plan,
         kind,
         model,
         request,
@@ -152,6 +162,71 @@ pub async fn validate(
         idempotency_key,
         request_hash,
     })
+}
+
+/// The job's kind, model and what to run: a Converse `request`, or `native` and `model` for an
+/// async-only model; each checked as its route would.
+fn what_to_run(
+    gw: &Gateway,
+    o: &mut Map<String, Value>,
+) -> Result<(JobKind, String, Value), GatewayError> {
+    Ok(
+        match (o.remove("request"), o.remove("native"), o.remove("model")) {
+            (Some(request @ Value::Object(_)), None, None) => {
+                let name = gw.requested_model(&request)?;
+                let parts = ConverseParts::from_json(&request, &["model"])
+                    .map_err(|e| e.context("request"))?;
+                if parts.messages.is_empty() {
+                    // Bedrock would refuse it at run time; refuse it now.
+                    return Err(invalid(
+                        "request.messages: at least one message is required",
+                    ));
+                }
+                // The key's default tier is applied when the job runs (its caller is known then).
+                let prepared = gw.prepare(&name, &parts, Capability::Converse, None)?;
+                (
+                    JobKind::Converse,
+                    prepared.resolved.model.id.to_string(),
+                    request,
+                )
+            }
+            (Some(_), None, None) => {
+                return Err(invalid(
+                    "request: expected a JSON object (a Converse request)",
+                ));
+            }
+            (None, Some(native @ Value::Object(_)), Some(Value::String(model))) => {
+                let resolved = gw.resolve_allowed(&model, Capability::AsyncInvoke)?;
+                crate::async_invoke::check_video_seconds(&native)?;
+                let id = resolved.model.id.to_string();
+                (
+                    JobKind::AsyncInvoke,
+                    id.clone(),
+                    json!({"model": id, "native": native}),
+                )
+            }
+            (None, Some(_), Some(Value::String(_))) => {
+                return Err(invalid(
+                    "native: expected a JSON object (the model's own body)",
+                ));
+            }
+            (None, Some(_), _) => {
+                return Err(invalid(
+                    "model: required with native (a model run with StartAsyncInvoke, e.g. amazon.nova-reel-v1:0)",
+                ));
+            }
+            (Some(_), _, _) => {
+                return Err(invalid(
+                    "give either request, or native and model; not both",
+                ));
+            }
+            (None, None, _) => {
+                return Err(invalid(
+                    "request: required (a Converse request as for /v1/converse)",
+                ));
+            }
+        },
+    )
 }
 
 /// SHA-256 (hex) of a value's canonical JSON (object keys sorted at every level), so the same
@@ -179,6 +254,29 @@ fn canonical(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_cost_takes_positive_numbers_and_strings() {
+        assert_eq!(
+            max_cost(json!(0.25)).unwrap(),
+            Some("0.25".parse().unwrap())
+        );
+        assert_eq!(
+            max_cost(json!("1.5")).unwrap(),
+            Some("1.5".parse().unwrap())
+        );
+        assert_eq!(max_cost(Value::Null).unwrap(), None);
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!("x"),
+            json!(true),
+            json!(2_000_000),
+        ] {
+            let e = max_cost(bad.clone()).unwrap_err();
+            assert!(e.message().starts_with("max_cost_usd:"), "{bad}");
+        }
+    }
 
     #[test]
     fn hashes_ignore_key_order_but_not_content() {
