@@ -272,7 +272,7 @@ pub fn splice(doc: &str, part: &str) -> String {
 }
 
 const METHOD: &str = r#"
-Method: for each N, one release `stream-url` process (a fresh one per N) with
+Method: for each N, one `stream-url` process (the build named above, a fresh process per N) with
 `AWS_LAMBDA_MAX_CONCURRENCY=N` under the harness's Lambda Runtime API, as Lambda Managed
 Instances runs one execution environment; its own bedrock-local with pacing on. After init and
 one discarded wave of N unpaced streams (connections to bedrock-local opened), waves of N
