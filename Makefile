@@ -20,7 +20,7 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-peers bench-build structure fuzz fuzz-build
+.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-peers bench-lmi bench-build structure fuzz fuzz-build
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
@@ -29,6 +29,7 @@ help:
 	@echo "make fuzz    run every cargo-fuzz target for FUZZ_SECONDS (60) each; grows fuzz/corpus (docs/fuzzing.md)"
 	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
 	@echo "make bench-peers  only the peers part: this gateway beside LiteLLM and Portkey (installs them pinned)"
+	@echo "make bench-lmi    only the LMI part: 1, 8, 64, 256 concurrent paced streams in one stream-url process"
 	@echo "make build   cargo lambda build --release for every deployed function (ARCH=arm64|x86_64)"
 	@echo "make lint    cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
 
@@ -122,6 +123,12 @@ bench-quick: bench-build
 # beside this gateway; updates the Peers part of docs/performance.md and bench/results.json.
 bench-peers: bench-build
 	$${CARGO_TARGET_DIR:-target}/release/bench --only peers --out bench/results.json --doc docs/performance.md
+
+# The LMI section alone (issue 24): N = 1, 8, 64, 256 concurrent paced streams in one release
+# stream-url process (AWS_LAMBDA_MAX_CONCURRENCY=N); updates the LMI part of docs/performance.md
+# and the lmi block of bench/results.json.
+bench-lmi: bench-build
+	$${CARGO_TARGET_DIR:-target}/release/bench --only lmi --out bench/results.json --doc docs/performance.md
 
 .PHONY: build-dev
 

@@ -7,8 +7,10 @@
 pub mod cache;
 pub mod cold_start;
 pub mod direct;
+pub mod doc_parts;
 pub mod events;
 pub mod eventstream;
+pub mod lmi;
 pub mod micro;
 pub mod peers;
 pub mod procs;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bench::cache::CachePlan;
 use bench::cold_start::{self, ColdResult};
 use bench::direct::{Direct, DirectCall, MODEL_ID};
+use bench::doc_parts::Part;
 use bench::events;
 use bench::micro::MicroPlan;
 use bench::procs::BedrockLocal;
@@ -52,7 +53,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "cold,warm,size,throughput,stream,micro,cache,peers"
+        default_value = "cold,warm,size,throughput,stream,micro,cache,peers,lmi"
     )]
     only: Vec<String>,
     /// Leave TCP_NODELAY off on the runtime API's accepted sockets (diagnosis of Nagle delays).
@@ -207,6 +208,7 @@ struct Run {
     not_measured: Vec<NotMeasured>,
     errors: Vec<String>,
     peers: Option<bench::peers::report::PeersResult>,
+    lmi: Option<bench::lmi::report::LmiResult>,
 }
 
 impl Run {
@@ -324,6 +326,7 @@ async fn run(args: Args) -> ExitCode {
         not_measured: Vec::new(),
         errors: Vec::new(),
         peers: None,
+        lmi: None,
     };
     let machine = Machine::detect();
     let load_start = load_avg();
@@ -379,20 +382,23 @@ async fn run(args: Args) -> ExitCode {
     };
 
     let mut python_version = None;
-    let python_ok = match python_ready(&python, &root, !args.no_install) {
-        Ok(()) => {
-            python_version = std::process::Command::new(&python)
+    // Only the cold, warm and stream sections run the Python baseline.
+    let wants_python = on("cold") || on("warm") || on("stream");
+    let python_ok = wants_python
+        && match python_ready(&python, &root, !args.no_install) {
+            Ok(()) => {
+                python_version = std::process::Command::new(&python)
                 .args(["-c", "import sys, awslambdaric, boto3; print(sys.version.split()[0], 'awslambdaric', awslambdaric.__version__, 'boto3', boto3.__version__)"])
                 .output()
                 .ok()
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-            true
-        }
-        Err(e) => {
-            run.error(format!("Python baseline unavailable: {e}"));
-            false
-        }
-    };
+                true
+            }
+            Err(e) => {
+                run.error(format!("Python baseline unavailable: {e}"));
+                false
+            }
+        };
     let spec_rust = |name: &str| FnSpec {
         name: name.into(),
         kind: FnKind::Rust { bin: bin(name) },
@@ -866,6 +872,11 @@ async fn run(args: Args) -> ExitCode {
         run.peers = Some(p);
     }
 
+    // ---- LMI: N concurrent paced streams in one stream-url process (issue 24) ----
+    if on("lmi") {
+        lmi_section(&mut run, &root, &ctx, &bin_dir, &profile, args.quick).await;
+    }
+
     drop(emulator);
     let failed = !run.errors.is_empty();
     run.load = Some(format!("{} at start, {} at end", load_start, load_avg()));
@@ -886,18 +897,51 @@ async fn finish(
     bin_dir: &Path,
     started: Instant,
 ) {
-    let peers_only = args.only.iter().all(|o| o == "peers");
     let peers_md = run.peers.as_ref().map(|p| p.markdown());
     let peers_json = run
         .peers
         .as_ref()
         .and_then(|p| serde_json::to_value(p).ok());
-    if peers_only
-        && let (Some(md), Some(js)) = (&peers_md, &peers_json)
-        && merge_peers(&args.out, &args.doc, md, js).is_ok()
-    {
-        println!("{md}");
-        return;
+    let lmi_md = run.lmi.as_ref().map(|l| l.markdown());
+    let lmi_json = run.lmi.as_ref().and_then(|l| serde_json::to_value(l).ok());
+    if args.only.iter().all(|o| o == "peers" || o == "lmi") {
+        let mut parts = Vec::new();
+        if let (Some(md), Some(json)) = (&peers_md, &peers_json) {
+            parts.push(Part {
+                key: "peers",
+                json: json.clone(),
+                md: md.clone(),
+                start: bench::peers::report::MARK_START,
+                end: bench::peers::report::MARK_END,
+            });
+        }
+        if let (Some(md), Some(json)) = (&lmi_md, &lmi_json) {
+            parts.push(Part {
+                key: "lmi",
+                json: json.clone(),
+                md: md.clone(),
+                start: bench::lmi::report::MARK_START,
+                end: bench::lmi::report::MARK_END,
+            });
+        }
+        match bench::doc_parts::merge(&args.out, &args.doc, &parts) {
+            Ok(()) if !parts.is_empty() => {
+                eprintln!(
+                    "bench: {}-only run: updated its part of {} and {}",
+                    args.only.join(","),
+                    args.out.display(),
+                    args.doc.display()
+                );
+                for p in &parts {
+                    println!("{}", p.md);
+                }
+                return;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("bench: cannot update the last report in place ({e}): writing a new one")
+            }
+        }
     }
     let report = Report {
         schema: 1,
@@ -916,6 +960,8 @@ async fn finish(
         duration_s: started.elapsed().as_secs_f64(),
         peers: peers_json,
         peers_md,
+        lmi: lmi_json,
+        lmi_md,
     };
     match report.write_json(&args.out) {
         Ok(()) => eprintln!("bench: wrote {}", args.out.display()),
@@ -933,24 +979,6 @@ async fn finish(
             .next()
             .unwrap_or("")
     );
-}
-
-/// A peers-only run updates the last full report in place: the `peers` block of the JSON and
-/// the Peers part of the Markdown; the other figures stay those of their own run.
-fn merge_peers(out: &Path, doc: &Path, md: &str, js: &serde_json::Value) -> Result<(), String> {
-    let text = std::fs::read_to_string(out).map_err(|e| e.to_string())?;
-    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let old = std::fs::read_to_string(doc).map_err(|e| e.to_string())?;
-    v["peers"] = js.clone();
-    let json = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(out, json).map_err(|e| e.to_string())?;
-    std::fs::write(doc, bench::peers::report::splice(&old, md)).map_err(|e| e.to_string())?;
-    eprintln!(
-        "bench: peers-only run: updated the peers part of {} and {}",
-        out.display(),
-        doc.display()
-    );
-    Ok(())
 }
 
 /// One warm session: function, event label, event, the direct call it is paired with.
@@ -999,6 +1027,45 @@ fn extra_warm_subjects(
         ));
     }
     Ok(out)
+}
+
+/// N concurrent paced streams in one `stream-url` process per N, against its own paced
+/// bedrock-local.
+async fn lmi_section(
+    run: &mut Run,
+    root: &Path,
+    ctx: &LaunchCtx,
+    bin_dir: &Path,
+    profile: &str,
+    quick: bool,
+) {
+    let template: serde_json::Value = match fixture(root, "function-url-post-converse.json")
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            run.error(e);
+            return;
+        }
+    };
+    let input = bench::lmi::LmiInput {
+        bedrock_bin: &bin_dir.join("bedrock-local"),
+        stream_url_bin: &bin_dir.join("stream-url"),
+        ctx,
+        template: &template,
+    };
+    let plan = if quick {
+        bench::lmi::QUICK
+    } else {
+        bench::lmi::FULL
+    };
+    let mut l = bench::lmi::run(input, &plan).await;
+    l.load_average = Some(load_avg());
+    l.profile = profile.to_string();
+    for e in &l.errors {
+        run.error(format!("lmi: {e}"));
+    }
+    run.lmi = Some(l);
 }
 
 /// `stream-url` (paired with raw ConverseStream) and the Python buffered stream baseline.

@@ -175,3 +175,42 @@ pub fn proc_meminfo_kb(field: &str) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// CPU time the process has used so far (`utime + stime` of `/proc/<pid>/stat`, every thread,
+/// live or exited), in clock ticks.
+pub fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    parse_cpu_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// `utime + stime` (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field 2)
+/// may hold spaces and parentheses, so fields are counted after its last `)`.
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, so field k is f[k - 3].
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100, Linux's usual value, if that fails).
+pub fn clock_ticks_per_sec() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_after_a_name_with_spaces() {
+        let stat = "4242 (stream (url) x) S 1 4242 4242 0 -1 4194560 1200 0 3 0 157 43 0 0 20 0 9 0 100 1000 500";
+        assert_eq!(parse_cpu_ticks(stat), Some(200));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
+        assert!(proc_cpu_ticks(std::process::id()).is_some());
+    }
+}

@@ -130,6 +130,12 @@ pub struct Report {
     /// Its part of the Markdown report.
     #[serde(skip)]
     pub peers_md: Option<String>,
+    /// The LMI section (issue 24), when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lmi: Option<serde_json::Value>,
+    /// Its part of the Markdown report.
+    #[serde(skip)]
+    pub lmi_md: Option<String>,
 }
 
 fn num(v: f64, unit: &str) -> String {
@@ -317,7 +323,7 @@ impl Report {
                 let _ = writeln!(m, "- {e}");
             }
         }
-        if let Some(p) = &self.peers_md {
+        for p in [&self.peers_md, &self.lmi_md].into_iter().flatten() {
             m.push('\n');
             m.push_str(p);
         }
@@ -445,6 +451,8 @@ mod tests {
             duration_s: 1.0,
             peers: None,
             peers_md: None,
+            lmi: None,
+            lmi_md: None,
         };
         let md = r.markdown();
         assert!(

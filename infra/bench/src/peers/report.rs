@@ -212,17 +212,7 @@ pub const MARK_END: &str = "<!-- peers:end -->";
 
 /// Replaces the Peers part of `doc` (or inserts it before "## How it is measured").
 pub fn splice(doc: &str, part: &str) -> String {
-    if let (Some(a), Some(b)) = (doc.find(MARK_START), doc.find(MARK_END))
-        && a < b
-    {
-        let end = b + MARK_END.len();
-        let end = end + usize::from(doc[end..].starts_with('\n'));
-        return format!("{}{part}{}", &doc[..a], &doc[end..]);
-    }
-    match doc.find("\n## How it is measured") {
-        Some(i) => format!("{}\n{part}{}", &doc[..i], &doc[i..]),
-        None => format!("{doc}\n{part}"),
-    }
+    crate::doc_parts::splice(doc, MARK_START, MARK_END, part)
 }
 
 const METHOD: &str = r#"

@@ -1,0 +1,236 @@
+//! The Lambda Managed Instances section of the bench (issue 24, item 2): N concurrent paced
+//! streams in one `stream-url` process (`AWS_LAMBDA_MAX_CONCURRENCY = N`) under the harness's
+//! Runtime API, for N = 1, 8, 64, 256. Per N: time to first token and to the end of each stream,
+//! the added first-token p99 over N = 1, peak RSS, CPU time per stream, and the most invocations
+//! seen in flight together. `bench --only lmi` (`make bench-lmi`).
+
+pub mod report;
+pub mod wave;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::procs::{BedrockLocal, ChildGuard, clock_ticks_per_sec, proc_cpu_ticks, proc_status_kb};
+use crate::runtime_api::{RuntimeApi, Signal};
+use crate::session::{FnKind, FnSpec, LaunchCtx, lambda_env};
+use report::{LevelRaw, LmiResult};
+use wave::Wave;
+
+/// Counts, pacing and time budgets.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LmiPlan {
+    /// Concurrency levels, N = 1 first (the others are compared with it).
+    pub levels: [usize; 4],
+    /// Streams measured per level at least: rounds = max(min_rounds, ⌈samples / N⌉).
+    pub samples: usize,
+    pub min_rounds: usize,
+    /// bedrock-local's pacing: `make dev`'s realistic timing (infra/local/stack.py
+    /// `DEV_TTFT_MS`, `DEV_TOKENS_PER_SEC`).
+    pub ttft_ms: u64,
+    pub tokens_per_sec: u32,
+    /// Output tokens per stream (`[[len:N]]`).
+    pub stream_len: u32,
+    pub seed: u64,
+    /// Wall time allowed per level (after init and the warm-up wave).
+    pub level_budget_s: u64,
+    /// How long one wave may take before it is abandoned.
+    pub wave_timeout_s: u64,
+}
+
+pub const QUICK: LmiPlan = LmiPlan {
+    levels: [1, 8, 64, 256],
+    samples: 32,
+    min_rounds: 1,
+    ttft_ms: 400,
+    tokens_per_sec: 150,
+    stream_len: 30,
+    seed: 42,
+    level_budget_s: 30,
+    wave_timeout_s: 60,
+};
+
+pub const FULL: LmiPlan = LmiPlan {
+    levels: [1, 8, 64, 256],
+    samples: 128,
+    min_rounds: 2,
+    ttft_ms: 400,
+    tokens_per_sec: 150,
+    stream_len: 30,
+    seed: 42,
+    level_budget_s: 120,
+    wave_timeout_s: 60,
+};
+
+impl LmiPlan {
+    /// Measured waves of N streams each.
+    pub fn rounds(&self, n: usize) -> usize {
+        self.samples.div_ceil(n.max(1)).max(self.min_rounds)
+    }
+
+    /// bedrock-local's flags for this section's own instance.
+    pub fn emulator_args(&self) -> Vec<String> {
+        let ttft = self.ttft_ms.to_string();
+        let tps = self.tokens_per_sec.to_string();
+        let seed = self.seed.to_string();
+        ["--ttft-ms", &ttft, "--tokens-per-sec", &tps]
+            .into_iter()
+            .chain(["--latency-ms", "0", "--seed", &seed])
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Inputs of the section.
+pub struct LmiInput<'a> {
+    pub bedrock_bin: &'a Path,
+    pub stream_url_bin: &'a Path,
+    /// Shared launch settings; its `bedrock_url` is replaced by the paced instance's.
+    pub ctx: &'a LaunchCtx,
+    pub template: &'a Value,
+}
+
+/// Runs every level, each in a process of its own, against one paced bedrock-local.
+pub async fn run(input: LmiInput<'_>, plan: &LmiPlan) -> LmiResult {
+    let started = Instant::now();
+    let mut res = LmiResult::new(plan);
+    for (bin, what) in [
+        (input.bedrock_bin, "bedrock-local"),
+        (input.stream_url_bin, "stream-url"),
+    ] {
+        if !bin.exists() {
+            res.errors
+                .push(format!("{what} not built at {}", bin.display()));
+            return res;
+        }
+    }
+    let args = plan.emulator_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let log = input.ctx.log_dir.join("bedrock-local-lmi.log");
+    let emulator = match BedrockLocal::start(input.bedrock_bin, &args, &log) {
+        Ok(e) => e,
+        Err(e) => {
+            res.errors.push(format!("paced bedrock-local: {e}"));
+            return res;
+        }
+    };
+    let ctx = LaunchCtx {
+        bedrock_url: emulator.url.clone(),
+        ..input.ctx.clone()
+    };
+    let tick = clock_ticks_per_sec();
+    for n in plan.levels {
+        eprintln!(
+            "bench: lmi: N = {n}: {} waves of {n} paced streams in one stream-url process",
+            plan.rounds(n)
+        );
+        let raw = match level(n, input.stream_url_bin, &ctx, input.template, plan).await {
+            Ok(r) => r,
+            Err(e) => {
+                res.errors.push(format!("N = {n}: {e}"));
+                continue;
+            }
+        };
+        res.add_level(raw, tick);
+    }
+    drop(emulator);
+    res.duration_s = started.elapsed().as_secs_f64();
+    res
+}
+
+/// One level: its own Runtime API and process, a discarded unpaced warm-up wave, then the
+/// measured paced waves; the process is stopped by its pid at the end (the guard).
+async fn level(
+    n: usize,
+    bin: &Path,
+    ctx: &LaunchCtx,
+    template: &Value,
+    plan: &LmiPlan,
+) -> Result<LevelRaw, String> {
+    let name = format!("stream-url-lmi-{n}");
+    let mut api = RuntimeApi::start_with(&name, ctx.api)
+        .await
+        .map_err(|e| format!("runtime API: {e}"))?;
+    let spec = FnSpec {
+        name: name.clone(),
+        kind: FnKind::Rust {
+            bin: bin.to_path_buf(),
+        },
+    };
+    let root = bin
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut cmd = Command::new(bin);
+    lambda_env(&mut cmd, &spec, ctx, &api, "bootstrap", &root);
+    cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string())
+        .current_dir(&root);
+    let log = ctx.log_dir.join(format!("{name}.log"));
+    let mut child =
+        ChildGuard::spawn(cmd, &name, Some(&log)).map_err(|e| format!("spawn {name}: {e}"))?;
+    first_next(&mut api, &mut child, Duration::from_secs(30)).await?;
+    let mut raw = LevelRaw::new(n);
+    raw.rss_init_kb = child.proc_status_kb("VmRSS");
+    let timeout = Duration::from_secs(plan.wave_timeout_s);
+    let warm = Wave::run(
+        &mut api,
+        &mut child,
+        template,
+        n,
+        &wave::unpaced(n),
+        timeout,
+    )
+    .await?;
+    raw.warmup_failed = warm.failed();
+    let cpu0 = proc_cpu_ticks(child.pid());
+    let t0 = Instant::now();
+    let end = t0 + Duration::from_secs(plan.level_budget_s);
+    for r in 0..plan.rounds(n) {
+        if Instant::now() >= end {
+            raw.truncated = true;
+            break;
+        }
+        let asks = wave::paced(n, r, plan.stream_len);
+        let w = Wave::run(&mut api, &mut child, template, n, &asks, timeout).await?;
+        raw.add_wave(&w);
+    }
+    raw.wall_s = t0.elapsed().as_secs_f64();
+    raw.cpu_ticks = cpu0
+        .zip(proc_cpu_ticks(child.pid()))
+        .map(|(a, b)| b.saturating_sub(a));
+    raw.peak_rss_kb = proc_status_kb(child.pid(), "VmHWM");
+    child.stop();
+    Ok(raw)
+}
+
+/// Waits for the process's first `GET next` (init done), watching for an early exit.
+async fn first_next(
+    api: &mut RuntimeApi,
+    child: &mut ChildGuard,
+    timeout: Duration,
+) -> Result<(), String> {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        match api.signal(Duration::from_millis(50)).await {
+            Some(Signal::NextCalled { .. }) => return Ok(()),
+            Some(Signal::InitError { body, .. }) => {
+                return Err(format!("init error: {}", String::from_utf8_lossy(&body)));
+            }
+            _ => {}
+        }
+        if let Some(st) = child.exited() {
+            return Err(format!(
+                "exited ({st}) before its first next: {}",
+                child.log_tail(1500)
+            ));
+        }
+    }
+    Err(format!(
+        "no first next in {} s: {}",
+        timeout.as_secs(),
+        child.log_tail(1500)
+    ))
+}
