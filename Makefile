@@ -30,6 +30,7 @@ help:
 	@echo "make bench   run the benchmarks against bedrock-local (writes bench/results.json, docs/performance.md)"
 	@echo "make bench-peers  only the peers part: this gateway beside LiteLLM and Portkey (installs them pinned)"
 	@echo "make bench-lmi    only the LMI part: 1, 8, 64, 256 concurrent paced streams in one stream-url process"
+	@echo "make bench-charts redraw the SVG charts in docs/ from bench/results.json (no run)"
 	@echo "make build   cargo lambda build --release for every deployed function (ARCH=arm64|x86_64)"
 	@echo "make lint    cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
 
@@ -130,7 +131,12 @@ bench-peers: bench-build
 bench-lmi: bench-build
 	$${CARGO_TARGET_DIR:-target}/release/bench --only lmi --out bench/results.json --doc docs/performance.md
 
-.PHONY: build-dev
+# The SVG charts next to docs/performance.md, redrawn from bench/results.json without running
+# anything (every bench run draws them too).
+bench-charts:
+	cargo run -q -p bench --bin bench -- --charts --out bench/results.json --doc docs/performance.md
+
+.PHONY: build-dev bench-charts
 
 # Fuzzing (docs/fuzzing.md). cargo-fuzz is pinned and installed into tools/cargo-fuzz (git-ignored)
 # with the pinned nightly toolchain (`rustup toolchain list`: rustc 1.97.0-nightly e50aa6fba

@@ -5,6 +5,7 @@
 //! and Markdown.
 
 pub mod cache;
+pub mod charts;
 pub mod cold_start;
 pub mod direct;
 pub mod doc_parts;

@@ -63,6 +63,9 @@ struct Args {
     /// they are missing.
     #[arg(long)]
     no_install: bool,
+    /// Run nothing: redraw the charts from `--out` next to `--doc` and embed them.
+    #[arg(long)]
+    charts: bool,
 }
 
 /// Counts and time budgets of one mode.
@@ -288,6 +291,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    if args.charts {
+        return match draw_charts(&args) {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::FAILURE,
+        };
+    }
     let started = Instant::now();
     let plan = if args.quick { QUICK } else { FULL };
     let root = workspace_root();
@@ -935,6 +944,7 @@ async fn finish(
                 for p in &parts {
                     println!("{}", p.md);
                 }
+                draw_charts(args);
                 return;
             }
             Ok(()) => {}
@@ -971,6 +981,7 @@ async fn finish(
         Ok(()) => eprintln!("bench: wrote {}", args.doc.display()),
         Err(e) => eprintln!("bench: cannot write {}: {e}", args.doc.display()),
     }
+    draw_charts(args);
     println!(
         "{}",
         report
@@ -979,6 +990,23 @@ async fn finish(
             .next()
             .unwrap_or("")
     );
+}
+
+/// Redraws the SVG charts from the report just written and embeds them in the doc; false (and
+/// says why) when they cannot be drawn.
+fn draw_charts(args: &Args) -> bool {
+    match bench::charts::refresh(&args.out, &args.doc) {
+        Ok(written) => {
+            for p in written {
+                eprintln!("bench: wrote {}", p.display());
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("bench: cannot draw the charts: {e}");
+            false
+        }
+    }
 }
 
 /// One warm session: function, event label, event, the direct call it is paired with.
