@@ -315,6 +315,19 @@ pub struct ApplicationProfile {
     pub geography: Option<Geography>,
 }
 
+/// The resource ID at the end of an ARN (`…:application-inference-profile/ID` → `ID`,
+/// `…:model-invocation-job/ID` → `ID`): what messages name, and what Bedrock names folders by.
+pub fn arn_resource_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+impl ApplicationProfile {
+    /// The profile's ID, without the account and region of its ARN.
+    pub fn short_id(&self) -> &str {
+        arn_resource_id(&self.arn)
+    }
+}
+
 impl InvocationTarget {
     /// The foundation model behind the target.
     pub fn model(&self) -> &ModelId {

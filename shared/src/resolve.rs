@@ -46,7 +46,7 @@ impl Resolved {
                     "model {}: this API key is bound to application inference profile {}, which \
                      serves {}; the key may call only that model",
                     self.model.id,
-                    profile.arn.rsplit('/').next().unwrap_or_default(),
+                    profile.short_id(),
                     profile.model
                 ),
             ));

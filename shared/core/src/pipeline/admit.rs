@@ -265,7 +265,7 @@ impl Gateway {
                     "this API key is bound to application inference profile {}, which Bedrock \
                      does not know in this account and region (deleted?); ask the key's \
                      administrator",
-                    arn.rsplit('/').next().unwrap_or_default()
+                    crate::ids::arn_resource_id(arn)
                 ),
             ));
         };

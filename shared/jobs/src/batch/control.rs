@@ -108,5 +108,5 @@ pub async fn state(client: &Client, arn: &str) -> Result<BatchState, GatewayErro
 
 /// The job ID at the end of its ARN (Bedrock's output folder is named after it).
 pub fn job_id_of(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
+    inference_core::ids::arn_resource_id(arn)
 }
