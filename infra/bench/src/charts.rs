@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 
@@ -215,16 +217,9 @@ fn cold_start(results: &Value) -> Option<Bars<'static>> {
 }
 
 fn draw_bars(root: &DrawingArea<SVGBackend<'_>, Shift>, bars: &Bars<'_>) -> DrawResult<()> {
-    let n = bars.groups.len();
-    let max = bars
-        .groups
-        .iter()
-        .flat_map(|g| g.values.iter().flatten())
-        .fold(0.0_f64, |a, &b| a.max(b));
-    let min_pos = bars
-        .groups
-        .iter()
-        .flat_map(|g| g.values.iter().flatten())
+    let values = || bars.groups.iter().flat_map(|g| g.values.iter().flatten());
+    let max = values().fold(0.0_f64, |a, &b| a.max(b));
+    let min_pos = values()
         .filter(|v| **v > 0.0)
         .fold(f64::INFINITY, |a, &b| a.min(b));
     let mut builder = ChartBuilder::on(root);
@@ -233,83 +228,62 @@ fn draw_bars(root: &DrawingArea<SVGBackend<'_>, Shift>, bars: &Bars<'_>) -> Draw
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(64);
-    let x_range = 0.0..n as f64;
-    let width = 0.8 / bars.series.len() as f64;
-    let bar = |gi: usize, si: usize| {
-        let x0 = gi as f64 + 0.1 + si as f64 * width;
-        (x0, x0 + width * 0.9)
-    };
+    let x_range = 0.0..bars.groups.len() as f64;
     if bars.log {
         let floor = (min_pos / 2.0).max(0.01);
-        let mut chart = builder
+        let chart = builder
             .build_cartesian_2d(x_range, (floor..max * 2.0).log_scale())
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(bars.y_desc)
-            .draw()
-            .map_err(err)?;
-        for (si, name) in bars.series.iter().enumerate() {
-            let colour = COLOURS[si % COLOURS.len()];
-            chart
-                .draw_series(bars.groups.iter().enumerate().filter_map(|(gi, g)| {
-                    let v = g.values.get(si).copied().flatten()?;
-                    let (a, b) = bar(gi, si);
-                    Some(Rectangle::new(
-                        [(a, floor), (b, v.max(floor))],
-                        colour.filled(),
-                    ))
-                }))
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        label_groups(root, &bars.groups, |x| chart.backend_coord(&(x, floor)))
+        fill_bars(root, chart, bars, floor)
     } else {
-        let mut chart = builder
+        let chart = builder
             .build_cartesian_2d(x_range, 0.0..max * 1.15)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(bars.y_desc)
-            .draw()
-            .map_err(err)?;
-        for (si, name) in bars.series.iter().enumerate() {
-            let colour = COLOURS[si % COLOURS.len()];
-            chart
-                .draw_series(bars.groups.iter().enumerate().filter_map(|(gi, g)| {
-                    let v = g.values.get(si).copied().flatten()?;
-                    let (a, b) = bar(gi, si);
-                    Some(Rectangle::new([(a, 0.0), (b, v.max(0.0))], colour.filled()))
-                }))
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        label_groups(root, &bars.groups, |x| chart.backend_coord(&(x, 0.0)))
+        fill_bars(root, chart, bars, 0.0)
     }
+}
+
+/// Mesh, one bar per group and series (from `floor`), legend and group names, on either y axis.
+fn fill_bars<'a, Y>(
+    root: &DrawingArea<SVGBackend<'a>, Shift>,
+    mut chart: ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    bars: &Bars<'_>,
+    floor: f64,
+) -> DrawResult<()>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc(bars.y_desc)
+        .draw()
+        .map_err(err)?;
+    let width = 0.8 / bars.series.len() as f64;
+    for (si, name) in bars.series.iter().enumerate() {
+        let colour = COLOURS[si % COLOURS.len()];
+        chart
+            .draw_series(bars.groups.iter().enumerate().filter_map(|(gi, g)| {
+                let v = g.values.get(si).copied().flatten()?;
+                let x0 = gi as f64 + 0.1 + si as f64 * width;
+                Some(Rectangle::new(
+                    [(x0, floor), (x0 + width * 0.9, v.max(floor))],
+                    colour.filled(),
+                ))
+            }))
+            .map_err(err)?
+            .label(*name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    label_groups(root, &bars.groups, |x| chart.backend_coord(&(x, floor)))
 }
 
 /// Each group's name under its bars (plotters places numeric labels only at round values).
