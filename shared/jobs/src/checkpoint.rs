@@ -108,10 +108,7 @@ impl JobStore {
         } else {
             s(text)
         };
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(object.item_key(line)))
+        self.update_row(object.item_key(line))
             .update_expression("SET #result = :r REMOVE #lease_until")
             .expression_attribute_values(":r", kept)
             .named()

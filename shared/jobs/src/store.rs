@@ -117,6 +117,17 @@ impl Named for aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBui
 }
 
 impl JobStore {
+    /// An UpdateItem of the row whose `job_id` is `key` (a job, a batch run, the batch index).
+    pub(crate) fn update_row(
+        &self,
+        key: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("job_id", AttributeValue::S(key.into()))
+    }
+
     /// A store over `table`, from the shared SDK configuration.
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> JobStore {
         JobStore {
@@ -175,11 +186,7 @@ impl JobStore {
         lease_until: i64,
         now: i64,
     ) -> Result<bool, GatewayError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(seen.job_id.as_str()))
+        let r = self.update_row(seen.job_id.as_str())
             .update_expression("SET #status = :running, #attempts = :next, #lease_until = :lease, #updated_at = :now, \
                  #started_at = if_not_exists(#started_at, :now)",
             )
@@ -202,10 +209,7 @@ impl JobStore {
         owner: &Owner,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         let b = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+            .update_row(id.as_str())
             .expression_attribute_values(":running", s(JobStatus::Running.as_str()));
         match owner {
             Owner::Attempt(a) => b
@@ -326,10 +330,7 @@ impl JobStore {
         outcome: &WebhookOutcome,
         now: i64,
     ) -> Result<(), GatewayError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+        self.update_row(id.as_str())
             .update_expression("SET #webhook = :wh, #updated_at = :now")
             .condition_expression("attribute_exists(#job_id)")
             .expression_attribute_values(":wh", json_s(outcome))
@@ -351,10 +352,7 @@ impl JobStore {
         now: i64,
     ) -> Result<bool, GatewayError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+            .update_row(id.as_str())
             .update_expression(
                 "SET #status = :failed, #error = :err, #updated_at = :now, #finished_at = :now",
             )
@@ -373,11 +371,7 @@ impl JobStore {
     /// Before re-sending a job's message: back to `queued` (from an enqueue failure, or still
     /// never claimed) with `enqueued_at = now`. `Ok(false)`: it moved meanwhile (claimed).
     pub async fn requeue(&self, id: &JobId, now: i64) -> Result<bool, GatewayError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+        let r = self.update_row(id.as_str())
             .update_expression("SET #status = :queued, #enqueued_at = :now, #updated_at = :now REMOVE #error, #finished_at",
             )
             .condition_expression("#attempts = :zero AND (#status = :queued OR (#status = :failed AND contains(#error, :ef)))",

@@ -89,10 +89,7 @@ impl JobStore {
         ids: &[String],
     ) -> Result<(), GatewayError> {
         for chunk in ids.chunks(1_000) {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("job_id", s(group_key(model)))
+            self.update_row(group_key(model))
                 .update_expression("DELETE #members :ids")
                 .expression_attribute_values(":ids", AttributeValue::Ss(chunk.to_vec()))
                 .named()
@@ -164,10 +161,7 @@ impl JobStore {
 
     /// Records Bedrock's job ARN on the batch.
     pub async fn set_batch_arn(&self, id: &BatchId, arn: &str) -> Result<(), GatewayError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(run_key(id)))
+        self.update_row(run_key(id))
             .update_expression("SET #job_arn = :arn")
             .expression_attribute_values(":arn", s(arn))
             .named()
@@ -179,20 +173,14 @@ impl JobStore {
 
     /// Marks a batch done (every member finished or sent back) and drops it from the index.
     pub async fn close_batch_run(&self, id: &BatchId) -> Result<(), GatewayError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(run_key(id)))
+        self.update_row(run_key(id))
             .update_expression("SET #state = :done")
             .expression_attribute_values(":done", s("done"))
             .named()
             .send()
             .await
             .map_err(|e| store_error("UpdateItem (batch done)", e))?;
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(INDEX))
+        self.update_row(INDEX)
             .update_expression("DELETE #open :id")
             .expression_attribute_values(":id", AttributeValue::Ss(vec![id.as_str().to_owned()]))
             .named()
@@ -211,11 +199,7 @@ impl JobStore {
         batch: &BatchId,
         now: i64,
     ) -> Result<bool, GatewayError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+        let r = self.update_row(id.as_str())
             .update_expression(
                 "SET #status = :running, #batch_id = :b, #attempts = #attempts + :one, \
                  #updated_at = :now, #started_at = if_not_exists(#started_at, :now)",
@@ -246,10 +230,7 @@ impl JobStore {
         now: i64,
     ) -> Result<bool, GatewayError> {
         let mut b = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(id.as_str()))
+            .update_row(id.as_str())
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":plan", json_s(plan))
             .expression_attribute_values(":now", n(now));
@@ -278,10 +259,7 @@ impl JobStore {
         attr: &str,
         values: Vec<String>,
     ) -> Result<(), GatewayError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("job_id", s(pk))
+        self.update_row(pk)
             .update_expression(format!("ADD #{attr} :v"))
             .expression_attribute_values(":v", AttributeValue::Ss(values))
             .named()
