@@ -15,9 +15,8 @@ use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ConverseTokensRequest, CountTokensInput, Message,
 };
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+
+use crate::peers::client::{Conn, Req};
 
 /// The model every figure calls: what the gateway's `haiku` alias resolves to in us-east-1.
 pub const MODEL_ID: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
@@ -132,11 +131,9 @@ impl Direct {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection to bedrock-local.
-pub struct RawConn {
-    sender: SendRequest<Full<Bytes>>,
-    host: String,
-}
+/// One keep-alive HTTP/1.1 connection to bedrock-local, sending the SDK's fixed headers (the
+/// same client as the peers section's).
+pub struct RawConn(Conn);
 
 /// `http://127.0.0.1:PORT` -> socket address.
 pub fn parse_http_url(url: &str) -> Result<SocketAddr, String> {
@@ -151,48 +148,20 @@ pub fn parse_http_url(url: &str) -> Result<SocketAddr, String> {
 
 impl RawConn {
     pub async fn connect(addr: SocketAddr) -> Result<Self, String> {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(RawConn {
-            sender,
-            host: addr.to_string(),
-        })
+        Conn::connect(addr).await.map(RawConn)
     }
 
-    fn request(&self, path: &str, body: Bytes) -> Result<http::Request<Full<Bytes>>, String> {
-        http::Request::post(path)
-            .header("host", &self.host)
-            .header("authorization", FIXED_AUTH)
-            .header("content-type", "application/json")
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())
+    fn request(path: &str, body: Bytes) -> Req {
+        Req {
+            path: path.to_owned(),
+            headers: vec![("authorization".into(), FIXED_AUTH.into())],
+            body,
+        }
     }
 
     /// POST and read the whole body; `(status, body)`.
     pub async fn post(&mut self, path: &str, body: Bytes) -> Result<(u16, Bytes), String> {
-        let req = self.request(path, body)?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, body))
+        self.0.call(&Self::request(path, body)).await
     }
 
     /// POST and hand each body chunk to `on_chunk` as it arrives; returns the status.
@@ -200,24 +169,9 @@ impl RawConn {
         &mut self,
         path: &str,
         body: Bytes,
-        mut on_chunk: impl FnMut(&[u8]),
+        on_chunk: impl FnMut(&[u8]),
     ) -> Result<u16, String> {
-        let req = self.request(path, body)?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let mut body = resp.into_body();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| e.to_string())?;
-            if let Some(data) = frame.data_ref() {
-                on_chunk(data);
-            }
-        }
-        Ok(status)
+        self.0.stream(&Self::request(path, body), on_chunk).await
     }
 }
 

@@ -95,7 +95,14 @@ impl Drop for ChildGuard {
 }
 
 pub fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    kb_field(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        field,
+    )
+}
+
+/// The value of a `Field:   1234 kB` line (the format of `/proc/<pid>/status` and `/proc/meminfo`).
+fn kb_field(text: &str, field: &str) -> Option<u64> {
     let line = text
         .lines()
         .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
@@ -164,16 +171,7 @@ impl BedrockLocal {
 
 /// A field of `/proc/meminfo` in kB.
 pub fn proc_meminfo_kb(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
+    kb_field(&std::fs::read_to_string("/proc/meminfo").ok()?, field)
 }
 
 /// CPU time the process has used so far (`utime + stime` of `/proc/<pid>/stat`, every thread,

@@ -202,6 +202,35 @@ pub(crate) fn lambda_env(
     ]);
 }
 
+/// The command that starts the Rust function `bin` as Lambda would, against `api`: the Lambda
+/// environment, `AWS_LAMBDA_MAX_CONCURRENCY` when it runs on Lambda Managed Instances, its
+/// folder as the task root.
+pub(crate) fn rust_function(
+    bin: &std::path::Path,
+    name: &str,
+    ctx: &LaunchCtx,
+    api: &RuntimeApi,
+    max_concurrency: Option<usize>,
+) -> Command {
+    let spec = FnSpec {
+        name: name.into(),
+        kind: FnKind::Rust {
+            bin: bin.to_path_buf(),
+        },
+    };
+    let root = bin
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut cmd = Command::new(bin);
+    lambda_env(&mut cmd, &spec, ctx, api, "bootstrap", &root);
+    if let Some(m) = max_concurrency {
+        cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", m.to_string());
+    }
+    cmd.current_dir(&root);
+    cmd
+}
+
 impl Session {
     /// Starts the runtime API, queues `preload` (so the first `next` returns at once, as on
     /// Lambda where the event exists before the sandbox), then spawns the function.
@@ -217,15 +246,7 @@ impl Session {
         let id = preload.map(|b| api.push(b));
         let mut cmd;
         match &spec.kind {
-            FnKind::Rust { bin } => {
-                cmd = Command::new(bin);
-                let root = bin
-                    .parent()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                lambda_env(&mut cmd, spec, ctx, &api, "bootstrap", &root);
-                cmd.current_dir(&root);
-            }
+            FnKind::Rust { bin } => cmd = rust_function(bin, &spec.name, ctx, &api, None),
             FnKind::Python {
                 python,
                 task_root,

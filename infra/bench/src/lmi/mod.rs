@@ -8,7 +8,6 @@ pub mod report;
 pub mod wave;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -16,7 +15,7 @@ use serde_json::Value;
 
 use crate::procs::{BedrockLocal, ChildGuard, clock_ticks_per_sec, proc_cpu_ticks, proc_status_kb};
 use crate::runtime_api::{RuntimeApi, Signal};
-use crate::session::{FnKind, FnSpec, LaunchCtx, lambda_env};
+use crate::session::{LaunchCtx, rust_function};
 use report::{LevelRaw, LmiResult};
 use wave::Wave;
 
@@ -154,20 +153,7 @@ async fn level(
     let mut api = RuntimeApi::start_with(&name, ctx.api)
         .await
         .map_err(|e| format!("runtime API: {e}"))?;
-    let spec = FnSpec {
-        name: name.clone(),
-        kind: FnKind::Rust {
-            bin: bin.to_path_buf(),
-        },
-    };
-    let root = bin
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let mut cmd = Command::new(bin);
-    lambda_env(&mut cmd, &spec, ctx, &api, "bootstrap", &root);
-    cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string())
-        .current_dir(&root);
+    let cmd = rust_function(bin, &name, ctx, &api, Some(n));
     let log = ctx.log_dir.join(format!("{name}.log"));
     let mut child =
         ChildGuard::spawn(cmd, &name, Some(&log)).map_err(|e| format!("spawn {name}: {e}"))?;

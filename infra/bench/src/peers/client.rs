@@ -54,6 +54,7 @@ pub fn sse_has_content(buf: &[u8]) -> bool {
     })
 }
 
+/// One keep-alive HTTP/1.1 connection (`TCP_NODELAY`).
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
     host: String,
@@ -107,6 +108,24 @@ impl Conn {
         Ok((status, body))
     }
 
+    /// Sends `r` and hands each body chunk to `on_chunk` as it arrives; returns the status.
+    pub async fn stream(
+        &mut self,
+        r: &Req,
+        mut on_chunk: impl FnMut(&[u8]),
+    ) -> Result<u16, String> {
+        let resp = self.send(r).await?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| e.to_string())?;
+            if let Some(d) = frame.data_ref() {
+                on_chunk(d);
+            }
+        }
+        Ok(status)
+    }
+
     /// Sends `r`, reads the stream to its end; returns the status and the time from sending to
     /// the chunk that completed the first token (`None` when none came).
     pub async fn first_token(
@@ -115,19 +134,15 @@ impl Conn {
         first: FirstToken,
     ) -> Result<(u16, Option<Duration>, Bytes), String> {
         let t = Instant::now();
-        let resp = self.send(r).await?;
-        let status = resp.status().as_u16();
-        let mut body = resp.into_body();
         let (mut buf, mut at) = (Vec::new(), None);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| e.to_string())?;
-            if let Some(d) = frame.data_ref() {
+        let status = self
+            .stream(r, |d| {
                 buf.extend_from_slice(d);
                 if at.is_none() && first.seen(&buf) {
                     at = Some(t.elapsed());
                 }
-            }
-        }
+            })
+            .await?;
         Ok((status, at, Bytes::from(buf)))
     }
 }

@@ -8,7 +8,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::procs::ChildGuard;
 use crate::runtime_api::{LiveFrame, Pusher, RuntimeApi};
-use crate::session::{FnKind, FnSpec, LaunchCtx, lambda_env};
+use crate::session::{LaunchCtx, rust_function};
 
 /// How the function runs.
 #[derive(Debug, Clone, Copy)]
@@ -76,28 +75,13 @@ pub async fn start(
     let mut api = RuntimeApi::start_live(name, ctx.api)
         .await
         .map_err(|e| format!("runtime API: {e}"))?;
-    let spec = FnSpec {
-        name: name.into(),
-        kind: FnKind::Rust {
-            bin: bin.to_path_buf(),
-        },
-    };
-    let root = bin
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
     let (count, max) = match mode {
         Mode::Classic { processes } => (processes, None),
         Mode::Managed { max } => (1, Some(max)),
     };
     let mut children = Vec::new();
     for i in 0..count {
-        let mut cmd = Command::new(bin);
-        lambda_env(&mut cmd, &spec, ctx, &api, "bootstrap", &root);
-        if let Some(m) = max {
-            cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", m.to_string());
-        }
-        cmd.current_dir(&root);
+        let cmd = rust_function(bin, name, ctx, &api, max);
         let log = ctx.log_dir.join(format!("{name}-{i}.log"));
         children.push(
             ChildGuard::spawn(cmd, name, Some(&log)).map_err(|e| format!("spawn {name}: {e}"))?,
