@@ -16,7 +16,7 @@ use aws_sdk_bedrockruntime::types::{
 };
 use bytes::Bytes;
 
-use crate::peers::client::{Conn, Req};
+use crate::conn::{Conn, Req};
 
 /// The model every figure calls: what the gateway's `haiku` alias resolves to in us-east-1.
 pub const MODEL_ID: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";

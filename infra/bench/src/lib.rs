@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod charts;
 pub mod cold_start;
+pub mod conn;
 pub mod direct;
 pub mod doc_parts;
 pub mod events;

@@ -2,7 +2,7 @@
 //! gateway, the same request from the same client to the same bedrock-local, interleaved round
 //! by round. `bench --only peers` (`make bench-peers`).
 
-pub mod client;
+pub use crate::conn as client;
 pub mod front;
 pub mod load;
 pub mod report;

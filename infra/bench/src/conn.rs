@@ -1,5 +1,6 @@
-//! The one HTTP client of the peers section: keep-alive HTTP/1.1 connections (hyper,
-//! `TCP_NODELAY`), the same for every target, so the client's own cost is the same on each side.
+//! The one HTTP client of the bench's load (the peers section and the direct calls):
+//! keep-alive HTTP/1.1 connections (hyper, `TCP_NODELAY`), the same for every target, so the
+//! client's own cost is the same on each side.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
