@@ -51,6 +51,7 @@ pub mod resolve;
 pub mod routing;
 pub mod sources;
 pub mod telemetry;
+pub mod text_walk;
 pub mod tier;
 
 pub use call::{CallMeta, Reply};

@@ -1,4 +1,5 @@
-//! InvokeModel bodies per model family: where `maxTokens` lives and where usage is reported.
+//! InvokeModel bodies per model family: where `maxTokens` lives and where usage is reported
+//! (each family's rules are in `family/`; Bedrock's own stream metrics come first).
 //!
 //! The SDK's InvokeModel output exposes the body and content type but not Bedrock's
 //! `X-Amzn-Bedrock-Input-Token-Count` / `-Output-Token-Count` headers, so usage is read from the
@@ -8,7 +9,7 @@ use serde_json::Value;
 
 use crate::catalog::{Mode, ModelEntry};
 use crate::cost::Usage;
-use crate::family::Family;
+use crate::family::{Family, n};
 
 /// Where a chat model's native request body keeps the output-token limit, as a JSON pointer
 /// (`None` for other modes, e.g. embeddings, and unknown families).
@@ -16,12 +17,7 @@ pub fn max_tokens_pointer(model: &ModelEntry) -> Option<&'static str> {
     if model.mode != Mode::Chat {
         return None;
     }
-    Some(match Family::for_model(model)? {
-        Family::Anthropic | Family::Mistral | Family::Cohere => "/max_tokens",
-        Family::AmazonNova => "/inferenceConfig/maxTokens",
-        Family::AmazonTitan => "/textGenerationConfig/maxTokenCount",
-        Family::MetaLlama => "/max_gen_len",
-    })
+    Family::for_model(model).map(Family::max_tokens_pointer)
 }
 
 /// Sets the output-token limit at `pointer`, creating intermediate objects.
@@ -43,10 +39,6 @@ pub fn set_pointer(body: &mut Value, pointer: &str, value: Value) -> bool {
     false
 }
 
-fn n(v: &Value, pointer: &str) -> u64 {
-    v.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
-}
-
 /// Usage from a native response body (or the last stream chunk) of `model`, per family.
 pub fn usage_from_body(model: &ModelEntry, body: &Value) -> Usage {
     // Streamed chunks of every family carry Bedrock's own metrics at the end.
@@ -59,55 +51,7 @@ pub fn usage_from_body(model: &ModelEntry, body: &Value) -> Usage {
             cache_write_1h_tokens: 0,
         };
     }
-    let Some(family) = Family::for_model(model) else {
-        return Usage::default();
-    };
-    match family {
-        Family::Anthropic => {
-            // A stream's `message_start` carries it under `message`.
-            let u = body
-                .get("usage")
-                .or_else(|| body.pointer("/message/usage"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let one_hour = n(&u, "/cache_creation/ephemeral_1h_input_tokens");
-            let writes = n(&u, "/cache_creation_input_tokens");
-            Usage {
-                input_tokens: n(&u, "/input_tokens"),
-                output_tokens: n(&u, "/output_tokens"),
-                cache_read_tokens: n(&u, "/cache_read_input_tokens"),
-                cache_write_5m_tokens: writes.saturating_sub(one_hour),
-                cache_write_1h_tokens: one_hour.min(writes),
-            }
-        }
-        Family::AmazonNova => Usage {
-            input_tokens: n(body, "/usage/inputTokens"),
-            output_tokens: n(body, "/usage/outputTokens"),
-            cache_read_tokens: n(body, "/usage/cacheReadInputTokenCount"),
-            cache_write_5m_tokens: n(body, "/usage/cacheWriteInputTokenCount"),
-            cache_write_1h_tokens: 0,
-        },
-        Family::AmazonTitan => {
-            let output = match body.get("results").and_then(Value::as_array) {
-                Some(results) => results.iter().map(|r| n(r, "/tokenCount")).sum(),
-                None => 0,
-            };
-            // Embeddings answer `inputTextTokenCount` too.
-            Usage::new(n(body, "/inputTextTokenCount"), output)
-        }
-        Family::MetaLlama => Usage::new(
-            n(body, "/prompt_token_count"),
-            n(body, "/generation_token_count"),
-        ),
-        // Mistral and Cohere bodies carry no counts on Bedrock; the headers (read by the
-        // InvokeModel call: `pipeline::token_headers` in inference-core) or the stream metrics do. Cohere's
-        // `meta.billed_units` is read when present.
-        Family::Cohere => Usage::new(
-            n(body, "/meta/billed_units/input_tokens"),
-            n(body, "/meta/billed_units/output_tokens"),
-        ),
-        Family::Mistral => Usage::default(),
-    }
+    Family::for_model(model).map_or_else(Usage::default, |f| f.usage(body))
 }
 
 #[cfg(test)]

@@ -30,19 +30,8 @@ pub(super) fn walk(t: &mut Tally, body: &Value) -> Result<(), GatewayError> {
         Err(GatewayError::invalid_request(format!(
             "request body has no input this estimator knows for {} (expected {})",
             t.family(),
-            expected_fields(t.family())
+            t.family().input_fields()
         )))
-    }
-}
-
-fn expected_fields(family: Family) -> &'static str {
-    match family {
-        Family::Anthropic => "`messages` and/or `system`",
-        Family::AmazonNova => "`messages` and/or `system`",
-        Family::AmazonTitan => "`inputText`",
-        Family::MetaLlama => "`prompt`",
-        Family::Mistral => "`prompt` or `messages`",
-        Family::Cohere => "`message`, `chat_history`, `preamble`, `prompt` or `texts`",
     }
 }
 
