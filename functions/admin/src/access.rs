@@ -48,7 +48,7 @@ impl AdminToken {
 
 /// Whether a path is one of the console's static files (open: they hold no data).
 fn is_static_asset(path: &str) -> bool {
-    path.starts_with("/console") && path != "/console/config.json"
+    (path == "/console" || path.starts_with("/console/")) && path != "/console/config.json"
 }
 
 /// Middleware: 401 `unauthorized` (JSON) without the token, on every route but static files.

@@ -95,10 +95,10 @@ impl ConsoleConfig {
     pub fn csp(&self) -> String {
         let mut connect = vec!["'self'".to_owned()];
         for url in [&self.api_url, &self.stream_url].into_iter().flatten() {
-            if let Some(o) = origin_of(url) {
-                if !connect.contains(&o) {
-                    connect.push(o);
-                }
+            if let Some(o) = origin_of(url)
+                && !connect.contains(&o)
+            {
+                connect.push(o);
             }
         }
         format!(
