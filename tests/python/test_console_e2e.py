@@ -117,6 +117,7 @@ def test_spend_page_totals_match_the_usage_report(console_stack, page):
     total = page.locator("#total-cost")
     assert Decimal(total.get_attribute("data-exact")) == want
     assert total.inner_text() == cents(want)
+    assert Decimal(page.inner_text("#total-cost-exact")) == want
     assert page.inner_text("#total-requests") == str(report["totals"]["requests"])
     # Each key's row in "Top callers" equals its rows in the report, to the last digit.
     for key_id in (a_id, b_id):
@@ -167,6 +168,15 @@ def test_issue_list_revoke_a_key_in_the_page_and_nothing_is_stored(console_stack
     page.click("#issued-hide")
     assert page.inner_text("#issued-key") == ""
     page.screenshot(path=str(SHOTS / "keys.png"), full_page=True)
+
+    # Change its limits and models through the page (PATCH).
+    page.click(f"button[aria-label='Change {key_id}']")
+    page.fill("#change-form input[name=requests_per_minute]", "30")
+    page.fill("#change-form input[name=models]", "haiku")
+    page.click("#change-form button[type=submit]")
+    row = page.locator("#keys-table tbody tr", has_text=key_id).filter(has_text="30 rpm")
+    row.wait_for()
+    assert "haiku" in row.inner_text()
 
     page.click(f"button[aria-label='Revoke {key_id}']")
     page.locator("#keys-table tbody tr", has_text=key_id).filter(has_text="revoked").wait_for()

@@ -91,6 +91,7 @@ export async function showSpend() {
 
   $("spend-totals").append(
     totalItem("Cost", money.cents(total), "total-cost", money.exact(total)),
+    totalItem("Cost (exact USD)", money.exact(total), "total-cost-exact"),
     totalItem("Requests", String(tokens("requests")), "total-requests"),
     totalItem("Input tokens", String(tokens("input_tokens")), "total-input"),
     totalItem("Output tokens", String(tokens("output_tokens")), "total-output"),
