@@ -236,6 +236,23 @@ def test_playground_streams_text_before_the_end_then_the_cost(console_stack, pag
     assert not page.csp_errors, page.csp_errors
 
 
+def test_playground_shows_the_guardrail_report(console_stack, page):
+    key, _ = issue_key(console_stack, "console-guardrail")
+    open_console(page, console_stack)
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#tab-playground")
+    page.fill("#pg-key", key)
+    page.click("#pg-key-form button[type=submit]")
+    page.wait_for_selector("#pg-model option", state="attached")
+    # bedrock-local's demo guardrail (the local stack's GATEWAY_GUARDRAIL_ID) denies this topic.
+    page.fill("#pg-user", "Which stocks should I invest in?")
+    page.click("#pg-send")
+    page.wait_for_selector("#pg-answer[data-state=done]", timeout=60000)
+    assert '"action":"intervened"' in page.inner_text("#pg-guardrail")
+    assert page.inner_text("#pg-finish") == "content_filter"
+    assert Decimal(page.inner_text("#pg-cost")) >= 0
+
+
 def test_console_routes_refuse_callers_without_admin_rights(console_stack, page):
     admin_key, _ = issue_key(console_stack, "console-admin-key", admin=True)
     for path in ("/v1/admin/keys", "/v1/admin/usage", "/console/config.json"):

@@ -92,7 +92,7 @@ async function send() {
   if ($("pg-system").value.trim()) messages.push({ role: "system", content: $("pg-system").value });
   messages.push({ role: "user", content: $("pg-user").value });
   const started = performance.now();
-  let firstToken = null;
+  let firstToken = null, finish = null;
   const last = { usage: null, cost: null, guardrail: null };
   const resp = await gatewayStream("stream-url", "/v1/chat/completions", apiKey, {
     model: $("pg-model").value, messages, max_tokens: Number($("pg-max").value) || 200,
@@ -116,6 +116,7 @@ async function send() {
       if (firstToken === null) firstToken = performance.now() - started;
       answer.append(document.createTextNode(delta));
     }
+    finish = chunk.choices?.[0]?.finish_reason ?? finish;
     for (const k of Object.keys(last)) if (chunk[k]) last[k] = chunk[k];
   });
   const total = performance.now() - started;
@@ -124,6 +125,7 @@ async function send() {
   stats.append(
     stat("Time to first token", firstToken === null ? "n/a" : `${Math.round(firstToken)} ms`, "pg-ttft"),
     stat("Total time", `${Math.round(total)} ms`, "pg-total-time"),
+    stat("Finish reason", finish ?? "n/a", "pg-finish"),
     stat("Input tokens", String(u.prompt_tokens ?? "n/a"), "pg-input"),
     stat("Output tokens", String(u.completion_tokens ?? "n/a"), "pg-output"),
     stat("Cost (USD)", last.cost?.total ?? "n/a", "pg-cost"),
