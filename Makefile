@@ -20,7 +20,8 @@ FUNCTIONS   := invoke stream-url count async-callback admin
 # The functions the benchmarks run (admin is not on a measured path).
 BENCH_FUNCTIONS := invoke stream-url count async-callback
 
-.PHONY: help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-peers bench-lmi bench-build structure fuzz fuzz-build
+# (chromium: the console's browser tests)
+.PHONY: chromium help venv agents agents-claude-code dev test test-rust test-python build lint fmt bench bench-quick bench-peers bench-lmi bench-build structure fuzz fuzz-build
 
 help:
 	@echo "make dev     build, start the local stack (bedrock-local, moto, cargo lambda watch), serve the API"
@@ -75,7 +76,18 @@ build-dev:
 dev: $(VENV_STAMP) build-dev
 	$(PY) infra/local/stack.py up
 
-test: structure $(VENV_STAMP) $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP) build-dev test-rust test-python
+test: structure $(VENV_STAMP) $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP) chromium build-dev test-rust test-python
+
+# Debian's chromium for the console's browser tests (tests/python/test_console_e2e.py, driven by
+# the pinned Playwright in .venv; never `playwright install`). Installed when missing (sudo only
+# when not root; `apt-get update` first if the package is not known yet); if it cannot be, this
+# fails and says so: the browser tests are never skipped.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y chromium || { $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }; \
+	}
+	@command -v chromium >/dev/null || { echo "chromium could not be installed (apt-get install chromium): the console's browser tests need it" >&2; exit 1; }
 
 # The core redesign's structure rules (docs/architecture.md): module cycles and long files by the
 # shared structure report (../shared/tools/structure.py, beside this repo here and in CI), long
@@ -88,7 +100,7 @@ structure:
 test-rust:
 	cargo test --workspace --no-fail-fast
 
-test-python: $(VENV_STAMP) $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP)
+test-python: $(VENV_STAMP) $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP) chromium
 	$(PY) -m pytest tests/python -q
 
 build: $(VENV_STAMP)

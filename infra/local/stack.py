@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -158,6 +159,9 @@ class LocalStack:
     # GATEWAY_AUTH: "none" (the default: the README's curl calls need no key) or "api_key".
     auth: str = "none"
     quiet: bool = False
+    # GATEWAY_ADMIN_TOKEN for admin (docs/console.md): None leaves the admin routes open to this
+    # machine (the tests' stacks); `stack.py up` sets a random one per run.
+    admin_token: str | None = None
     children: list[Child] = field(default_factory=list)
     queue_url: str = ""
     dlq_url: str = ""
@@ -179,6 +183,12 @@ class LocalStack:
     def function_url(self, function: str, path: str = "/") -> str:
         """The Function URL emulation of cargo lambda watch: HTTP in, Lambda event to `function`."""
         return f"{self.functions_url}/lambda-url/{function}{path}"
+
+    def console_url(self) -> str:
+        """The console (docs/console.md); the admin token rides in the fragment, which the
+        browser never sends to a server."""
+        url = self.function_url("admin", "/console/")
+        return f"{url}#token={self.admin_token}" if self.admin_token else url
 
     def invoke_url(self, function: str) -> str:
         """Direct invoke (any event JSON), as `cargo lambda invoke` does it."""
@@ -207,6 +217,8 @@ class LocalStack:
             "GATEWAY_KEYS_TABLE": KEYS_TABLE,
             "GATEWAY_USAGE_TABLE": USAGE_TABLE,
         }
+        if self.admin_token:
+            env["GATEWAY_ADMIN_TOKEN"] = self.admin_token
         if self.use_bedrock_local:
             env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = self.bedrock_url
             # The control plane (application inference profiles, the live catalog).
@@ -513,6 +525,7 @@ Local stack is up.
   bedrock-local                   {stack.bedrock_url if stack.use_bedrock_local else '(off: real Bedrock)'}
   moto (S3, SQS, DynamoDB)        {stack.moto_url}
   logs                            {stack.log_dir}
+  console (docs/console.md)       {stack.console_url()}
 
 Try:
   curl -s {stack.function_url('invoke', '/v1/models')}
@@ -525,8 +538,9 @@ Try:
        -d '{{"model": "sonnet", "messages": [{{"role": "user", "content": [{{"text": "Hello"}}]}}]}}'
 
 API keys (--auth api_key; docs/auth.md): issue one with the admin routes (on AWS: IAM only;
-here: loopback, no auth in front of them):
+here: this run's admin token, as in the console URL):
   curl -s -X POST {stack.function_url('admin', '/v1/admin/keys')} -H 'content-type: application/json' \\
+       -H 'x-gateway-admin-token: {stack.admin_token or ""}' \\
        -d '{{"owner": "me", "limits": {{"requests_per_minute": 60}}}}'
 
 Ctrl-C stops everything.""",
@@ -594,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     use_local = os.environ.get("LOCAL_BEDROCK", "1") != "0"
     try:
         stack = LocalStack(ports=Ports.from_env(), use_bedrock_local=use_local, watch=not args.no_watch,
-                           auth=args.auth, bedrock_args=dev_timing_args(args.timing, dict(os.environ)))
+                           auth=args.auth, bedrock_args=dev_timing_args(args.timing, dict(os.environ)),
+                           admin_token=secrets.token_urlsafe(24))
     except StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -125,6 +125,14 @@ def test_make_dev_stops_everything_on_signal(sig):
         curl = next(l.strip() for l in output if l.strip().startswith("curl -s http"))
         url = curl.split()[-1]
         assert requests.get(url, timeout=60).json()["models"]
+        # The console's URL (docs/console.md) carries this run's admin token in its fragment;
+        # the admin routes refuse a caller without it.
+        console = next(l.split()[-1] for l in output if l.strip().startswith("console (docs/console.md)"))
+        page, _, token = console.partition("#token=")
+        assert len(token) >= 16 and requests.get(page, timeout=60).status_code == 200, console
+        keys = page.replace("/console/", "/v1/admin/keys")
+        assert requests.get(keys, timeout=60).status_code == 401
+        assert requests.get(keys, headers={"x-gateway-admin-token": token}, timeout=60).status_code == 200
         # bedrock-local runs at make dev's realistic pace, so a streamed answer visibly streams.
         assert _processes_mentioning(f"--port {ports.bedrock} --ttft-ms 400"), "no realistic timing"
         proc.send_signal(sig)

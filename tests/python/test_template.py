@@ -707,6 +707,8 @@ def test_admin_routes_always_require_iam(template: dict[str, Any]) -> None:
         ("POST", "/v1/admin/keys"), ("GET", "/v1/admin/keys"),
         ("GET", "/v1/admin/keys/{key_id}"), ("PATCH", "/v1/admin/keys/{key_id}"),
         ("DELETE", "/v1/admin/keys/{key_id}"), ("GET", "/v1/admin/usage"),
+        # The console (docs/console.md): IAM only like the admin routes it calls.
+        ("GET", "/console"), ("GET", "/console/"), ("GET", "/console/{file}"),
     }
     for ev_name, ev in events.items():
         assert ev["Type"] == "HttpApi", ev_name
@@ -728,7 +730,7 @@ def test_admin_routes_always_require_iam(template: dict[str, Any]) -> None:
             continue
         for ev in (res["Properties"].get("Events") or {}).values():
             path = str(ev.get("Properties", {}).get("Path", ""))
-            assert not path.startswith("/v1/admin"), f"{other} serves {path}"
+            assert not path.startswith(("/v1/admin", "/console")), f"{other} serves {path}"
             if ev.get("Type") == "HttpApi":
                 assert ev["Properties"]["ApiId"] == {"Ref": "HttpApi"}, f"{other}: {ev}"
 

@@ -5,6 +5,12 @@
 //! routes always require IAM (SigV4) authorisation, whatever the HTTP API's `AuthMode`; the
 //! function itself takes no API key (an API key must never be able to mint keys). The work is
 //! `inference_core::auth::admin::KeyAdmin`, shared with the `gateway-admin` CLI.
+//!
+//! It also serves the console (`/console/`, docs/console.md): static pages that call these
+//! routes from the operator's browser.
+
+pub mod access;
+pub mod console;
 
 use std::sync::Arc;
 
@@ -21,6 +27,9 @@ use inference_core::auth::report::UsageQuery;
 use inference_core::web::{self, Ctx, JsonBody, Scope};
 use serde_json::{Value, json};
 
+use access::AdminToken;
+use console::ConsoleConfig;
+
 /// Largest admin request body: a key's owner, models and limits fit many times over.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -33,13 +42,24 @@ type Body<T> = Result<JsonBody<T>, GatewayError>;
 /// Every route; unknown paths 404, other methods 405, both as JSON errors; `x-request-id` on
 /// every response.
 pub fn router(admin: Arc<KeyAdmin>) -> Router {
+    router_with(admin, ConsoleConfig::default(), AdminToken::default())
+}
+
+/// [`router`] with the console's configuration and the local admin token (`GATEWAY_ADMIN_TOKEN`,
+/// [`access`]): without the token every route but the console's static files is 401.
+pub fn router_with(admin: Arc<KeyAdmin>, console: ConsoleConfig, token: AdminToken) -> Router {
     let routes = Router::new()
         .route("/v1/admin/keys", get(list).post(issue))
         .route(
             "/v1/admin/keys/{key_id}",
             get(read).patch(change).delete(revoke),
         )
-        .route("/v1/admin/usage", get(usage));
+        .route("/v1/admin/usage", get(usage))
+        .merge(console::routes(console))
+        .layer(axum::middleware::from_fn_with_state(
+            token,
+            access::require_token,
+        ));
     web::edge(routes, Scope::new("admin", MAX_BODY_BYTES), None).with_state(admin)
 }
 
