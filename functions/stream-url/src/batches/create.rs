@@ -92,8 +92,7 @@ fn check_metadata(m: Map<String, Value>) -> CResult<Map<String, Value>> {
         return Err(refuse("metadata", "at most 16 keys"));
     }
     for (k, v) in &m {
-        let ok = k.chars().count() <= 64
-            && v.as_str().is_some_and(|s| s.chars().count() <= 512);
+        let ok = k.chars().count() <= 64 && v.as_str().is_some_and(|s| s.chars().count() <= 512);
         if !ok {
             return Err(refuse(
                 format!("metadata.{k}"),
@@ -117,7 +116,10 @@ async fn start(
         .await
         .map_err(|e| with_param(e, "input_file_id"))?;
     if file.purpose != "batch" {
-        return Err(refuse("input_file_id", "not a file uploaded with purpose batch"));
+        return Err(refuse(
+            "input_file_id",
+            "not a file uploaded with purpose batch",
+        ));
     }
     let input = input::parse(gw, &objects.content(&file.id).await?)?;
     let subs = plan_all(gw, api, ctx, &input).await?;

@@ -71,7 +71,11 @@ async fn upload(
         purpose: "batch".into(),
     };
     api.objects(ctx).put_file(&meta, file.data).await?;
-    tracing::info!(file_id = meta.id.as_str(), bytes = meta.bytes, "batch file stored");
+    tracing::info!(
+        file_id = meta.id.as_str(),
+        bytes = meta.bytes,
+        "batch file stored"
+    );
     Ok(json_response(&meta.to_openai(), None))
 }
 

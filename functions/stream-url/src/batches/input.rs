@@ -74,7 +74,10 @@ pub fn parse(gw: &Gateway, bytes: &[u8]) -> CResult<BatchInput> {
         if !seen.insert(line.custom_id.clone()) {
             return Err(refuse(
                 at(n, "custom_id"),
-                format!("{:?} appears more than once; every custom_id must be unique in the file", line.custom_id),
+                format!(
+                    "{:?} appears more than once; every custom_id must be unique in the file",
+                    line.custom_id
+                ),
             ));
         }
         match &model {
@@ -82,7 +85,9 @@ pub fn parse(gw: &Gateway, bytes: &[u8]) -> CResult<BatchInput> {
             Some(m) if *m != line_model => {
                 return Err(refuse(
                     at(n, "body.model"),
-                    format!("{line_model:?} differs from {m:?}: a batch file holds requests to one model"),
+                    format!(
+                        "{line_model:?} differs from {m:?}: a batch file holds requests to one model"
+                    ),
                 ));
             }
             Some(_) => {}
@@ -97,8 +102,12 @@ pub fn parse(gw: &Gateway, bytes: &[u8]) -> CResult<BatchInput> {
 
 /// One line: its fields, then its body through the chat route's translation.
 fn parse_line(gw: &Gateway, n: usize, raw: &str) -> CResult<(BatchLine, String)> {
-    let v: Value = serde_json::from_str(raw)
-        .map_err(|e| refuse(at(n, ""), format!("malformed JSON at column {}: {e}", e.column())))?;
+    let v: Value = serde_json::from_str(raw).map_err(|e| {
+        refuse(
+            at(n, ""),
+            format!("malformed JSON at column {}: {e}", e.column()),
+        )
+    })?;
     let Value::Object(mut o) = v else {
         return Err(refuse(at(n, ""), "expected a JSON object"));
     };
@@ -130,7 +139,10 @@ fn parse_line(gw: &Gateway, n: usize, raw: &str) -> CResult<(BatchLine, String)>
         ));
     }
     let Some(Value::Object(body)) = o.remove("body") else {
-        return Err(refuse(at(n, "body"), "expected a chat completions request object"));
+        return Err(refuse(
+            at(n, "body"),
+            "expected a chat completions request object",
+        ));
     };
     let (converse, json_tool, model) = translate_body(gw, &body).map_err(|e| in_line(n, e))?;
     Ok((
@@ -149,11 +161,17 @@ fn translate_body(
     body: &Map<String, Value>,
 ) -> CResult<(Value, Option<String>, String)> {
     if body.get("stream") == Some(&Value::Bool(true)) {
-        return Err(refuse("stream", "a batch request cannot stream; omit it or send false"));
+        return Err(refuse(
+            "stream",
+            "a batch request cannot stream; omit it or send false",
+        ));
     }
     let body = Value::Object(body.clone());
     let model = gw.requested_model(&body).map_err(CompatError::from)?;
-    let entry = gw.resolve_allowed(&model, Capability::Converse).ok().map(|r| r.model);
+    let entry = gw
+        .resolve_allowed(&model, Capability::Converse)
+        .ok()
+        .map(|r| r.model);
     let chat = translate(&body, entry.as_ref())?;
     Ok((chat.converse, chat.json_tool, model))
 }

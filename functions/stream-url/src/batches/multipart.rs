@@ -120,8 +120,11 @@ mod tests {
             415
         );
         assert_eq!(boundary(None).unwrap_err().status(), 415);
-        let e = parse(b"--B\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end", "B")
-            .unwrap_err();
+        let e = parse(
+            b"--B\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nno end",
+            "B",
+        )
+        .unwrap_err();
         assert_eq!(e.status(), 400);
         assert!(e.message().contains("unterminated"), "{e}");
     }

@@ -175,11 +175,7 @@ pub struct BatchMeta {
 impl BatchMeta {
     /// OpenAI's Batch object (plus `plans`, the gateway's: how many lines run in which mode).
     pub fn to_openai(&self) -> Value {
-        let at = |state: &str| {
-            (self.status == state)
-                .then_some(self.finished_at)
-                .flatten()
-        };
+        let at = |state: &str| (self.status == state).then_some(self.finished_at).flatten();
         json!({
             "id": self.id,
             "object": "batch",
@@ -251,9 +247,11 @@ impl Objects {
     /// A file's description; 404 when this owner has no such file.
     pub async fn file(&self, id: &ObjectId) -> Result<FileMeta, GatewayError> {
         let key = self.file_key(id);
-        let bytes = self.results.get_if_exists(&key).await?.ok_or_else(|| {
-            GatewayError::not_found(format!("no file {:?}", id.as_str()))
-        })?;
+        let bytes = self
+            .results
+            .get_if_exists(&key)
+            .await?
+            .ok_or_else(|| GatewayError::not_found(format!("no file {:?}", id.as_str())))?;
         serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, e))
     }
 
@@ -271,9 +269,11 @@ impl Objects {
     /// A batch; 404 when this owner has no such batch.
     pub async fn batch(&self, id: &ObjectId) -> Result<BatchMeta, GatewayError> {
         let key = self.batch_key(id);
-        let bytes = self.results.get_if_exists(&key).await?.ok_or_else(|| {
-            GatewayError::not_found(format!("no batch {:?}", id.as_str()))
-        })?;
+        let bytes = self
+            .results
+            .get_if_exists(&key)
+            .await?
+            .ok_or_else(|| GatewayError::not_found(format!("no batch {:?}", id.as_str())))?;
         serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, e))
     }
 

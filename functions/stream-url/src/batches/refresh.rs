@@ -36,10 +36,7 @@ pub async fn get(
 
 /// `GET /v1/batches`: the caller's batches, newest first, as last read (the list does not read
 /// their jobs; `GET /v1/batches/{id}` does).
-pub async fn list(
-    Extension(api): Extension<Api>,
-    Ctx(ctx): Ctx,
-) -> Result<Response, GatewayError> {
+pub async fn list(Extension(api): Extension<Api>, Ctx(ctx): Ctx) -> Result<Response, GatewayError> {
     let api = configured(&api)?;
     let objects = api.objects(&ctx);
     let mut metas = Vec::new();
@@ -134,7 +131,9 @@ async fn line(
     r: Option<&JobRecord>,
 ) -> Result<Result<Value, Value>, GatewayError> {
     let id = format!("batch_req_{}", m.job_id.trim_start_matches("job_"));
-    let plan = r.and_then(|r| r.plan.as_ref()).and_then(|p| serde_json::to_value(p).ok());
+    let plan = r
+        .and_then(|r| r.plan.as_ref())
+        .and_then(|p| serde_json::to_value(p).ok());
     let error = |code: &str, message: &str| {
         json!({
             "id": id, "custom_id": m.custom_id, "response": null,
@@ -168,7 +167,10 @@ async fn line(
         None => None,
     };
     let Some(answer) = answer.and_then(|b| serde_json::from_slice::<Value>(&b).ok()) else {
-        return Ok(Err(error("result_missing", "the request's result object was not found")));
+        return Ok(Err(error(
+            "result_missing",
+            "the request's result object was not found",
+        )));
     };
     let body = to_openai(&answer, m.json_tool.as_deref(), &m.job_id);
     Ok(Ok(json!({
