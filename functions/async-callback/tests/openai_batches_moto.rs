@@ -509,3 +509,103 @@ async fn every_line_is_a_job_and_is_answered_once_in_openai_shape() {
     );
     assert_eq!(s.get(&other, "/v1/batches").await.json()["data"], json!([]));
 }
+
+/// A direct S3 ObjectCreated event for `key` in the results bucket.
+fn s3_event(key: &str) -> Value {
+    json!({"Records": [{
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}},
+    }]})
+}
+
+/// Inbox lines take `deadline` and `max_cost_usd` as `POST /v1/jobs` does (issue 23 item 2):
+/// same parser, same messages, one error line each; a line planned for batch becomes a held job
+/// (named on its result line), one with a short deadline runs now and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inbox_lines_take_deadline_and_max_cost_usd() {
+    let s = stack().await;
+    let request = |n: usize| {
+        json!({"model": "nova-lite", "inferenceConfig": {"maxTokens": 60},
+               "messages": [{"role": "user", "content": [{"text": format!("inbox {n} [[say:ib{n}x]]")}]}]})
+    };
+    let with = |n: usize, extra: Value| {
+        let mut r = request(n);
+        for (k, v) in extra.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        r
+    };
+    let lines = [
+        with(1, json!({"deadline": "24h"})),
+        with(2, json!({"deadline": "1m"})),
+        with(3, json!({"deadline": "5s"})),
+        with(4, json!({"deadline": "1m", "max_cost_usd": 0.0000001})),
+        with(5, json!({"max_cost_usd": "cheap"})),
+        request(6),
+    ];
+    aws_sdk_s3::Client::new(&s.sdk)
+        .put_object()
+        .bucket(BUCKET)
+        .key("inbox/planned.jsonl")
+        .body(jsonl(&lines).into())
+        .send()
+        .await
+        .expect("put");
+    handle(&s.state, s3_event("inbox/planned.jsonl"), &ctx())
+        .await
+        .expect("inbox");
+    let out = aws_sdk_s3::Client::new(&s.sdk)
+        .get_object()
+        .bucket(BUCKET)
+        .key("outbox/planned.jsonl")
+        .send()
+        .await
+        .expect("outbox");
+    let text = String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap();
+    let out: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(out.len(), 6, "{text}");
+    // 24 h: held for a Bedrock batch as a job; the line names it and its plan.
+    assert_eq!(out[0]["ok"], true, "{}", out[0]);
+    assert_eq!(out[0]["job"]["plan"]["mode"], "batch", "{}", out[0]);
+    assert_eq!(out[0]["job"]["status"], "queued");
+    assert!(
+        out[0]["job"]["job_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("job_")
+    );
+    // 1 m: run now, on demand, with the reason.
+    assert_eq!(out[1]["ok"], true, "{}", out[1]);
+    assert_eq!(out[1]["plan"]["mode"], "on_demand");
+    assert!(
+        out[1]["plan"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("batch: needs a deadline of at least 24h")
+    );
+    assert!(
+        out[1]["response"].to_string().contains("ib2x"),
+        "{}",
+        out[1]
+    );
+    // The API's 400s, one error line each, naming the field.
+    for (i, field) in [(2, "deadline:"), (3, "max_cost_usd:"), (4, "max_cost_usd:")] {
+        assert_eq!(out[i]["ok"], false, "{}", out[i]);
+        assert_eq!(out[i]["error"]["type"], "invalid_request", "{}", out[i]);
+        assert!(
+            out[i]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{}",
+            out[i]
+        );
+    }
+    // A line without either runs as before, no plan.
+    assert_eq!(out[5]["ok"], true);
+    assert!(out[5].get("plan").is_none(), "{}", out[5]);
+}

@@ -12,7 +12,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use gateway_jobs::planner::Mode;
 use gateway_jobs::record::{ENQUEUE_FAILED, now_ms};
 use gateway_jobs::submit::{self, Submission};
-use gateway_jobs::{JobError, JobId, JobRecord, charge};
+use gateway_jobs::{JobError, JobId, charge};
 use inference_core::auth::KeyId;
 use inference_core::{CallContext, Gateway, GatewayError};
 use serde_json::{Map, Value, json};
@@ -213,42 +213,27 @@ async fn member(
 }
 
 /// Records one line's job and holds it for a Bedrock batch or enqueues it, as `POST /v1/jobs`
-/// does for a submission without an idempotency key.
+/// does for a submission without an idempotency key. A line whose message cannot be sent is
+/// marked failed (`enqueue_failed`) and ends in the error file.
 async fn record_job(
     api: &BatchesApi,
     sub: Submission,
     key_id: Option<KeyId>,
 ) -> Result<JobId, GatewayError> {
-    let now = now_ms();
-    let id = JobId::random();
-    let mut record = JobRecord::new(
-        id.clone(),
-        sub.kind,
-        sub.model,
-        sub.request,
-        sub.request_hash,
-        None,
-        None,
-        now,
-    );
-    record.key_id = key_id;
-    record.deadline_at = sub.deadline.map(|d| now + d.as_ms());
-    let batch = sub.plan.mode == Mode::Batch;
-    record.plan = Some(sub.plan);
-    if batch {
-        api.store.add_to_batch_group(&record.model, &id).await?;
-    }
-    if !api.store.create(&record).await? {
-        return Err(GatewayError::internal("a fresh job ID was taken"));
-    }
-    if !batch && let Err(e) = api.queue.enqueue(&id).await {
+    let record = submit::record_new(&api.store, sub, key_id, now_ms()).await?;
+    let id = record.job_id;
+    if !record.plan.is_some_and(|p| p.mode == Mode::Batch)
+        && let Err(e) = api.queue.enqueue(&id).await
+    {
         tracing::error!(job_id = %id, error = %e, "enqueue failed");
         let reason = JobError {
             error_type: ENQUEUE_FAILED.into(),
             message: "the job could not be queued".into(),
             retryable: true,
         };
-        let _ = api.store.mark_enqueue_failed(&id, &reason, now_ms()).await;
+        if let Err(e) = api.store.mark_enqueue_failed(&id, &reason, now_ms()).await {
+            tracing::error!(job_id = %id, error = %e, "could not mark the job as not enqueued");
+        }
     }
     Ok(id)
 }
