@@ -342,7 +342,9 @@ async fn bad_files_and_batches_are_400s_naming_the_line_or_field() {
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"]["param"], "line 1", "{}", r.text);
-    let r = s.upload(&key, "fine-tune", &jsonl(&[ok.clone()])).await;
+    let r = s
+        .upload(&key, "fine-tune", &jsonl(std::slice::from_ref(&ok)))
+        .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"]["param"], "purpose");
     let r = s

@@ -43,7 +43,7 @@ pub async fn list(Extension(api): Extension<Api>, Ctx(ctx): Ctx) -> Result<Respo
     for id in objects.batch_ids().await? {
         metas.push(objects.batch(&id).await?);
     }
-    metas.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    metas.sort_by_key(|m| std::cmp::Reverse(m.created_at));
     let data: Vec<Value> = metas.iter().map(BatchMeta::to_openai).collect();
     let body = json!({
         "object": "list",
