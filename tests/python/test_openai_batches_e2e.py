@@ -20,6 +20,8 @@ import openai
 import pytest
 import requests
 
+import openapi_check
+
 LINES = 12
 
 
@@ -46,6 +48,13 @@ def jsonl(lines: list[dict]) -> bytes:
     return "".join(json.dumps(l) + "\n" for l in lines).encode()
 
 
+def checked(raw, method: str, path: str):
+    """A raw client response validated against docs/openapi.yaml, parsed."""
+    http = raw.http_response
+    openapi_check.validate(method, path, http.status_code, http.json(), http.headers)
+    return raw.parse()
+
+
 def tick(stack) -> None:
     event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
     r = requests.post(stack.invoke_url("async-callback"), json=event, timeout=300)
@@ -55,10 +64,12 @@ def tick(stack) -> None:
 def test_a_batch_runs_every_line_once_with_usage_and_cost(local_stack, client):
     lines = [line(n, f"question {n} [[say:tok{n}x]]") for n in range(LINES)]
     lines[4] = line(4, "question 4 [[fault:model_error]]")
-    f = client.files.create(file=("questions.jsonl", io.BytesIO(jsonl(lines))), purpose="batch")
+    f = checked(client.files.with_raw_response.create(
+        file=("questions.jsonl", io.BytesIO(jsonl(lines))), purpose="batch"), "POST", "/v1/files")
     assert f.id.startswith("file-") and f.purpose == "batch" and f.bytes > 0
-    batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                  completion_window="24h", metadata={"suite": "e2e"})
+    batch = checked(client.batches.with_raw_response.create(
+        input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h",
+        metadata={"suite": "e2e"}), "POST", "/v1/batches")
     assert batch.status == "in_progress"
     assert batch.request_counts.total == LINES
     # The completion window is each line's deadline: Bedrock batch, at half the price.
@@ -69,7 +80,7 @@ def test_a_batch_runs_every_line_once_with_usage_and_cost(local_stack, client):
         assert time.monotonic() < deadline, f"batch never finished: {batch}"
         tick(local_stack)
         time.sleep(1)
-        batch = client.batches.retrieve(batch.id)
+        batch = checked(client.batches.with_raw_response.retrieve(batch.id), "GET", "/v1/batches/{id}")
     assert batch.status == "completed", batch
     assert batch.request_counts.completed == LINES - 1
     assert batch.request_counts.failed == 1
@@ -100,6 +111,8 @@ def test_a_bad_line_is_a_400_naming_it(client):
     with pytest.raises(openai.BadRequestError) as e:
         client.files.create(file=("dup.jsonl", io.BytesIO(jsonl(lines))), purpose="batch")
     assert e.value.status_code == 400
+    r = e.value.response
+    openapi_check.validate("POST", "/v1/files", r.status_code, r.json(), r.headers)
     assert e.value.body["param"] == "line 2: custom_id"
     assert "unique" in e.value.body["message"]
     with pytest.raises(openai.NotFoundError):
