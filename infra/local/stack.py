@@ -47,6 +47,14 @@ KEYS_TABLE = "gateway-keys"  # KeysTable (docs/auth.md)
 USAGE_TABLE = "gateway-usage"  # UsageTable: budgets, minute windows, usage report
 EVENTS_QUEUE = "gateway-results-events"  # ResultsNotificationQueue (S3 inbox/ ObjectCreated)
 MAX_RECEIVE_COUNT = 3
+# Bedrock batch locally (docs/jobs.md): a role ARN turns the batch tier on (bedrock-local checks
+# nothing about it); groups of 10 jobs are flushed, and bedrock-local accepts 10 records and moves
+# a batch job on every 200 ms, so a small demo batch (`POST /v1/batches`) runs there in seconds.
+BATCH_ENV = {
+    "GATEWAY_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/gateway-batch-local",
+    "GATEWAY_BATCH_MIN_RECORDS": "10",
+}
+BEDROCK_BATCH_ENV = {"BEDROCK_LOCAL_BATCH_MIN_RECORDS": "10", "BEDROCK_LOCAL_BATCH_STEP_MS": "200"}
 # The webhook signing key the local functions use (GATEWAY_WEBHOOK_SECRET_VALUE: a literal key,
 # local development and tests only; deployed stacks reference a secret instead).
 WEBHOOK_SECRET = "local-webhook-secret"
@@ -211,6 +219,7 @@ class LocalStack:
             "GATEWAY_WEBHOOK_SECRET_VALUE": WEBHOOK_SECRET,
             "GATEWAY_JOBS_MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
             **CACHE_ENV,
+            **BATCH_ENV,
             "GATEWAY_AUTH": self.auth,
             # No web page may spend through the local stack (cross-origin, DNS rebinding).
             "GATEWAY_LOOPBACK_ONLY": "true",
@@ -290,7 +299,8 @@ class LocalStack:
             "bedrock-local",
             [str(binary), "--host", "127.0.0.1", "--port", str(self.ports.bedrock), *self.bedrock_args],
             env={"AWS_ENDPOINT_URL_S3": self.moto_url, "AWS_ACCESS_KEY_ID": "test",
-                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION},
+                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION,
+                 **{k: os.environ.get(k, v) for k, v in BEDROCK_BATCH_ENV.items()}},
             capture_stdout=True,
         )
         line = _read_first_line(child.proc, timeout=30)

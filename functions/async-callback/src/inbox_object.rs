@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::error::CallbackError;
 use crate::events::ObjectRef;
 use crate::inbox::{self, InboxLine};
+use crate::inbox_plan::{self, Route};
 use crate::jobs::lease_until;
 use crate::state::State;
 use crate::storage::Fetched;
@@ -124,9 +125,20 @@ async fn run_line(
             LineState::Run => {}
         }
     }
-    let result = match state.runner.converse(request, ctx).await {
-        Ok(response) => inbox::ok_line(line.line, response),
-        Err(e) => inbox::error_line(line.line, e.error_type(), e.message(), e.is_retryable()),
+    let result = match inbox_plan::route(state, line.line, request).await? {
+        Route::Done(result) => result,
+        Route::Now(request, plan) => {
+            let mut result = match state.runner.converse(request, ctx).await {
+                Ok(response) => inbox::ok_line(line.line, response),
+                Err(e) => {
+                    inbox::error_line(line.line, e.error_type(), e.message(), e.is_retryable())
+                }
+            };
+            if let Some(p) = plan.and_then(|p| serde_json::to_value(p).ok()) {
+                result["plan"] = p;
+            }
+            result
+        }
     };
     if let Some(c) = checkpoints {
         c.store

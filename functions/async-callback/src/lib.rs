@@ -12,6 +12,7 @@ pub mod events;
 pub mod handler;
 pub mod inbox;
 pub mod inbox_object;
+mod inbox_plan;
 pub mod jobs;
 pub mod runner;
 pub mod state;

@@ -4,21 +4,29 @@
 use axum::extract::Request;
 use axum::middleware;
 use axum::response::Response;
-use axum::{Router, routing::post};
+use axum::{Extension, Router, routing::post};
 use inference_core::Gateway;
 use inference_core::web::{self, Scope};
 
-use crate::{FUNCTION, compat, routes};
+use crate::{FUNCTION, batches, compat, routes};
 
 /// The function's router. The gateway is built once per cold start. Unknown paths are 404 and
 /// other methods 405, as JSON; every response carries `x-request-id` (`web::request_scope`).
 pub fn router(gateway: Gateway) -> Router {
+    router_with(gateway, None)
+}
+
+/// The router with OpenAI batches on (`batches`: `None` answers their routes 500, naming the
+/// jobs settings they need).
+pub fn router_with(gateway: Gateway, batches: batches::Api) -> Router {
     let scope = Scope::new(FUNCTION, gateway.config().max_body_bytes);
     let routes = Router::new()
         .route("/converse", post(routes::converse))
         .route("/invoke/{model}", post(routes::invoke))
         // OpenAI- and Anthropic-compatible routes (`compat`, docs/compat.md).
-        .merge(compat::routes());
+        .merge(compat::routes())
+        .merge(batches::routes())
+        .layer(Extension(batches));
     web::edge(routes, scope, Some(gateway.auth().clone()))
         .layer(middleware::from_fn(runtime_nodelay))
         // Outermost: errors on the compat paths in the provider's shape (after every layer).

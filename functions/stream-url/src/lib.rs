@@ -3,16 +3,17 @@
 //! Thin by design: an axum `Router` (handed to `lambda_http::run_with_streaming_response`)
 //! parses the request and opens the upstream stream through `inference-core`; a spawned pump
 //! task forwards each upstream event as one server-sent event the moment it arrives. Modules
-//! point one way: `app` -> `compat` -> `routes` -> `pump` -> `sse`.
+//! point one way: `app` -> `batches` -> `compat` -> `routes` -> `pump` -> `sse`.
 
 pub mod app;
+pub mod batches;
 pub mod compat;
 pub mod pump;
 pub mod routes;
 pub mod runtime_socket;
 pub mod sse;
 
-pub use app::router;
+pub use app::{router, router_with};
 
 /// The `Function` metric dimension of this function's calls.
 pub const FUNCTION: &str = "stream-url";

@@ -75,6 +75,35 @@ impl ResultStore {
         Ok(bytes.to_vec())
     }
 
+    /// Reads an object whole, `None` when there is no such key (OpenAI batch files and batches,
+    /// where a missing object is the caller's 404, not a fault).
+    pub async fn get_if_exists(&self, key: &str) -> Result<Option<Vec<u8>>, GatewayError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => {
+                return Err(s3_error(
+                    "GetObject",
+                    key,
+                    aws_sdk_s3::error::DisplayErrorContext(e),
+                ));
+            }
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| s3_error("GetObject (body)", key, e))?;
+        Ok(Some(bytes.to_vec()))
+    }
+
     /// Keys under `prefix` (at most 1,000: a batch's output has a handful of files).
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, GatewayError> {
         let out = self

@@ -9,9 +9,13 @@ use rust_decimal::Decimal;
 
 use super::deadline::Deadline;
 use super::id::IdempotencyKey;
+use super::id::JobId;
+use super::planner::Mode;
 use super::planner::{Plan, Wants};
-use super::record::JobKind;
+use super::record::{JobKind, JobRecord};
+use super::store::JobStore;
 use super::url_guard::{UrlPolicy, WebhookUrl};
+use inference_core::auth::KeyId;
 use inference_core::catalog::Capability;
 use inference_core::convert::ConverseParts;
 use inference_core::error::GatewayError;
@@ -41,6 +45,41 @@ pub struct Submission {
     pub max_cost_usd: Option<Decimal>,
     /// How it will run, and why (`planner`).
     pub plan: Plan,
+}
+
+/// Records a checked submission as a new job (a fresh ID, no idempotency key), charged to
+/// `key_id`: held in its model's batch group first when planned for batch (as `POST /v1/jobs`
+/// does: the flusher skips a member with no record), then written. Enqueueing a job not held
+/// for batch is the caller's (`JobRecord::is_batch_planned` tells which).
+pub async fn record_new(
+    store: &JobStore,
+    sub: Submission,
+    key_id: Option<KeyId>,
+    now: i64,
+) -> Result<JobRecord, GatewayError> {
+    let id = JobId::random();
+    let mut record = JobRecord::new(
+        id.clone(),
+        sub.kind,
+        sub.model,
+        sub.request,
+        sub.request_hash,
+        None,
+        sub.webhook_url.map(|u| u.as_str().to_owned()),
+        now,
+    );
+    record.key_id = key_id;
+    record.deadline_at = sub.deadline.map(|d| now + d.as_ms());
+    record.max_cost_usd = sub.max_cost_usd.map(|c| c.normalize().to_string());
+    let batch = sub.plan.mode == Mode::Batch;
+    record.plan = Some(sub.plan);
+    if batch {
+        store.add_to_batch_group(&record.model, &id).await?;
+    }
+    if !store.create(&record).await? {
+        return Err(GatewayError::internal("a fresh job ID was already taken"));
+    }
+    Ok(record)
 }
 
 /// Largest `max_cost_usd` accepted.

@@ -138,6 +138,8 @@ pub fn provider_of(path: &str) -> Option<Provider> {
     } else if path.starts_with("/v1/chat/")
         || path.starts_with("/v1/embeddings")
         || path.starts_with("/v1/responses")
+        || path.starts_with("/v1/files")
+        || path.starts_with("/v1/batches")
     {
         Some(Provider::OpenAi)
     } else {
