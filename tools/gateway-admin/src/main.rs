@@ -1,6 +1,7 @@
 //! `gateway-admin`: issue, list and revoke the gateway's API keys and set their limits, straight
 //! against the keys table (IAM decides who may run it: see docs/auth.md). The key is printed
-//! once, at issue; only its SHA-256 is stored.
+//! once, at issue; only its SHA-256 is stored. `console` serves the console on AWS to the
+//! operator's browser through a loopback SigV4 signing proxy (`gateway_admin::console_proxy`).
 
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -19,12 +20,12 @@ use serde_json::json;
 #[derive(Parser, Debug)]
 #[command(
     name = "gateway-admin",
-    about = "Manage the gateway's API keys (DynamoDB)"
+    about = "Manage the gateway's API keys (DynamoDB); open the console on AWS"
 )]
 struct Cli {
-    /// The keys table.
+    /// The keys table (every command but `console`).
     #[arg(long, env = "GATEWAY_KEYS_TABLE")]
-    keys_table: String,
+    keys_table: Option<String>,
     /// The usage table (for `usage`).
     #[arg(long, env = "GATEWAY_USAGE_TABLE")]
     usage_table: Option<String>,
@@ -82,6 +83,19 @@ enum Command {
         /// Last UTC day (YYYY-MM-DD); default: today.
         #[arg(long)]
         to: Option<String>,
+    },
+    /// Open the console on AWS: a proxy on 127.0.0.1 that signs the page's requests (SigV4,
+    /// your credentials) to the admin API; prints the URL to open.
+    Console {
+        /// The admin API: the stack's `AdminApiUrl` output, or its `https://` origin.
+        #[arg(long)]
+        api_url: String,
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Region to sign for; default: the one in the API's host name, else the SDK's.
+        #[arg(long)]
+        region: Option<String>,
     },
 }
 
@@ -194,7 +208,53 @@ fn describe(r: &KeyRecord) -> String {
     )
 }
 
+/// `gateway-admin console`: checks the URL and the credentials, binds 127.0.0.1, prints the
+/// console's URL and serves until interrupted.
+async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(), String> {
+    use gateway_admin::console_proxy::{Proxy, ProxyToken, Signer, Upstream};
+    let err = |e: inference_core::GatewayError| e.message().to_owned();
+    let upstream = Upstream::parse(api_url).map_err(err)?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let region = region
+        .or_else(|| upstream.region_in_host())
+        .or_else(|| sdk.region().map(|r| r.to_string()))
+        .ok_or("no region: pass --region (the API's host name names none)")?;
+    let provider = sdk
+        .credentials_provider()
+        .ok_or("no AWS credentials provider (the SDK's default chain found none)")?;
+    let signer = Signer::new(provider, region);
+    signer.check().await.map_err(err)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let region = signer.region().to_owned();
+    let proxy = Proxy::new(local, ProxyToken::random(), upstream, signer).map_err(err)?;
+    println!("console: {}", proxy.console_url());
+    eprintln!(
+        "signing for {region} with your AWS credentials; only this URL's holder can use it. Ctrl-C stops."
+    );
+    tokio::select! {
+        r = gateway_admin::console_proxy::serve(listener, proxy) => r.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Console {
+        api_url,
+        port,
+        region,
+    } = cli.command
+    {
+        return console(&api_url, port, region).await;
+    }
+    let keys_table = cli
+        .keys_table
+        .as_deref()
+        .ok_or("--keys-table (or GATEWAY_KEYS_TABLE) is required")?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);
@@ -202,7 +262,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let sdk = loader.load().await;
     let admin = KeyAdmin::new(
         aws_sdk_dynamodb::Client::new(&sdk),
-        &cli.keys_table,
+        keys_table,
         cli.usage_table.as_deref(),
     );
     let err = |e: inference_core::GatewayError| e.message().to_owned();
@@ -297,6 +357,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
         }
+        Command::Console { .. } => unreachable!("handled above"),
     }
     Ok(())
 }
