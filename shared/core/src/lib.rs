@@ -15,8 +15,8 @@
 
 pub use gateway_model::{
     body, call, catalog, config, convert, cost, error, estimate, family, filter, guard, ids,
-    live_catalog, models_view, native, policy, prompt_cache, resilience, resolve, routing, sources,
-    telemetry, tier,
+    live_catalog, models_view, native, policy, prompt_cache, resilience, resolve, routing,
+    sdk_http, sources, telemetry, tier,
 };
 
 pub mod auth;
