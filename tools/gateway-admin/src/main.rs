@@ -195,7 +195,8 @@ fn describe(r: &KeyRecord) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(inference_core::sdk_http::https_client());
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);
     }
