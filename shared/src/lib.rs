@@ -18,6 +18,7 @@
 //!   guardrail reports.
 //! - [`routing`]: `model: "auto"`: the cheapest allowed model that fits the request.
 //! - [`resilience`]: SDK retries, deadline-derived timeouts, fallback candidates.
+//! - [`sdk_http`]: the HTTPS client (rustls with `ring`) every SDK configuration uses.
 //! - [`telemetry`]: JSON logs and CloudWatch EMF metrics.
 //! - [`live_catalog`]: the shipped catalog merged with the control plane's model list.
 //! - [`models_view`]: the catalog as a deployment exposes it.
@@ -49,6 +50,7 @@ pub mod prompt_cache;
 pub mod resilience;
 pub mod resolve;
 pub mod routing;
+pub mod sdk_http;
 pub mod sources;
 pub mod telemetry;
 pub mod text_walk;

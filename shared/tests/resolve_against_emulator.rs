@@ -27,6 +27,7 @@ fn client(url: &str, region: &str) -> aws_sdk_bedrockruntime::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(url)
+        .http_client(gateway_model::sdk_http::https_client())
         .credentials_provider(Credentials::new(
             "AKIDLOCAL",
             "local-secret",

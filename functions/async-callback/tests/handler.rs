@@ -30,6 +30,7 @@ async fn unreachable_storage() -> Storage {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .http_client(inference_core::sdk_http::https_client())
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test", "test", None, None, "test",
         ))
@@ -144,6 +145,7 @@ async fn job_messages_reach_the_job_store_and_its_failure_brings_them_back() {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .http_client(inference_core::sdk_http::https_client())
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test", "test", None, None, "test",
         ))

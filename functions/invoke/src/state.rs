@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use gateway_jobs::presign::ResultLinks;
 use gateway_jobs::queue::JobQueue;
-use gateway_jobs::results::ResultStore;
 use gateway_jobs::webhook::WebhookSecret;
 use gateway_jobs::{JobStore, JobsSettings};
 use inference_core::{Gateway, GatewayError};
@@ -42,8 +42,9 @@ pub struct JobsApi {
     pub store: JobStore,
     /// The jobs queue.
     pub queue: JobQueue,
-    /// The results bucket (presigned links).
-    pub results: ResultStore,
+    /// Presigned links into the results bucket (SigV4 by hand: invoke links results and never
+    /// reads them, so its binary does without the S3 crate).
+    pub results: ResultLinks,
     /// The SDK configuration, to read the webhook key when first asked for.
     sdk: aws_config::SdkConfig,
     /// The deployment's webhook key, read on the first `GET /v1/jobs/webhook-secret` (not at
@@ -58,7 +59,7 @@ impl JobsApi {
         Some(JobsApi {
             store: JobStore::new(sdk, &settings.table),
             queue: JobQueue::new(sdk, queue_url),
-            results: ResultStore::new(sdk, &settings.bucket),
+            results: ResultLinks::new(sdk, &settings.bucket),
             settings,
             sdk: sdk.clone(),
             webhook_secret: Arc::new(OnceCell::new()),

@@ -40,6 +40,7 @@ fn gateway_with(url: &str, extra: &[(&str, &str)]) -> Gateway {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
+        .http_client(inference_core::sdk_http::https_client())
         .credentials_provider(Credentials::new("AKIDLOCAL", "secret", None, None, "test"))
         // One attempt per call: fault tests count exactly and stay fast.
         .retry_config(RetryConfig::disabled())

@@ -14,10 +14,21 @@ pub fn parse_s3_uri(uri: &str) -> Option<(String, String)> {
     ok.then(|| (bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
+/// The SDK's HTTPS client with rustls and `ring`: the workspace turns the SDK's
+/// `default-https-client` (aws-lc-rs) off, so every SDK configuration names its client (the
+/// gateway's is `gateway_model::sdk_http`; the emulator does not link that crate).
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Builds the client (once per store: callers keep it in a `OnceCell`).
 pub async fn client(region: String) -> aws_sdk_s3::Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region));
+        .region(aws_config::Region::new(region))
+        .http_client(https_client());
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none()
     {
         loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(

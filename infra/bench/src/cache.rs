@@ -39,6 +39,7 @@ fn gateway(bedrock_url: &str) -> Result<Gateway, String> {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(bedrock_url)
+        .http_client(inference_core::sdk_http::https_client())
         .credentials_provider(Credentials::new("AKIDBENCH", "bench", None, None, "bench"))
         .build();
     let settings = config.cache.clone();

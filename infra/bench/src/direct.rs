@@ -68,6 +68,7 @@ impl Direct {
                 "bench",
             ))
             .endpoint_url(endpoint)
+            .http_client(inference_core::sdk_http::https_client())
             .build();
         Direct {
             client: Client::from_conf(conf),

@@ -42,6 +42,7 @@ impl BedrockClient {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(Region::new(config.region.as_str().to_owned()))
             .endpoint_url(endpoint_url)
+            .http_client(crate::sdk_http::https_client())
             .credentials_provider(Credentials::new("test", "test", None, None, "test-util"))
             .retry_config(retry_config(config))
             .timeout_config(timeout_config(config))

@@ -16,7 +16,7 @@
 pub use gateway_model::{
     batch_offer, body, call, catalog, config, convert, cost, error, estimate, family, filter,
     guard, ids, live_catalog, models_view, native, policy, prompt_cache, resilience, resolve,
-    routing, sources, telemetry, tier,
+    routing, sdk_http, sources, telemetry, tier,
 };
 
 pub mod auth;

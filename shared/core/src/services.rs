@@ -37,9 +37,7 @@ impl Services {
         let config = Config::from_env()?;
         telemetry::init(&config);
         let catalog = Catalog::load(&config)?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = crate::sdk_http::load_sdk_config().await;
         let client = BedrockClient::from_sdk_config(&sdk, &config);
         let control = crate::control::ControlPlane::from_sdk_config(&sdk, &config);
         let refresh = config.catalog_refresh_secs;

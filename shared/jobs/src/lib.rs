@@ -7,7 +7,8 @@
 //! - [`record`]: the job record, its states and the pure transition rules.
 //! - [`store`]: the record in DynamoDB, every transition a conditional write.
 //! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
-//! - [`results`]: result objects in S3 and presigned links.
+//! - [`results`]: result objects in S3 (async-callback); [`presign`]: presigned links to them
+//!   without the S3 crate (invoke).
 //! - [`submit`]: checking a submission up front.
 //! - [`deadline`], [`planner`], [`quote`]: a job's deadline and the choice of on demand, flex, batch or
 //!   async invoke that meets it at the lowest cost.
@@ -28,6 +29,7 @@ pub mod deadline;
 pub mod id;
 pub mod idempotency;
 pub mod planner;
+pub mod presign;
 pub mod queue;
 pub mod quote;
 pub mod record;

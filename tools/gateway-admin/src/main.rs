@@ -215,6 +215,7 @@ async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(),
     let err = |e: inference_core::GatewayError| e.message().to_owned();
     let upstream = Upstream::parse(api_url).map_err(err)?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(inference_core::sdk_http::https_client())
         .load()
         .await;
     let region = region
@@ -255,7 +256,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         .keys_table
         .as_deref()
         .ok_or("--keys-table (or GATEWAY_KEYS_TABLE) is required")?;
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(inference_core::sdk_http::https_client());
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);
     }

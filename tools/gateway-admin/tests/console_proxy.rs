@@ -239,7 +239,7 @@ async fn start() -> Running {
 /// The browser's stand-in (plain HTTP; reqwest is built without a default TLS provider, so one
 /// is named, as the proxy does).
 fn test_client() -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 

@@ -41,6 +41,7 @@ impl EmulatorExt for Emulator {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(config.region.as_str().to_owned()))
             .endpoint_url(&self.url)
+            .http_client(inference_core::sdk_http::https_client())
             .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled())
             .credentials_provider(Credentials::new("AKIDLOCAL", "secret", None, None, "test"))
             .build();

@@ -72,6 +72,7 @@ impl Local {
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .endpoint_url(&self.url)
+            .http_client(bedrock_local::s3::https_client())
             .retry_config(RetryConfig::disabled())
             .build();
         Client::from_conf(conf)
@@ -86,6 +87,7 @@ impl Local {
                 "test", "test", None, None, "test",
             ))
             .endpoint_url(&self.url)
+            .http_client(bedrock_local::s3::https_client())
             .retry_config(aws_sdk_bedrock::config::retry::RetryConfig::disabled())
             .build();
         aws_sdk_bedrock::Client::from_conf(conf)
@@ -288,6 +290,7 @@ impl Moto {
                 "test", "test", None, None, "moto",
             ))
             .endpoint_url(&self.url)
+            .http_client(bedrock_local::s3::https_client())
             .force_path_style(true)
             .build();
         aws_sdk_s3::Client::from_conf(conf)

@@ -82,9 +82,7 @@ impl ResponseCache {
         if config.cache.mode == super::CacheMode::Off || config.cache.table.is_none() {
             return ResponseCache::from_parts(config, None);
         }
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = crate::sdk_http::load_sdk_config().await;
         ResponseCache::from_sdk_config(&sdk, config)
     }
 

@@ -29,6 +29,7 @@ pub fn gateway(url: &str, vars: &[(&str, &str)]) -> Gateway {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(config.region.as_str().to_owned()))
         .endpoint_url(url)
+        .http_client(inference_core::sdk_http::https_client())
         .credentials_provider(Credentials::new(
             "AKIDLOCAL",
             "local-secret",
@@ -50,6 +51,7 @@ pub fn control_client(url: &str) -> aws_sdk_bedrock::Client {
         .behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest())
         .region(aws_sdk_bedrock::config::Region::new("us-east-1"))
         .endpoint_url(url)
+        .http_client(inference_core::sdk_http::https_client())
         .credentials_provider(aws_sdk_bedrock::config::Credentials::new(
             "AKIDLOCAL",
             "local-secret",

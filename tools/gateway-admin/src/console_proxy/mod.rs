@@ -106,13 +106,13 @@ impl Proxy {
     }
 }
 
-/// TLS with the rustls/aws-lc-rs stack the SDK links and the system's roots.
+/// TLS with the rustls/ring stack the SDK links and the system's roots.
 fn tls_config() -> Option<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .ok()?
