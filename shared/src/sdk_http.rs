@@ -29,6 +29,23 @@ pub fn https_client() -> SharedHttpClient {
     })
 }
 
+/// A rustls client configuration on the same stack as [`https_client`] (`ring`, the system's
+/// roots), for the gateway's own HTTPS clients (webhooks, `gateway-admin console`); `None` when
+/// the provider offers no safe protocol version.
+pub fn rustls_config() -> Option<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(config)
+}
+
 /// The standard configuration chain (region, credentials, `AWS_ENDPOINT_URL_*`) with
 /// [`https_client`]: what a function loads once per cold start.
 pub async fn load_sdk_config() -> SdkConfig {

@@ -76,28 +76,12 @@ pub struct WebhookSender {
     secret: Option<WebhookSecret>,
 }
 
-/// TLS with the rustls/`ring` stack the AWS SDK's client already links (`sdk_http`) and the
-/// system's roots.
-fn tls_config() -> Option<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Some(config)
-}
-
 impl WebhookSender {
     /// A sender with the deployment's URL policy and signing key (`None`: webhooks are not sent
     /// and the job records why).
     pub fn new(policy: UrlPolicy, secret: Option<WebhookSecret>) -> WebhookSender {
         WebhookSender {
-            tls: tls_config().map(Arc::new),
+            tls: inference_core::sdk_http::rustls_config().map(Arc::new),
             policy,
             secret,
         }

@@ -75,7 +75,7 @@ impl Proxy {
             .no_proxy()
             .timeout(UPSTREAM_TIMEOUT)
             .user_agent("gateway-admin-console/1");
-        if let Some(tls) = tls_config() {
+        if let Some(tls) = gateway_model::sdk_http::rustls_config() {
             builder = builder.use_preconfigured_tls(tls);
         }
         let client = builder
@@ -104,21 +104,6 @@ impl Proxy {
     pub fn router(self) -> Router {
         Router::new().fallback(handle).with_state(Arc::new(self))
     }
-}
-
-/// TLS with the rustls/ring stack the SDK links and the system's roots.
-fn tls_config() -> Option<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Some(config)
 }
 
 /// Serves `proxy` on `listener` until the process ends.
