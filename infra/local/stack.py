@@ -431,16 +431,23 @@ class LocalStack:
         env_args: list[str] = []
         for key, value in self.function_env().items():
             env_args += ["--env-var", f"{key}={value}"]
+        # The watcher listens on a private port; front.py serves the functions port in front of
+        # it (it re-sends a call whose answer the watcher lost: see front.py).
+        watch_port = free_port()
         child = self._spawn(
             "cargo-lambda-watch",
             ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1",
-             "--invoke-port", str(self.ports.functions), "--ignore-changes", *env_args],
+             "--invoke-port", str(watch_port), "--ignore-changes", *env_args],
             env=self.function_env(),
         )
         # The watcher answers once its runtime API is up; the first call to a function builds
         # and starts it, which can take a while on a cold target directory.
-        _wait_http(self.functions_url + "/", "cargo lambda watch", child, accept_any_status=True,
-                   timeout=300)
+        _wait_http(f"http://127.0.0.1:{watch_port}/", "cargo lambda watch", child,
+                   accept_any_status=True, timeout=300)
+        front = self._spawn("front", [sys.executable, str(ROOT / "infra" / "local" / "front.py"),
+                                      str(self.ports.functions), str(watch_port)])
+        _wait_http(self.functions_url + "/", "the functions port (front.py)", front,
+                   accept_any_status=True, timeout=30)
         _wait_http(self.function_url("invoke", "/v1/models"), "invoke (via cargo lambda watch)",
                    child, timeout=600, build_failure="could not compile")
         # `cargo lambda invoke` defaults to [::1]: forward the IPv6 loopback to the watcher.
