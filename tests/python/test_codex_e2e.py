@@ -118,7 +118,9 @@ def test_codex_plain_tool_and_streamed_prompts_are_charged_to_the_key(auth_stack
 
     long = codex(auth_stack, key, tmp_path / "stream", "Tell me a story [[len:120]]")
     [story] = items(long, "agent_message")
-    assert len(story["text"].split()) > 60
+    # About 120 tokens of bedrock-local's words: 60 to 70 words seen (its seed hashes the request,
+    # and Codex's request differs per run). Fewer than 50 means part of the stream was lost.
+    assert len(story["text"].split()) >= 50, story["text"]
     assert turn_usage(long)["output_tokens"] >= 100
 
     r = requests.get(auth_stack.function_url("invoke", "/v1/usage"),
