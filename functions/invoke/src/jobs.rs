@@ -14,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use gateway_jobs::charge;
 use gateway_jobs::idempotency::{IdempotentJob, KeyClaim};
-use gateway_jobs::planner::Mode;
 use gateway_jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
 use gateway_jobs::submit::{self, Submission};
 use gateway_jobs::{JobError, JobId, JobOwner, JobRecord};
@@ -77,28 +76,9 @@ async fn submit_job(
             id = held.job_id;
         }
     }
-    let mut record = JobRecord::new(
-        id.clone(),
-        sub.kind,
-        sub.model,
-        sub.request,
-        sub.request_hash.clone(),
-        sub.idempotency_key.map(|k| k.as_str().to_owned()),
-        sub.webhook_url.map(|u| u.as_str().to_owned()),
-        now,
-    );
-    record.key_id = key_id;
-    record.deadline_at = sub.deadline.map(|d| now + d.as_ms());
-    record.max_cost_usd = sub.max_cost_usd.map(|c| c.normalize().to_string());
-    let batch = sub.plan.mode == Mode::Batch;
-    record.plan = Some(sub.plan);
-    if batch {
-        // Held in its model's group before the record exists: the flusher skips a member
-        // with no record, so a crash here loses nothing (the caller got no 202).
-        jobs.store.add_to_batch_group(&record.model, &id).await?;
-    }
-    if jobs.store.create(&record).await? {
-        if !batch {
+    let request_hash = sub.request_hash.clone();
+    if let Some(record) = submit::record_as(&jobs.store, id.clone(), sub, key_id, now).await? {
+        if !record.is_batch_planned() {
             enqueue_or_fail(jobs, &id).await?;
         }
         let mode = record
@@ -115,7 +95,7 @@ async fn submit_job(
         .get(&id)
         .await?
         .ok_or_else(|| GatewayError::internal("job vanished between write and read"))?;
-    match resubmit(&existing, &sub.request_hash, now) {
+    match resubmit(&existing, &request_hash, now) {
         Resubmit::Conflict => Err(conflict()),
         Resubmit::Existing => Ok((StatusCode::OK, existing)),
         Resubmit::Reenqueue if existing.is_batch_planned() => {

@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use super::deadline::Deadline;
 use super::id::IdempotencyKey;
 use super::id::JobId;
-use super::planner::Mode;
 use super::planner::{Plan, Wants};
 use super::record::{JobKind, JobRecord};
 use super::store::JobStore;
@@ -47,39 +46,60 @@ pub struct Submission {
     pub plan: Plan,
 }
 
-/// Records a checked submission as a new job (a fresh ID, no idempotency key), charged to
-/// `key_id`: held in its model's batch group first when planned for batch (as `POST /v1/jobs`
-/// does: the flusher skips a member with no record), then written. Enqueueing a job not held
-/// for batch is the caller's (`JobRecord::is_batch_planned` tells which).
-pub async fn record_new(
-    store: &JobStore,
-    sub: Submission,
-    key_id: Option<KeyId>,
-    now: i64,
-) -> Result<JobRecord, GatewayError> {
-    let id = JobId::random();
+/// The record of a checked submission as job `id`, charged to `key_id`: one place that turns a
+/// submission into a record, for `POST /v1/jobs` and for batch and inbox lines.
+fn new_record(id: JobId, sub: Submission, key_id: Option<KeyId>, now: i64) -> JobRecord {
     let mut record = JobRecord::new(
-        id.clone(),
+        id,
         sub.kind,
         sub.model,
         sub.request,
         sub.request_hash,
-        None,
+        sub.idempotency_key.map(|k| k.as_str().to_owned()),
         sub.webhook_url.map(|u| u.as_str().to_owned()),
         now,
     );
     record.key_id = key_id;
     record.deadline_at = sub.deadline.map(|d| now + d.as_ms());
     record.max_cost_usd = sub.max_cost_usd.map(|c| c.normalize().to_string());
-    let batch = sub.plan.mode == Mode::Batch;
     record.plan = Some(sub.plan);
-    if batch {
-        store.add_to_batch_group(&record.model, &id).await?;
+    record
+}
+
+/// Records a checked submission as job `id` (a conditional write), charged to `key_id`. A job
+/// planned for batch is held in its model's batch group before its record exists: the flusher
+/// skips a member with no record, so a crash in between loses nothing (the caller got no
+/// answer). `None` when `id`'s record exists already: an idempotency key's job, written by an
+/// earlier or a concurrent submission. Enqueueing a job not held for batch is the caller's
+/// (`JobRecord::is_batch_planned` tells which).
+pub async fn record_as(
+    store: &JobStore,
+    id: JobId,
+    sub: Submission,
+    key_id: Option<KeyId>,
+    now: i64,
+) -> Result<Option<JobRecord>, GatewayError> {
+    let record = new_record(id, sub, key_id, now);
+    if record.is_batch_planned() {
+        store
+            .add_to_batch_group(&record.model, &record.job_id)
+            .await?;
     }
-    if !store.create(&record).await? {
-        return Err(GatewayError::internal("a fresh job ID was already taken"));
-    }
-    Ok(record)
+    Ok(store.create(&record).await?.then_some(record))
+}
+
+/// Records a checked submission as a new job under a fresh ID and without an idempotency key
+/// (a line of an OpenAI batch or of an inbox file), as [`record_as`] does.
+pub async fn record_new(
+    store: &JobStore,
+    mut sub: Submission,
+    key_id: Option<KeyId>,
+    now: i64,
+) -> Result<JobRecord, GatewayError> {
+    sub.idempotency_key = None;
+    record_as(store, JobId::random(), sub, key_id, now)
+        .await?
+        .ok_or_else(|| GatewayError::internal("a fresh job ID was already taken"))
 }
 
 /// Largest `max_cost_usd` accepted.
@@ -293,6 +313,7 @@ fn canonical(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::planner::Mode;
 
     #[test]
     fn max_cost_takes_positive_numbers_and_strings() {
@@ -315,6 +336,44 @@ mod tests {
             let e = max_cost(bad.clone()).unwrap_err();
             assert!(e.message().starts_with("max_cost_usd:"), "{bad}");
         }
+    }
+
+    fn submission(mode: Mode) -> Submission {
+        Submission {
+            kind: JobKind::Converse,
+            model: "amazon.nova-lite-v1:0".into(),
+            request: json!({"messages": []}),
+            webhook_url: None,
+            idempotency_key: Some(IdempotencyKey::parse("order-17").unwrap()),
+            request_hash: "h1".into(),
+            deadline: Some(Deadline::parse("10m").unwrap()),
+            max_cost_usd: Some("0.250".parse().unwrap()),
+            plan: Plan {
+                mode,
+                reason: "test".into(),
+                estimated_cost_usd: Decimal::ONE,
+                on_demand_cost_usd: Decimal::ONE,
+                saving_usd: Decimal::ZERO,
+            },
+        }
+    }
+
+    #[test]
+    fn a_submission_becomes_its_record() {
+        let id = JobId::random();
+        let key = KeyId::parse("key_0123456789abcdef").unwrap();
+        let now = 1_000_000;
+        let r = new_record(id.clone(), submission(Mode::Batch), Some(key.clone()), now);
+        assert_eq!(r.job_id, id);
+        assert_eq!(r.key_id, Some(key));
+        assert_eq!(r.idempotency_key.as_deref(), Some("order-17"));
+        assert_eq!(r.request_hash, "h1");
+        assert_eq!(r.deadline_at, Some(now + 600_000));
+        assert_eq!(r.max_cost_usd.as_deref(), Some("0.25"));
+        assert!(r.is_batch_planned());
+        let r = new_record(JobId::random(), submission(Mode::OnDemand), None, now);
+        assert!(!r.is_batch_planned());
+        assert_eq!(r.key_id, None);
     }
 
     #[test]
