@@ -19,11 +19,18 @@ pub struct ResultStore {
     bucket: String,
 }
 
+/// A failed call on the bucket: a 503 naming the call and the key.
 fn s3_error(what: &str, key: &str, e: impl std::fmt::Display) -> GatewayError {
     GatewayError::new(
         ErrorKind::ServiceUnavailable,
         format!("results bucket: {what} {key} failed: {e}"),
     )
+}
+
+/// [`s3_error`] for an SDK error, with its sources (the SDK's own `Display` is only "service
+/// error").
+fn sdk_error(what: &str, key: &str, e: impl std::error::Error) -> GatewayError {
+    s3_error(what, key, aws_sdk_s3::error::DisplayErrorContext(e))
 }
 
 impl ResultStore {
@@ -53,26 +60,15 @@ impl ResultStore {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| s3_error("PutObject", key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| sdk_error("PutObject", key, e))?;
         Ok(())
     }
 
-    /// Reads an object whole (batch input and output files).
+    /// Reads an object whole (batch input and output files): a missing key is a fault here.
     pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, GatewayError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| s3_error("GetObject", key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| s3_error("GetObject (body)", key, e))?;
-        Ok(bytes.to_vec())
+        self.get_if_exists(key)
+            .await?
+            .ok_or_else(|| s3_error("GetObject", key, "NoSuchKey: the object does not exist"))
     }
 
     /// Reads an object whole, `None` when there is no such key (OpenAI batch files and batches,
@@ -88,13 +84,7 @@ impl ResultStore {
         {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                return Err(s3_error(
-                    "GetObject",
-                    key,
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                ));
-            }
+            Err(e) => return Err(sdk_error("GetObject", key, e)),
         };
         let bytes = out
             .body
@@ -113,13 +103,7 @@ impl ResultStore {
             .prefix(prefix)
             .send()
             .await
-            .map_err(|e| {
-                s3_error(
-                    "ListObjectsV2",
-                    prefix,
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| sdk_error("ListObjectsV2", prefix, e))?;
         Ok(out
             .contents()
             .iter()
@@ -139,7 +123,7 @@ impl ResultStore {
             .key(key)
             .presigned(cfg)
             .await
-            .map_err(|e| s3_error("presigning", key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| sdk_error("presigning", key, e))?;
         let expires = super::record::now_ms() / 1000 + PRESIGN_TTL.as_secs() as i64;
         Ok((req.uri().to_owned(), expires))
     }
