@@ -10,7 +10,7 @@ use http::{HeaderValue, header};
 use inference_core::Gateway;
 use inference_core::web::Ctx;
 
-use super::objects::{FileMeta, IdKind, ObjectId};
+use super::objects::{FileMeta, IdKind, ObjectId, Objects};
 use super::{Api, configured, input, multipart};
 use crate::compat::error::{CResult, Provider, refuse};
 use crate::compat::{json_response, now_secs};
@@ -85,9 +85,7 @@ pub async fn get(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, inference_core::GatewayError> {
-    let api = configured(&api)?;
-    let id = ObjectId::parse(IdKind::File, &id)?;
-    let meta = api.objects(&ctx).file(&id).await?;
+    let (_, _, meta) = owned_file(&api, &ctx, &id).await?;
     Ok(json_response(&meta.to_openai(), None))
 }
 
@@ -97,10 +95,7 @@ pub async fn content(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, inference_core::GatewayError> {
-    let api = configured(&api)?;
-    let id = ObjectId::parse(IdKind::File, &id)?;
-    let objects = api.objects(&ctx);
-    objects.file(&id).await?;
+    let (objects, id, _) = owned_file(&api, &ctx, &id).await?;
     let bytes = objects.content(&id).await?;
     let mut resp = Body::from(bytes).into_response();
     resp.headers_mut().insert(
@@ -108,4 +103,19 @@ pub async fn content(
         HeaderValue::from_static("application/jsonl"),
     );
     Ok(resp)
+}
+
+/// The calling key's file `id` (parsed), its description, and where the key's objects are: the
+/// one lookup before a file is answered, so a malformed ID, another key's file and a missing
+/// one get the same 404.
+async fn owned_file(
+    api: &Api,
+    ctx: &inference_core::CallContext,
+    id: &str,
+) -> Result<(Objects, ObjectId, FileMeta), inference_core::GatewayError> {
+    let api = configured(api)?;
+    let id = ObjectId::parse(IdKind::File, id)?;
+    let objects = api.objects(ctx);
+    let meta = objects.file(&id).await?;
+    Ok((objects, id, meta))
 }
