@@ -4,133 +4,53 @@
 //! batch driver (the schedule's event), each exactly once; records that fail in the batch are
 //! retried on demand through the jobs queue (moto's SQS), redelivered messages included.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_callback::batch::BatchWorker;
-use async_callback::inbox::InboxSettings;
-use async_callback::jobs::JobsWorker;
-use async_callback::storage::Storage;
-use async_callback::{GatewayRunner, State, handle};
+use async_callback::{State, handle};
 use aws_sdk_dynamodb::types::AttributeValue;
-use gateway_jobs::queue::JobQueue;
-use gateway_jobs::results::ResultStore;
-use gateway_jobs::url_guard::UrlPolicy;
-use gateway_jobs::webhook::{WebhookSecret, WebhookSender};
-use gateway_jobs::{JobStore, JobsSettings};
-use gateway_tests::jobs::{JOBS_TABLE, create_jobs_table};
+use gateway_jobs::webhook::WebhookSecret;
+use gateway_tests::Emulator;
+use gateway_tests::jobs::{JOBS_TABLE, JobsAws, RESULTS_BUCKET};
 use gateway_tests::router::call;
-use gateway_tests::{Emulator, Moto};
 use inference_core::catalog::PricingScope;
 use inference_core::cost::{Usage, cost_of};
-use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
+use inference_core::{CallContext, Gateway};
 use invoke::{AppState, JobsApi, router};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BUCKET: &str = "gateway-results";
 const JOBS: usize = 300;
 
 struct Stack {
-    _moto: Moto,
+    aws: JobsAws,
     emulator: Emulator,
-    sdk: aws_config::SdkConfig,
     app: axum::Router,
     state: State,
-    queue_url: String,
     gateway: Gateway,
 }
 
 async fn stack() -> Stack {
-    let moto = Moto::start();
-    let sdk = moto.sdk().await;
-    let env = [
-        ("AWS_ENDPOINT_URL_S3", moto.url.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ];
-    let emulator = Emulator::start_with_env(
-        &["--batch-step-ms", "30", "--batch-min-records", "100"],
-        &env,
-    );
-    create_jobs_table(&sdk).await;
-    s3(&sdk)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("bucket");
-    let queue_url = aws_sdk_sqs::Client::new(&sdk)
-        .create_queue()
-        .queue_name("gateway-jobs")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("queue url");
-    let map: HashMap<String, String> = [
-        ("AWS_REGION", "us-east-1"),
-        ("GATEWAY_METRICS", "false"),
-        ("GATEWAY_JOBS_TABLE", JOBS_TABLE),
-        ("GATEWAY_RESULTS_BUCKET", BUCKET),
-        ("GATEWAY_JOBS_QUEUE_URL", queue_url.as_str()),
-        (
-            "GATEWAY_BATCH_ROLE_ARN",
-            "arn:aws:iam::123456789012:role/gateway-batch",
-        ),
-        ("GATEWAY_BATCH_MIN_RECORDS", "100"),
-        // The test's webhook receiver listens on loopback over http.
-        ("GATEWAY_ALLOW_HTTP_WEBHOOKS", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let lookup = |k: &str| map.get(k).cloned();
-    let config = Config::from_lookup(lookup).expect("configuration");
-    let settings = JobsSettings::from_lookup(&config, lookup)
-        .expect("jobs settings")
-        .expect("jobs configured");
-    let catalog = Catalog::load(&config).expect("catalog");
-    let client = BedrockClient::for_endpoint(&config, &emulator.url);
-    let gateway = Gateway::new(config, catalog, client);
+    let aws = JobsAws::start().await;
+    let emulator = aws.batch_emulator();
+    // The test's webhook receiver listens on loopback over http.
+    let env = aws.batch_env(&[("GATEWAY_ALLOW_HTTP_WEBHOOKS", "true")]);
+    let (gateway, settings) = common::gateway(&env, &emulator);
     let app = router(Arc::new(
-        AppState::new(gateway.clone()).with_jobs(JobsApi::new(&sdk, settings.clone())),
+        AppState::new(gateway.clone()).with_jobs(JobsApi::new(&aws.sdk, settings.clone())),
     ));
-    let bedrock = aws_sdk_bedrock::Client::from_conf(
-        aws_sdk_bedrock::config::Builder::from(&sdk)
-            .endpoint_url(&emulator.url)
-            .build(),
-    );
-    let batch = BatchWorker {
-        settings: settings.batch.clone().expect("batch on"),
-        bedrock,
-        queue: JobQueue::new(&sdk, &queue_url),
-    };
-    let state = State {
-        runner: Box::new(GatewayRunner(gateway.clone())),
-        storage: Storage::new(&sdk),
-        inbox: InboxSettings::default(),
-        jobs: Some(JobsWorker {
-            store: JobStore::new(&sdk, JOBS_TABLE),
-            results: ResultStore::new(&sdk, BUCKET),
-            webhooks: WebhookSender::new(
-                UrlPolicy::local_development(true),
-                Some(WebhookSecret::new(b"test-secret".to_vec())),
-            ),
-            max_receive_count: 3,
-            batch: Some(batch),
-        }),
-    };
+    let secret = WebhookSecret::new(b"test-secret".to_vec());
+    let state = common::worker_state(&aws, &emulator, &gateway, &settings, Some(secret));
     Stack {
-        _moto: moto,
+        aws,
         emulator,
-        sdk,
         app,
         state,
-        queue_url,
         gateway,
     }
 }
@@ -258,7 +178,7 @@ impl Stack {
 
     /// Puts a recorded batch back in the open list, as if its poll had stopped before closing it.
     async fn reopen(&self, batch_id: &str) {
-        let db = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let db = aws_sdk_dynamodb::Client::new(&self.aws.sdk);
         db.update_item()
             .table_name(JOBS_TABLE)
             .key("job_id", AttributeValue::S(format!("batch#run#{batch_id}")))
@@ -285,9 +205,9 @@ impl Stack {
     }
 
     async fn result(&self, id: &str) -> Value {
-        let o = s3(&self.sdk)
+        let o = s3(&self.aws.sdk)
             .get_object()
-            .bucket(BUCKET)
+            .bucket(RESULTS_BUCKET)
             .key(format!("results/{id}.json"))
             .send()
             .await
@@ -298,13 +218,13 @@ impl Stack {
     /// Receives every message in the queue (each delivered `copies` times to the handler, as
     /// SQS redelivery would), until it stays empty.
     async fn drain_queue(&self, copies: usize) -> usize {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let sqs = aws_sdk_sqs::Client::new(&self.aws.sdk);
         let mut seen = 0;
         let mut empty = 0;
         while empty < 3 {
             let out = sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(&self.aws.queue_url)
                 .max_number_of_messages(10)
                 .visibility_timeout(1)
                 .send()
@@ -346,7 +266,7 @@ impl Stack {
                     continue;
                 }
                 sqs.delete_message()
-                    .queue_url(&self.queue_url)
+                    .queue_url(&self.aws.queue_url)
                     .receipt_handle(m.receipt_handle().unwrap_or(""))
                     .send()
                     .await

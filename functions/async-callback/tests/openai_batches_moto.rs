@@ -4,93 +4,41 @@
 //! (their records in moto's S3) and, for records that fail there, on demand through the jobs
 //! queue (moto's SQS); the output and error files read back in OpenAI's shape.
 
-use std::collections::{HashMap, HashSet};
+mod common;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_callback::batch::BatchWorker;
-use async_callback::inbox::InboxSettings;
-use async_callback::jobs::JobsWorker;
-use async_callback::storage::Storage;
-use async_callback::{GatewayRunner, State, handle};
+use async_callback::{State, handle};
 use axum::body::Body;
-use gateway_jobs::queue::JobQueue;
-use gateway_jobs::results::ResultStore;
-use gateway_jobs::url_guard::UrlPolicy;
-use gateway_jobs::webhook::WebhookSender;
-use gateway_jobs::{JobStore, JobsSettings};
-use gateway_tests::jobs::{JOBS_TABLE, create_jobs_table};
+use gateway_tests::Emulator;
+use gateway_tests::jobs::{JobsAws, RESULTS_BUCKET};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
-use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
+use inference_core::CallContext;
 use inference_core::auth::dynamo::KeyStore;
 use inference_core::auth::{AuthMode, AuthSettings, KeyHeaders, Limits};
-use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
 use serde_json::{Value, json};
 use stream_url::batches::BatchesApi;
 use tower::ServiceExt;
 
-const BUCKET: &str = "gateway-results";
 const LINES: usize = 120;
 
 struct Stack {
-    _moto: Moto,
+    aws: JobsAws,
     _emulator: Emulator,
-    sdk: aws_config::SdkConfig,
     app: axum::Router,
     state: State,
-    queue_url: String,
     keys: KeyStore,
 }
 
 async fn stack() -> Stack {
-    let moto = Moto::start();
-    let sdk = moto.sdk().await;
-    let env = [
-        ("AWS_ENDPOINT_URL_S3", moto.url.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ];
-    let emulator = Emulator::start_with_env(
-        &["--batch-step-ms", "30", "--batch-min-records", "100"],
-        &env,
-    );
-    create_jobs_table(&sdk).await;
-    create_key_tables(&sdk).await;
-    aws_sdk_s3::Client::new(&sdk)
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("bucket");
-    let queue_url = aws_sdk_sqs::Client::new(&sdk)
-        .create_queue()
-        .queue_name("gateway-jobs")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("queue url");
-    let map: HashMap<String, String> = [
-        ("AWS_REGION", "us-east-1"),
-        ("GATEWAY_METRICS", "false"),
-        ("GATEWAY_JOBS_TABLE", JOBS_TABLE),
-        ("GATEWAY_RESULTS_BUCKET", BUCKET),
-        ("GATEWAY_JOBS_QUEUE_URL", queue_url.as_str()),
-        (
-            "GATEWAY_BATCH_ROLE_ARN",
-            "arn:aws:iam::123456789012:role/gateway-batch",
-        ),
-        ("GATEWAY_BATCH_MIN_RECORDS", "100"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let lookup = |k: &str| map.get(k).cloned();
-    let config = Config::from_lookup(lookup).expect("configuration");
-    let settings = JobsSettings::from_lookup(&config, lookup)
-        .expect("jobs settings")
-        .expect("jobs configured");
+    let aws = JobsAws::start().await;
+    let sdk = &aws.sdk;
+    let emulator = aws.batch_emulator();
+    create_key_tables(sdk).await;
+    let (gateway, settings) = common::gateway(&aws.batch_env(&[]), &emulator);
     let auth = AuthSettings {
         mode: AuthMode::ApiKey,
         keys_table: Some(KEYS_TABLE.into()),
@@ -99,45 +47,20 @@ async fn stack() -> Stack {
         key_headers: KeyHeaders::Both,
         default_max_streams: None,
     };
-    let catalog = Catalog::load(&config).expect("catalog");
-    let client = BedrockClient::for_endpoint(&config, &emulator.url);
-    let gateway = Gateway::new(config, catalog, client)
-        .with_auth(inference_core::auth::Auth::from_settings(&sdk, &auth));
-    let api = BatchesApi::new(&sdk, settings.clone()).map(Arc::new);
+    let gateway = gateway.with_auth(inference_core::auth::Auth::from_settings(sdk, &auth));
+    let api = BatchesApi::new(sdk, settings.clone()).map(Arc::new);
     let app = stream_url::router_with(gateway.clone(), api);
-    let bedrock = aws_sdk_bedrock::Client::from_conf(
-        aws_sdk_bedrock::config::Builder::from(&sdk)
-            .endpoint_url(&emulator.url)
-            .build(),
-    );
-    let state = State {
-        runner: Box::new(GatewayRunner(gateway.clone())),
-        storage: Storage::new(&sdk),
-        inbox: InboxSettings::default(),
-        jobs: Some(JobsWorker {
-            store: JobStore::new(&sdk, JOBS_TABLE),
-            results: ResultStore::new(&sdk, BUCKET),
-            webhooks: WebhookSender::new(UrlPolicy::local_development(true), None),
-            max_receive_count: 3,
-            batch: Some(BatchWorker {
-                settings: settings.batch.clone().expect("batch on"),
-                bedrock,
-                queue: JobQueue::new(&sdk, &queue_url),
-            }),
-        }),
-    };
+    let state = common::worker_state(&aws, &emulator, &gateway, &settings, None);
     let keys = KeyStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
+        aws_sdk_dynamodb::Client::new(sdk),
         KEYS_TABLE,
         Duration::ZERO,
     );
     Stack {
-        _moto: moto,
+        aws,
         _emulator: emulator,
-        sdk,
         app,
         state,
-        queue_url,
         keys,
     }
 }
@@ -254,11 +177,11 @@ impl Stack {
 
     /// Every message in the jobs queue, delivered to the handler, until it is empty.
     async fn drain_queue(&self) {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let sqs = aws_sdk_sqs::Client::new(&self.aws.sdk);
         loop {
             let out = sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(&self.aws.queue_url)
                 .max_number_of_messages(10)
                 .visibility_timeout(1)
                 .send()
@@ -284,7 +207,7 @@ impl Stack {
                 .expect("sqs batch");
             for m in &messages {
                 sqs.delete_message()
-                    .queue_url(&self.queue_url)
+                    .queue_url(&self.aws.queue_url)
                     .receipt_handle(m.receipt_handle().unwrap_or(""))
                     .send()
                     .await
@@ -517,7 +440,7 @@ fn s3_event(key: &str) -> Value {
     json!({"Records": [{
         "eventSource": "aws:s3",
         "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key}},
+        "s3": {"bucket": {"name": RESULTS_BUCKET}, "object": {"key": key}},
     }]})
 }
 
@@ -546,9 +469,9 @@ async fn inbox_lines_take_deadline_and_max_cost_usd() {
         with(5, json!({"max_cost_usd": "cheap"})),
         request(6),
     ];
-    aws_sdk_s3::Client::new(&s.sdk)
+    aws_sdk_s3::Client::new(&s.aws.sdk)
         .put_object()
-        .bucket(BUCKET)
+        .bucket(RESULTS_BUCKET)
         .key("inbox/planned.jsonl")
         .body(jsonl(&lines).into())
         .send()
@@ -557,9 +480,9 @@ async fn inbox_lines_take_deadline_and_max_cost_usd() {
     handle(&s.state, s3_event("inbox/planned.jsonl"), &ctx())
         .await
         .expect("inbox");
-    let out = aws_sdk_s3::Client::new(&s.sdk)
+    let out = aws_sdk_s3::Client::new(&s.aws.sdk)
         .get_object()
-        .bucket(BUCKET)
+        .bucket(RESULTS_BUCKET)
         .key("outbox/planned.jsonl")
         .send()
         .await

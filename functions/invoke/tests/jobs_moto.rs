@@ -7,15 +7,13 @@
 //! - a submission that died between the idempotency item and the job converges on retry;
 //! - each API key gets its own webhook signing key.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use gateway_jobs::JobsSettings;
 use gateway_jobs::idempotency::IdempotentJob;
 use gateway_jobs::{IdempotencyKey, JobId, JobOwner, JobStore};
-use gateway_tests::Moto;
-use gateway_tests::jobs::{JOBS_TABLE, create_jobs_table};
+use gateway_tests::jobs::{JOBS_TABLE, JobsAws};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::router::{Reply, call};
 use hmac::{Hmac, Mac};
@@ -29,39 +27,17 @@ use sha2::{Digest, Sha256};
 const SECRET: &str = "deployment-webhook-secret";
 
 struct Fixture {
-    _moto: Moto,
+    aws: JobsAws,
     app: axum::Router,
-    sdk: aws_config::SdkConfig,
-    queue_url: String,
     keys: Option<KeyStore>,
 }
 
 async fn fixture(with_keys: bool) -> Fixture {
-    let moto = Moto::start();
-    let sdk = moto.sdk().await;
-    create_jobs_table(&sdk).await;
-    let queue_url = aws_sdk_sqs::Client::new(&sdk)
-        .create_queue()
-        .queue_name("gateway-jobs")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("queue url");
-    let map: HashMap<String, String> = [
-        ("AWS_REGION", "us-east-1"),
-        ("GATEWAY_METRICS", "false"),
-        ("GATEWAY_JOBS_TABLE", JOBS_TABLE),
-        ("GATEWAY_RESULTS_BUCKET", "gateway-results"),
-        ("GATEWAY_JOBS_QUEUE_URL", queue_url.as_str()),
-        ("GATEWAY_WEBHOOK_SECRET_VALUE", SECRET),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let lookup = |k: &str| map.get(k).cloned();
-    let config = Config::from_lookup(lookup).expect("configuration");
-    let settings = JobsSettings::from_lookup(&config, lookup)
+    let aws = JobsAws::start().await;
+    let sdk = &aws.sdk;
+    let env = aws.env(&[("GATEWAY_WEBHOOK_SECRET_VALUE", SECRET)]);
+    let config = Config::from_lookup(|k| env.lookup(k)).expect("configuration");
+    let settings = JobsSettings::from_lookup(&config, |k| env.lookup(k))
         .expect("jobs settings")
         .expect("jobs configured");
     let catalog = Catalog::load(&config).expect("catalog");
@@ -70,7 +46,7 @@ async fn fixture(with_keys: bool) -> Fixture {
     let mut gateway = Gateway::new(config, catalog, client);
     let mut keys = None;
     if with_keys {
-        create_key_tables(&sdk).await;
+        create_key_tables(sdk).await;
         let auth = AuthSettings {
             mode: AuthMode::ApiKey,
             keys_table: Some(KEYS_TABLE.into()),
@@ -79,22 +55,16 @@ async fn fixture(with_keys: bool) -> Fixture {
             key_headers: inference_core::auth::KeyHeaders::Both,
             default_max_streams: None,
         };
-        gateway = gateway.with_auth(Auth::from_settings(&sdk, &auth));
+        gateway = gateway.with_auth(Auth::from_settings(sdk, &auth));
         keys = Some(KeyStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_dynamodb::Client::new(sdk),
             KEYS_TABLE,
             Duration::ZERO,
         ));
     }
-    let jobs = JobsApi::new(&sdk, settings);
+    let jobs = JobsApi::new(sdk, settings);
     let app = router(Arc::new(AppState::new(gateway).with_jobs(jobs)));
-    Fixture {
-        _moto: moto,
-        app,
-        sdk,
-        queue_url,
-        keys,
-    }
+    Fixture { aws, app, keys }
 }
 
 impl Fixture {
@@ -121,9 +91,9 @@ impl Fixture {
 
     /// Messages in the jobs queue (moto counts exactly).
     async fn messages(&self) -> u64 {
-        let a = aws_sdk_sqs::Client::new(&self.sdk)
+        let a = aws_sdk_sqs::Client::new(&self.aws.sdk)
             .get_queue_attributes()
-            .queue_url(&self.queue_url)
+            .queue_url(&self.aws.queue_url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await
@@ -244,7 +214,7 @@ async fn a_submission_that_died_after_taking_its_key_converges_on_retry() {
     let body = job("retry me", "crashy-1");
     // What a submission leaves when it dies right after taking the key: the key's item,
     // pointing at a job that was never written. Its request hash is what the API computes.
-    let store = JobStore::new(&f.sdk, JOBS_TABLE);
+    let store = JobStore::new(&f.aws.sdk, JOBS_TABLE);
     let orphan = JobId::random();
     // The hash of `body` as the API computes it (kind, request and webhook URL, canonical).
     let hash = gateway_jobs::submit::hash(&json!({
