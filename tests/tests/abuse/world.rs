@@ -7,12 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use gateway_jobs::JobsSettings;
+use gateway_tests::Emulator;
+use gateway_tests::jobs::{Env, JobsAws, jobs_env};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
-use gateway_tests::{Emulator, Moto};
 use inference_core::auth::admin::KeyAdmin;
 use inference_core::auth::dynamo::KeyStore;
 use inference_core::auth::{Auth, AuthSettings, KeyRecord, Limits};
@@ -22,10 +20,6 @@ use invoke::{AppState, JobsApi};
 use rust_decimal::Decimal;
 
 use crate::event::Who;
-
-const JOBS_TABLE: &str = "abuse-jobs";
-const BUCKET: &str = "abuse-results";
-const QUEUE: &str = "abuse-jobs";
 
 /// The function a case is sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +50,7 @@ pub struct Key {
 /// The shared servers, keys and routers.
 pub struct World {
     _emulator: Emulator,
-    _moto: Moto,
+    _aws: JobsAws,
     keys: HashMap<&'static str, Key>,
     routers: HashMap<&'static str, axum::Router>,
 }
@@ -94,26 +88,11 @@ impl World {
     /// Starts the servers, creates the tables, queue and bucket, issues the keys and builds the
     /// routers.
     pub async fn start() -> World {
-        let moto = Moto::start();
+        let aws = JobsAws::start().await;
         let emulator = Emulator::start(&[]);
-        let sdk = moto.sdk().await;
-        create_key_tables(&sdk).await;
-        create_jobs_table(&sdk).await;
-        aws_sdk_s3::Client::new(&sdk)
-            .create_bucket()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("results bucket");
-        let queue_url = aws_sdk_sqs::Client::new(&sdk)
-            .create_queue()
-            .queue_name(QUEUE)
-            .send()
-            .await
-            .expect("jobs queue")
-            .queue_url
-            .expect("queue URL");
-        let keys = issue_keys(&sdk).await;
+        let sdk = &aws.sdk;
+        create_key_tables(sdk).await;
+        let keys = issue_keys(sdk).await;
         let mut routers = HashMap::new();
         for target in [
             Target::Invoke,
@@ -123,12 +102,12 @@ impl World {
             Target::InvokeJwt,
             Target::InvokeMasking,
         ] {
-            let app = build(target, &sdk, &emulator.url, &queue_url);
+            let app = build(target, sdk, &emulator.url, &aws.queue_url);
             routers.insert(name_of(target), app);
         }
         World {
             _emulator: emulator,
-            _moto: moto,
+            _aws: aws,
             keys,
             routers,
         }
@@ -147,32 +126,23 @@ fn name_of(target: Target) -> &'static str {
 }
 
 /// The variables of a deployment with keys, the response cache and jobs.
-fn variables(target: Target, queue_url: &str) -> HashMap<String, String> {
-    let mut vars: HashMap<String, String> = [
-        ("AWS_REGION", "us-east-1"),
-        ("GATEWAY_METRICS", "false"),
+fn variables(target: Target, queue_url: &str) -> Env {
+    let per_target = match target {
+        Target::InvokeJwt => Some(("GATEWAY_KEY_HEADERS", "x-api-key")),
+        Target::InvokeMasking => Some(("GATEWAY_PII_POLICY", "email=mask")),
+        _ => None,
+    };
+    let extra: Vec<(&str, &str)> = [
         ("GATEWAY_AUTH", "api_key"),
         ("GATEWAY_KEYS_TABLE", KEYS_TABLE),
         ("GATEWAY_USAGE_TABLE", USAGE_TABLE),
         ("GATEWAY_KEY_CACHE_SECONDS", "30"),
         ("GATEWAY_CACHE", "on"),
-        ("GATEWAY_JOBS_TABLE", JOBS_TABLE),
-        ("GATEWAY_RESULTS_BUCKET", BUCKET),
-        ("GATEWAY_JOBS_QUEUE_URL", queue_url),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .chain(per_target)
     .collect();
-    match target {
-        Target::InvokeJwt => {
-            vars.insert("GATEWAY_KEY_HEADERS".into(), "x-api-key".into());
-        }
-        Target::InvokeMasking => {
-            vars.insert("GATEWAY_PII_POLICY".into(), "email=mask".into());
-        }
-        _ => {}
-    }
-    vars
+    jobs_env(queue_url, false, &extra)
 }
 
 fn build(
@@ -182,7 +152,7 @@ fn build(
     queue_url: &str,
 ) -> axum::Router {
     let vars = variables(target, queue_url);
-    let lookup = |k: &str| vars.get(k).cloned();
+    let lookup = |k: &str| vars.lookup(k);
     let config = Config::from_lookup(lookup).expect("configuration");
     let settings = AuthSettings::from_lookup(lookup).expect("auth settings");
     let catalog = Catalog::load(&config).expect("catalog");
@@ -207,30 +177,6 @@ fn build(
             Some(USAGE_TABLE),
         ))),
     }
-}
-
-async fn create_jobs_table(sdk: &aws_config::SdkConfig) {
-    aws_sdk_dynamodb::Client::new(sdk)
-        .create_table()
-        .table_name(JOBS_TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("job_id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("job_id")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key schema"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("jobs table");
 }
 
 async fn issue_keys(sdk: &aws_config::SdkConfig) -> HashMap<&'static str, Key> {
