@@ -96,7 +96,47 @@ enum Command {
         /// Region to sign for; default: the one in the API's host name, else the SDK's.
         #[arg(long)]
         region: Option<String>,
+        #[command(flatten)]
+        playground: PlaygroundArgs,
     },
+}
+
+/// Where `console` sends the playground's calls (default: the URLs the console's config.json
+/// names, which the template sets).
+#[derive(Args, Debug, Default)]
+struct PlaygroundArgs {
+    /// The inference HTTP API (the stack's `ApiUrl` output), signed (service execute-api).
+    #[arg(long)]
+    inference_url: Option<String>,
+    /// stream-url's Function URL (the stack's `StreamUrl` output).
+    #[arg(long)]
+    stream_url: Option<String>,
+    /// Call the Function URL unsigned, with the page's `Authorization: Bearer <key>`
+    /// (`StreamUrlAuthType=NONE`); default: signed, service lambda (`AWS_IAM`).
+    #[arg(long)]
+    stream_unsigned: bool,
+}
+
+impl PlaygroundArgs {
+    fn targets(&self) -> Result<gateway_admin::console_proxy::Targets, String> {
+        use gateway_admin::console_proxy::{Peer, StreamAuth, Targets, Upstream};
+        let parse = |peer: Peer, url: &Option<String>| {
+            url.as_deref()
+                .map(|u| Upstream::parse_for(peer, u, false))
+                .transpose()
+                .map_err(|e| e.message().to_owned())
+        };
+        let auth = if self.stream_unsigned {
+            StreamAuth::None
+        } else {
+            StreamAuth::Iam
+        };
+        Ok(Targets::new(
+            parse(Peer::Inference, &self.inference_url)?,
+            parse(Peer::Stream, &self.stream_url)?,
+            auth,
+        ))
+    }
 }
 
 #[derive(Args, Debug, Default)]
@@ -210,10 +250,16 @@ fn describe(r: &KeyRecord) -> String {
 
 /// `gateway-admin console`: checks the URL and the credentials, binds 127.0.0.1, prints the
 /// console's URL and serves until interrupted.
-async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(), String> {
+async fn console(
+    api_url: &str,
+    port: u16,
+    region: Option<String>,
+    playground: &PlaygroundArgs,
+) -> Result<(), String> {
     use gateway_admin::console_proxy::{Proxy, ProxyToken, Signer, Upstream};
     let err = |e: inference_core::GatewayError| e.message().to_owned();
     let upstream = Upstream::parse(api_url).map_err(err)?;
+    let targets = playground.targets()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(inference_core::sdk_http::https_client())
         .load()
@@ -232,7 +278,9 @@ async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(),
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let region = signer.region().to_owned();
-    let proxy = Proxy::new(local, ProxyToken::random(), upstream, signer).map_err(err)?;
+    let proxy = Proxy::new(local, ProxyToken::random(), upstream, signer)
+        .map_err(err)?
+        .with_targets(targets);
     println!("console: {}", proxy.console_url());
     eprintln!(
         "signing for {region} with your AWS credentials; only this URL's holder can use it. Ctrl-C stops."
@@ -248,9 +296,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         api_url,
         port,
         region,
-    } = cli.command
+        playground,
+    } = &cli.command
     {
-        return console(&api_url, port, region).await;
+        return console(api_url, *port, region.clone(), playground).await;
     }
     let keys_table = cli
         .keys_table
