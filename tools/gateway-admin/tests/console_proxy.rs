@@ -766,20 +766,24 @@ async fn the_chat_stream_is_signed_for_lambda_and_passed_on_as_it_arrives() {
     t.config().await;
     let body =
         r#"{"model":"claude-haiku","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-    let mut r = t
+    let wait = std::time::Duration::from_secs(10);
+    let buffered = "the stream's head and first chunk did not arrive while it was open (buffered?)";
+    let send = t
         .play(reqwest::Method::POST, "/stream/v1/chat/completions")
         .header("content-type", "application/json")
         .body(body)
-        .send()
+        .send();
+    let mut r = tokio::time::timeout(wait, send)
         .await
+        .expect(buffered)
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     assert_eq!(r.headers()["x-request-id"], "req-stream-1");
     // The fake holds its last chunk until the gate opens: the first must arrive before.
-    let first = tokio::time::timeout(std::time::Duration::from_secs(10), r.chunk())
+    let first = tokio::time::timeout(wait, r.chunk())
         .await
-        .expect("the first chunk did not arrive while the stream was open (buffered?)")
+        .expect(buffered)
         .unwrap()
         .unwrap();
     assert!(String::from_utf8_lossy(&first).contains("first"));
@@ -813,6 +817,8 @@ async fn unsigned_stream_passes_the_bearer_as_sent() {
     })
     .await;
     t.config().await;
+    // Not the streaming test: the stream ends at once.
+    t.fakes.gate.notify_one();
     let mut r = t
         .play(reqwest::Method::POST, "/stream/v1/chat/completions")
         .header("content-type", "application/json")
@@ -821,7 +827,6 @@ async fn unsigned_stream_passes_the_bearer_as_sent() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    t.fakes.gate.notify_one();
     while r.chunk().await.unwrap().is_some() {}
     let seen = t.seen_at(At::Stream);
     assert_eq!(seen.len(), 1);
@@ -986,6 +991,8 @@ async fn the_flags_give_the_urls_when_the_config_has_none() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Not the streaming test: the stream ends at once.
+    t.fakes.gate.notify_one();
     let mut r = t
         .play(reqwest::Method::POST, "/stream/v1/chat/completions")
         .body("{}")
@@ -993,7 +1000,6 @@ async fn the_flags_give_the_urls_when_the_config_has_none() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    t.fakes.gate.notify_one();
     while r.chunk().await.unwrap().is_some() {}
     assert_eq!(t.seen_at(At::Stream)[0].verdict.as_deref(), Ok("lambda"));
     // Both flags given: config.json is not needed for the playground.
