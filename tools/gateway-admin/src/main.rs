@@ -85,20 +85,25 @@ enum Command {
         to: Option<String>,
     },
     /// Open the console on AWS: a proxy on 127.0.0.1 that signs the page's requests (SigV4,
-    /// your credentials) to the admin API; prints the URL to open.
-    Console {
-        /// The admin API: the stack's `AdminApiUrl` output, or its `https://` origin.
-        #[arg(long)]
-        api_url: String,
-        /// Port on 127.0.0.1 (0: any free port).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        /// Region to sign for; default: the one in the API's host name, else the SDK's.
-        #[arg(long)]
-        region: Option<String>,
-        #[command(flatten)]
-        playground: PlaygroundArgs,
-    },
+    /// your credentials) to the admin API, and the playground's to the inference API and the
+    /// streaming Function URL; prints the URL to open.
+    Console(ConsoleArgs),
+}
+
+/// `console`'s flags.
+#[derive(Args, Debug)]
+struct ConsoleArgs {
+    /// The admin API: the stack's `AdminApiUrl` output, or its `https://` origin.
+    #[arg(long)]
+    api_url: String,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Region to sign for; default: the one in the API's host name, else the SDK's.
+    #[arg(long)]
+    region: Option<String>,
+    #[command(flatten)]
+    playground: PlaygroundArgs,
 }
 
 /// Where `console` sends the playground's calls (default: the URLs the console's config.json
@@ -250,16 +255,12 @@ fn describe(r: &KeyRecord) -> String {
 
 /// `gateway-admin console`: checks the URL and the credentials, binds 127.0.0.1, prints the
 /// console's URL and serves until interrupted.
-async fn console(
-    api_url: &str,
-    port: u16,
-    region: Option<String>,
-    playground: &PlaygroundArgs,
-) -> Result<(), String> {
+async fn console(args: &ConsoleArgs) -> Result<(), String> {
     use gateway_admin::console_proxy::{Proxy, ProxyToken, Signer, Upstream};
     let err = |e: inference_core::GatewayError| e.message().to_owned();
-    let upstream = Upstream::parse(api_url).map_err(err)?;
-    let targets = playground.targets()?;
+    let upstream = Upstream::parse(&args.api_url).map_err(err)?;
+    let targets = args.playground.targets()?;
+    let (port, region) = (args.port, args.region.clone());
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(inference_core::sdk_http::https_client())
         .load()
@@ -292,14 +293,8 @@ async fn console(
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    if let Command::Console {
-        api_url,
-        port,
-        region,
-        playground,
-    } = &cli.command
-    {
-        return console(api_url, *port, region.clone(), playground).await;
+    if let Command::Console(args) = &cli.command {
+        return console(args).await;
     }
     let keys_table = cli
         .keys_table
@@ -408,7 +403,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Command::Console { .. } => unreachable!("handled above"),
+        Command::Console(_) => unreachable!("handled above"),
     }
     Ok(())
 }
