@@ -3,7 +3,8 @@
 // gone when the page is closed or reloaded.
 
 let adminToken = null;
-let config = { api_url: null, stream_url: null };
+// `proxied`: the bases are `gateway-admin console`'s own (AWS), which wants the token too.
+let config = { api_url: null, stream_url: null, proxied: false };
 
 /** Takes the local admin token from the URL fragment (`#token=...`, never sent to a server) and
  * removes it from the address bar. */
@@ -55,10 +56,17 @@ export function functionBase(fn) {
   return `${location.origin}${root}/lambda-url/${fn}`;
 }
 
+/** The headers of an inference call: the API key, and the proxy's token through the proxy only
+ * (never to the functions themselves). */
+function gatewayHeaders(key) {
+  const h = config.proxied ? adminHeaders() : {};
+  if (key) h.authorization = `Bearer ${key}`;
+  return h;
+}
+
 /** An inference route with the operator's API key. */
 export async function gateway(fn, method, path, key, body) {
-  const init = { method, headers: {}, credentials: "omit", cache: "no-store" };
-  if (key) init.headers.authorization = `Bearer ${key}`;
+  const init = { method, headers: gatewayHeaders(key), credentials: "omit", cache: "no-store" };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -72,7 +80,7 @@ export function gatewayStream(fn, path, key, body) {
     method: "POST",
     credentials: "omit",
     cache: "no-store",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    headers: { ...gatewayHeaders(key), "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 }

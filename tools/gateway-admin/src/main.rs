@@ -85,18 +85,63 @@ enum Command {
         to: Option<String>,
     },
     /// Open the console on AWS: a proxy on 127.0.0.1 that signs the page's requests (SigV4,
-    /// your credentials) to the admin API; prints the URL to open.
-    Console {
-        /// The admin API: the stack's `AdminApiUrl` output, or its `https://` origin.
-        #[arg(long)]
-        api_url: String,
-        /// Port on 127.0.0.1 (0: any free port).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        /// Region to sign for; default: the one in the API's host name, else the SDK's.
-        #[arg(long)]
-        region: Option<String>,
-    },
+    /// your credentials) to the admin API, and the playground's to the inference API and the
+    /// streaming Function URL; prints the URL to open.
+    Console(ConsoleArgs),
+}
+
+/// `console`'s flags.
+#[derive(Args, Debug)]
+struct ConsoleArgs {
+    /// The admin API: the stack's `AdminApiUrl` output, or its `https://` origin.
+    #[arg(long)]
+    api_url: String,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Region to sign for; default: the one in the API's host name, else the SDK's.
+    #[arg(long)]
+    region: Option<String>,
+    #[command(flatten)]
+    playground: PlaygroundArgs,
+}
+
+/// Where `console` sends the playground's calls (default: the URLs the console's config.json
+/// names, which the template sets).
+#[derive(Args, Debug, Default)]
+struct PlaygroundArgs {
+    /// The inference HTTP API (the stack's `ApiUrl` output), signed (service execute-api).
+    #[arg(long)]
+    inference_url: Option<String>,
+    /// stream-url's Function URL (the stack's `StreamUrl` output).
+    #[arg(long)]
+    stream_url: Option<String>,
+    /// Call the Function URL unsigned, with the page's `Authorization: Bearer <key>`
+    /// (`StreamUrlAuthType=NONE`); default: signed, service lambda (`AWS_IAM`).
+    #[arg(long)]
+    stream_unsigned: bool,
+}
+
+impl PlaygroundArgs {
+    fn targets(&self) -> Result<gateway_admin::console_proxy::Targets, String> {
+        use gateway_admin::console_proxy::{Peer, StreamAuth, Targets, Upstream};
+        let parse = |peer: Peer, url: &Option<String>| {
+            url.as_deref()
+                .map(|u| Upstream::parse_for(peer, u, false))
+                .transpose()
+                .map_err(|e| e.message().to_owned())
+        };
+        let auth = if self.stream_unsigned {
+            StreamAuth::None
+        } else {
+            StreamAuth::Iam
+        };
+        Ok(Targets::new(
+            parse(Peer::Inference, &self.inference_url)?,
+            parse(Peer::Stream, &self.stream_url)?,
+            auth,
+        ))
+    }
 }
 
 #[derive(Args, Debug, Default)]
@@ -210,10 +255,12 @@ fn describe(r: &KeyRecord) -> String {
 
 /// `gateway-admin console`: checks the URL and the credentials, binds 127.0.0.1, prints the
 /// console's URL and serves until interrupted.
-async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(), String> {
+async fn console(args: &ConsoleArgs) -> Result<(), String> {
     use gateway_admin::console_proxy::{Proxy, ProxyToken, Signer, Upstream};
     let err = |e: inference_core::GatewayError| e.message().to_owned();
-    let upstream = Upstream::parse(api_url).map_err(err)?;
+    let upstream = Upstream::parse(&args.api_url).map_err(err)?;
+    let targets = args.playground.targets()?;
+    let (port, region) = (args.port, args.region.clone());
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(inference_core::sdk_http::https_client())
         .load()
@@ -232,7 +279,9 @@ async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(),
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let region = signer.region().to_owned();
-    let proxy = Proxy::new(local, ProxyToken::random(), upstream, signer).map_err(err)?;
+    let proxy = Proxy::new(local, ProxyToken::random(), upstream, signer)
+        .map_err(err)?
+        .with_targets(targets);
     println!("console: {}", proxy.console_url());
     eprintln!(
         "signing for {region} with your AWS credentials; only this URL's holder can use it. Ctrl-C stops."
@@ -244,13 +293,8 @@ async fn console(api_url: &str, port: u16, region: Option<String>) -> Result<(),
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    if let Command::Console {
-        api_url,
-        port,
-        region,
-    } = cli.command
-    {
-        return console(&api_url, port, region).await;
+    if let Command::Console(args) = &cli.command {
+        return console(args).await;
     }
     let keys_table = cli
         .keys_table
@@ -359,7 +403,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Command::Console { .. } => unreachable!("handled above"),
+        Command::Console(_) => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -11,6 +11,8 @@ use gateway_model::GatewayError;
 use http::{HeaderMap, Method, header};
 use inference_core::auth::dynamo::constant_time_eq;
 
+use super::playground::{INFERENCE_PREFIX, STREAM_PREFIX};
+
 /// The header the console sends the token in (as to the local stack's admin function).
 pub const TOKEN_HEADER: &str = "x-gateway-admin-token";
 
@@ -51,9 +53,17 @@ impl ProxyToken {
     }
 }
 
-/// The paths the admin API serves: nothing else is signed and forwarded.
-fn is_admin_path(path: &str) -> bool {
-    path == "/console" || path.starts_with("/console/") || path.starts_with("/v1/admin/")
+/// The paths the admin API serves, and the playground's prefixes: nothing else is signed and
+/// forwarded.
+fn is_forwarded_path(path: &str) -> bool {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    under("/console")
+        || path.starts_with("/v1/admin/")
+        || under(INFERENCE_PREFIX)
+        || under(STREAM_PREFIX)
 }
 
 /// The console's static files: open without the token (a browser's navigation to the page
@@ -74,22 +84,28 @@ pub fn refusal(
 ) -> Option<GatewayError> {
     // 400, not 403: the gateway's error contract has no 403 (as the local stack's loopback
     // guard).
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    if host != Some(local) {
+    // Every value counts: a second `Host` or `Origin` must not slip past behind a good first.
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host = hosts.next().and_then(|h| h.to_str().ok());
+    if host != Some(local) || hosts.next().is_some() {
         return Some(GatewayError::invalid_request(format!(
             "Host must be {local}: the console proxy answers only requests addressed to it"
         )));
     }
-    if let Some(origin) = headers.get(header::ORIGIN)
-        && origin.to_str().ok() != Some(&format!("http://{local}"))
+    let own = format!("http://{local}");
+    if headers
+        .get_all(header::ORIGIN)
+        .iter()
+        .any(|origin| origin.to_str().ok() != Some(own.as_str()))
     {
         return Some(GatewayError::invalid_request(
             "cross-origin request: the console proxy answers only its own page",
         ));
     }
-    if !is_admin_path(path) {
+    if !is_forwarded_path(path) {
         return Some(GatewayError::not_found(format!(
-            "the console proxy forwards only /console/ and /v1/admin/ (no route {path})"
+            "the console proxy forwards only /console/, /v1/admin/, {INFERENCE_PREFIX}/ and \
+             {STREAM_PREFIX}/ (no route {path})"
         )));
     }
     if !is_static_asset(method, path) && !token.admits(headers) {

@@ -1,4 +1,5 @@
-//! SigV4 for the admin API (service `execute-api`) with the operator's credentials, fetched
+//! SigV4 for the admin and inference APIs (service `execute-api`) and the streaming Function URL
+//! (service `lambda`) with the operator's credentials, fetched
 //! from the provider and kept until five minutes before they expire: the default chain's
 //! providers (SSO, assume-role, IMDS) may make a network call each time they are asked.
 
@@ -11,8 +12,24 @@ use aws_sigv4::sign::v4;
 use gateway_model::GatewayError;
 use tokio::sync::Mutex;
 
-/// The service name API Gateway checks in the credential scope.
-pub const SERVICE: &str = "execute-api";
+/// The service a signature's credential scope names: each endpoint checks its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// API Gateway (the admin API, the inference HTTP API).
+    ExecuteApi,
+    /// A Lambda Function URL with `AuthType: AWS_IAM` (stream-url).
+    Lambda,
+}
+
+impl Service {
+    /// The name in the credential scope.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExecuteApi => "execute-api",
+            Self::Lambda => "lambda",
+        }
+    }
+}
 
 /// Credentials are renewed this long before they expire.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -65,19 +82,21 @@ impl Signer {
         Ok(c)
     }
 
-    /// Signs `request` (its URI absolute, its headers those to send) for `body`: adds
-    /// `authorization`, `x-amz-date` and, with temporary credentials, `x-amz-security-token`.
+    /// Signs `request` (its URI absolute, its headers those to send) for `body` and `service`:
+    /// adds `authorization`, `x-amz-date` and, with temporary credentials,
+    /// `x-amz-security-token`.
     pub async fn sign(
         &self,
         request: &mut http::Request<()>,
         body: &[u8],
+        service: Service,
     ) -> Result<(), GatewayError> {
         let credentials = self.credentials().await?;
         let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
-            .name(SERVICE)
+            .name(service.as_str())
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()

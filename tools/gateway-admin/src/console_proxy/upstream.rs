@@ -1,7 +1,39 @@
-//! The admin API the proxy forwards to: an `https://` base URL (the stack's `AdminApiUrl`
-//! output, or just its origin) and the region its SigV4 signatures name.
+//! The endpoints the proxy forwards to: the admin API (an `https://` base URL, the stack's
+//! `AdminApiUrl` output or just its origin), and for the playground the inference HTTP API and
+//! stream-url's Function URL.
 
 use gateway_model::GatewayError;
+
+/// Which endpoint a request goes to (named in errors and in the flags that set it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// The admin API: `/console...`, `/v1/admin/...`.
+    Admin,
+    /// The inference HTTP API: invoke's `/v1/models`, count's `/v1/estimate`.
+    Inference,
+    /// stream-url's Function URL: `/v1/chat/completions`.
+    Stream,
+}
+
+impl Peer {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Admin => "the admin API",
+            Self::Inference => "the inference API",
+            Self::Stream => "the streaming Function URL",
+        }
+    }
+
+    /// The flag that gives its URL, and the stack output to pass there.
+    pub fn flag(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Admin => ("--api-url", "AdminApiUrl"),
+            Self::Inference => ("--inference-url", "ApiUrl"),
+            Self::Stream => ("--stream-url", "StreamUrl"),
+        }
+    }
+}
 
 /// Where signed requests go: `scheme://host[:port]` plus an optional path prefix (a stage).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,19 +46,22 @@ impl Upstream {
     /// An `https://` admin API URL. The `AdminApiUrl` output ends in `/v1/admin/keys`: that
     /// route is dropped, so the output can be pasted as it is.
     pub fn parse(url: &str) -> Result<Self, GatewayError> {
-        Self::parse_with(url, false)
+        Self::parse_for(Peer::Admin, url, false)
     }
 
     /// As [`Upstream::parse`], and `http://127.0.0.1:PORT` too: for tests against a fake
     /// upstream on this machine (credentials never travel unencrypted to another host).
     pub fn parse_allowing_loopback_http(url: &str) -> Result<Self, GatewayError> {
-        Self::parse_with(url, true)
+        Self::parse_for(Peer::Admin, url, true)
     }
 
-    fn parse_with(url: &str, loopback_http: bool) -> Result<Self, GatewayError> {
+    /// The URL of `peer` (`loopback_http`: `http://127.0.0.1:PORT` too, for tests).
+    pub fn parse_for(peer: Peer, url: &str, loopback_http: bool) -> Result<Self, GatewayError> {
         let bad = || {
+            let (flag, output) = peer.flag();
             GatewayError::invalid_request(format!(
-                "--api-url must be the admin API's https:// URL (the stack's AdminApiUrl), got {url:?}"
+                "{flag} must be {}'s https:// URL (the stack's {output}), got {url:?}",
+                peer.name()
             ))
         };
         let url = url.trim();
