@@ -939,38 +939,34 @@ async fn without_a_url_the_prefixes_name_the_flag_to_pass() {
         ..Setup::default()
     })
     .await;
+    /// A 404 whose message names the flag and the stack output to pass.
+    async fn names_the_flag(req: reqwest::RequestBuilder, flag: &str, output: &str) {
+        let (status, _, body) = json_of(req.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(flag) && message.contains(output),
+            "{message}"
+        );
+    }
     // Before the page read config.json: the proxy reads it itself.
-    let (status, _, body) = json_of(
-        t.play(reqwest::Method::GET, "/inference/v1/models")
-            .send()
-            .await
-            .unwrap(),
+    names_the_flag(
+        t.play(reqwest::Method::GET, "/inference/v1/models"),
+        "--inference-url",
+        "ApiUrl",
     )
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("--inference-url") && message.contains("ApiUrl"),
-        "{message}"
-    );
     assert_eq!(
         t.seen_at(At::Admin)[0].path_and_query,
         "/console/config.json"
     );
-    let (status, _, body) = json_of(
+    names_the_flag(
         t.play(reqwest::Method::POST, "/stream/v1/chat/completions")
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
+            .body("{}"),
+        "--stream-url",
+        "StreamUrl",
     )
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("--stream-url") && message.contains("StreamUrl"),
-        "{message}"
-    );
     // The page still gets the proxy's bases (so it sees these errors, not a CSP refusal).
     let (_, _, config) = t.config().await;
     assert_eq!(config["api_url"], format!("{}/inference", t.proxy));
