@@ -43,6 +43,7 @@ pub mod store;
 pub mod submit;
 pub mod url_guard;
 pub mod webhook;
+mod webhook_post;
 
 pub use id::{IdempotencyKey, JobId, JobOwner};
 pub use record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome, WebhookStatus};
