@@ -9,24 +9,38 @@
 //! (the SDK fails every call with "a http_client is required").
 
 use aws_config::SdkConfig;
+use aws_sdk_bedrockruntime::config::SharedAsyncSleep;
 use aws_sdk_bedrockruntime::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_http_client::{Builder, Connector, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
 
 /// The SDK's HTTPS client with rustls and `ring` (http and https endpoints). Connections are
 /// made at the first request; the CA roots are loaded once per process.
 pub fn https_client() -> SharedHttpClient {
     Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector =
-            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
+        connector(settings.cloned(), components.and_then(|c| c.sleep_impl()))
     })
+}
+
+/// One connector of [`https_client`]'s kind (same TLS, roots and proxy handling) for the
+/// gateway's own SigV4-signed calls, which need no SDK client crate around them (the results
+/// bucket's objects: `gateway_jobs::s3`). Timeouts use tokio's timer.
+pub fn https_connector(settings: HttpConnectorSettings) -> Connector {
+    connector(Some(settings), None)
+}
+
+fn connector(
+    settings: Option<HttpConnectorSettings>,
+    sleep: Option<SharedAsyncSleep>,
+) -> Connector {
+    let mut connector =
+        ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    connector.set_connector_settings(settings);
+    connector.set_sleep_impl(sleep);
+    connector.set_proxy_config(Some(ProxyConfig::from_env()));
+    connector.build()
 }
 
 /// A rustls client configuration on the same stack as [`https_client`] (`ring`, the system's

@@ -33,6 +33,13 @@ pub fn python() -> PathBuf {
 impl Moto {
     /// Starts moto's server (`infra/local/moto_server.py`) and waits (up to 60 s) until it accepts connections.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// [`Moto::start`] with moto settings in its environment (e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT`: authentication and signature checks on after that many
+    /// actions).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let py = python();
         assert!(
             py.is_file(),
@@ -50,6 +57,7 @@ impl Moto {
         let child = Command::new(&py)
             .arg(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1,6 +1,8 @@
-//! The results bucket, through the S3 SDK (moto locally via `AWS_ENDPOINT_URL_S3`).
+//! Objects of any bucket the function reads or writes (inboxes, batch files), through
+//! `gateway_jobs::s3` (SigV4 on the SDK's connector, no S3 SDK crate; moto locally via
+//! `AWS_ENDPOINT_URL_S3`).
 
-use aws_sdk_s3::primitives::ByteStream;
+use gateway_jobs::s3::Bucket;
 
 use crate::error::CallbackError;
 
@@ -19,49 +21,39 @@ pub enum Fetched {
 /// Reads and writes objects; one client per cold start.
 #[derive(Clone, Debug)]
 pub struct Storage {
-    client: aws_sdk_s3::Client,
+    /// Endpoint, credentials and connector; its name is replaced per call.
+    s3: Bucket,
 }
 
 impl Storage {
     pub fn new(sdk_config: &aws_config::SdkConfig) -> Self {
-        // Path-style addressing works with S3 and with local stand-ins (bucket in the path).
-        let config = aws_sdk_s3::config::Builder::from(sdk_config)
-            .force_path_style(true)
-            .build();
         Storage {
-            client: aws_sdk_s3::Client::from_conf(config),
+            s3: Bucket::new(sdk_config, ""),
         }
     }
 
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, CallbackError> {
-        let out = self.get_object(bucket, key).await?;
-        let bytes = out
-            .body
-            .collect()
+        let fail = |message: String| storage_error(bucket, key, message);
+        self.get_object(bucket, key)
+            .await?
+            .bytes()
             .await
-            .map_err(|e| storage_error(bucket, key, e.to_string()))?;
-        Ok(bytes.into_bytes().to_vec())
+            .map_err(fail)
     }
 
-    /// GetObject, its failure named by bucket and key.
+    /// GetObject, its failure (a missing key too) named by bucket and key.
     async fn get_object(
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, CallbackError> {
-        self.client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+    ) -> Result<gateway_jobs::s3::Object, CallbackError> {
+        let fail = |message: String| storage_error(bucket, key, message);
+        self.s3
+            .named(bucket)
+            .get(key)
             .await
-            .map_err(|e| {
-                storage_error(
-                    bucket,
-                    key,
-                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-                )
-            })
+            .map_err(fail)?
+            .ok_or_else(|| fail("404 NoSuchKey".into()))
     }
 
     /// Reads an inbox object unless it is larger than `max_bytes` (then only its size is read:
@@ -75,17 +67,20 @@ impl Storage {
     ) -> Result<Fetched, CallbackError> {
         let fail = |message: String| storage_error(bucket, key, message);
         let out = self.get_object(bucket, key).await?;
-        let declared = out.content_length().and_then(|l| u64::try_from(l).ok());
-        if let Some(size) = declared.filter(|&l| l > max_bytes) {
+        if let Some(size) = out.content_length.filter(|&l| l > max_bytes) {
             return Ok(Fetched::TooLarge { size });
         }
         let version = out
-            .version_id()
+            .version_id
+            .as_deref()
             .filter(|v| !v.is_empty() && *v != "null")
             .map(|v| format!("v:{v}"))
-            .or_else(|| out.e_tag().map(|e| format!("etag:{}", e.trim_matches('"'))));
-        let bytes = out.body.collect().await.map_err(|e| fail(e.to_string()))?;
-        let bytes = bytes.into_bytes().to_vec();
+            .or_else(|| {
+                out.e_tag
+                    .as_deref()
+                    .map(|e| format!("etag:{}", e.trim_matches('"')))
+            });
+        let bytes = out.bytes().await.map_err(fail)?;
         // No declared length (some S3 stand-ins): checked after the read.
         if bytes.len() as u64 > max_bytes {
             return Ok(Fetched::TooLarge {
@@ -101,20 +96,11 @@ impl Storage {
         key: &str,
         body: Vec<u8>,
     ) -> Result<(), CallbackError> {
-        self.client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("application/x-ndjson")
-            .body(ByteStream::from(body))
-            .send()
+        self.s3
+            .named(bucket)
+            .put(key, "application/x-ndjson", body)
             .await
-            .map_err(|e| CallbackError::Storage {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            })?;
-        Ok(())
+            .map_err(|message| storage_error(bucket, key, message))
     }
 }
 

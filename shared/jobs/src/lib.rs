@@ -7,8 +7,9 @@
 //! - [`record`]: the job record, its states and the pure transition rules.
 //! - [`store`]: the record in DynamoDB, every transition a conditional write.
 //! - [`queue`]: the SQS message (`{"job_id"}`) and enqueueing.
-//! - [`results`]: result objects in S3 (async-callback); [`presign`]: presigned links to them
-//!   without the S3 crate (invoke).
+//! - [`s3`]: the results bucket's object calls, SigV4-signed on the SDK's HTTPS connector
+//!   (no S3 SDK crate); [`results`]: result objects (async-callback, stream-url's batch files);
+//!   [`presign`]: presigned links to them (invoke).
 //! - [`submit`]: checking a submission up front.
 //! - [`deadline`], [`planner`], [`quote`]: a job's deadline and the choice of on demand, flex, batch or
 //!   async invoke that meets it at the lowest cost.
@@ -34,6 +35,7 @@ pub mod queue;
 pub mod quote;
 pub mod record;
 pub mod results;
+pub mod s3;
 pub mod secrets;
 pub mod settings;
 pub mod signature;
@@ -41,6 +43,7 @@ pub mod store;
 pub mod submit;
 pub mod url_guard;
 pub mod webhook;
+mod webhook_post;
 
 pub use id::{IdempotencyKey, JobId, JobOwner};
 pub use record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome, WebhookStatus};

@@ -1,22 +1,19 @@
 //! Job results in the results bucket: written by async-callback, linked (presigned GET) by the
-//! API. Path-style addressing works with S3 and with moto.
-
-use std::time::Duration;
-
-use aws_sdk_s3::Client;
-use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::ByteStream;
+//! API, OpenAI batch files written and read by stream-url. The calls are [`super::s3`]'s (no S3
+//! SDK crate); path-style addressing works with S3 and with moto.
 
 use inference_core::error::{ErrorKind, GatewayError};
 
-/// How long a presigned result link is valid.
-pub const PRESIGN_TTL: Duration = Duration::from_secs(900);
+use super::presign::ResultLinks;
+use super::s3::Bucket;
+
+pub use super::presign::PRESIGN_TTL;
 
 /// The results bucket.
 #[derive(Debug, Clone)]
 pub struct ResultStore {
-    client: Client,
-    bucket: String,
+    bucket: Bucket,
+    links: ResultLinks,
 }
 
 /// A failed call on the bucket: a 503 naming the call and the key.
@@ -27,104 +24,65 @@ fn s3_error(what: &str, key: &str, e: impl std::fmt::Display) -> GatewayError {
     )
 }
 
-/// [`s3_error`] for an SDK error, with its sources (the SDK's own `Display` is only "service
-/// error").
-fn sdk_error(what: &str, key: &str, e: impl std::error::Error) -> GatewayError {
-    s3_error(what, key, aws_sdk_s3::error::DisplayErrorContext(e))
-}
-
 impl ResultStore {
     /// The bucket, from the shared SDK configuration.
     pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> ResultStore {
-        let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build();
+        let bucket = Bucket::new(sdk, bucket);
         ResultStore {
-            client: Client::from_conf(config),
-            bucket: bucket.into(),
+            links: ResultLinks::of(bucket.clone()),
+            bucket,
         }
     }
 
     /// The bucket name.
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        self.bucket.name()
     }
 
     /// Writes a JSON object (idempotent: a repeated run overwrites the same key).
     pub async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), GatewayError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
+        self.bucket
+            .put(key, "application/json", body)
             .await
-            .map_err(|e| sdk_error("PutObject", key, e))?;
-        Ok(())
+            .map_err(|e| s3_error("PutObject", key, e))
     }
 
     /// Reads an object whole (batch input and output files): a missing key is a fault here.
     pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, GatewayError> {
         self.get_if_exists(key)
             .await?
-            .ok_or_else(|| s3_error("GetObject", key, "NoSuchKey: the object does not exist"))
+            .ok_or_else(|| s3_error("GetObject", key, "404 NoSuchKey"))
     }
 
     /// Reads an object whole, `None` when there is no such key (OpenAI batch files and batches,
     /// where a missing object is the caller's 404, not a fault).
     pub async fn get_if_exists(&self, key: &str) -> Result<Option<Vec<u8>>, GatewayError> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+        let Some(object) = self
+            .bucket
+            .get(key)
             .await
-        {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(sdk_error("GetObject", key, e)),
+            .map_err(|e| s3_error("GetObject", key, e))?
+        else {
+            return Ok(None);
         };
-        let bytes = out
-            .body
-            .collect()
+        let bytes = object
+            .bytes()
             .await
             .map_err(|e| s3_error("GetObject (body)", key, e))?;
-        Ok(Some(bytes.to_vec()))
+        Ok(Some(bytes))
     }
 
     /// Keys under `prefix` (at most 1,000: a batch's output has a handful of files).
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, GatewayError> {
-        let out = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
+        self.bucket
+            .list_keys(prefix)
             .await
-            .map_err(|e| sdk_error("ListObjectsV2", prefix, e))?;
-        Ok(out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect())
+            .map_err(|e| s3_error("ListObjectsV2", prefix, e))
     }
 
     /// A presigned GET for `key`, valid for [`PRESIGN_TTL`]; returns the URL and its expiry
     /// (Unix seconds).
     pub async fn presign_get(&self, key: &str) -> Result<(String, i64), GatewayError> {
-        let cfg = PresigningConfig::expires_in(PRESIGN_TTL)
-            .map_err(|e| s3_error("presigning", key, e))?;
-        let req = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(cfg)
-            .await
-            .map_err(|e| sdk_error("presigning", key, e))?;
-        let expires = super::record::now_ms() / 1000 + PRESIGN_TTL.as_secs() as i64;
-        Ok((req.uri().to_owned(), expires))
+        self.links.presign_get(key).await
     }
 }

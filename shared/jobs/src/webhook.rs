@@ -1,6 +1,7 @@
 //! Webhook delivery: the job's summary, signed, POSTed with bounded retries to an address that
 //! passed the URL checks at delivery time (see `url_guard`), never following redirects (a
-//! redirect could point anywhere) and never through a proxy.
+//! redirect could point anywhere) and never through a proxy (`webhook_post`: one hyper
+//! connection to the checked address).
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,8 +12,9 @@ use sha2::Sha256;
 
 use super::id::JobOwner;
 use super::record::{WebhookOutcome, WebhookStatus, now_ms};
-use super::signature::{SIGNATURE_HEADER, signature_header};
+use super::signature::signature_header;
 use super::url_guard::{UrlPolicy, WebhookUrl};
+use super::webhook_post::post;
 
 /// POSTs per delivery, and the pause before each retry (0.5 s, 1 s, 2 s after the first three).
 const BACKOFF: [Duration; 3] = [
@@ -171,44 +173,16 @@ impl WebhookSender {
         body: &[u8],
         secret: &WebhookSecret,
     ) -> Result<u16, String> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(ATTEMPT_TIMEOUT)
-            .user_agent("bedrock-gateway-webhook/1");
-        if let Some(tls) = &self.tls {
-            builder = builder.use_preconfigured_tls((**tls).clone());
-        }
-        if let Some(domain) = target.domain() {
-            // Connect to the address that was checked, not to whatever a second lookup returns.
-            builder = builder.resolve(domain, addr);
-        }
-        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
-        let timestamp = now_ms() / 1000;
-        let signature = signature_header(secret.expose(), timestamp, body);
-        let response = client
-            .post(target.url().clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, signature)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "timed out".to_owned()
-                } else if e.is_connect() {
-                    // The innermost cause says why (refused, TLS: "invalid peer certificate:
-                    // UnknownIssuer", ...); it names no secret and helps the caller fix it.
-                    let mut cause: &dyn std::error::Error = &e;
-                    while let Some(next) = cause.source() {
-                        cause = next;
-                    }
-                    format!("connection failed: {cause}")
-                } else {
-                    "request failed".to_owned()
-                }
-            })?;
-        Ok(response.status().as_u16())
+        let signature = signature_header(secret.expose(), now_ms() / 1000, body);
+        post(
+            self.tls.as_ref(),
+            target.url(),
+            addr,
+            body,
+            signature,
+            ATTEMPT_TIMEOUT,
+        )
+        .await
     }
 }
 
