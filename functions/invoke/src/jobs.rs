@@ -14,9 +14,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use gateway_jobs::charge;
 use gateway_jobs::idempotency::{IdempotentJob, KeyClaim};
-use gateway_jobs::record::{ENQUEUE_FAILED, Resubmit, now_ms, resubmit};
+use gateway_jobs::record::{Resubmit, now_ms, resubmit};
 use gateway_jobs::submit::{self, Submission};
-use gateway_jobs::{JobError, JobId, JobOwner, JobRecord};
+use gateway_jobs::{JobId, JobOwner, JobRecord};
 use http::{HeaderValue, StatusCode};
 use inference_core::GatewayError;
 use inference_core::auth::KeyId;
@@ -122,18 +122,9 @@ fn conflict() -> GatewayError {
 /// Sends the job's message; on failure marks the record `failed` (`enqueue_failed`) so it is
 /// never left `queued` with no message, and answers 503.
 async fn enqueue_or_fail(jobs: &JobsApi, id: &JobId) -> Result<(), GatewayError> {
-    let Err(e) = jobs.queue.enqueue(id).await else {
+    let message = "the job could not be queued; submit it again with the same idempotency_key";
+    if submit::enqueue_or_mark_failed(&jobs.store, &jobs.queue, id, message).await {
         return Ok(());
-    };
-    tracing::error!(job_id = %id, error = %e, "enqueue failed");
-    let reason = JobError {
-        error_type: ENQUEUE_FAILED.into(),
-        message: "the job could not be queued; submit it again with the same idempotency_key"
-            .into(),
-        retryable: true,
-    };
-    if let Err(mark) = jobs.store.mark_enqueue_failed(id, &reason, now_ms()).await {
-        tracing::error!(job_id = %id, error = %mark, "could not mark the job as not enqueued");
     }
     Err(GatewayError::new(
         inference_core::error::ErrorKind::ServiceUnavailable,

@@ -11,7 +11,8 @@ use super::deadline::Deadline;
 use super::id::IdempotencyKey;
 use super::id::JobId;
 use super::planner::{Plan, Wants};
-use super::record::{JobKind, JobRecord};
+use super::queue::JobQueue;
+use super::record::{ENQUEUE_FAILED, JobError, JobKind, JobRecord, now_ms};
 use super::store::JobStore;
 use super::url_guard::{UrlPolicy, WebhookUrl};
 use inference_core::auth::KeyId;
@@ -308,6 +309,30 @@ fn canonical(v: &Value) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
         other => other.clone(),
     }
+}
+
+/// Sends a recorded job to the queue; when that fails the record is marked `enqueue_failed`
+/// (with `message`, retryable) so it never waits for a worker that will not come. False when
+/// the job was not queued: the caller decides whether that fails its request.
+pub async fn enqueue_or_mark_failed(
+    store: &JobStore,
+    queue: &JobQueue,
+    id: &JobId,
+    message: &str,
+) -> bool {
+    let Err(e) = queue.enqueue(id).await else {
+        return true;
+    };
+    tracing::error!(job_id = %id, error = %e, "enqueue failed");
+    let reason = JobError {
+        error_type: ENQUEUE_FAILED.into(),
+        message: message.into(),
+        retryable: true,
+    };
+    if let Err(mark) = store.mark_enqueue_failed(id, &reason, now_ms()).await {
+        tracing::error!(job_id = %id, error = %mark, "could not mark the job as not enqueued");
+    }
+    false
 }
 
 #[cfg(test)]

@@ -9,10 +9,9 @@ use axum::Extension;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use futures_util::{StreamExt, TryStreamExt, stream};
-use gateway_jobs::planner::Mode;
-use gateway_jobs::record::{ENQUEUE_FAILED, now_ms};
+use gateway_jobs::record::now_ms;
 use gateway_jobs::submit::{self, Submission};
-use gateway_jobs::{JobError, JobId, charge};
+use gateway_jobs::{JobId, charge};
 use inference_core::auth::KeyId;
 use inference_core::{CallContext, Gateway, GatewayError};
 use serde_json::{Map, Value, json};
@@ -221,19 +220,12 @@ async fn record_job(
     key_id: Option<KeyId>,
 ) -> Result<JobId, GatewayError> {
     let record = submit::record_new(&api.store, sub, key_id, now_ms()).await?;
+    // A job planned for Bedrock batch waits for its group, not for the queue.
+    let queued = !record.is_batch_planned();
     let id = record.job_id;
-    if !record.plan.is_some_and(|p| p.mode == Mode::Batch)
-        && let Err(e) = api.queue.enqueue(&id).await
-    {
-        tracing::error!(job_id = %id, error = %e, "enqueue failed");
-        let reason = JobError {
-            error_type: ENQUEUE_FAILED.into(),
-            message: "the job could not be queued".into(),
-            retryable: true,
-        };
-        if let Err(e) = api.store.mark_enqueue_failed(&id, &reason, now_ms()).await {
-            tracing::error!(job_id = %id, error = %e, "could not mark the job as not enqueued");
-        }
+    if queued {
+        submit::enqueue_or_mark_failed(&api.store, &api.queue, &id, "the job could not be queued")
+            .await;
     }
     Ok(id)
 }
