@@ -17,8 +17,11 @@ use crate::error::GatewayError;
 /// The sort key of a key's lease item.
 const SK: &str = "streams";
 
-/// Attempts of one acquisition when concurrent writers keep changing the item.
-const ATTEMPTS: u32 = 6;
+/// Attempts of one acquisition when concurrent writers keep changing the item. Six were too
+/// few: under four concurrent callers of one key against a slow DynamoDB (moto in the abuse
+/// suite), six writes in a row lost the race and a key far below its limit was refused. With
+/// the growing pause below, twelve attempts span about a second.
+const ATTEMPTS: u32 = 12;
 
 /// The open streams of every key, in the usage table (`GATEWAY_USAGE_TABLE`).
 #[derive(Debug, Clone)]
