@@ -41,6 +41,7 @@ pub mod settings;
 pub mod signature;
 pub mod store;
 pub mod submit;
+mod transport;
 pub mod url_guard;
 pub mod webhook;
 mod webhook_post;

@@ -5,11 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
-use aws_sigv4::sign::v4;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings};
 use aws_smithy_runtime_api::client::identity::Identity;
 
 use super::s3::{Bucket, host_header};
@@ -73,18 +69,7 @@ impl ResultLinks {
         let mut settings = SigningSettings::default();
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(PRESIGN_TTL);
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
         let identity = Identity::from(credentials);
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(self.bucket.region())
-            .name("s3")
-            .time(time)
-            .settings(settings)
-            .build()
-            .map_err(|e| presign_error(key, e))?
-            .into();
         let host = host_header(self.bucket.endpoint());
         let request = SignableRequest::new(
             "GET",
@@ -93,9 +78,10 @@ impl ResultLinks {
             SignableBody::UnsignedPayload,
         )
         .map_err(|e| presign_error(key, e))?;
-        let (instructions, _) = sign(request, &params)
-            .map_err(|e| presign_error(key, e))?
-            .into_parts();
+        let instructions = self
+            .bucket
+            .sign(request, &identity, time, settings)
+            .map_err(|e| presign_error(key, e))?;
         let mut signed = http::Request::builder()
             .uri(&url)
             .body(())

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningInstructions,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_http_client::Connector;
@@ -23,6 +23,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use aws_types::service_config::ServiceConfigKey;
+
+use super::transport::connect_failed;
 
 /// Cached credentials are renewed this long before they expire (as the SDK's identity cache).
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -72,11 +74,7 @@ pub struct Object {
 impl Object {
     /// Reads the body whole.
     pub async fn bytes(self) -> Result<Vec<u8>, String> {
-        let bytes = ByteStream::new(self.body)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the body: {e}"))?;
-        Ok(bytes.into_bytes().to_vec())
+        read_body(self.body).await
     }
 }
 
@@ -151,13 +149,21 @@ fn xml_texts(xml: &str, tag: &str) -> Vec<String> {
         .collect()
 }
 
+/// A body read whole.
+async fn read_body(body: SdkBody) -> Result<Vec<u8>, String> {
+    let bytes = ByteStream::new(body)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the body: {e}"))?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
 /// An error answer as `<status> <Code>: <Message>` (no request or object data).
 async fn failure(response: HttpResponse) -> String {
     let status = response.status().as_u16();
-    let body = ByteStream::new(response.into_body())
-        .collect()
+    let body = read_body(response.into_body())
         .await
-        .map(|b| String::from_utf8_lossy(&b.into_bytes()).into_owned())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let code = xml_texts(&body, "Code").into_iter().next();
     let message = xml_texts(&body, "Message").into_iter().next();
@@ -200,10 +206,6 @@ impl Bucket {
 
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
-    }
-
-    pub(crate) fn region(&self) -> &str {
-        &self.region
     }
 
     /// `endpoint/bucket/key`, each segment percent-encoded.
@@ -283,11 +285,7 @@ impl Bucket {
         if !response.status().is_success() {
             return Err(failure(response).await);
         }
-        let body = ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map_err(|e| format!("reading the body: {e}"))?
-            .into_bytes();
+        let body = read_body(response.into_body()).await?;
         Ok(xml_texts(&String::from_utf8_lossy(&body), "Key"))
     }
 
@@ -310,13 +308,7 @@ impl Bucket {
                     last = failure(r).await;
                 }
                 Ok(r) => return Ok(r),
-                Err(e) => {
-                    let mut cause: &dyn std::error::Error = &e;
-                    while let Some(next) = cause.source() {
-                        cause = next;
-                    }
-                    last = format!("connection failed: {cause}");
-                }
+                Err(e) => last = connect_failed(&e),
             }
         }
         Err(last)
@@ -333,6 +325,32 @@ impl Bucket {
         })
     }
 
+    /// SigV4 for S3 at `time`: the path as sent (encoded once, not normalised), with the rest of
+    /// `settings` (where the signature goes, the payload hash, an expiry) the caller's.
+    pub(crate) fn sign(
+        &self,
+        request: SignableRequest<'_>,
+        identity: &Identity,
+        time: SystemTime,
+        mut settings: SigningSettings,
+    ) -> Result<SigningInstructions, String> {
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let params = v4::SigningParams::builder()
+            .identity(identity)
+            .region(&self.region)
+            .name("s3")
+            .time(time)
+            .settings(settings)
+            .build()
+            .map_err(|e| e.to_string())?
+            .into();
+        let (instructions, _) = sign(request, &params)
+            .map_err(|e| e.to_string())?
+            .into_parts();
+        Ok(instructions)
+    }
+
     /// The request signed with SigV4 in its headers (payload hash included, as S3 requires).
     async fn signed(
         &self,
@@ -344,17 +362,6 @@ impl Bucket {
         let identity = Identity::from(self.credentials().await?);
         let mut settings = SigningSettings::default();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| e.to_string())?
-            .into();
         let host = host_header(&self.endpoint);
         let headers: Vec<(&str, &str)> = std::iter::once(("host", host))
             .chain(content_type.map(|t| ("content-type", t)))
@@ -366,9 +373,7 @@ impl Bucket {
             SignableBody::Bytes(body),
         )
         .map_err(|e| e.to_string())?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| e.to_string())?
-            .into_parts();
+        let instructions = self.sign(signable, &identity, SystemTime::now(), settings)?;
         let mut request = aws_smithy_runtime_api::http::Request::new(SdkBody::from(body.to_vec()));
         request.set_method(method).map_err(|e| e.to_string())?;
         request.set_uri(url).map_err(|e| e.to_string())?;

@@ -17,16 +17,7 @@ use tokio::net::TcpStream;
 use url::{Host, Url};
 
 use super::signature::SIGNATURE_HEADER;
-
-/// The innermost cause of an error (refused, TLS: "invalid peer certificate: UnknownIssuer",
-/// ...): it names no secret and helps the receiver's owner fix it.
-fn connect_failed(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    format!("connection failed: {cause}")
-}
+use super::transport::connect_failed;
 
 /// POSTs `body` with its `signature` header to `url` at `addr` within `timeout` (connect and
 /// answer); the answer's status code.
