@@ -304,6 +304,21 @@ impl GatewayError {
         )
     }
 
+    /// 503 `service_unavailable`, retry after 1 s: a stream's lease could not be written
+    /// because other streams of the same key kept being admitted or ending at the same moment.
+    /// Not `too_many_streams`: the key was below its limit, and saying otherwise would send the
+    /// caller looking for streams it does not have.
+    pub fn stream_admission_contended(attempts: u32) -> Self {
+        Self::new(
+            ErrorKind::ServiceUnavailable,
+            format!(
+                "could not record this stream's admission: other streams of this API key were \
+                 admitted or ended at the same time, {attempts} times in a row; retry"
+            ),
+        )
+        .with_retry_after(Some(1))
+    }
+
     /// 404 `not_found` for non-model resources.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, message)
@@ -490,6 +505,17 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contended_stream_admission_is_a_retryable_503_not_the_limit() {
+        let e = GatewayError::stream_admission_contended(12);
+        assert_eq!(e.kind().status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.kind().as_str(), "service_unavailable");
+        assert!(e.is_retryable());
+        assert_eq!(e.retry_after(), Some(1));
+        assert!(e.message().contains("12 times in a row"), "{}", e.message());
+        assert!(!e.message().contains("limit"), "{}", e.message());
+    }
 
     #[test]
     fn messages_carry_no_aws_resource_names_and_are_bounded() {

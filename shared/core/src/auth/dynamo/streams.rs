@@ -138,7 +138,7 @@ impl DynamoLeases {
             tokio::time::sleep(Duration::from_millis(5 + 10 * u64::from(attempt) + jitter)).await;
         }
         tracing::warn!(key_id = %key, "stream lease: the item kept changing; refused");
-        Err(GatewayError::too_many_streams(limit))
+        Err(GatewayError::stream_admission_contended(ATTEMPTS))
     }
 
     /// See [`StreamLeases::release`]. Bumps the version too, so an acquisition that read the
