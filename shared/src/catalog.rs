@@ -17,7 +17,7 @@ use crate::ids::{ApplicationProfile, Geography, ModelId, ModelRef};
 use crate::tier::Tier;
 
 /// The catalog compiled into the crate.
-pub const EMBEDDED_CATALOG: &str = include_str!("../catalog.toml");
+pub const EMBEDDED_CATALOG: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.json"));
 
 /// What a model is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -620,6 +620,21 @@ pub(crate) fn is_date(s: &str) -> bool {
 mod tests {
     use super::*;
     use crate::test_util::dec;
+
+    /// The embedded JSON is `catalog.toml` as build.rs wrote it: the same data, value for value,
+    /// and both forms load the same catalog.
+    #[test]
+    fn embedded_json_is_catalog_toml_value_for_value() {
+        let source = include_str!("../catalog.toml");
+        let from_toml: serde_json::Value = toml::from_str(source).expect("catalog.toml");
+        let from_json: serde_json::Value = serde_json::from_str(EMBEDDED_CATALOG).expect("json");
+        assert_eq!(from_toml, from_json);
+        let a = Catalog::parse(source).expect("TOML catalog");
+        let b = Catalog::embedded().expect("embedded catalog");
+        let ids = |c: &Catalog| c.models.iter().map(|m| m.id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(format!("{:?}", a.models), format!("{:?}", b.models));
+    }
 
     #[test]
     fn embedded_catalog_is_valid_and_complete() {
