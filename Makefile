@@ -120,28 +120,35 @@ $(BENCH_STAMP): $(VENV_STAMP) infra/bench/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r infra/bench/requirements.txt
 	@touch $@
 
-# One release build of everything the bench runs, then the built harness itself (`cargo run`
-# would resolve features for the bench alone and rebuild many crates a second time).
+# Release builds of everything the bench runs. The functions (and the minimal Rust function, the
+# cold-start baseline) are measured as they ship: built one at a time by cargo-lambda
+# (`target/lambda/<f>/bootstrap`), which is what `sam build` runs per function. Built in one
+# `cargo build` with the bench and bedrock-local instead, features unify across the packages and
+# cargo-lambda's `panic = "abort"` is missing: invoke came out 1.0 MB larger. The harness and
+# bedrock-local use the `bench-tools` profile (speed, not size).
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+BENCH_RUN   = $${CARGO_TARGET_DIR:-target}/bench-tools/bench --profile bench-tools --functions-dir $${CARGO_TARGET_DIR:-target}/lambda
 bench-build: $(BENCH_STAMP)
-	cargo build --release -p bedrock-local -p bench $(addprefix -p ,$(BENCH_FUNCTIONS))
+	cargo build --profile bench-tools -p bedrock-local -p bench
+	for f in $(BENCH_FUNCTIONS) bench-minimal-fn; do cargo lambda build --release --target $(HOST_TRIPLE) --bin $$f || exit 1; done
 
 bench: bench-build
-	$${CARGO_TARGET_DIR:-target}/release/bench --out bench/results.json --doc docs/performance.md
+	$(BENCH_RUN) --out bench/results.json --doc docs/performance.md
 
 bench-quick: bench-build
-	$${CARGO_TARGET_DIR:-target}/release/bench --quick --out bench/results.json --doc docs/performance.md
+	$(BENCH_RUN) --quick --out bench/results.json --doc docs/performance.md
 
 # The peers section alone (issue 24): LiteLLM proxy (pinned in infra/bench/peers/litellm, own venv
 # in target/peers/litellm-venv) and Portkey's gateway (pinned in infra/bench/peers/portkey, npm ci)
 # beside this gateway; updates the Peers part of docs/performance.md and bench/results.json.
 bench-peers: bench-build
-	$${CARGO_TARGET_DIR:-target}/release/bench --only peers --out bench/results.json --doc docs/performance.md
+	$(BENCH_RUN) --only peers --out bench/results.json --doc docs/performance.md
 
 # The LMI section alone (issue 24): N = 1, 8, 64, 256 concurrent paced streams in one release
 # stream-url process (AWS_LAMBDA_MAX_CONCURRENCY=N); updates the LMI part of docs/performance.md
 # and the lmi block of bench/results.json.
 bench-lmi: bench-build
-	$${CARGO_TARGET_DIR:-target}/release/bench --only lmi --out bench/results.json --doc docs/performance.md
+	$(BENCH_RUN) --only lmi --out bench/results.json --doc docs/performance.md
 
 # The SVG charts next to docs/performance.md, redrawn from bench/results.json without running
 # anything (every bench run draws them too).

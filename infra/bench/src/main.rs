@@ -41,11 +41,17 @@ struct Args {
     #[arg(long, default_value = "docs/performance.md")]
     doc: PathBuf,
     /// Which build of the binaries to run (`target/<profile>`); only release figures mean anything.
-    #[arg(long, default_value = "release", value_parser = ["debug", "release"])]
+    #[arg(long, default_value = "release", value_parser = ["debug", "release", "bench-tools"])]
     profile: String,
     /// Directory of the binaries (overrides --profile).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// The functions as shipped: `DIR/<function>/bootstrap`, cargo-lambda's layout and release
+    /// builds (`target/lambda`, what `make bench-build` builds one function at a time, as
+    /// `sam build` does; the minimal baseline too). Without it they are read from the binaries'
+    /// directory.
+    #[arg(long)]
+    functions_dir: Option<PathBuf>,
     /// Python of the baseline (default: the project's .venv).
     #[arg(long)]
     python: Option<PathBuf>,
@@ -312,7 +318,11 @@ async fn run(args: Args) -> ExitCode {
         .bin_dir
         .clone()
         .unwrap_or_else(|| target.join(&args.profile));
-    let profile = if args.bin_dir.is_some() {
+    // What the measured binaries are: `--functions-dir` holds `cargo lambda build --release`
+    // output (the functions and the minimal baseline); the harness's own profile is not it.
+    let profile = if args.functions_dir.is_some() {
+        "release".to_string()
+    } else if args.bin_dir.is_some() {
         format!("custom ({})", bin_dir.display())
     } else {
         args.profile.clone()
@@ -347,7 +357,15 @@ async fn run(args: Args) -> ExitCode {
         log_dir.display()
     );
 
-    let bin = |name: &str| bin_dir.join(name);
+    let bins = Bins {
+        dir: bin_dir.clone(),
+        // Absolute: each process is launched from its own working directory.
+        functions: args
+            .functions_dir
+            .as_deref()
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf())),
+    };
+    let bin = |name: &str| bins.path(name);
     // bedrock-local, pacing off, fixed seed: one instance for every section.
     let emulator = if bin("bedrock-local").exists() {
         match BedrockLocal::start(
@@ -429,7 +447,7 @@ async fn run(args: Args) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             run.error(e);
-            finish(&args, run, plan, &machine, &profile, &bin_dir, started).await;
+            finish(&args, run, plan, &machine, &profile, &bins, started).await;
             return ExitCode::FAILURE;
         }
     };
@@ -740,8 +758,8 @@ async fn run(args: Args) -> ExitCode {
     if on("size") {
         size_figures(
             &mut run,
-            &bin_dir,
-            &args.profile,
+            &bins,
+            &profile,
             &subjects
                 .iter()
                 .filter(|s| !s.implemented)
@@ -883,13 +901,13 @@ async fn run(args: Args) -> ExitCode {
 
     // ---- LMI: N concurrent paced streams in one stream-url process (issue 24) ----
     if on("lmi") {
-        lmi_section(&mut run, &root, &ctx, &bin_dir, &profile, args.quick).await;
+        lmi_section(&mut run, &root, &ctx, &bins, &profile, args.quick).await;
     }
 
     drop(emulator);
     let failed = !run.errors.is_empty();
     run.load = Some(format!("{} at start, {} at end", load_start, load_avg()));
-    finish(&args, run, plan, &machine, &profile, &bin_dir, started).await;
+    finish(&args, run, plan, &machine, &profile, &bins, started).await;
     if failed {
         ExitCode::FAILURE
     } else {
@@ -903,7 +921,7 @@ async fn finish(
     plan: Plan,
     machine: &Machine,
     profile: &str,
-    bin_dir: &Path,
+    bins: &Bins,
     started: Instant,
 ) {
     let peers_md = run.peers.as_ref().map(|p| p.markdown());
@@ -961,7 +979,7 @@ async fn finish(
             .unwrap_or(0),
         mode: if args.quick { "quick" } else { "full" },
         profile: profile.to_string(),
-        bin_dir: bin_dir.display().to_string(),
+        bin_dir: bins.describe(),
         machine: machine.clone(),
         settings: json!({"plan": plan, "bedrock_local": ["--tokens-per-sec", "0", "--ttft-ms", "0", "--latency-ms", "0", "--seed", "42"], "lambda_memory_mb": 256, "model_id": bench::direct::MODEL_ID, "python_baseline": run.python, "load_average": run.load}),
         figures: run.figures,
@@ -1063,7 +1081,7 @@ async fn lmi_section(
     run: &mut Run,
     root: &Path,
     ctx: &LaunchCtx,
-    bin_dir: &Path,
+    bins: &Bins,
     profile: &str,
     quick: bool,
 ) {
@@ -1077,8 +1095,8 @@ async fn lmi_section(
         }
     };
     let input = bench::lmi::LmiInput {
-        bedrock_bin: &bin_dir.join("bedrock-local"),
-        stream_url_bin: &bin_dir.join("stream-url"),
+        bedrock_bin: &bins.path("bedrock-local"),
+        stream_url_bin: &bins.path("stream-url"),
         ctx,
         template: &template,
     };
@@ -1352,9 +1370,34 @@ fn warm_figures(run: &mut Run, warm: &[WarmResult], invoke_mode: Option<&str>) {
     }
 }
 
-fn size_figures(run: &mut Run, bin_dir: &Path, profile: &str, placeholders: &[String]) {
+/// Where each binary the bench launches is: the functions from `--functions-dir` when given.
+struct Bins {
+    dir: PathBuf,
+    functions: Option<PathBuf>,
+}
+
+impl Bins {
+    /// For the results: where the binaries came from.
+    fn describe(&self) -> String {
+        match &self.functions {
+            Some(f) => format!("{} (functions: {})", self.dir.display(), f.display()),
+            None => self.dir.display().to_string(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        match &self.functions {
+            Some(d) if FUNCTIONS.contains(&name) || name == MINIMAL => {
+                d.join(name).join("bootstrap")
+            }
+            _ => self.dir.join(name),
+        }
+    }
+}
+
+fn size_figures(run: &mut Run, bins: &Bins, profile: &str, placeholders: &[String]) {
     let size = |n: &str| {
-        std::fs::metadata(bin_dir.join(n))
+        std::fs::metadata(bins.path(n))
             .ok()
             .map(|m| m.len() as f64 / 1e6)
     };
@@ -1363,7 +1406,7 @@ fn size_figures(run: &mut Run, bin_dir: &Path, profile: &str, placeholders: &[St
         let Some(s) = size(name) else {
             run.skip(
                 format!("{name}: binary size"),
-                format!("not built in {}", bin_dir.display()),
+                format!("not built: {}", bins.path(name).display()),
             );
             continue;
         };

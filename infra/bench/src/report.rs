@@ -392,7 +392,8 @@ Everything runs on 127.0.0.1 on this one machine; no AWS account, no network bey
   returns the whole reply: its figures are time to complete (event handed out → response posted)
   and output tokens per second over the whole invocation, compared with stream-url's time to first
   content and its whole-invocation rate.
-- **Estimator and PII filter.** In process, in the bench binary (release profile), calling
+- **Estimator and PII filter.** In process, in the bench binary (`bench-tools` profile, opt-level 3;
+  the functions ship the same code at opt-level "z", not measured here), calling
   `inference-core`: `estimate::estimate_text` (Anthropic coefficients) over every sample of the shipped
   calibration corpus per pass, against a whitespace byte scan of the same texts; `estimate_request`
   on an already-parsed typical Converse body (system prompt + 3 messages), batches of 1,000 calls,
@@ -406,8 +407,11 @@ Everything runs on 127.0.0.1 on this one machine; no AWS account, no network bey
 - **Memory.** `VmHWM` (peak resident set) of the process from `/proc/<pid>/status` after the warm
   requests (every function the bench can drive: invoke per route, count per source, stream-url).
 - **Size.** The release binaries of this machine's target (x86_64-unknown-linux-gnu; `strip`, fat LTO,
-  `opt-level = "s"`). arm64 (what `template.yaml` deploys) is not measured: this machine has no
-  aarch64 Rust target.
+  `opt-level = "z"`, cargo-lambda's `panic = "abort"`; see the root `Cargo.toml`),
+  each function built alone by `cargo lambda build --release --bin <function>` (`make bench-build`;
+  what `sam build` runs per function), the binaries every other figure of a function runs too.
+  bedrock-local and the harness are built with the `bench-tools` profile (opt-level 3). arm64
+  (what `template.yaml` deploys) is not measured: this machine has no aarch64 Rust target.
 - **bedrock-local throughput.** Converse requests/s over keep-alive HTTP/1.1 connections (hyper, fixed
   SigV4-shaped `Authorization`, concurrency 16, bounded count and time), and ConverseStream tokens/s
   with pacing off (`--tokens-per-sec 0`) and a long reply (`[[len:N]]`), so that the emulator is
