@@ -631,7 +631,12 @@ mod tests {
         assert_eq!(from_toml, from_json);
         let a = Catalog::parse(source).expect("TOML catalog");
         let b = Catalog::embedded().expect("embedded catalog");
-        let ids = |c: &Catalog| c.models.iter().map(|m| m.id.to_string()).collect::<Vec<_>>();
+        let ids = |c: &Catalog| {
+            c.models
+                .iter()
+                .map(|m| m.id.to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&a), ids(&b));
         assert_eq!(format!("{:?}", a.models), format!("{:?}", b.models));
     }
