@@ -218,39 +218,17 @@ impl Stack {
     /// Receives every message in the queue (each delivered `copies` times to the handler, as
     /// SQS redelivery would), until it stays empty.
     async fn drain_queue(&self, copies: usize) -> usize {
-        let sqs = aws_sdk_sqs::Client::new(&self.aws.sdk);
         let mut seen = 0;
         let mut empty = 0;
         while empty < 3 {
-            let out = sqs
-                .receive_message()
-                .queue_url(&self.aws.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(1)
-                .send()
-                .await
-                .expect("receive");
-            let messages = out.messages.unwrap_or_default();
+            let messages = common::receive(&self.aws).await;
             if messages.is_empty() {
                 empty += 1;
                 tokio::time::sleep(Duration::from_millis(1_200)).await;
                 continue;
             }
             empty = 0;
-            let records: Vec<Value> = messages
-                .iter()
-                .flat_map(|m| {
-                    (0..copies).map(move |c| {
-                        json!({
-                            "eventSource": "aws:sqs",
-                            "messageId": format!("{}-{c}", m.message_id().unwrap_or("")),
-                            "body": m.body().unwrap_or(""),
-                            "attributes": {"ApproximateReceiveCount": "1"},
-                        })
-                    })
-                })
-                .collect();
-            let answer = handle(&self.state, json!({"Records": records}), &ctx())
+            let answer = handle(&self.state, common::sqs_event(&messages, copies), &ctx())
                 .await
                 .expect("sqs batch");
             let failed: Vec<String> = answer["batchItemFailures"]
@@ -265,12 +243,7 @@ impl Stack {
                 if (0..copies).all(|c| failed.contains(&format!("{id}-{c}"))) {
                     continue;
                 }
-                sqs.delete_message()
-                    .queue_url(&self.aws.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap_or(""))
-                    .send()
-                    .await
-                    .expect("delete");
+                common::delete(&self.aws, m).await;
                 seen += 1;
             }
         }

@@ -175,43 +175,18 @@ impl Stack {
         }
     }
 
-    /// Every message in the jobs queue, delivered to the handler, until it is empty.
+    /// Every message in the jobs queue, delivered to the handler once, until it is empty.
     async fn drain_queue(&self) {
-        let sqs = aws_sdk_sqs::Client::new(&self.aws.sdk);
         loop {
-            let out = sqs
-                .receive_message()
-                .queue_url(&self.aws.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(1)
-                .send()
-                .await
-                .expect("receive");
-            let messages = out.messages.unwrap_or_default();
+            let messages = common::receive(&self.aws).await;
             if messages.is_empty() {
                 return;
             }
-            let records: Vec<Value> = messages
-                .iter()
-                .map(|m| {
-                    json!({
-                        "eventSource": "aws:sqs",
-                        "messageId": m.message_id().unwrap_or(""),
-                        "body": m.body().unwrap_or(""),
-                        "attributes": {"ApproximateReceiveCount": "1"},
-                    })
-                })
-                .collect();
-            handle(&self.state, json!({"Records": records}), &ctx())
+            handle(&self.state, common::sqs_event(&messages, 1), &ctx())
                 .await
                 .expect("sqs batch");
             for m in &messages {
-                sqs.delete_message()
-                    .queue_url(&self.aws.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap_or(""))
-                    .send()
-                    .await
-                    .expect("delete");
+                common::delete(&self.aws, m).await;
             }
         }
     }

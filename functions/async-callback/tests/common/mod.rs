@@ -1,6 +1,6 @@
 //! What the moto tests of Bedrock batch share (`batch_moto`, `openai_batches_moto`): the
-//! configuration read from the harness's jobs environment, and this function's state with its
-//! batch driver pointed at bedrock-local.
+//! configuration read from the harness's jobs environment, this function's state with its
+//! batch driver pointed at bedrock-local, and the jobs queue read as Lambda's SQS trigger would.
 
 use async_callback::batch::BatchWorker;
 use async_callback::inbox::InboxSettings;
@@ -15,6 +15,7 @@ use gateway_jobs::{JobStore, JobsSettings};
 use gateway_tests::Emulator;
 use gateway_tests::jobs::{Env, JOBS_TABLE, JobsAws, RESULTS_BUCKET};
 use inference_core::{BedrockClient, Catalog, Config, Gateway};
+use serde_json::{Value, json};
 
 /// The gateway (calling `emulator`) and the jobs settings a deployment with `env` reads.
 pub fn gateway(env: &Env, emulator: &Emulator) -> (Gateway, JobsSettings) {
@@ -58,4 +59,49 @@ pub fn worker_state(
             }),
         }),
     }
+}
+
+/// One receive from the jobs queue: up to 10 messages, hidden for a second (so an undeleted one
+/// comes back quickly, as a failed SQS delivery would).
+pub async fn receive(aws: &JobsAws) -> Vec<aws_sdk_sqs::types::Message> {
+    aws_sdk_sqs::Client::new(&aws.sdk)
+        .receive_message()
+        .queue_url(&aws.queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(1)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default()
+}
+
+/// The SQS event that delivers each of `messages` `copies` times (as SQS redelivery can); copy
+/// `c` of message `id` has the message ID `{id}-{c}`, which `batchItemFailures` names.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], copies: usize) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .flat_map(|m| {
+            (0..copies).map(move |c| {
+                json!({
+                    "eventSource": "aws:sqs",
+                    "messageId": format!("{}-{c}", m.message_id().unwrap_or("")),
+                    "body": m.body().unwrap_or(""),
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                })
+            })
+        })
+        .collect();
+    json!({"Records": records})
+}
+
+/// Acknowledges `message` (what Lambda does for a record not reported as failed).
+pub async fn delete(aws: &JobsAws, message: &aws_sdk_sqs::types::Message) {
+    aws_sdk_sqs::Client::new(&aws.sdk)
+        .delete_message()
+        .queue_url(&aws.queue_url)
+        .receipt_handle(message.receipt_handle().unwrap_or(""))
+        .send()
+        .await
+        .expect("delete");
 }
