@@ -110,6 +110,33 @@ impl JobsAws {
         jobs_env(&self.queue_url, true, extra)
     }
 
+    /// One receive from the jobs queue: up to 10 messages, hidden for a second (so one not
+    /// acknowledged comes back quickly, as after a failed SQS delivery).
+    pub async fn receive_jobs(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        aws_sdk_sqs::Client::new(&self.sdk)
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(1)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default()
+    }
+
+    /// Deletes `message` from the jobs queue (what Lambda does for a record not reported as
+    /// failed).
+    pub async fn acknowledge(&self, message: &aws_sdk_sqs::types::Message) {
+        aws_sdk_sqs::Client::new(&self.sdk)
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(message.receipt_handle().unwrap_or(""))
+            .send()
+            .await
+            .expect("delete");
+    }
+
     /// bedrock-local running batch jobs quickly (a 30 ms step, at least [`BATCH_MIN_RECORDS`]
     /// records), their input and output in this moto's S3.
     pub fn batch_emulator(&self) -> Emulator {

@@ -221,7 +221,7 @@ impl Stack {
         let mut seen = 0;
         let mut empty = 0;
         while empty < 3 {
-            let messages = common::receive(&self.aws).await;
+            let messages = self.aws.receive_jobs().await;
             if messages.is_empty() {
                 empty += 1;
                 tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -243,7 +243,7 @@ impl Stack {
                 if (0..copies).all(|c| failed.contains(&format!("{id}-{c}"))) {
                     continue;
                 }
-                common::delete(&self.aws, m).await;
+                self.aws.acknowledge(m).await;
                 seen += 1;
             }
         }

@@ -178,7 +178,7 @@ impl Stack {
     /// Every message in the jobs queue, delivered to the handler once, until it is empty.
     async fn drain_queue(&self) {
         loop {
-            let messages = common::receive(&self.aws).await;
+            let messages = self.aws.receive_jobs().await;
             if messages.is_empty() {
                 return;
             }
@@ -186,7 +186,7 @@ impl Stack {
                 .await
                 .expect("sqs batch");
             for m in &messages {
-                common::delete(&self.aws, m).await;
+                self.aws.acknowledge(m).await;
             }
         }
     }

@@ -33,21 +33,14 @@ fn submission() -> Submission {
 async fn a_job_is_queued_or_marked_as_not_queued() {
     let aws = JobsAws::start().await;
     let store = JobStore::new(&aws.sdk, JOBS_TABLE);
-    let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
 
     let queued = submit::record_new(&store, submission(), None, 1_000)
         .await
         .unwrap();
     let queue = JobQueue::new(&aws.sdk, aws.queue_url.clone());
     assert!(submit::enqueue_or_mark_failed(&store, &queue, &queued.job_id, "not queued").await);
-    let got = sqs
-        .receive_message()
-        .queue_url(&aws.queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let bodies: Vec<&str> = got.messages().iter().filter_map(|m| m.body()).collect();
+    let got = aws.receive_jobs().await;
+    let bodies: Vec<&str> = got.iter().filter_map(|m| m.body()).collect();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert!(bodies[0].contains(queued.job_id.as_str()), "{bodies:?}");
     let record = store.get(&queued.job_id).await.unwrap().unwrap();

@@ -1,6 +1,7 @@
 //! What the moto tests of Bedrock batch share (`batch_moto`, `openai_batches_moto`): the
 //! configuration read from the harness's jobs environment, this function's state with its
-//! batch driver pointed at bedrock-local, and the jobs queue read as Lambda's SQS trigger would.
+//! batch driver pointed at bedrock-local, and the SQS event Lambda would build from the jobs
+//! queue's messages (`JobsAws::receive_jobs`).
 
 use async_callback::batch::BatchWorker;
 use async_callback::inbox::InboxSettings;
@@ -61,21 +62,6 @@ pub fn worker_state(
     }
 }
 
-/// One receive from the jobs queue: up to 10 messages, hidden for a second (so an undeleted one
-/// comes back quickly, as a failed SQS delivery would).
-pub async fn receive(aws: &JobsAws) -> Vec<aws_sdk_sqs::types::Message> {
-    aws_sdk_sqs::Client::new(&aws.sdk)
-        .receive_message()
-        .queue_url(&aws.queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(1)
-        .send()
-        .await
-        .expect("receive")
-        .messages
-        .unwrap_or_default()
-}
-
 /// The SQS event that delivers each of `messages` `copies` times (as SQS redelivery can); copy
 /// `c` of message `id` has the message ID `{id}-{c}`, which `batchItemFailures` names.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], copies: usize) -> Value {
@@ -93,15 +79,4 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], copies: usize) -> Val
         })
         .collect();
     json!({"Records": records})
-}
-
-/// Acknowledges `message` (what Lambda does for a record not reported as failed).
-pub async fn delete(aws: &JobsAws, message: &aws_sdk_sqs::types::Message) {
-    aws_sdk_sqs::Client::new(&aws.sdk)
-        .delete_message()
-        .queue_url(&aws.queue_url)
-        .receipt_handle(message.receipt_handle().unwrap_or(""))
-        .send()
-        .await
-        .expect("delete");
 }
