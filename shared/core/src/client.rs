@@ -34,8 +34,9 @@ impl BedrockClient {
     }
 
     /// A client for a fixed endpoint (`bedrock-local` in tests) with dummy static credentials and
-    /// the gateway's retry and timeout settings, so every test crate builds it the same way.
-    #[cfg(feature = "test-util")]
+    /// the gateway's retry and timeout settings, so every test crate builds it the same way. Not
+    /// behind a feature: a test-only feature would make `cargo test --workspace` resolve this
+    /// crate differently from `cargo build --workspace --bins` and build it twice (Makefile).
     pub fn for_endpoint(config: &Config, endpoint_url: &str) -> BedrockClient {
         use aws_sdk_bedrockruntime::config::{Credentials, Region};
         let sdk = aws_sdk_bedrockruntime::Config::builder()
