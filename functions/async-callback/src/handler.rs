@@ -11,7 +11,7 @@ pub use crate::inbox_object::process_inbox_object;
 use crate::jobs;
 pub use crate::state::State;
 
-pub use crate::runner::{RunFuture, Runner};
+pub use crate::runner::{Answer, RunFuture, Runner};
 
 /// Entry point for every trigger. Returns the SQS partial batch response for SQS events and an
 /// empty object for direct S3 events (an error then makes Lambda retry the S3 event).

@@ -129,7 +129,7 @@ async fn run_line(
         Route::Done(result) => result,
         Route::Now(request, plan) => {
             let mut result = match state.runner.converse(request, ctx).await {
-                Ok(response) => inbox::ok_line(line.line, response),
+                Ok(answer) => inbox::ok_line(line.line, answer.json),
                 Err(e) => {
                     inbox::error_line(line.line, e.error_type(), e.message(), e.is_retryable())
                 }

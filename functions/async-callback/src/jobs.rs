@@ -175,20 +175,20 @@ async fn run_converse(
     ctx: &CallContext,
 ) -> Delivery {
     let id = &record.job_id;
-    let response = match runner.converse(planned_request(record), ctx).await {
-        Ok(r) => r,
+    let answer = match runner.converse(planned_request(record), ctx).await {
+        Ok(a) => a,
         Err(e) => {
             return failed_attempt(worker, record, Owner::Attempt(attempt), &e, last, ctx).await;
         }
     };
     let key = result_key(id);
-    let body = serde_json::to_vec(&response)?;
+    let body = serde_json::to_vec(&answer.json)?;
     if let Err(e) = worker.results.put_json(&key, body).await {
         return failed_attempt(worker, record, Owner::Attempt(attempt), &e, last, ctx).await;
     }
     let outcome = Outcome::Succeeded {
-        usage: response.get("usage").cloned(),
-        cost: response.get("cost").cloned(),
+        usage: answer.usage,
+        cost: answer.cost,
         result_key: key,
     };
     finish(worker, record, &Owner::Attempt(attempt), &outcome, ctx)

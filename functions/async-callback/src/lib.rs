@@ -20,4 +20,4 @@ pub mod storage;
 
 pub use error::CallbackError;
 pub use handler::{State, handle};
-pub use runner::{GatewayRunner, Runner};
+pub use runner::{Answer, GatewayRunner, Runner};

@@ -6,18 +6,51 @@ use std::pin::Pin;
 
 use gateway_jobs::async_invoke::{self, AsyncState};
 use gateway_jobs::{JobId, JobRecord, charge};
-use inference_core::Gateway;
-use inference_core::{CallContext, GatewayError};
+use inference_core::{CallContext, Gateway, GatewayError, Reply};
 use serde_json::Value;
 
 /// A boxed future borrowing the runner.
 pub type RunFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, GatewayError>> + Send + 'a>>;
 
+/// A Converse answer as a job or an inbox line keeps it: the HTTP API's JSON (the stored
+/// result), and the usage and cost a job records, taken from the gateway's typed [`Reply`]
+/// rather than read back out of that JSON.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The answer as `POST /v1/converse` returns it.
+    pub json: Value,
+    /// Bedrock's `usage` shape.
+    pub usage: Option<Value>,
+    /// The API's `cost` shape (`null` for an unpriced model).
+    pub cost: Option<Value>,
+}
+
+impl Answer {
+    /// An answer with nothing to record beside its JSON (runners without a gateway: tests).
+    pub fn untyped(json: Value) -> Answer {
+        Answer {
+            json,
+            usage: None,
+            cost: None,
+        }
+    }
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Answer {
+        Answer {
+            usage: Some(reply.usage.to_bedrock_json()),
+            cost: Some(reply.meta.cost.to_json()),
+            json: reply.into_json(),
+        }
+    }
+}
+
 /// Runs one Converse request (the JSON the HTTP API takes) and returns the HTTP API's answer;
 /// starts and polls async invocations for job models that need them. A trait so the inbox and
 /// job logic do not care which client runs it.
 pub trait Runner: Send + Sync {
-    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value>;
+    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Answer>;
 
     /// The gateway behind it (catalog, resolution, key metering), which the batch driver uses
     /// directly; `None` for runners that have none (tests of the job logic).
@@ -79,8 +112,11 @@ pub trait Runner: Send + Sync {
 pub struct GatewayRunner(pub Gateway);
 
 impl Runner for GatewayRunner {
-    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Value> {
-        Box::pin(self.0.converse(request, ctx))
+    fn converse<'a>(&'a self, request: Value, ctx: &'a CallContext) -> RunFuture<'a, Answer> {
+        Box::pin(async move {
+            let reply = self.0.converse_reply(request, ctx).await?;
+            Ok(Answer::from(reply))
+        })
     }
 
     fn gateway(&self) -> Option<&Gateway> {

@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use async_callback::handler::RunFuture;
+use async_callback::handler::{Answer, RunFuture};
 use async_callback::storage::Storage;
 use async_callback::{Runner, State, handle};
 use inference_core::{CallContext, GatewayError};
@@ -15,7 +15,7 @@ use serde_json::Value;
 struct RecordingRunner(Mutex<Vec<Value>>);
 
 impl Runner for RecordingRunner {
-    fn converse<'a>(&'a self, request: Value, _ctx: &'a CallContext) -> RunFuture<'a, Value> {
+    fn converse<'a>(&'a self, request: Value, _ctx: &'a CallContext) -> RunFuture<'a, Answer> {
         self.0.lock().unwrap().push(request);
         Box::pin(async { Err(GatewayError::internal("not expected in this test")) })
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_callback::handler::RunFuture;
+use async_callback::handler::{Answer, RunFuture};
 use async_callback::inbox::InboxSettings;
 use async_callback::jobs::JobsWorker;
 use async_callback::storage::Storage;
@@ -30,14 +30,17 @@ struct CountingRunner {
 }
 
 impl Runner for CountingRunner {
-    fn converse<'a>(&'a self, request: Value, _ctx: &'a CallContext) -> RunFuture<'a, Value> {
+    fn converse<'a>(&'a self, request: Value, _ctx: &'a CallContext) -> RunFuture<'a, Answer> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let hang = self.hang_at == Some(n);
         Box::pin(async move {
             if hang {
                 std::future::pending::<()>().await;
             }
-            Ok(json!({"echo": request["messages"][0]["content"][0]["text"], "call": n}))
+            Ok(Answer::untyped(json!({
+                "echo": request["messages"][0]["content"][0]["text"],
+                "call": n,
+            })))
         })
     }
 }
