@@ -75,9 +75,10 @@ pub fn write(results: &Value, dir: &Path) -> DrawResult<(Vec<PathBuf>, String)> 
         md.push_str(&format!("![{alt}]({file})\n\n"));
         written.push(path);
     }
-    if let Some(levels) = lmi_levels(results) {
+    if let Some(levels) = lmi_levels(results, "/lmi/levels") {
+        let steady = lmi_levels(results, "/lmi/steady").unwrap_or_default();
         let path = dir.join("perf-lmi.svg");
-        std::fs::write(&path, render(|root| draw_lmi(root, &levels))?)
+        std::fs::write(&path, render(|root| draw_lmi(root, &levels, &steady))?)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         md.push_str(
             "![Peak RSS and added first-token p99 versus concurrent streams in one process](perf-lmi.svg)\n\n",
@@ -305,9 +306,10 @@ fn label_groups(
     Ok(())
 }
 
-/// LMI levels: (N, peak RSS MB, added first-token p99 ms).
-fn lmi_levels(results: &Value) -> Option<Vec<(f64, f64, Option<f64>)>> {
-    let levels = results.pointer("/lmi/levels")?.as_array()?;
+/// LMI levels at `pointer` (the waves or the steady phase): (N, peak RSS MB, added first-token
+/// p99 ms).
+fn lmi_levels(results: &Value, pointer: &str) -> Option<Vec<(f64, f64, Option<f64>)>> {
+    let levels = results.pointer(pointer)?.as_array()?;
     let out: Vec<_> = levels
         .iter()
         .filter_map(|l| {
@@ -321,13 +323,19 @@ fn lmi_levels(results: &Value) -> Option<Vec<(f64, f64, Option<f64>)>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// Smallest added first-token p99 drawn: the right axis is logarithmic (the waves' and the
+/// steady phase's figures are orders of magnitude apart); a smaller or negative one sits on it.
+const LMI_FLOOR_MS: f64 = 0.1;
+
 fn draw_lmi(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
     levels: &[(f64, f64, Option<f64>)],
+    steady: &[(f64, f64, Option<f64>)],
 ) -> DrawResult<()> {
-    let max_n = levels.iter().map(|l| l.0).fold(1.0, f64::max);
-    let max_rss = levels.iter().map(|l| l.1).fold(0.0, f64::max);
-    let max_added = levels.iter().filter_map(|l| l.2).fold(1.0, f64::max);
+    let all = || levels.iter().chain(steady);
+    let max_n = all().map(|l| l.0).fold(1.0, f64::max);
+    let max_rss = all().map(|l| l.1).fold(0.0, f64::max);
+    let max_added = all().filter_map(|l| l.2).fold(1.0, f64::max);
     let x = (1.0..max_n * 1.5).log_scale();
     let mut chart = ChartBuilder::on(root)
         .caption(
@@ -340,7 +348,7 @@ fn draw_lmi(
         .right_y_label_area_size(64)
         .build_cartesian_2d(x.clone(), 0.0..max_rss * 1.2)
         .map_err(err)?
-        .set_secondary_coord(x, 0.0..max_added * 1.2);
+        .set_secondary_coord(x, (LMI_FLOOR_MS..max_added * 2.0).log_scale());
     chart
         .configure_mesh()
         .x_desc("concurrent streams N (log scale)")
@@ -350,7 +358,7 @@ fn draw_lmi(
         .map_err(err)?;
     chart
         .configure_secondary_axes()
-        .y_desc("added first-token p99 vs N = 1 (ms)")
+        .y_desc("added first-token p99 vs N = 1 (ms, log scale)")
         .draw()
         .map_err(err)?;
     let rss = COLOURS[0];
@@ -369,19 +377,39 @@ fn draw_lmi(
                 .map(|l| Circle::new((l.0, l.1), 4, rss.filled())),
         )
         .map_err(err)?;
-    let added = COLOURS[2];
-    let points: Vec<(f64, f64)> = levels.iter().filter_map(|l| Some((l.0, l.2?))).collect();
-    chart
-        .draw_secondary_series(LineSeries::new(
-            points.iter().copied(),
-            added.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("added first-token p99 (ms, right)")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], added.stroke_width(2)));
-    chart
-        .draw_secondary_series(points.iter().map(|&p| Circle::new(p, 4, added.filled())))
-        .map_err(err)?;
+    for (series, colour, label) in [
+        (
+            levels,
+            COLOURS[2],
+            "added first-token p99, waves (ms, right)",
+        ),
+        (
+            steady,
+            COLOURS[1],
+            "added first-token p99, steady (ms, right)",
+        ),
+    ] {
+        let points: Vec<(f64, f64)> = series
+            .iter()
+            .filter_map(|l| Some((l.0, l.2?.max(LMI_FLOOR_MS))))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        chart
+            .draw_secondary_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_secondary_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+            .map_err(err)?;
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -410,6 +438,9 @@ mod tests {
             "lmi": {"levels": [
                 {"n": 1, "peak_rss_mb": 13.9, "added_first_token_p99_ms": null},
                 {"n": 256, "peak_rss_mb": 43.1, "added_first_token_p99_ms": 896.1},
+            ], "steady": [
+                {"n": 1, "peak_rss_mb": 14.0, "added_first_token_p99_ms": null},
+                {"n": 256, "peak_rss_mb": 45.0, "added_first_token_p99_ms": 2.5},
             ]},
         })
     }
@@ -439,6 +470,8 @@ mod tests {
             !latency.contains(">bedrock-local direct<"),
             "direct is the baseline, not a bar"
         );
+        let lmi = std::fs::read_to_string(dir.join("perf-lmi.svg")).unwrap();
+        assert!(lmi.contains("p99, waves") && lmi.contains("p99, steady"));
         let cold = std::fs::read_to_string(dir.join("perf-cold-start.svg")).unwrap();
         assert!(cold.contains("minimal Rust") && cold.contains("Python boto3"));
         assert!(

@@ -1,10 +1,13 @@
 //! The Lambda Managed Instances section of the bench (issue 24, item 2): N concurrent paced
 //! streams in one `stream-url` process (`AWS_LAMBDA_MAX_CONCURRENCY = N`) under the harness's
 //! Runtime API, for N = 1, 8, 64, 256. Per N: time to first token and to the end of each stream,
-//! the added first-token p99 over N = 1, peak RSS, CPU time per stream, and the most invocations
-//! seen in flight together. `bench --only lmi` (`make bench-lmi`).
+//! the added first-token p99 over N = 1, peak RSS, CPU time per stream, and the invocations seen
+//! in flight together; measured twice per process: in waves of N queued at once (a burst), then in
+//! a steady state that keeps N in flight with the arrivals spread. `bench --only lmi`
+//! (`make bench-lmi`).
 
 pub mod report;
+pub mod steady;
 pub mod wave;
 
 use std::path::Path;
@@ -38,6 +41,11 @@ pub struct LmiPlan {
     pub level_budget_s: u64,
     /// How long one wave may take before it is abandoned.
     pub wave_timeout_s: u64,
+    /// Steady phase: output tokens per stream (longer than the waves', so N in flight means
+    /// fewer arrivals per second), streams measured per level (at least N), and its time limit.
+    pub steady_len: u32,
+    pub steady_samples: usize,
+    pub steady_timeout_s: u64,
 }
 
 pub const QUICK: LmiPlan = LmiPlan {
@@ -50,6 +58,9 @@ pub const QUICK: LmiPlan = LmiPlan {
     seed: 42,
     level_budget_s: 30,
     wave_timeout_s: 60,
+    steady_len: 150,
+    steady_samples: 8,
+    steady_timeout_s: 60,
 };
 
 pub const FULL: LmiPlan = LmiPlan {
@@ -62,12 +73,29 @@ pub const FULL: LmiPlan = LmiPlan {
     seed: 42,
     level_budget_s: 120,
     wave_timeout_s: 60,
+    steady_len: 300,
+    steady_samples: 16,
+    steady_timeout_s: 120,
 };
 
 impl LmiPlan {
     /// Measured waves of N streams each.
     pub fn rounds(&self, n: usize) -> usize {
         self.samples.div_ceil(n.max(1)).max(self.min_rounds)
+    }
+
+    /// The steady phase at `n`: one stream lasts about the first-token delay plus `steady_len`
+    /// tokens at the pacing.
+    pub fn steady(&self, n: usize) -> steady::SteadyPlan {
+        let ms = self.ttft_ms as f64
+            + f64::from(self.steady_len) * 1000.0 / f64::from(self.tokens_per_sec.max(1));
+        steady::SteadyPlan {
+            n,
+            len: self.steady_len,
+            expected: Duration::from_secs_f64(ms / 1000.0),
+            measured: self.steady_samples.max(n),
+            timeout: Duration::from_secs(self.steady_timeout_s),
+        }
     }
 
     /// bedrock-local's flags for this section's own instance.
@@ -126,7 +154,7 @@ pub async fn run(input: LmiInput<'_>, plan: &LmiPlan) -> LmiResult {
             "bench: lmi: N = {n}: {} waves of {n} paced streams in one stream-url process",
             plan.rounds(n)
         );
-        let raw = match level(n, input.stream_url_bin, &ctx, input.template, plan).await {
+        let (raw, steady) = match level(n, input.stream_url_bin, &ctx, input.template, plan).await {
             Ok(r) => r,
             Err(e) => {
                 res.errors.push(format!("N = {n}: {e}"));
@@ -134,21 +162,25 @@ pub async fn run(input: LmiInput<'_>, plan: &LmiPlan) -> LmiResult {
             }
         };
         res.add_level(raw, tick);
+        match steady {
+            Ok(raw) => res.add_steady(raw, tick),
+            Err(e) => res.errors.push(format!("N = {n} (steady): {e}")),
+        }
     }
     drop(emulator);
     res.duration_s = started.elapsed().as_secs_f64();
     res
 }
 
-/// One level: its own Runtime API and process, a discarded unpaced warm-up wave, then the
-/// measured paced waves; the process is stopped by its pid at the end (the guard).
+/// One level: its own Runtime API and process, a discarded unpaced warm-up wave, the measured
+/// paced waves, then the steady phase; the process is stopped by its pid at the end (the guard).
 async fn level(
     n: usize,
     bin: &Path,
     ctx: &LaunchCtx,
     template: &Value,
     plan: &LmiPlan,
-) -> Result<LevelRaw, String> {
+) -> Result<(LevelRaw, Result<LevelRaw, String>), String> {
     let name = format!("stream-url-lmi-{n}");
     let mut api = RuntimeApi::start_with(&name, ctx.api)
         .await
@@ -188,7 +220,30 @@ async fn level(
         .zip(proc_cpu_ticks(child.pid()))
         .map(|(a, b)| b.saturating_sub(a));
     raw.peak_rss_kb = proc_status_kb(child.pid(), "VmHWM");
+    let steady = steady_phase(n, &mut api, &mut child, template, plan).await;
     child.stop();
+    Ok((raw, steady))
+}
+
+/// The steady phase in the level's process: its CPU and wall time on their own; its peak RSS is
+/// the process's (waves included).
+async fn steady_phase(
+    n: usize,
+    api: &mut RuntimeApi,
+    child: &mut ChildGuard,
+    template: &Value,
+    plan: &LmiPlan,
+) -> Result<LevelRaw, String> {
+    let mut raw = LevelRaw::new(n);
+    let cpu0 = proc_cpu_ticks(child.pid());
+    let t0 = Instant::now();
+    let st = steady::run(api, child, template, &plan.steady(n)).await?;
+    raw.wall_s = t0.elapsed().as_secs_f64();
+    raw.cpu_ticks = cpu0
+        .zip(proc_cpu_ticks(child.pid()))
+        .map(|(a, b)| b.saturating_sub(a));
+    raw.peak_rss_kb = proc_status_kb(child.pid(), "VmHWM");
+    raw.add_steady(&st);
     Ok(raw)
 }
 

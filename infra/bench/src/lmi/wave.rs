@@ -94,8 +94,8 @@ impl Wave {
                 }
                 continue;
             };
-            let (id, result) = match sig {
-                Signal::HandedOut { id, at } => {
+            let (id, result) = match event(sig, |id| slots.get(id).and_then(|s| s.handed_out))? {
+                Event::HandedOut { id, at } => {
                     if let Some(s) = slots.get_mut(&id) {
                         s.handed_out = Some(at);
                         in_flight += 1;
@@ -104,42 +104,8 @@ impl Wave {
                     }
                     continue;
                 }
-                Signal::Response {
-                    id,
-                    at,
-                    body,
-                    streaming,
-                    arrivals,
-                    error,
-                } => {
-                    let Some(h) = slots.get(&id).and_then(|s| s.handed_out) else {
-                        continue;
-                    };
-                    let out = Outcome {
-                        handed_out: h,
-                        done: at,
-                        body,
-                        streaming,
-                        arrivals,
-                        error,
-                    };
-                    let r = function_timing(&out).map(|t| StreamMs {
-                        first_token: ms(t.first_content),
-                        end: ms(out.duration()),
-                    });
-                    (id, r)
-                }
-                Signal::Error { id, body, .. } => (
-                    id,
-                    Err(format!(
-                        "function error: {}",
-                        String::from_utf8_lossy(&body)
-                    )),
-                ),
-                Signal::InitError { body, .. } => {
-                    return Err(format!("init error: {}", String::from_utf8_lossy(&body)));
-                }
-                Signal::NextCalled { .. } => continue,
+                Event::Ended { id, result } => (id, result),
+                Event::Other => continue,
             };
             if let Some(s) = slots.get_mut(&id)
                 && s.done.is_none()
@@ -152,4 +118,63 @@ impl Wave {
         w.streams = slots.into_values().filter_map(|s| s.done).collect();
         Ok(w)
     }
+}
+
+/// What a Runtime API signal says about one invocation of a wave or of the steady phase.
+pub enum Event {
+    HandedOut {
+        id: String,
+        at: Instant,
+    },
+    /// Its response (timed from its hand-out) or its function error.
+    Ended {
+        id: String,
+        result: Result<StreamMs, String>,
+    },
+    /// Nothing to count: a `next` call, or a response to an event not handed out here.
+    Other,
+}
+
+/// Reads `sig`; `handed_out` says when an invocation was handed out. An init error ends the
+/// run (`Err`).
+pub fn event(sig: Signal, handed_out: impl Fn(&str) -> Option<Instant>) -> Result<Event, String> {
+    Ok(match sig {
+        Signal::HandedOut { id, at } => Event::HandedOut { id, at },
+        Signal::Response {
+            id,
+            at,
+            body,
+            streaming,
+            arrivals,
+            error,
+        } => {
+            let Some(h) = handed_out(&id) else {
+                return Ok(Event::Other);
+            };
+            let out = Outcome {
+                handed_out: h,
+                done: at,
+                body,
+                streaming,
+                arrivals,
+                error,
+            };
+            let result = function_timing(&out).map(|t| StreamMs {
+                first_token: ms(t.first_content),
+                end: ms(out.duration()),
+            });
+            Event::Ended { id, result }
+        }
+        Signal::Error { id, body, .. } => Event::Ended {
+            id,
+            result: Err(format!(
+                "function error: {}",
+                String::from_utf8_lossy(&body)
+            )),
+        },
+        Signal::InitError { body, .. } => {
+            return Err(format!("init error: {}", String::from_utf8_lossy(&body)));
+        }
+        Signal::NextCalled { .. } => Event::Other,
+    })
 }
