@@ -130,3 +130,44 @@ async fn cold_and_warm_loops_are_bounded_and_counted() {
     .await;
     assert!(cut.truncated && cut.init_ms.is_empty());
 }
+
+/// The LMI steady phase's scheduling against a real function (the minimal one, which echoes and
+/// so answers at once, one invocation at a time): the ramp queues N, each end is replaced, exactly
+/// `measured` streams are measured, and the phase ends by itself. The echo is not a streamed
+/// response, so each measured stream reports that as its error.
+#[tokio::test]
+async fn lmi_steady_phase_measures_the_asked_count_and_ends() {
+    use bench::lmi::steady::{self, SteadyPlan};
+    let (mut s, _) = Session::launch(&minimal(), &ctx(), None).await.unwrap();
+    s.wait_first_next(Duration::from_secs(20)).await.unwrap();
+    let template = serde_json::json!({"body": "", "headers": {}});
+    let plan = SteadyPlan {
+        n: 4,
+        len: 8,
+        expected: Duration::from_millis(200),
+        measured: 6,
+        timeout: Duration::from_secs(30),
+    };
+    let started = Instant::now();
+    let st = steady::run(&mut s.api, &mut s.child, &template, &plan)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= plan.expected,
+        "measured streams come after the ramp"
+    );
+    assert_eq!(st.streams.len(), 6, "{:?}", st.streams);
+    assert!(st.streams.iter().all(Result::is_err), "{:?}", st.streams);
+    assert_eq!(st.in_flight_at_handout.len(), 6);
+    assert!(
+        st.in_flight_at_handout
+            .iter()
+            .all(|&k| (1..=4).contains(&k))
+    );
+    assert!(
+        st.streams_run >= 4 + 6,
+        "ramp and measured: {}",
+        st.streams_run
+    );
+    s.stop();
+}
