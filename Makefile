@@ -69,9 +69,9 @@ agents-claude-code: $(CLAUDE_CODE_STAMP)
 agents: $(AGENTS_STAMP) $(CLAUDE_CODE_STAMP)
 
 # Debug build of every workspace binary: bedrock-local and the functions that the stack and the
-# tests run. `cargo lambda watch` reuses these artifacts (same target dir, same profile).
-# `cargo lambda watch` runs `cargo run --bin <f>`, which (every member being a default member)
-# resolves features as this build does, so the stack starts on these binaries without a rebuild.
+# tests run. `cargo lambda watch` reuses these artifacts: it runs `cargo run --bin <f>`, which
+# (every member being a default member) resolves features as this build does, in the same target
+# dir and profile, so the stack starts on these binaries without a rebuild.
 # `cargo test --workspace` adds the dev-dependencies; tests/Cargo.toml asks for the features they
 # would add, all but regex-syntax's Unicode tables (which would grow the functions), so the test
 # build reuses this one's dependencies, the SDK crates above all.

@@ -203,9 +203,8 @@ async fn level(
     )
     .await?;
     raw.warmup_failed = warm.failed();
-    let cpu0 = proc_cpu_ticks(child.pid());
-    let t0 = Instant::now();
-    let end = t0 + Duration::from_secs(plan.level_budget_s);
+    let meter = Meter::start(&child);
+    let end = meter.t0 + Duration::from_secs(plan.level_budget_s);
     for r in 0..plan.rounds(n) {
         if Instant::now() >= end {
             raw.truncated = true;
@@ -215,11 +214,7 @@ async fn level(
         let w = Wave::run(&mut api, &mut child, template, n, &asks, timeout).await?;
         raw.add_wave(&w);
     }
-    raw.wall_s = t0.elapsed().as_secs_f64();
-    raw.cpu_ticks = cpu0
-        .zip(proc_cpu_ticks(child.pid()))
-        .map(|(a, b)| b.saturating_sub(a));
-    raw.peak_rss_kb = proc_status_kb(child.pid(), "VmHWM");
+    meter.finish(&child, &mut raw);
     let steady = steady_phase(n, &mut api, &mut child, template, plan).await;
     child.stop();
     Ok((raw, steady))
@@ -235,16 +230,36 @@ async fn steady_phase(
     plan: &LmiPlan,
 ) -> Result<LevelRaw, String> {
     let mut raw = LevelRaw::new(n);
-    let cpu0 = proc_cpu_ticks(child.pid());
-    let t0 = Instant::now();
+    let meter = Meter::start(child);
     let st = steady::run(api, child, template, &plan.steady(n)).await?;
-    raw.wall_s = t0.elapsed().as_secs_f64();
-    raw.cpu_ticks = cpu0
-        .zip(proc_cpu_ticks(child.pid()))
-        .map(|(a, b)| b.saturating_sub(a));
-    raw.peak_rss_kb = proc_status_kb(child.pid(), "VmHWM");
+    meter.finish(child, &mut raw);
     raw.add_steady(&st);
     Ok(raw)
+}
+
+/// One measured phase of a level's process: its wall time and CPU time on their own, and the
+/// process's peak RSS at its end (everything before it included).
+struct Meter {
+    cpu0: Option<u64>,
+    t0: Instant,
+}
+
+impl Meter {
+    fn start(child: &ChildGuard) -> Meter {
+        Meter {
+            cpu0: proc_cpu_ticks(child.pid()),
+            t0: Instant::now(),
+        }
+    }
+
+    fn finish(&self, child: &ChildGuard, raw: &mut LevelRaw) {
+        raw.wall_s = self.t0.elapsed().as_secs_f64();
+        raw.cpu_ticks = self
+            .cpu0
+            .zip(proc_cpu_ticks(child.pid()))
+            .map(|(a, b)| b.saturating_sub(a));
+        raw.peak_rss_kb = proc_status_kb(child.pid(), "VmHWM");
+    }
 }
 
 /// Waits for the process's first `GET next` (init done), watching for an early exit.

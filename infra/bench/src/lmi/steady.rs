@@ -66,6 +66,8 @@ pub async fn run(
 ) -> Result<Steady, String> {
     let t0 = Instant::now();
     let gap = p.expected.div_f64(p.n.max(1) as f64);
+    // When the ramp queues its k-th stream.
+    let ramp_at = |k: usize| t0 + gap.mul_f64(k as f64);
     let ramp_end = t0 + p.expected;
     let mut slots: HashMap<String, Slot> = HashMap::new();
     let (mut queued, mut measured_queued) = (0usize, 0usize);
@@ -85,13 +87,14 @@ pub async fn run(
         measured
     };
     let mut s = Steady::default();
-    let (mut in_flight, mut open) = (0usize, 0usize);
+    let mut in_flight = 0usize;
     loop {
         // The ramp: the first N, one every `gap`.
-        while queued < p.n && Instant::now() >= t0 + gap.mul_f64(queued as f64) {
+        while queued < p.n && Instant::now() >= ramp_at(queued) {
             push(&mut slots, &mut queued);
-            open += 1;
         }
+        // Queued and not ended yet.
+        let open = queued - s.streams_run;
         if queued >= p.n && open == 0 {
             break;
         }
@@ -103,7 +106,7 @@ pub async fn run(
             ));
         }
         let wait = if queued < p.n {
-            (t0 + gap.mul_f64(queued as f64))
+            ramp_at(queued)
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(100))
         } else {
@@ -134,7 +137,6 @@ pub async fn run(
                 };
                 slot.done = true;
                 in_flight = in_flight.saturating_sub(1);
-                open -= 1;
                 s.streams_run += 1;
                 if slot.measured {
                     s.streams.push(result);
@@ -147,7 +149,6 @@ pub async fn run(
                         first_measured.get_or_insert(at);
                         last_measured = Some(at);
                     }
-                    open += 1;
                 }
             }
             Event::Other => {}
