@@ -12,21 +12,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
+use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+use tracing_subscriber::layer::{Filter, Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::Config;
 
 /// Installs the JSON `tracing` subscriber. Call once per cold start (in `main`); later calls,
 /// and calls after another subscriber was installed, do nothing.
 pub fn init(config: &Config) {
-    let filter = filter(config);
-    let _ = tracing_subscriber::fmt()
+    let layer = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter(config)))
         .try_init();
 }
 
@@ -34,32 +38,31 @@ pub fn init(config: &Config) {
 /// the signing request with its session token, request and response bodies (prompts and
 /// completions). `GATEWAY_LOG_LEVEL=trace` still traces the gateway's own code; these stay
 /// capped unless `GATEWAY_LOG_CONTENT=true` says the deployment accepts content in its logs.
-const SDK_CAPS: [&str; 10] = [
-    "aws_sigv4=info",
-    "aws_credential_types=info",
-    "aws_config=debug",
-    "aws_smithy_runtime=debug",
-    "aws_smithy_runtime_api=debug",
-    "aws_smithy_http=debug",
-    "aws_smithy_http_client=debug",
-    "aws_smithy_types=debug",
-    "hyper=debug",
-    "h2=debug",
+const SDK_CAPS: [(&str, LevelFilter); 10] = [
+    ("aws_sigv4", LevelFilter::INFO),
+    ("aws_credential_types", LevelFilter::INFO),
+    ("aws_config", LevelFilter::DEBUG),
+    ("aws_smithy_runtime", LevelFilter::DEBUG),
+    ("aws_smithy_runtime_api", LevelFilter::DEBUG),
+    ("aws_smithy_http", LevelFilter::DEBUG),
+    ("aws_smithy_http_client", LevelFilter::DEBUG),
+    ("aws_smithy_types", LevelFilter::DEBUG),
+    ("hyper", LevelFilter::DEBUG),
+    ("h2", LevelFilter::DEBUG),
 ];
 
-/// The log filter: `GATEWAY_LOG_LEVEL` (an `EnvFilter` directive; `info` if unreadable) with
-/// the SDK's sensitive targets capped (`SDK_CAPS`).
-pub fn filter(config: &Config) -> EnvFilter {
-    let mut filter =
-        EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+/// The log filter: `GATEWAY_LOG_LEVEL` (an `EnvFilter` directive; `info` if unreadable), and
+/// the SDK's sensitive targets capped (`SDK_CAPS`). An event is logged only when both allow it,
+/// so a cap only ever lowers a level: a cap written as a directive of the `EnvFilter` itself
+/// would raise those targets to its level when `GATEWAY_LOG_LEVEL` is lower (at the default
+/// `info`, the SDK's and hyper's debug lines, about 30 per call).
+pub fn filter<S: Subscriber>(config: &Config) -> impl Filter<S> + Send + Sync + 'static {
+    let levels = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut caps = Targets::new().with_default(LevelFilter::TRACE);
     if !config.log_content {
-        for cap in SDK_CAPS {
-            if let Ok(d) = cap.parse() {
-                filter = filter.add_directive(d);
-            }
-        }
+        caps = caps.with_targets(SDK_CAPS);
     }
-    filter
+    levels.and(caps)
 }
 
 /// The span every request's work runs in: its fields appear on every log line inside it.
@@ -258,16 +261,17 @@ mod tests {
         }
         let sink = Sink::default();
         let writer = sink.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter(config))
-            .with_writer(move || writer.clone())
-            .finish();
+        let layer = tracing_subscriber::fmt::layer().with_writer(move || writer.clone());
+        let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter(config)));
         tracing::subscriber::with_default(subscriber, || {
             tracing::trace!(target: "aws_sigv4::http_request::sign", "x-amz-security-token: SESSION");
             tracing::debug!(target: "aws_sigv4::http_request::sign", "canonical request SESSION");
             tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "body PROMPT");
             tracing::trace!(target: "hyper::proto::h1", "wrote PROMPT");
             tracing::trace!(target: "gateway_model::resolve", "own trace");
+            tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "sdk debug");
+            tracing::debug!(target: "hyper_util::client::legacy::pool", "pool debug");
+            tracing::info!(target: "gateway_model::resolve", "own info");
         });
         let out = sink.0.lock().unwrap().clone();
         String::from_utf8(out).unwrap()
@@ -302,6 +306,24 @@ mod tests {
             logged.contains("SESSION") && logged.contains("PROMPT"),
             "{logged}"
         );
+    }
+
+    #[test]
+    fn the_default_level_logs_no_sdk_debug_lines() {
+        let logged = logged_at_trace(&config(&[("AWS_REGION", "us-east-1")]));
+        assert!(logged.contains("own info"), "{logged}");
+        assert!(
+            !logged.contains("sdk debug") && !logged.contains("own trace"),
+            "{logged}"
+        );
+        assert!(!logged.contains("SESSION") && !logged.contains("PROMPT"));
+        // Debug everywhere: the SDK's debug lines appear, its trace and signing lines do not.
+        let logged = logged_at_trace(&config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("GATEWAY_LOG_LEVEL", "debug"),
+        ]));
+        assert!(logged.contains("sdk debug") && logged.contains("pool debug"));
+        assert!(!logged.contains("SESSION") && !logged.contains("PROMPT"));
     }
 
     #[test]
