@@ -43,6 +43,33 @@ pub(crate) struct Spec {
     /// Longest candidate plus look-ahead, in bytes: text further than this past a candidate's
     /// start never changes the decision.
     pub(crate) reach: usize,
+    /// A necessary condition on the bytes of a text holding one of these entities (every
+    /// candidate contains them). A text that fails it is not scanned: its regex is neither run
+    /// nor, in a cold function, compiled (most cost 0.1 to 0.5 ms to compile).
+    possible: fn(&ByteSet) -> bool,
+}
+
+/// Which byte values a text holds, gathered in one pass so that each kind can skip a text that
+/// cannot hold it ([`Spec::possible`]).
+pub(crate) struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    pub(crate) fn of(text: &[u8]) -> ByteSet {
+        let mut set = [0u64; 4];
+        for &b in text {
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        ByteSet(set)
+    }
+
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    fn digit(&self) -> bool {
+        // b'0'..=b'9' are bits 48..=57 of the first word.
+        self.0[0] & (0x3ff << 48) != 0
+    }
 }
 
 fn re(pattern: &str) -> Regex {
@@ -81,6 +108,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_alphanumeric() || b"._%+-@".contains(&b),
         reach: 346,
+        possible: |b| b.has(b'@'),
     },
     Spec {
         kind: EntityKind::Phone,
@@ -89,6 +117,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_digit() || b" ()+-.".contains(&b),
         reach: 50,
+        possible: ByteSet::digit,
     },
     Spec {
         kind: EntityKind::Ssn,
@@ -97,6 +126,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_digit() || b == b'-',
         reach: 14,
+        possible: |b| b.digit() && b.has(b'-'),
     },
     Spec {
         kind: EntityKind::Card,
@@ -105,6 +135,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_digit() || b" -.,".contains(&b),
         reach: 40,
+        possible: ByteSet::digit,
     },
     Spec {
         kind: EntityKind::Iban,
@@ -113,6 +144,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ',
         reach: 66,
+        possible: ByteSet::digit,
     },
     Spec {
         kind: EntityKind::AwsAccessKey,
@@ -121,6 +153,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_uppercase() || b.is_ascii_digit(),
         reach: 21,
+        possible: |b| b.has(b'A'),
     },
     Spec {
         kind: EntityKind::AwsSecretKey,
@@ -129,6 +162,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Run,
         alphabet: |b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+',
         reach: 41,
+        possible: |_| true,
     },
     Spec {
         kind: EntityKind::Ip,
@@ -137,6 +171,7 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Char,
         alphabet: |b| b.is_ascii_digit() || b == b'.',
         reach: 17,
+        possible: |b| b.digit() && b.has(b'.'),
     },
     Spec {
         kind: EntityKind::Ip,
@@ -145,17 +180,23 @@ pub(crate) static SPECS: [Spec; 9] = [
         next: Next::Run,
         alphabet: |b| b.is_ascii_hexdigit() || b == b':' || b == b'.',
         reach: 47,
+        possible: |b| b.has(b':'),
     },
 ];
 
-/// Runs one kind's scanner over `hay[from..]` (earlier bytes are look-behind context only).
+/// Runs one kind's scanner over `hay[from..]` (earlier bytes are look-behind context only);
+/// `bytes` is the [`ByteSet`] of `hay[from..]`.
 pub(crate) fn scan_spec(
     spec: &Spec,
     hay: &str,
     from: usize,
+    bytes: &ByteSet,
     max_len: usize,
     out: &mut Vec<Finding>,
 ) {
+    if !(spec.possible)(bytes) {
+        return;
+    }
     scan_with(
         spec.regex,
         spec.validate,
@@ -549,5 +590,33 @@ mod tests {
         for spec in &SPECS {
             LazyLock::force(spec.regex);
         }
+    }
+
+    #[test]
+    fn a_kinds_byte_condition_holds_for_every_candidate_its_regex_finds() {
+        let corpus = super::super::corpus::bench_corpus();
+        for spec in &SPECS {
+            let mut found = 0;
+            for m in spec.regex.find_iter(&corpus) {
+                found += 1;
+                let bytes = ByteSet::of(m.as_str().as_bytes());
+                assert!((spec.possible)(&bytes), "{:?}: {:?}", spec.kind, m.as_str());
+            }
+            assert!(found > 0, "{:?}: the corpus holds candidates", spec.kind);
+        }
+    }
+
+    #[test]
+    fn a_text_without_a_kinds_bytes_is_not_scanned_for_it() {
+        let bytes = ByteSet::of(b"Hello there, how are you today?");
+        assert!(!bytes.digit());
+        let skipped: Vec<_> = SPECS.iter().filter(|s| !(s.possible)(&bytes)).collect();
+        assert_eq!(
+            skipped.len(),
+            8,
+            "only the secret-key run has no byte condition"
+        );
+        assert!(ByteSet::of(b"call 555").digit());
+        assert!(ByteSet::of(b"x@y").has(b'@'));
     }
 }

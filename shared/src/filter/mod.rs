@@ -28,7 +28,7 @@ pub use policy::{
 };
 pub use stream::{StreamFilter, StreamOutput};
 
-use detect::{SPECS, Spec, Terms};
+use detect::{ByteSet, SPECS, Spec, Terms};
 
 /// The result of filtering one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,8 +132,9 @@ impl Filter {
     /// bytes are look-behind context), unsorted and possibly overlapping.
     fn raw_scan(&self, hay: &str, from: usize) -> Vec<Finding> {
         let mut out = Vec::new();
+        let bytes = ByteSet::of(&hay.as_bytes()[from..]);
         for spec in &self.inner.specs {
-            detect::scan_spec(spec, hay, from, self.inner.max_len, &mut out);
+            detect::scan_spec(spec, hay, from, &bytes, self.inner.max_len, &mut out);
         }
         if let Some(terms) = &self.inner.terms {
             terms.scan(hay, from, self.inner.max_len, &mut out);
