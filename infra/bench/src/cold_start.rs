@@ -23,48 +23,60 @@ pub struct ColdResult {
     pub warmup_runs: usize,
 }
 
-/// `warmup` discarded launches (page cache, allocator, Python bytecode caches), then `n`
-/// measured ones, stopping early at `deadline` (reported as truncated).
+/// One target of [`measure`]: a function and the event its first launch finds queued (`None`:
+/// init only; the label says what the event asks for).
+pub struct Target<'a> {
+    pub spec: &'a FnSpec,
+    pub event: Option<(&'a str, Bytes)>,
+}
+
+/// `warmup` discarded rounds (page cache, allocator, Python bytecode caches), then `n` measured
+/// ones; each round launches every target once, in turn. Interleaved, a slow spell of the shared
+/// machine falls on the baseline and the functions alike, so their ratio moves less than when
+/// each target's launches run as one block. Stops early at `deadline` (reported as truncated); a
+/// target that fails is not launched again.
 pub async fn measure(
-    spec: &FnSpec,
+    targets: &[Target<'_>],
     ctx: &LaunchCtx,
-    event: Option<(&str, Bytes)>,
     warmup: usize,
     n: usize,
     deadline: Instant,
-) -> ColdResult {
-    let mut r = ColdResult {
-        function: spec.name.clone(),
-        event: event.as_ref().map(|(l, _)| l.to_string()),
-        init_ms: Vec::new(),
-        first_invoke_ms: Vec::new(),
-        first_status: None,
-        failure: None,
-        truncated: false,
-        warmup_runs: warmup,
-    };
-    for i in 0..warmup + n {
-        if Instant::now() >= deadline {
-            r.truncated = true;
-            break;
-        }
-        match one(spec, ctx, event.as_ref().map(|(_, b)| b.clone())).await {
-            Ok((init, first, status)) => {
-                if i >= warmup {
-                    r.init_ms.push(init);
-                    if let Some(f) = first {
-                        r.first_invoke_ms.push(f);
-                    }
-                }
-                r.first_status = r.first_status.or(status);
+) -> Vec<ColdResult> {
+    let mut results: Vec<ColdResult> = targets
+        .iter()
+        .map(|t| ColdResult {
+            function: t.spec.name.clone(),
+            event: t.event.as_ref().map(|(l, _)| l.to_string()),
+            init_ms: Vec::new(),
+            first_invoke_ms: Vec::new(),
+            first_status: None,
+            failure: None,
+            truncated: false,
+            warmup_runs: warmup,
+        })
+        .collect();
+    for round in 0..warmup + n {
+        for (t, r) in targets.iter().zip(results.iter_mut()) {
+            if r.failure.is_some() || r.truncated {
+                continue;
             }
-            Err(f) => {
-                r.failure = Some(f);
-                break;
+            if Instant::now() >= deadline {
+                r.truncated = true;
+                continue;
+            }
+            match one(t.spec, ctx, t.event.as_ref().map(|(_, b)| b.clone())).await {
+                Ok((init, first, status)) => {
+                    if round >= warmup {
+                        r.init_ms.push(init);
+                        r.first_invoke_ms.extend(first);
+                    }
+                    r.first_status = r.first_status.or(status);
+                }
+                Err(f) => r.failure = Some(f),
             }
         }
     }
-    r
+    results
 }
 
 async fn one(

@@ -567,7 +567,6 @@ async fn run(args: Args) -> ExitCode {
     }
 
     // ---- Cold start ----
-    let mut cold: Vec<ColdResult> = Vec::new();
     if on("cold") {
         let section_end = Instant::now() + Duration::from_secs(plan.cold_budget_s);
         let mut list: Vec<(FnSpec, Option<(String, Bytes)>)> = Vec::new();
@@ -589,24 +588,30 @@ async fn run(args: Args) -> ExitCode {
         for s in subjects.iter().filter(|s| s.implemented) {
             list.push((s.spec.clone(), s.event.clone()));
         }
-        let total = list.len();
-        for (i, (spec, event)) in list.into_iter().enumerate() {
-            let left = section_end.saturating_duration_since(Instant::now());
-            let deadline = Instant::now() + left / (total - i) as u32;
-            eprintln!("bench: cold start {} ({} runs)", spec.name, plan.cold_runs);
-            let r = cold_start::measure(
-                &spec,
-                &ctx,
-                event.as_ref().map(|(l, b)| (l.as_str(), b.clone())),
-                plan.cold_warmup,
-                plan.cold_runs,
-                deadline,
-            )
-            .await;
+        eprintln!(
+            "bench: cold start, {} targets interleaved ({} rounds)",
+            list.len(),
+            plan.cold_runs
+        );
+        let targets: Vec<cold_start::Target> = list
+            .iter()
+            .map(|(spec, event)| cold_start::Target {
+                spec,
+                event: event.as_ref().map(|(l, b)| (l.as_str(), b.clone())),
+            })
+            .collect();
+        let cold = cold_start::measure(
+            &targets,
+            &ctx,
+            plan.cold_warmup,
+            plan.cold_runs,
+            section_end,
+        )
+        .await;
+        for r in &cold {
             if let Some(f) = &r.failure {
-                run.error(format!("{}: cold start: {f}", spec.name));
+                run.error(format!("{}: cold start: {f}", r.function));
             }
-            cold.push(r);
         }
         cold_figures(&mut run, &cold, invoke_mode);
     }

@@ -353,7 +353,9 @@ Everything runs on 127.0.0.1 on this one machine; no AWS account, no network bey
 - **Cold start.** Each measured launch is a fresh process whose first event is already queued (on
   Lambda the event exists before the sandbox starts). *Init* = spawn → first `GET next`;
   *first invoke* = spawn → first response fully received by the runtime API. Each process is then
-  killed by pid. Discarded warm-up launches come first (page cache, Python bytecode caches).
+  killed by pid. Discarded warm-up rounds come first (page cache, Python bytecode caches). The
+  launches are interleaved: each round launches every target once (the baselines and the
+  functions in turn), so a slow spell of the shared machine falls on all of them.
   Not included, unlike on AWS: downloading and unpacking the code, creating the sandbox (Firecracker),
   and a cold page cache; what is measured is the part the code controls.
 - **Baselines in the same run.** *Minimal Rust fn* (`bench-minimal-fn`: `lambda_runtime` echoing its

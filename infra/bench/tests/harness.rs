@@ -85,22 +85,40 @@ async fn process_exiting_without_next_is_not_implemented() {
 #[tokio::test]
 async fn cold_and_warm_loops_are_bounded_and_counted() {
     let ev = Bytes::from_static(b"{}");
+    let spec = minimal();
+    let targets = [
+        bench::cold_start::Target {
+            spec: &spec,
+            event: Some(("echo", ev.clone())),
+        },
+        bench::cold_start::Target {
+            spec: &spec,
+            event: None,
+        },
+    ];
     let cold = bench::cold_start::measure(
-        &minimal(),
+        &targets,
         &ctx(),
-        Some(("echo", ev.clone())),
         1,
         3,
         Instant::now() + Duration::from_secs(30),
     )
     .await;
-    assert!(cold.failure.is_none(), "{:?}", cold.failure);
-    assert_eq!((cold.init_ms.len(), cold.first_invoke_ms.len()), (3, 3));
+    let [echo, init_only] = &cold[..] else {
+        panic!("one result per target: {}", cold.len());
+    };
+    assert!(echo.failure.is_none(), "{:?}", echo.failure);
+    assert_eq!((echo.init_ms.len(), echo.first_invoke_ms.len()), (3, 3));
     assert!(
-        cold.init_ms
+        echo.init_ms
             .iter()
-            .zip(&cold.first_invoke_ms)
+            .zip(&echo.first_invoke_ms)
             .all(|(i, f)| i <= f)
+    );
+    assert!(init_only.failure.is_none(), "{:?}", init_only.failure);
+    assert_eq!(
+        (init_only.init_ms.len(), init_only.first_invoke_ms.len()),
+        (3, 0)
     );
 
     let warm = bench::warm::measure(
@@ -119,15 +137,8 @@ async fn cold_and_warm_loops_are_bounded_and_counted() {
     assert!(warm.peak_rss_kb.is_some());
 
     // A deadline already past stops the loop and says so.
-    let cut = bench::cold_start::measure(
-        &minimal(),
-        &ctx(),
-        Some(("echo", ev)),
-        0,
-        100,
-        Instant::now(),
-    )
-    .await;
+    let cut = bench::cold_start::measure(&targets[..1], &ctx(), 0, 100, Instant::now()).await;
+    let cut = &cut[0];
     assert!(cut.truncated && cut.init_ms.is_empty());
 }
 
