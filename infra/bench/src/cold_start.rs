@@ -16,6 +16,8 @@ pub struct ColdResult {
     pub event: Option<String>,
     pub init_ms: Vec<f64>,
     pub first_invoke_ms: Vec<f64>,
+    /// CPU time of the process from spawn to the first response's arrival (its threads then).
+    pub first_invoke_cpu_ms: Vec<f64>,
     /// HTTP status of the first measured response (API Gateway / Function URL events).
     pub first_status: Option<u16>,
     pub failure: Option<Failure>,
@@ -49,6 +51,7 @@ pub async fn measure(
             event: t.event.as_ref().map(|(l, _)| l.to_string()),
             init_ms: Vec::new(),
             first_invoke_ms: Vec::new(),
+            first_invoke_cpu_ms: Vec::new(),
             first_status: None,
             failure: None,
             truncated: false,
@@ -65,10 +68,17 @@ pub async fn measure(
                 continue;
             }
             match one(t.spec, ctx, t.event.as_ref().map(|(_, b)| b.clone())).await {
-                Ok((init, first, status)) => {
+                Ok(Launch {
+                    init,
+                    first,
+                    status,
+                }) => {
                     if round >= warmup {
                         r.init_ms.push(init);
-                        r.first_invoke_ms.extend(first);
+                        if let Some((wall, cpu)) = first {
+                            r.first_invoke_ms.push(wall);
+                            r.first_invoke_cpu_ms.extend(cpu);
+                        }
                     }
                     r.first_status = r.first_status.or(status);
                 }
@@ -79,11 +89,15 @@ pub async fn measure(
     results
 }
 
-async fn one(
-    spec: &FnSpec,
-    ctx: &LaunchCtx,
-    event: Option<Bytes>,
-) -> Result<(f64, Option<f64>, Option<u16>), Failure> {
+/// What one launch measured.
+struct Launch {
+    init: f64,
+    /// First invoke: wall time and (when `/proc` could be read) CPU time, in ms.
+    first: Option<(f64, Option<f64>)>,
+    status: Option<u16>,
+}
+
+async fn one(spec: &FnSpec, ctx: &LaunchCtx, event: Option<Bytes>) -> Result<Launch, Failure> {
     let (mut s, id) = Session::launch(spec, ctx, event).await?;
     let first_next = s.wait_first_next(Duration::from_secs(30)).await?;
     let init = ms(first_next.duration_since(s.spawned_at));
@@ -91,11 +105,16 @@ async fn one(
     let mut status = None;
     if let Some(id) = id {
         let out = s.wait_outcome(&id, Duration::from_secs(30)).await?;
-        first = Some(ms(out.done.duration_since(s.spawned_at)));
+        let cpu = s.child.cpu_ms();
+        first = Some((ms(out.done.duration_since(s.spawned_at)), cpu));
         status = out.http_status();
     }
     s.stop();
-    Ok((init, first, status))
+    Ok(Launch {
+        init,
+        first,
+        status,
+    })
 }
 
 /// One launch with `event`, returning the response's HTTP status (to probe whether a route is

@@ -1186,6 +1186,7 @@ fn find<'a>(cold: &'a [ColdResult], name: &str) -> Option<&'a ColdResult> {
 fn cold_figures(run: &mut Run, cold: &[ColdResult], invoke_mode: Option<&str>) {
     let min_init = find(cold, MINIMAL).and_then(|c| summarize(&c.init_ms));
     let min_first = find(cold, MINIMAL).and_then(|c| summarize(&c.first_invoke_ms));
+    let min_cpu = find(cold, MINIMAL).and_then(|c| summarize(&c.first_invoke_cpu_ms));
     let py_init = find(cold, PYTHON).and_then(|c| summarize(&c.init_ms));
     let py_first = find(cold, PYTHON).and_then(|c| summarize(&c.first_invoke_ms));
     for c in cold {
@@ -1237,6 +1238,20 @@ fn cold_figures(run: &mut Run, cold: &[ColdResult], invoke_mode: Option<&str>) {
                 .with_target("within 2× (ratio ≤ 2)", ratio <= 2.0);
                 run.figures.push(truncated(f));
             }
+        }
+        if let (Some(cpu), Some(min)) = (summarize(&c.first_invoke_cpu_ms), &min_cpu) {
+            let f = Figure::new(
+                &format!("cold_start.first_invoke_cpu.{}", c.function),
+                &format!(
+                    "Cold start, CPU time to the first answer: {} ({label})",
+                    c.function
+                ),
+                "ms",
+                cpu,
+            )
+            .with_baseline("bench-minimal-fn (echo)", min.clone())
+            .note("CPU time of the process's threads from spawn to the first response's arrival (`/proc/<pid>/task/*/schedstat`): the work done, less moved by other load on the machine than the wall time above");
+            run.figures.push(truncated(f));
         }
         if let Some(init) = summarize(&c.init_ms) {
             let mut f = Figure::new(

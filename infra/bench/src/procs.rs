@@ -61,6 +61,19 @@ impl ChildGuard {
         proc_status_kb(self.pid(), field)
     }
 
+    /// CPU time the process's live threads have run so far, in ms (the first field of each
+    /// `/proc/<pid>/task/<tid>/schedstat`, in ns): exact where `/proc/<pid>/stat` counts clock
+    /// ticks. A thread that has already ended is not counted.
+    pub fn cpu_ms(&self) -> Option<f64> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()?;
+        let mut ns: u64 = 0;
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(ns as f64 / 1e6)
+    }
+
     /// The last `max` bytes of the log, for error messages.
     pub fn log_tail(&self, max: usize) -> String {
         let Some(p) = &self.log else {

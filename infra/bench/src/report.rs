@@ -355,7 +355,9 @@ Everything runs on 127.0.0.1 on this one machine; no AWS account, no network bey
   *first invoke* = spawn → first response fully received by the runtime API. Each process is then
   killed by pid. Discarded warm-up rounds come first (page cache, Python bytecode caches). The
   launches are interleaved: each round launches every target once (the baselines and the
-  functions in turn), so a slow spell of the shared machine falls on all of them.
+  functions in turn), so a slow spell of the shared machine falls on all of them. *CPU time to
+  the first answer* sums the process's threads' run time (`/proc/<pid>/task/*/schedstat`) when the
+  first response arrives: the work the code did, which other load moves less than wall time.
   Not included, unlike on AWS: downloading and unpacking the code, creating the sandbox (Firecracker),
   and a cold page cache; what is measured is the part the code controls.
 - **Baselines in the same run.** *Minimal Rust fn* (`bench-minimal-fn`: `lambda_runtime` echoing its

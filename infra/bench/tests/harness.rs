@@ -115,6 +115,16 @@ async fn cold_and_warm_loops_are_bounded_and_counted() {
             .zip(&echo.first_invoke_ms)
             .all(|(i, f)| i <= f)
     );
+    // CPU time is read for every first invoke, and no process can use more of it than its
+    // lifetime on every core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    assert_eq!(echo.first_invoke_cpu_ms.len(), 3);
+    assert!(
+        echo.first_invoke_cpu_ms
+            .iter()
+            .zip(&echo.first_invoke_ms)
+            .all(|(cpu, wall)| *cpu > 0.0 && *cpu <= wall * cores)
+    );
     assert!(init_only.failure.is_none(), "{:?}", init_only.failure);
     assert_eq!(
         (init_only.init_ms.len(), init_only.first_invoke_ms.len()),
