@@ -63,14 +63,15 @@ impl ChildGuard {
 
     /// CPU time the process's live threads have run so far, in ms (the first field of each
     /// `/proc/<pid>/task/<tid>/schedstat`, in ns): exact where `/proc/<pid>/stat` counts clock
-    /// ticks. A thread that has already ended is not counted.
+    /// ticks. A thread that has already ended is not counted, nor one that ends while the
+    /// threads are read (its `schedstat` is gone), rather than losing the whole sample.
     pub fn cpu_ms(&self) -> Option<f64> {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).ok()?;
-        let mut ns: u64 = 0;
-        for task in tasks.flatten() {
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-            ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-        }
+        let ns: u64 = tasks
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
         Some(ns as f64 / 1e6)
     }
 
