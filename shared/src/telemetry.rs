@@ -55,7 +55,7 @@ const SDK_CAPS: [(&str, LevelFilter); 10] = [
 /// the SDK's sensitive targets capped (`SDK_CAPS`). An event is logged only when both allow it,
 /// so a cap only ever lowers a level: a cap written as a directive of the `EnvFilter` itself
 /// would raise those targets to its level when `GATEWAY_LOG_LEVEL` is lower (at the default
-/// `info`, the SDK's and hyper's debug lines, about 30 per call).
+/// `info`, the SDK's and hyper's debug lines: 65 on invoke's first call).
 pub fn filter<S: Subscriber>(config: &Config) -> impl Filter<S> + Send + Sync + 'static {
     let levels = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     let mut caps = Targets::new().with_default(LevelFilter::TRACE);
