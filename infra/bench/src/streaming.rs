@@ -8,7 +8,11 @@
 //! 2. *paced*: `[[ttft_ms:N]]` / `[[tokens_per_sec:N]]` markers, the same for both sides — time to
 //!    the first content event (what a user waits for);
 //! 3. *relay*: a long reply (`[[len:N]]`) with pacing off — output tokens / (last byte − first
-//!    byte), the function's relay rate against the emulator's own.
+//!    byte). The direct side is the bench's own client (hyper, each event decoded as it
+//!    arrives), and that client, not bedrock-local, bounds it: curl read the same reply several
+//!    times faster (by hand, 2026-12-07). So it is a reference, not the emulator's own rate; the
+//!    function's side is timed where the bench's Runtime API receives it and may be bounded by
+//!    the bench as well.
 //!
 //! Function times start when `next` hands the event out and end at the arrival, at the runtime
 //! API, of the frame that carried the first byte of the first `contentBlockDelta` event.
