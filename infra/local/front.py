@@ -24,7 +24,15 @@ ran for the lost answer: a retried call is billed and metered twice in the local
 why every retry is logged. Our functions never answer text/plain, so no error of theirs is
 retried. Started and stopped (by its pid) by stack.py.
 
-Usage: python3 front.py PORT UPSTREAM_PORT
+A re-sent request can be held by the watcher: in CI (2026-12-07) the function answered
+`GET /v1/models`, the watcher lost that answer, and the re-sent call reached the function only
+when the next request arrived, two minutes later, after the caller had given up. So a re-sent
+call that has no answer (status line and headers) within RESEND_TIMEOUT_S is sent once more,
+within the same bound of RETRIES; the new request also wakes the watcher, which then delivers
+the held one too (its answer is dropped). That too is logged. Only re-sent calls have this bound:
+a first call may take as long as the function takes.
+
+Usage: python3 front.py PORT UPSTREAM_PORT [RESEND_TIMEOUT_S]
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 RETRIES = 3
 # A Lambda call can stream for minutes (stream-url); the watcher itself has no timeout.
 UPSTREAM_TIMEOUT_S = 900
+# How long a re-sent call may wait for its status line and headers (a stream sends them first).
+RESEND_TIMEOUT_S = 30.0
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade"}
 
@@ -56,6 +66,7 @@ def is_watcher_failure(status: int, content_type: str, body: bytes) -> bool:
 class Front(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream_port = 0
+    resend_timeout = RESEND_TIMEOUT_S
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - no access log: paths only on retries
         pass
@@ -81,13 +92,25 @@ class Front(BaseHTTPRequestHandler):
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(body))))
         for attempt in range(RETRIES + 1):
-            conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=UPSTREAM_TIMEOUT_S)
+            wait = UPSTREAM_TIMEOUT_S if attempt == 0 else self.resend_timeout
+            conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=wait)
             try:
                 conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
                 for k, v in headers:
                     conn.putheader(k, v)
                 conn.endheaders(body)
                 resp = conn.getresponse()
+                if conn.sock is not None:
+                    conn.sock.settimeout(UPSTREAM_TIMEOUT_S)
+            except TimeoutError:
+                conn.close()
+                if attempt < RETRIES:
+                    print(f"front: cargo lambda watch held the re-sent {self.command} "
+                          f"{self.path.split('?')[0]} without an answer for {wait:g} s; sending "
+                          f"it again (retry {attempt + 1} of {RETRIES})", file=sys.stderr, flush=True)
+                    continue
+                self._send_plain_error(504, "front: cargo lambda watch did not answer the re-sent request")
+                return
             except OSError as e:
                 conn.close()
                 self._send_plain_error(502, f"front: the functions emulator is unreachable: {e}")
@@ -163,6 +186,8 @@ class Server(ThreadingHTTPServer):
 def main() -> int:
     port, upstream = int(sys.argv[1]), int(sys.argv[2])
     Front.upstream_port = upstream
+    if len(sys.argv) > 3:
+        Front.resend_timeout = float(sys.argv[3])
     server = Server(("127.0.0.1", port), Front)
     print(f"forwarding 127.0.0.1:{port} -> cargo lambda watch on 127.0.0.1:{upstream}", flush=True)
     try:

@@ -5,7 +5,8 @@ JSON) for the first N calls of a path, function answers (any status, JSON) other
 streams. Checked: a lost answer is sent again and the caller sees the function's answer; the
 re-sends are bounded and logged; no answer of a function is ever re-sent (a JSON 500, a text/plain
 500 with detail); bodies and the Host header reach the watcher unchanged; a stream's first piece
-reaches the caller before its last piece is written.
+reaches the caller before its last piece is written; a re-sent call the watcher holds without an
+answer is sent once more after the front's re-send timeout (1 s here).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FakeWatch(BaseHTTPRequestHandler):
     calls: Counter = Counter()
     seen: list = []
     stream_gate = threading.Event()
+    held_gate = threading.Event()
 
     def log_message(self, *args) -> None:
         pass
@@ -63,6 +65,17 @@ class FakeWatch(BaseHTTPRequestHandler):
             if n <= fails:
                 return self._send(500, "text/plain; charset=utf-8", LOST)
             return self._send(200, "application/json", json.dumps({"n": n, "echo": body.decode()}).encode())
+        if self.path == "/held":
+            # The watcher loses the first answer, then holds the re-sent call (as seen in CI) until
+            # another request arrives; the third call is answered.
+            if n == 1:
+                return self._send(500, "text/plain; charset=utf-8", LOST)
+            if n == 2:
+                FakeWatch.held_gate.wait(20)
+                self.close_connection = True
+                return
+            FakeWatch.held_gate.set()
+            return self._send(200, "application/json", json.dumps({"n": n}).encode())
         if self.path == "/function-500":
             return self._send(500, "application/json", b'{"error":{"type":"internal","message":"x"}}')
         if self.path == "/watcher-500-detail":
@@ -92,7 +105,7 @@ def front():
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "infra" / "local" / "front.py"), str(port), str(upstream.server_address[1])],
+        [sys.executable, str(ROOT / "infra" / "local" / "front.py"), str(port), str(upstream.server_address[1]), "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -153,10 +166,23 @@ def test_stream_pieces_arrive_as_they_are_written(front):
         assert b"".join(pieces) == b"data: two\n\n"
 
 
+def test_a_held_resend_is_sent_once_more_after_the_resend_timeout(front):
+    base, _ = front
+    started = time.monotonic()
+    r = requests.get(f"{base}/held", timeout=15)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"n": 3}
+    assert FakeWatch.calls["/held"] == 3
+    assert time.monotonic() - started < 10  # the 1 s bound, not the held call's 20 s
+
+
 def test_every_resend_is_logged_with_method_and_path_only(front):
     _, proc = front
     proc.terminate()
     _, err = proc.communicate(timeout=5)
     lines = [l for l in err.splitlines() if l.startswith("front: ")]
-    assert len(lines) == 2 + 3, err
+    assert len(lines) == 2 + 3 + 2, err
     assert "POST /lost/2;" in lines[0] and "q=1" not in lines[0]
+    held = [l for l in lines if "/held" in l]
+    assert "lost the function's answer to GET /held;" in held[0]
+    assert "held the re-sent GET /held without an answer for 1 s" in held[1]
