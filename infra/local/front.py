@@ -102,18 +102,18 @@ class Front(BaseHTTPRequestHandler):
                 resp = conn.getresponse()
                 if conn.sock is not None:
                     conn.sock.settimeout(UPSTREAM_TIMEOUT_S)
-            except TimeoutError:
+            except OSError as e:
                 conn.close()
-                if attempt < RETRIES:
+                held = attempt > 0 and isinstance(e, TimeoutError)
+                if held and attempt < RETRIES:
                     print(f"front: cargo lambda watch held the re-sent {self.command} "
                           f"{self.path.split('?')[0]} without an answer for {wait:g} s; sending "
                           f"it again (retry {attempt + 1} of {RETRIES})", file=sys.stderr, flush=True)
                     continue
-                self._send_plain_error(504, "front: cargo lambda watch did not answer the re-sent request")
-                return
-            except OSError as e:
-                conn.close()
-                self._send_plain_error(502, f"front: the functions emulator is unreachable: {e}")
+                if held:
+                    self._send_plain_error(504, "front: cargo lambda watch did not answer the re-sent request")
+                else:
+                    self._send_plain_error(502, f"front: the functions emulator is unreachable: {e}")
                 return
             if resp.status == 500 and attempt < RETRIES:
                 ctype = resp.getheader("content-type", "")
