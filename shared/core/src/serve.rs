@@ -110,19 +110,34 @@ where
     }
 }
 
-/// When to start again, and when to give up.
 /// Builds the tokio runtime and runs a function's `main` on it, after the steps that must come
 /// before any thread starts ([`tls_roots::prefer_system_bundle`](crate::tls_roots)). Every
 /// function's `main` is this, instead of `#[tokio::main]`.
+///
+/// Classic Lambda hands an environment one invocation at a time, so there one thread runs
+/// everything: no worker threads to start at cold start, no wake-ups across threads. Lambda
+/// Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) get the multi-thread runtime, a worker
+/// per core, for the invocations that run at once.
 pub fn start<E>(main: impl Future<Output = Result<(), E>>) -> Result<(), E>
 where
     E: From<std::io::Error>,
 {
     crate::tls_roots::prefer_system_bundle();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(main)
+    let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
+    let mut builder = if runs_concurrently(max_concurrency.as_deref()) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build()?.block_on(main)
+}
+
+/// Whether `lambda_runtime` will run invocations at once: `AWS_LAMBDA_MAX_CONCURRENCY` parsed
+/// as it parses it (a whole number; unset, unparsable or 1 means one at a time).
+fn runs_concurrently(max_concurrency: Option<&str>) -> bool {
+    max_concurrency
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
 }
 
 /// Reached once the first invocation has ended (its result posted, or given up on): work a
@@ -240,6 +255,16 @@ mod tests {
         first_pause: Duration::from_millis(1),
         max_pause: Duration::from_millis(4),
     };
+
+    #[test]
+    fn only_a_max_concurrency_above_one_gets_the_multi_thread_runtime() {
+        for classic in [None, Some(""), Some("1"), Some("0"), Some("eight"), Some("-4")] {
+            assert!(!runs_concurrently(classic), "{classic:?}");
+        }
+        for lmi in ["2", "8", "64"] {
+            assert!(runs_concurrently(Some(lmi)), "{lmi}");
+        }
+    }
 
     #[test]
     fn an_undelivered_result_counts_as_done() {
