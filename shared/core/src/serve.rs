@@ -258,7 +258,14 @@ mod tests {
 
     #[test]
     fn only_a_max_concurrency_above_one_gets_the_multi_thread_runtime() {
-        for classic in [None, Some(""), Some("1"), Some("0"), Some("eight"), Some("-4")] {
+        for classic in [
+            None,
+            Some(""),
+            Some("1"),
+            Some("0"),
+            Some("eight"),
+            Some("-4"),
+        ] {
             assert!(!runs_concurrently(classic), "{classic:?}");
         }
         for lmi in ["2", "8", "64"] {
