@@ -1,5 +1,5 @@
 //! Every `"GATEWAY_..."` / `"AWS_..."` string literal in the workspace's Rust sources
-//! (`shared/src`, `shared/core/src`, `shared/jobs/src`, `functions/*/src`) must be listed in `docs/configuration.md`.
+//! (`shared/src`, `shared/core/src`, `shared/stores/src`, `shared/jobs/src`, `functions/*/src`) must be listed in `docs/configuration.md`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -65,6 +65,7 @@ fn every_env_variable_is_documented() {
     let mut files = Vec::new();
     rust_files(&root.join("shared/src"), &mut files);
     rust_files(&root.join("shared/core/src"), &mut files);
+    rust_files(&root.join("shared/stores/src"), &mut files);
     rust_files(&root.join("shared/jobs/src"), &mut files);
     if let Ok(functions) = fs::read_dir(root.join("functions")) {
         for f in functions.flatten() {

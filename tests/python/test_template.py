@@ -437,7 +437,7 @@ def test_keys_table_is_indexed_by_key_id(template: dict[str, Any]) -> None:
     t = template["Resources"]["KeysTable"]["Properties"]
     assert t["KeySchema"] == [{"AttributeName": "key_hash", "KeyType": "HASH"}]
     [gsi] = t["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "by-key-id"  # KEY_ID_INDEX in shared/core/src/auth/dynamo/keys.rs
+    assert gsi["IndexName"] == "by-key-id"  # KEY_ID_INDEX in shared/stores/src/auth/keys.rs
     assert gsi["KeySchema"] == [{"AttributeName": "key_id", "KeyType": "HASH"}]
     assert gsi["Projection"] == {"ProjectionType": "ALL"}
 

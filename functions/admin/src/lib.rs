@@ -4,7 +4,7 @@
 //! A fifth function with its own role, the only one that may write the keys table. On AWS its
 //! routes always require IAM (SigV4) authorisation, whatever the HTTP API's `AuthMode`; the
 //! function itself takes no API key (an API key must never be able to mint keys). The work is
-//! `inference_core::auth::admin::KeyAdmin`, shared with the `gateway-admin` CLI.
+//! `gateway_stores::admin::KeyAdmin`, shared with the `gateway-admin` CLI.
 //!
 //! It also serves the console (`/console/`, docs/console.md): static pages that call these
 //! routes from the operator's browser.
@@ -22,7 +22,7 @@ use axum::{Json, Router};
 use http::StatusCode;
 use inference_core::GatewayError;
 use inference_core::auth::KeyId;
-use inference_core::auth::admin::{KeyAdmin, KeyChange, NewKey};
+use gateway_stores::admin::{KeyAdmin, KeyChange, NewKey};
 use inference_core::auth::report::UsageQuery;
 use inference_core::web::{self, Ctx, JsonBody, Scope};
 use serde_json::{Value, json};

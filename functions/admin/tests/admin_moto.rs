@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gateway_tests::Moto;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::router::{Reply, call, send};
-use inference_core::auth::admin::KeyAdmin;
+use gateway_stores::admin::KeyAdmin;
 use serde_json::{Value, json};
 
 struct Fixture {

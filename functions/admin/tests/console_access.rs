@@ -9,7 +9,7 @@ use admin::console::ConsoleConfig;
 use gateway_tests::Moto;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::router::send;
-use inference_core::auth::admin::KeyAdmin;
+use gateway_stores::admin::KeyAdmin;
 
 const TOKEN: &str = "a-local-admin-token-0123456789";
 

@@ -7,7 +7,7 @@ use async_callback::{GatewayRunner, State, handle};
 use gateway_jobs::JobsSettings;
 use inference_core::CallContext;
 use inference_core::serve::{self, keep_serving};
-use inference_core::services::Services;
+use gateway_stores::Services;
 use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use serde_json::Value;
 

@@ -17,7 +17,7 @@ use gateway_tests::jobs::{JobsAws, RESULTS_BUCKET};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use http_body_util::BodyExt;
 use inference_core::CallContext;
-use inference_core::auth::dynamo::KeyStore;
+use gateway_stores::auth::KeyStore;
 use inference_core::auth::{AuthMode, AuthSettings, KeyHeaders, Limits};
 use serde_json::{Value, json};
 use stream_url::batches::BatchesApi;
@@ -47,7 +47,7 @@ async fn stack() -> Stack {
         key_headers: KeyHeaders::Both,
         default_max_streams: None,
     };
-    let gateway = gateway.with_auth(inference_core::auth::Auth::from_settings(sdk, &auth));
+    let gateway = gateway.with_auth(gateway_stores::auth::from_settings(sdk, &auth));
     let api = BatchesApi::new(sdk, settings.clone()).map(Arc::new);
     let app = stream_url::router_with(gateway.clone(), api);
     let state = common::worker_state(&aws, &emulator, &gateway, &settings, None);

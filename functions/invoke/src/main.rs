@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use gateway_jobs::JobsSettings;
 use inference_core::serve::{self, keep_serving};
-use inference_core::services::Services;
+use gateway_stores::Services;
 use invoke::{AppState, JobsApi, router};
 
 /// The runtime, started after what must precede its threads (`serve::start`).

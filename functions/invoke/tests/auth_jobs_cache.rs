@@ -14,7 +14,7 @@ use gateway_jobs::{charge, submit};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
-use inference_core::auth::dynamo::KeyStore;
+use gateway_stores::auth::KeyStore;
 use inference_core::auth::{Auth, AuthMode, AuthSettings, KeyHeaders, KeyId, Limits};
 use inference_core::cache::ResponseCache;
 use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};
@@ -65,7 +65,7 @@ async fn fixture_with(extra: &[(&str, &str)]) -> Fixture {
     let client = BedrockClient::for_endpoint(&config, &emulator.url);
     let cache = ResponseCache::new(config.cache.clone());
     let gateway = Gateway::new(config, catalog, client)
-        .with_auth(Auth::from_settings(&sdk, &settings))
+        .with_auth(gateway_stores::auth::from_settings(&sdk, &settings))
         .with_cache(cache);
     let app = router(Arc::new(AppState::new(gateway.clone())));
     Fixture {
@@ -329,7 +329,7 @@ async fn the_cache_is_scoped_per_key_unless_the_deployment_shares_it() {
 /// settled at zero for the replay, and only the miss lands on its spend.
 #[tokio::test]
 async fn a_replayed_stream_hit_costs_the_key_nothing() {
-    use inference_core::auth::dynamo::DynamoMeter;
+    use gateway_stores::auth::DynamoMeter;
     use inference_core::auth::{Caller, KeyDirectory, Meter};
     let f = fixture().await;
     let limits = Limits {

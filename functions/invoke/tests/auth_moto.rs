@@ -10,8 +10,8 @@ use gateway_tests::flaky::{Fault, Flaky, Writes};
 use gateway_tests::keys::{KEYS_TABLE as KEYS, USAGE_TABLE as USAGE, create_key_tables};
 use gateway_tests::router::{Reply, call};
 use gateway_tests::{Emulator, Moto};
-use inference_core::auth::admin::KeyAdmin;
-use inference_core::auth::dynamo::{DynamoMeter, KeyStore, hash_key};
+use gateway_stores::admin::KeyAdmin;
+use gateway_stores::auth::{DynamoMeter, KeyStore, hash_key};
 use inference_core::auth::{
     Auth, AuthMode, AuthSettings, Caller, KeyHeaders, KeyRecord, Limits, Meter,
 };
@@ -82,7 +82,7 @@ async fn fixture_full(
     let catalog = Catalog::load(&config).expect("catalog");
     let client = BedrockClient::for_endpoint(&config, &emulator.url);
     let auth = match flaky {
-        None => Auth::from_settings(&sdk, &settings),
+        None => gateway_stores::auth::from_settings(&sdk, &settings),
         Some(flaky) => Auth::api_keys(
             Arc::new(KeyStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk),

@@ -17,7 +17,7 @@ use gateway_tests::jobs::{JOBS_TABLE, JobsAws};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::router::{Reply, call};
 use hmac::{Hmac, Mac};
-use inference_core::auth::dynamo::KeyStore;
+use gateway_stores::auth::KeyStore;
 use inference_core::auth::{Auth, AuthMode, AuthSettings, Limits};
 use inference_core::{BedrockClient, Catalog, Config, Gateway};
 use invoke::{AppState, JobsApi, router};
@@ -55,7 +55,7 @@ async fn fixture(with_keys: bool) -> Fixture {
             key_headers: inference_core::auth::KeyHeaders::Both,
             default_max_streams: None,
         };
-        gateway = gateway.with_auth(Auth::from_settings(sdk, &auth));
+        gateway = gateway.with_auth(gateway_stores::auth::from_settings(sdk, &auth));
         keys = Some(KeyStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             KEYS_TABLE,

@@ -9,7 +9,7 @@ use axum::body::Body;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
-use inference_core::auth::dynamo::{DynamoLeases, KeyStore};
+use gateway_stores::auth::{DynamoLeases, KeyStore};
 use inference_core::auth::{AuthMode, AuthSettings, KeyHeaders, KeyId, LeaseId, Limits};
 use inference_core::{BedrockClient, Catalog, Config, Gateway};
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ async fn fixture(default: Option<u32>) -> Fixture {
     let catalog = Catalog::load(&config).expect("catalog");
     let client = BedrockClient::for_endpoint(&config, &emulator.url);
     let gateway = Gateway::new(config, catalog, client)
-        .with_auth(inference_core::auth::Auth::from_settings(&sdk, &settings));
+        .with_auth(gateway_stores::auth::from_settings(&sdk, &settings));
     let db = aws_sdk_dynamodb::Client::new(&sdk);
     Fixture {
         app: stream_url::router(gateway),

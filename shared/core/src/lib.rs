@@ -7,9 +7,12 @@
 //! - [`client`]: the Bedrock SDK client; [`control`]: the control-plane client (profiles).
 //! - [`catalog_store`]: the catalog a warm function uses, replaceable while it serves.
 //! - [`context`]: one request's call context.
-//! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`).
-//! - [`cache`]: the response cache (in-memory LRU; DynamoDB tier with feature `cache`).
-//! - [`services`]: the composition root: SDK configuration loaded once, every client from it.
+//! - [`auth`]: API keys, per-key budgets and rate limits (`GATEWAY_AUTH`), over store traits.
+//! - [`cache`]: the response cache (in-memory LRU; a shared tier behind a trait).
+//! - [`serve`]: the runtime every function's `main` runs.
+//!
+//! The DynamoDB stores behind the traits, and the composition root (`Services::load`), are the
+//! `gateway-stores` crate above this one.
 //! - `web` (feature `web`): the HTTP edge: call-context and JSON-body extractors, error
 //!   responses, request IDs.
 
@@ -25,13 +28,10 @@ pub mod catalog_store;
 pub mod client;
 pub mod context;
 pub mod control;
-#[cfg(any(feature = "keys", feature = "cache"))]
-pub mod dynamo;
 #[cfg(feature = "web")]
 pub mod loopback;
 pub mod pipeline;
 pub mod serve;
-pub mod services;
 pub mod tls_roots;
 #[cfg(feature = "web")]
 pub mod web;

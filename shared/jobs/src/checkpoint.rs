@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::store::{JobStore, Named, STORE, json_s, store_error};
-use inference_core::dynamo::{get_s, n, s};
+use gateway_stores::dynamo::{get_s, n, s};
 use inference_core::error::GatewayError;
 
 /// Prefix of checkpoint items' partition keys (never a job ID).
@@ -83,7 +83,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        if inference_core::dynamo::conditional(put, STORE, "PutItem (inbox line)")? {
+        if gateway_stores::dynamo::conditional(put, STORE, "PutItem (inbox line)")? {
             return Ok(LineState::Run);
         }
         let item = self.read_item(&pk, "GetItem (inbox line)").await?;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::id::{IdempotencyKey, JobId, JobOwner};
 use super::record::RECORD_TTL_DAYS;
 use super::store::{JobStore, Named, STORE};
-use inference_core::dynamo::{get_s, n, s};
+use gateway_stores::dynamo::{get_s, n, s};
 use inference_core::error::GatewayError;
 
 /// Prefix of idempotency items' partition keys; never a valid job ID, so `JobStore::get` and
@@ -72,7 +72,7 @@ impl JobStore {
                 .named()
                 .send()
                 .await;
-            if inference_core::dynamo::conditional(put, STORE, "PutItem (idempotency key)")? {
+            if gateway_stores::dynamo::conditional(put, STORE, "PutItem (idempotency key)")? {
                 return Ok(KeyClaim::Taken);
             }
             if let Some(held) = self.idempotent_job(&pk).await? {

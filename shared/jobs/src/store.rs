@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::id::JobId;
 use super::record::{JobError, JobKind, JobRecord, JobStatus, WebhookOutcome};
-use inference_core::dynamo::{get_s, n, s};
+use gateway_stores::dynamo::{get_s, n, s};
 use inference_core::error::GatewayError;
 
 type Item = HashMap<String, AttributeValue>;
@@ -65,7 +65,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    inference_core::dynamo::store_error(STORE, what, e)
+    gateway_stores::dynamo::store_error(STORE, what, e)
 }
 
 /// `#name` tokens of expressions: every attribute is referred to by an alias, because DynamoDB
@@ -175,7 +175,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "PutItem")
+        gateway_stores::dynamo::conditional(r, STORE, "PutItem")
     }
 
     /// Claims a job seen as `seen` (status and attempts unchanged since): `running`, attempt
@@ -200,7 +200,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (claim)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (claim)")
     }
 
     fn owned_update(
@@ -244,7 +244,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (release)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (release)")
     }
 
     /// Records the StartAsyncInvoke ARN on the claimed job (later deliveries poll it).
@@ -263,7 +263,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (async invocation)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (async invocation)")
     }
 
     /// Moves a job its `owner` still holds to `succeeded` or `failed` (webhook `pending` when it
@@ -315,7 +315,7 @@ impl JobStore {
             set.push("#webhook = :wh");
         }
         let expr = format!("SET {} REMOVE #lease_until", set.join(", "));
-        inference_core::dynamo::conditional(
+        gateway_stores::dynamo::conditional(
             b.update_expression(expr).named().send().await,
             STORE,
             "UpdateItem (finish)",
@@ -365,7 +365,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (enqueue failed)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (enqueue failed)")
     }
 
     /// Before re-sending a job's message: back to `queued` (from an enqueue failure, or still
@@ -384,7 +384,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (requeue)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (requeue)")
     }
 }
 

@@ -11,8 +11,8 @@ use gateway_jobs::JobsSettings;
 use gateway_tests::Emulator;
 use gateway_tests::jobs::{Env, JobsAws, jobs_env};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
-use inference_core::auth::admin::KeyAdmin;
-use inference_core::auth::dynamo::KeyStore;
+use gateway_stores::admin::KeyAdmin;
+use gateway_stores::auth::KeyStore;
 use inference_core::auth::{Auth, AuthSettings, KeyRecord, Limits};
 use inference_core::cache::ResponseCache;
 use inference_core::{BedrockClient, Catalog, Config, Gateway};
@@ -164,7 +164,7 @@ fn build(
     let client = BedrockClient::for_endpoint(&config, endpoint);
     let cache = ResponseCache::new(config.cache.clone());
     let gateway = Gateway::new(config.clone(), catalog, client)
-        .with_auth(Auth::from_settings(sdk, &settings))
+        .with_auth(gateway_stores::auth::from_settings(sdk, &settings))
         .with_cache(cache);
     match target {
         Target::Invoke | Target::InvokeJwt | Target::InvokeMasking => {

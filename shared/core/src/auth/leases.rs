@@ -1,7 +1,7 @@
 //! Per-key concurrent streams: a stream holds a lease, a slot among its key's
 //! `max_concurrent_streams`, from admission to its end, so one key cannot hold every stream-url
 //! environment with 900-second streams. The store is a trait, like [`Meter`](super::Meter);
-//! the DynamoDB one is `dynamo::DynamoLeases` (feature `keys`).
+//! the DynamoDB one is `gateway_stores::auth::DynamoLeases`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -109,7 +109,7 @@ impl Drop for StreamLease {
 }
 
 /// Seconds since the Unix epoch.
-pub(crate) fn epoch_seconds() -> u64 {
+pub fn epoch_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -7,7 +7,7 @@
 //!   call of the pipeline is admitted against it (allowed models, tokens per minute, budgets)
 //!   and settled from actual usage afterwards (`gate`).
 //! - [`Meter`] / [`KeyDirectory`]: the storage behind it, as traits so the call paths do not
-//!   depend on DynamoDB; the DynamoDB implementation is `dynamo` (feature `keys`).
+//!   depend on DynamoDB; the DynamoDB implementations are in `gateway-stores` (`auth`).
 
 mod gate;
 mod leases;
@@ -15,11 +15,6 @@ pub mod settings;
 #[cfg(feature = "web")]
 mod web;
 
-#[cfg(feature = "keys")]
-pub mod admin;
-#[cfg(feature = "keys")]
-pub mod dynamo;
-#[cfg(feature = "keys")]
 pub mod report;
 
 use std::fmt;
@@ -41,7 +36,7 @@ pub(crate) use gate::{
     settle_stashed_later, stash_usage,
 };
 pub(crate) use leases::lease_stream;
-pub use leases::{LeaseId, MAX_STREAMS_LIMIT, StreamLease, StreamLeases};
+pub use leases::{LeaseId, MAX_STREAMS_LIMIT, StreamLease, StreamLeases, epoch_seconds};
 pub use settings::{AuthMode, AuthSettings, KeyHeaders};
 #[cfg(feature = "web")]
 pub use web::{authenticate, key_from_headers};
@@ -282,7 +277,7 @@ pub struct BudgetState {
 
 /// USD amounts in request bodies: decimal text (`"20.5"`, as responses write them) or a JSON
 /// number, read exactly from its text either way.
-pub(crate) mod usd {
+pub mod usd {
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer};
 
@@ -310,8 +305,7 @@ pub(crate) mod usd {
     }
 
     /// A present field that may be `null` (remove) or an amount (set); absent is `None` by
-    /// `#[serde(default)]`. (Read only by the key store's updates: feature `keys`.)
-    #[cfg_attr(not(feature = "keys"), allow(dead_code))]
+    /// `#[serde(default)]`. (Read by the key store's updates, `gateway-stores`.)
     pub fn change<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Decimal>>, D::Error> {
         option(d).map(Some)
     }
@@ -329,7 +323,7 @@ mod opt_dec {
     }
 }
 
-/// Counters behind budgets, rate limits and usage (DynamoDB: [`dynamo::DynamoMeter`]).
+/// Counters behind budgets, rate limits and usage (DynamoDB: `gateway_stores::auth::DynamoMeter`).
 pub trait Meter: Send + Sync + fmt::Debug {
     /// Counts one request in the minute window (refused with 429 `rate_limited` over the
     /// requests-per-minute limit).
@@ -376,7 +370,7 @@ pub trait Meter: Send + Sync + fmt::Debug {
     }
 }
 
-/// Where keys are looked up (DynamoDB: [`dynamo::KeyStore`]).
+/// Where keys are looked up (DynamoDB: `gateway_stores::auth::KeyStore`).
 pub trait KeyDirectory: Send + Sync + fmt::Debug {
     /// The record of the key whose secret is `key`, if any (revoked keys included: the caller
     /// refuses them). Implementations compare secrets only as hashes, in constant time.

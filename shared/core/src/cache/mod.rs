@@ -3,14 +3,12 @@
 //!
 //! Keys are SHA-256 hashes of a canonical serialisation of everything that decides the answer
 //! (see [`key`]). Two tiers: a small in-memory LRU per warm function ([`memory`]) in front of a
-//! shared DynamoDB table with TTL (`dynamo`, feature `cache`). Only complete, successful answers
+//! shared DynamoDB table with TTL (`gateway_stores::cache`). Only complete, successful answers
 //! without any guardrail intervention and without fallback are stored; a hit costs nothing and is
 //! marked in the response (`cache: {"status": "hit", "saved_usd"}`) and the `x-gateway-cache`
 //! header. Deployment opt-in with `GATEWAY_CACHE` (off, opt_in, on); per request with the
 //! `x-gateway-cache` header (use, bypass, refresh). See `docs/cache.md`.
 
-#[cfg(feature = "cache")]
-pub mod dynamo;
 pub mod key;
 pub mod memory;
 mod probe;

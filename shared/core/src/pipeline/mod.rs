@@ -77,7 +77,7 @@ impl Gateway {
         }
     }
 
-    /// Adds the response cache (`ResponseCache::from_config` in `main`; see `cache`).
+    /// Adds the response cache (`gateway_stores::cache::from_sdk_config` in `main`; see `cache`).
     pub fn with_cache(mut self, cache: crate::cache::ResponseCache) -> Gateway {
         self.cache = Some(Arc::new(cache));
         self

@@ -18,7 +18,7 @@ use crate::id::JobId;
 use crate::planner::Plan;
 use crate::record::{JobError, JobRecord, JobStatus, RECORD_TTL_DAYS};
 use crate::store::{JobStore, Named, STORE, json_s, store_error};
-use inference_core::dynamo::{get_s, n, s};
+use gateway_stores::dynamo::{get_s, n, s};
 use inference_core::error::GatewayError;
 
 const INDEX: &str = "batch#index";
@@ -215,7 +215,7 @@ impl JobStore {
             .named()
             .send()
             .await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (batch claim)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (batch claim)")
     }
 
     /// Sends a job back to run on demand with a new `plan`: from its batch (`from` = that
@@ -250,7 +250,7 @@ impl JobStore {
         };
         let expr = format!("{set} REMOVE #batch_id, #lease_until");
         let r = b.update_expression(expr).named().send().await;
-        inference_core::dynamo::conditional(r, STORE, "UpdateItem (replan)")
+        gateway_stores::dynamo::conditional(r, STORE, "UpdateItem (replan)")
     }
 
     async fn add_to_set(

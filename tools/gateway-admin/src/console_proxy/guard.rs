@@ -9,7 +9,7 @@
 
 use gateway_model::GatewayError;
 use http::{HeaderMap, Method, header};
-use inference_core::auth::dynamo::constant_time_eq;
+use gateway_stores::auth::constant_time_eq;
 
 use super::playground::{INFERENCE_PREFIX, STREAM_PREFIX};
 

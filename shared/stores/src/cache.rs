@@ -1,4 +1,5 @@
-//! The shared tier in DynamoDB (feature `cache`; moto locally via `AWS_ENDPOINT_URL_DYNAMODB`).
+//! The response cache's shared tier in DynamoDB: `inference_core::cache`'s
+//! [`SharedTier`] (moto locally via `AWS_ENDPOINT_URL_DYNAMODB`).
 //!
 //! One item per key: `key` (the hash), `answer` (the stored JSON), `expires_at` (epoch seconds,
 //! the table's TTL attribute). TTL deletion is lazy, so expiry is also checked on read.
@@ -9,9 +10,9 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{BoxFuture, CacheKey, CacheSettings, ResponseCache, SharedTier};
-use crate::config::Config;
-use crate::error::GatewayError;
+use inference_core::cache::{BoxFuture, CacheKey, CacheMode, CacheSettings, ResponseCache, SharedTier};
+use inference_core::config::Config;
+use inference_core::error::GatewayError;
 
 /// The cache table.
 #[derive(Debug, Clone)]
@@ -73,39 +74,22 @@ impl SharedTier for DynamoTier {
     }
 }
 
-impl ResponseCache {
-    /// The deployment's cache from its settings: `None` when `GATEWAY_CACHE` is off; the
-    /// DynamoDB tier when `GATEWAY_CACHE_TABLE` is set (clients from the standard AWS
-    /// configuration chain, loaded here only then). Call once per cold start; a function that
-    /// already has an SDK configuration calls [`ResponseCache::from_sdk_config`].
-    pub async fn from_config(config: &Config) -> Option<ResponseCache> {
-        if config.cache.mode == super::CacheMode::Off || config.cache.table.is_none() {
-            return ResponseCache::from_parts(config, None);
-        }
-        let sdk = crate::sdk_http::load_sdk_config().await;
-        ResponseCache::from_sdk_config(&sdk, config)
+/// The deployment's cache from its settings, with the cold start's SDK configuration: `None`
+/// when `GATEWAY_CACHE` is off; the DynamoDB tier when `GATEWAY_CACHE_TABLE` is set, read in the
+/// deployment's region (`Config::region`), like the Bedrock client.
+pub fn from_sdk_config(sdk: &aws_config::SdkConfig, config: &Config) -> Option<ResponseCache> {
+    let settings: CacheSettings = config.cache.clone();
+    if settings.mode == CacheMode::Off {
+        return None;
     }
-
-    /// [`ResponseCache::from_config`] with the cold start's SDK configuration: the table is read
-    /// in the deployment's region (`Config::region`), like the Bedrock client.
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, config: &Config) -> Option<ResponseCache> {
-        ResponseCache::from_parts(config, Some(sdk))
+    let table = settings.table.clone();
+    let mut cache = ResponseCache::new(settings);
+    if let Some(table) = table {
+        let regional = sdk
+            .to_builder()
+            .region(aws_config::Region::new(config.region.as_str().to_owned()))
+            .build();
+        cache = cache.with_shared(Arc::new(DynamoTier::new(&regional, table)));
     }
-
-    fn from_parts(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Option<ResponseCache> {
-        let settings: CacheSettings = config.cache.clone();
-        if settings.mode == super::CacheMode::Off {
-            return None;
-        }
-        let table = settings.table.clone();
-        let mut cache = ResponseCache::new(settings);
-        if let (Some(table), Some(sdk)) = (table, sdk) {
-            let regional = sdk
-                .to_builder()
-                .region(aws_config::Region::new(config.region.as_str().to_owned()))
-                .build();
-            cache = cache.with_shared(Arc::new(DynamoTier::new(&regional, table)));
-        }
-        Some(cache)
-    }
+    Some(cache)
 }

@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Item, get_u64, store_error};
-use crate::auth::leases::epoch_seconds;
-use crate::auth::{BoxFuture, KeyId, LeaseId, StreamLeases};
+use inference_core::auth::epoch_seconds;
+use inference_core::auth::{BoxFuture, KeyId, LeaseId, StreamLeases};
 use crate::dynamo::{is_condition_failure, n, s};
-use crate::error::GatewayError;
+use inference_core::error::GatewayError;
 
 /// The sort key of a key's lease item.
 const SK: &str = "streams";

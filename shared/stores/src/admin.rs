@@ -1,4 +1,4 @@
-//! Key administration (feature `keys`): what `gateway-admin` and the admin function's
+//! Key administration: what `gateway-admin` and the admin function's
 //! `/v1/admin/*` routes do, in one place, so both check and store keys the same way.
 //!
 //! Runs with credentials that may write the keys table (an operator's, or the admin function's
@@ -11,11 +11,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::dynamo::{DynamoMeter, KeyStore, LimitsUpdate};
-use super::report::{UsageQuery, build, day_range};
-use super::{AuthSettings, KeyId, KeyRecord, Limits, MAX_STREAMS_LIMIT, Meter};
-use crate::error::GatewayError;
-use crate::policy::ModelPattern;
+use crate::auth::{DynamoMeter, KeyStore, LimitsUpdate};
+use inference_core::auth::report::{UsageQuery, build, day_range};
+use inference_core::auth::{AuthSettings, KeyId, KeyRecord, Limits, MAX_STREAMS_LIMIT, Meter};
+use inference_core::error::GatewayError;
+use inference_core::policy::ModelPattern;
 
 /// Longest owner text: a team or application name, not a document.
 const MAX_OWNER_CHARS: usize = 200;
@@ -122,8 +122,8 @@ impl Limits {
         }
         if let Some(arn) = &self.application_profile
             && !matches!(
-                crate::ids::ModelRef::parse(arn),
-                crate::ids::ModelRef::ApplicationProfileArn(_)
+                inference_core::ids::ModelRef::parse(arn),
+                inference_core::ids::ModelRef::ApplicationProfileArn(_)
             )
         {
             return Err(GatewayError::invalid_request(

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use rust_decimal::Decimal;
 
 use super::{DynamoMeter, Now, conflict};
-use crate::auth::{Actual, CallId, KeyId, Reservation};
+use inference_core::auth::{Actual, CallId, KeyId, Reservation};
 use crate::dynamo::{n, s};
 
 /// How long a marker is kept (TTL attribute `expires_at`): far longer than any retry of its

@@ -12,10 +12,10 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use super::{Item, get_bool, get_dec, get_s, get_u64, store_error};
-use crate::auth::{BoxFuture, KeyDirectory, KeyId, KeyRecord, Limits};
+use inference_core::auth::{BoxFuture, KeyDirectory, KeyId, KeyRecord, Limits};
 use crate::dynamo::{n, s};
-use crate::error::GatewayError;
-use crate::tier::Tier;
+use inference_core::error::GatewayError;
+use inference_core::tier::Tier;
 
 /// Most key records a warm function keeps (found and not found); the cache is emptied past it.
 const CACHE_CAPACITY: usize = 10_000;
@@ -78,10 +78,10 @@ type CachedRecord = (Instant, Option<Arc<KeyRecord>>);
 #[serde(deny_unknown_fields)]
 pub struct LimitsUpdate {
     /// USD per day.
-    #[serde(default, deserialize_with = "crate::auth::usd::change")]
+    #[serde(default, deserialize_with = "inference_core::auth::usd::change")]
     pub budget_day_usd: Option<Option<Decimal>>,
     /// USD per month.
-    #[serde(default, deserialize_with = "crate::auth::usd::change")]
+    #[serde(default, deserialize_with = "inference_core::auth::usd::change")]
     pub budget_month_usd: Option<Option<Decimal>>,
     /// Requests per minute.
     #[serde(default, deserialize_with = "present")]

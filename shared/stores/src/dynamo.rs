@@ -1,14 +1,12 @@
 //! DynamoDB attribute helpers and error mapping shared by the three stores on DynamoDB (job
 //! records, API keys and usage, the response cache's shared tier).
-// The cache alone uses only `store_error`.
-#![cfg_attr(not(feature = "keys"), allow(dead_code))]
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::error::{ErrorKind, GatewayError};
+use inference_core::error::{ErrorKind, GatewayError};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;

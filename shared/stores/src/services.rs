@@ -8,11 +8,12 @@
 //! `Services::load()`, the few parts its function uses, and the runtime; the same code path on
 //! AWS and locally.
 
-use crate::catalog::Catalog;
-use crate::client::BedrockClient;
-use crate::config::Config;
-use crate::pipeline::Gateway;
-use crate::telemetry;
+use inference_core::catalog::Catalog;
+use inference_core::client::BedrockClient;
+use inference_core::config::Config;
+use inference_core::error::GatewayError;
+use inference_core::pipeline::Gateway;
+use inference_core::telemetry;
 
 /// A failure at cold start: names the variable or resource at fault; stops the function's init.
 pub type InitError = Box<dyn std::error::Error + Send + Sync>;
@@ -37,26 +38,24 @@ impl Services {
         let config = Config::from_env()?;
         telemetry::init(&config);
         let catalog = Catalog::load(&config)?;
-        let sdk = crate::sdk_http::load_sdk_config().await;
+        let sdk = inference_core::sdk_http::load_sdk_config().await;
         let client = BedrockClient::from_sdk_config(&sdk, &config);
-        let control = crate::control::ControlPlane::from_sdk_config(&sdk, &config);
+        let control = inference_core::control::ControlPlane::from_sdk_config(&sdk, &config);
         let refresh = config.catalog_refresh_secs;
         let gateway = Gateway::new(config, catalog, client).with_control_plane(control.clone());
         if refresh > 0 {
             let every = std::time::Duration::from_secs(refresh.into());
-            let first = crate::serve::first_answered();
+            let first = inference_core::serve::first_answered();
             gateway.catalog_store().spawn_refresh(control, every, first);
         }
-        #[cfg(feature = "keys")]
-        let gateway = gateway.with_auth(crate::auth::Auth::from_sdk_config(&sdk)?);
+        let gateway = gateway.with_auth(crate::auth::from_sdk_config(&sdk)?);
         Ok(Services { sdk, gateway })
     }
 
     /// Adds the response cache (`GATEWAY_CACHE`; its DynamoDB tier with `GATEWAY_CACHE_TABLE`),
     /// for the functions that answer from it (invoke, stream-url).
-    #[cfg(feature = "cache")]
     pub fn with_response_cache(mut self) -> Services {
-        let cache = crate::cache::ResponseCache::from_sdk_config(&self.sdk, self.gateway.config());
+        let cache = crate::cache::from_sdk_config(&self.sdk, self.gateway.config());
         if let Some(cache) = cache {
             self.gateway = self.gateway.with_cache(cache);
         }
@@ -65,8 +64,7 @@ impl Services {
 
     /// The admin function's key administration: both tables (`GATEWAY_KEYS_TABLE`,
     /// `GATEWAY_USAGE_TABLE`) are required whatever `GATEWAY_AUTH` says.
-    #[cfg(feature = "keys")]
-    pub fn key_admin(&self) -> Result<crate::auth::admin::KeyAdmin, crate::error::GatewayError> {
-        crate::auth::admin::KeyAdmin::from_sdk_config(&self.sdk)
+    pub fn key_admin(&self) -> Result<crate::admin::KeyAdmin, GatewayError> {
+        crate::admin::KeyAdmin::from_sdk_config(&self.sdk)
     }
 }

@@ -1,4 +1,6 @@
-//! Keys, budgets, minute windows and usage in DynamoDB (feature `keys`; moto locally through
+//! Keys, budgets, minute windows and usage in DynamoDB: `inference_core::auth`'s
+//! [`KeyDirectory`](inference_core::auth::KeyDirectory), [`Meter`](inference_core::auth::Meter)
+//! and [`StreamLeases`](inference_core::auth::StreamLeases) (moto locally through
 //! `AWS_ENDPOINT_URL_DYNAMODB`).
 //!
 //! - Keys table (`GATEWAY_KEYS_TABLE`, partition key `key_hash`): one item per key, addressed by
@@ -22,8 +24,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use rust_decimal::Decimal;
 
-use super::{Auth, AuthMode, AuthSettings};
-use crate::error::GatewayError;
+use inference_core::auth::{Auth, AuthMode, AuthSettings};
+use inference_core::error::GatewayError;
 
 mod keys;
 mod meter;
@@ -124,37 +126,35 @@ impl Now {
     }
 }
 
-impl Auth {
-    /// The deployment's authentication from `GATEWAY_AUTH` and its tables, with the cold start's
-    /// SDK configuration (`services::Services::load`).
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Auth, GatewayError> {
-        Ok(Auth::from_settings(sdk, &AuthSettings::from_env()?))
-    }
+/// The deployment's authentication from `GATEWAY_AUTH` and its tables, with the cold start's
+/// SDK configuration (`services::Services::load`).
+pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Auth, GatewayError> {
+    Ok(from_settings(sdk, &AuthSettings::from_env()?))
+}
 
-    /// From settings and an SDK configuration (tests point it at moto).
-    pub fn from_settings(sdk: &aws_config::SdkConfig, settings: &AuthSettings) -> Auth {
-        match (&settings.mode, &settings.keys_table, &settings.usage_table) {
-            (AuthMode::ApiKey, Some(keys), Some(usage)) => {
-                let client = Client::new(sdk);
-                Auth::api_keys(
-                    Arc::new(KeyStore::new(client.clone(), keys, settings.cache_ttl)),
-                    Arc::new(DynamoMeter::new(client.clone(), usage)),
-                )
-                .with_key_headers(settings.key_headers)
-                .with_stream_leases(
-                    Arc::new(DynamoLeases::new(client, usage)),
-                    settings.default_max_streams,
-                )
-            }
-            _ => Auth::none(),
+/// From settings and an SDK configuration (tests point it at moto).
+pub fn from_settings(sdk: &aws_config::SdkConfig, settings: &AuthSettings) -> Auth {
+    match (&settings.mode, &settings.keys_table, &settings.usage_table) {
+        (AuthMode::ApiKey, Some(keys), Some(usage)) => {
+            let client = Client::new(sdk);
+            Auth::api_keys(
+                Arc::new(KeyStore::new(client.clone(), keys, settings.cache_ttl)),
+                Arc::new(DynamoMeter::new(client.clone(), usage)),
+            )
+            .with_key_headers(settings.key_headers)
+            .with_stream_leases(
+                Arc::new(DynamoLeases::new(client, usage)),
+                settings.default_max_streams,
+            )
         }
+        _ => Auth::none(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::KeyId;
+    use inference_core::auth::KeyId;
 
     #[test]
     fn keys_are_long_random_and_hashed() {
