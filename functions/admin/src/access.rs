@@ -8,8 +8,8 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use inference_core::GatewayError;
 use gateway_stores::auth::constant_time_eq;
+use inference_core::GatewayError;
 
 /// The header the console (and any local script) sends the token in.
 pub const TOKEN_HEADER: &str = "x-gateway-admin-token";

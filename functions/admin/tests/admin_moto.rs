@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use gateway_stores::admin::KeyAdmin;
 use gateway_tests::Moto;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::router::{Reply, call, send};
-use gateway_stores::admin::KeyAdmin;
 use serde_json::{Value, json};
 
 struct Fixture {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use admin::access::{AdminToken, TOKEN_HEADER};
 use admin::console::ConsoleConfig;
+use gateway_stores::admin::KeyAdmin;
 use gateway_tests::Moto;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::router::send;
-use gateway_stores::admin::KeyAdmin;
 
 const TOKEN: &str = "a-local-admin-token-0123456789";
 

@@ -5,9 +5,9 @@ use async_callback::jobs::JobsWorker;
 use async_callback::storage::Storage;
 use async_callback::{GatewayRunner, State, handle};
 use gateway_jobs::JobsSettings;
+use gateway_stores::Services;
 use inference_core::CallContext;
 use inference_core::serve::{self, keep_serving};
-use gateway_stores::Services;
 use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 use serde_json::Value;
 

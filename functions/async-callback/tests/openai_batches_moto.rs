@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use async_callback::{State, handle};
 use axum::body::Body;
+use gateway_stores::auth::KeyStore;
 use gateway_tests::Emulator;
 use gateway_tests::jobs::{JobsAws, RESULTS_BUCKET};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use http_body_util::BodyExt;
 use inference_core::CallContext;
-use gateway_stores::auth::KeyStore;
 use inference_core::auth::{AuthMode, AuthSettings, KeyHeaders, Limits};
 use serde_json::{Value, json};
 use stream_url::batches::BatchesApi;

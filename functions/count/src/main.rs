@@ -1,5 +1,5 @@
-use inference_core::serve::{self, keep_serving};
 use gateway_stores::Services;
+use inference_core::serve::{self, keep_serving};
 
 /// The runtime, started after what must precede its threads (`serve::start`).
 fn main() -> Result<(), lambda_http::Error> {

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use gateway_jobs::url_guard::UrlPolicy;
 use gateway_jobs::{charge, submit};
+use gateway_stores::auth::KeyStore;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
-use gateway_stores::auth::KeyStore;
 use inference_core::auth::{Auth, AuthMode, AuthSettings, KeyHeaders, KeyId, Limits};
 use inference_core::cache::ResponseCache;
 use inference_core::{BedrockClient, CallContext, Catalog, Config, Gateway};

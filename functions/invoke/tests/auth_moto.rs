@@ -6,12 +6,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gateway_stores::admin::KeyAdmin;
+use gateway_stores::auth::{DynamoMeter, KeyStore, hash_key};
 use gateway_tests::flaky::{Fault, Flaky, Writes};
 use gateway_tests::keys::{KEYS_TABLE as KEYS, USAGE_TABLE as USAGE, create_key_tables};
 use gateway_tests::router::{Reply, call};
 use gateway_tests::{Emulator, Moto};
-use gateway_stores::admin::KeyAdmin;
-use gateway_stores::auth::{DynamoMeter, KeyStore, hash_key};
 use inference_core::auth::{
     Auth, AuthMode, AuthSettings, Caller, KeyHeaders, KeyRecord, Limits, Meter,
 };

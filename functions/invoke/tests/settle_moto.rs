@@ -7,10 +7,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gateway_stores::auth::{DynamoMeter, KeyStore};
 use gateway_tests::Moto;
 use gateway_tests::flaky::{Fault, Flaky, Writes};
 use gateway_tests::keys::{KEYS_TABLE as KEYS, USAGE_TABLE as USAGE, create_key_tables};
-use gateway_stores::auth::{DynamoMeter, KeyStore};
 use inference_core::auth::{Actual, AdmissionRequest, Caller, KeyRecord, Limits, Meter};
 use rust_decimal::Decimal;
 

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use gateway_jobs::JobsSettings;
-use inference_core::serve::{self, keep_serving};
 use gateway_stores::Services;
+use inference_core::serve::{self, keep_serving};
 use stream_url::batches::BatchesApi;
 
 /// The runtime, started after what must precede its threads (`serve::start`).

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use gateway_stores::auth::{DynamoLeases, KeyStore};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
 use gateway_tests::{Emulator, Moto};
 use http_body_util::BodyExt;
-use gateway_stores::auth::{DynamoLeases, KeyStore};
 use inference_core::auth::{AuthMode, AuthSettings, KeyHeaders, KeyId, LeaseId, Limits};
 use inference_core::{BedrockClient, Catalog, Config, Gateway};
 use serde_json::{Value, json};

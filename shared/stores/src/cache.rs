@@ -10,7 +10,9 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use inference_core::cache::{BoxFuture, CacheKey, CacheMode, CacheSettings, ResponseCache, SharedTier};
+use inference_core::cache::{
+    BoxFuture, CacheKey, CacheMode, CacheSettings, ResponseCache, SharedTier,
+};
 use inference_core::config::Config;
 use inference_core::error::GatewayError;
 

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gateway_jobs::JobsSettings;
+use gateway_stores::admin::KeyAdmin;
+use gateway_stores::auth::KeyStore;
 use gateway_tests::Emulator;
 use gateway_tests::jobs::{Env, JobsAws, jobs_env};
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
-use gateway_stores::admin::KeyAdmin;
-use gateway_stores::auth::KeyStore;
-use inference_core::auth::{Auth, AuthSettings, KeyRecord, Limits};
+use inference_core::auth::{AuthSettings, KeyRecord, Limits};
 use inference_core::cache::ResponseCache;
 use inference_core::{BedrockClient, Catalog, Config, Gateway};
 use invoke::{AppState, JobsApi};

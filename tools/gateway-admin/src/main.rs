@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
+use gateway_stores::admin::{KeyAdmin, NewKey};
+use gateway_stores::auth::LimitsUpdate;
 use inference_core::auth::KeyId;
 use inference_core::auth::KeyRecord;
 use inference_core::auth::Limits;
-use gateway_stores::admin::{KeyAdmin, NewKey};
-use gateway_stores::auth::LimitsUpdate;
 use inference_core::auth::report::UsageQuery;
 use inference_core::tier::Tier;
 use rust_decimal::Decimal;

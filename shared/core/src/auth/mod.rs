@@ -11,6 +11,7 @@
 
 mod gate;
 mod leases;
+mod limits;
 pub mod settings;
 #[cfg(feature = "web")]
 mod web;
@@ -51,6 +52,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct KeyId(String);
 
 impl KeyId {
+    /// A new random ID: `key_` + 16 hex digits (64 bits from the OS generator, via a v4 UUID),
+    /// unrelated to the key.
+    pub fn random() -> KeyId {
+        let mut high = [0u8; 8];
+        high.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..8]);
+        KeyId(format!("key_{:016x}", u64::from_be_bytes(high)))
+    }
+
     /// Parses `key_` + 16 lowercase hex digits.
     pub fn parse(s: &str) -> Result<KeyId, GatewayError> {
         let s = s.trim();

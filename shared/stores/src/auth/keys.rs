@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use super::{Item, get_bool, get_dec, get_s, get_u64, store_error};
-use inference_core::auth::{BoxFuture, KeyDirectory, KeyId, KeyRecord, Limits};
 use crate::dynamo::{n, s};
+use inference_core::auth::{BoxFuture, KeyDirectory, KeyId, KeyRecord, Limits};
 use inference_core::error::GatewayError;
 use inference_core::tier::Tier;
 
@@ -51,11 +51,7 @@ pub fn generate_key() -> (String, KeyId) {
         "{KEY_PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&secret)
     );
-    let id = KeyId(format!(
-        "key_{}",
-        hex::encode(&uuid::Uuid::new_v4().as_bytes()[..8])
-    ));
-    (key, id)
+    (key, KeyId::random())
 }
 
 /// The keys table, with a short-lived cache of records so a warm function does not read the

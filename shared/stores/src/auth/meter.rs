@@ -9,11 +9,11 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use rust_decimal::Decimal;
 
 use super::{Now, get_dec, get_s, get_u64, store_error};
+use crate::dynamo::{is_condition_failure, n, s};
 use inference_core::auth::{
     Actual, AdmissionRequest, BoxFuture, BudgetState, CallId, Caller, KeyId, Limits, Meter,
     RateSnapshot, Reservation, UsageRow,
 };
-use crate::dynamo::{is_condition_failure, n, s};
 use inference_core::error::GatewayError;
 
 mod conflict;

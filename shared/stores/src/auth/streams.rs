@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Item, get_u64, store_error};
+use crate::dynamo::{is_condition_failure, n, s};
 use inference_core::auth::epoch_seconds;
 use inference_core::auth::{BoxFuture, KeyId, LeaseId, StreamLeases};
-use crate::dynamo::{is_condition_failure, n, s};
 use inference_core::error::GatewayError;
 
 /// The sort key of a key's lease item.

@@ -8,8 +8,8 @@
 //! `x-gateway-admin-token`, the header the console already sends (its `#token=` fragment).
 
 use gateway_model::GatewayError;
-use http::{HeaderMap, Method, header};
 use gateway_stores::auth::constant_time_eq;
+use http::{HeaderMap, Method, header};
 
 use super::playground::{INFERENCE_PREFIX, STREAM_PREFIX};
 

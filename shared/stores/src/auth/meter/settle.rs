@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use rust_decimal::Decimal;
 
 use super::{DynamoMeter, Now, conflict};
-use inference_core::auth::{Actual, CallId, KeyId, Reservation};
 use crate::dynamo::{n, s};
+use inference_core::auth::{Actual, CallId, KeyId, Reservation};
 
 /// How long a marker is kept (TTL attribute `expires_at`): far longer than any retry of its
 /// settlement (the SDK's take seconds, the conflict retries a few more).
