@@ -944,8 +944,11 @@ async fn run_steps(f: &Fixture, n: usize, steps: &[Step]) -> (KeyRecord, u64) {
                 }
             }
             Step::Bad => {
+                // Refused by the gateway's own parse, before any admission. (An empty `messages`
+                // is Bedrock's to refuse, after admission: under a budget smaller than the
+                // call's estimate that is a 429 first, which a one-cent budget drew once.)
                 let mut bad = converse_body(30);
-                bad["messages"] = json!([]);
+                bad["notAConverseField"] = json!(true);
                 let r = call(&f.app, "POST", "/v1/converse", &h, Some(bad)).await;
                 assert_eq!(r.status, 400, "{}", r.body);
             }
