@@ -117,14 +117,16 @@ where
 /// Classic Lambda hands an environment one invocation at a time, so there one thread runs
 /// everything: no worker threads to start at cold start, no wake-ups across threads. Lambda
 /// Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) get the multi-thread runtime, a worker
-/// per core, for the invocations that run at once.
+/// per core, for the invocations that run at once, unless the environment has a single core,
+/// where worker threads would add the wake-ups and no parallelism.
 pub fn start<E>(main: impl Future<Output = Result<(), E>>) -> Result<(), E>
 where
     E: From<std::io::Error>,
 {
     crate::tls_roots::prefer_system_bundle();
     let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
-    let mut builder = if runs_concurrently(max_concurrency.as_deref()) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut builder = if multi_threaded(max_concurrency.as_deref(), cores) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -132,12 +134,15 @@ where
     builder.enable_all().build()?.block_on(main)
 }
 
-/// Whether `lambda_runtime` will run invocations at once: `AWS_LAMBDA_MAX_CONCURRENCY` parsed
-/// as it parses it (a whole number; unset, unparsable or 1 means one at a time).
-fn runs_concurrently(max_concurrency: Option<&str>) -> bool {
-    max_concurrency
-        .and_then(|v| v.parse::<u32>().ok())
-        .is_some_and(|n| n > 1)
+/// Whether worker threads can help: invocations run at once (`AWS_LAMBDA_MAX_CONCURRENCY`
+/// parsed as `lambda_runtime` parses it: a whole number; unset, unparsable or 1 means one at a
+/// time) and there is more than one core (`available_parallelism`, which follows the cgroup's
+/// CPU quota) to run them on.
+fn multi_threaded(max_concurrency: Option<&str>, cores: usize) -> bool {
+    cores > 1
+        && max_concurrency
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|n| n > 1)
 }
 
 /// Reached once the first invocation has ended (its result posted, or given up on): work a
@@ -257,7 +262,7 @@ mod tests {
     };
 
     #[test]
-    fn only_a_max_concurrency_above_one_gets_the_multi_thread_runtime() {
+    fn only_a_max_concurrency_above_one_on_several_cores_gets_the_multi_thread_runtime() {
         for classic in [
             None,
             Some(""),
@@ -266,10 +271,11 @@ mod tests {
             Some("eight"),
             Some("-4"),
         ] {
-            assert!(!runs_concurrently(classic), "{classic:?}");
+            assert!(!multi_threaded(classic, 2), "{classic:?}");
         }
         for lmi in ["2", "8", "64"] {
-            assert!(runs_concurrently(Some(lmi)), "{lmi}");
+            assert!(multi_threaded(Some(lmi), 2), "{lmi}");
+            assert!(!multi_threaded(Some(lmi), 1), "{lmi} on one core");
         }
     }
 
