@@ -125,7 +125,7 @@ where
 {
     crate::tls_roots::prefer_system_bundle();
     let max_concurrency = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok();
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = || std::thread::available_parallelism().map_or(1, usize::from);
     let mut builder = if multi_threaded(max_concurrency.as_deref(), cores) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
@@ -137,12 +137,13 @@ where
 /// Whether worker threads can help: invocations run at once (`AWS_LAMBDA_MAX_CONCURRENCY`
 /// parsed as `lambda_runtime` parses it: a whole number; unset, unparsable or 1 means one at a
 /// time) and there is more than one core (`available_parallelism`, which follows the cgroup's
-/// CPU quota) to run them on.
-fn multi_threaded(max_concurrency: Option<&str>, cores: usize) -> bool {
-    cores > 1
-        && max_concurrency
-            .and_then(|v| v.parse::<u32>().ok())
-            .is_some_and(|n| n > 1)
+/// CPU quota) to run them on. The cores are counted only then: on classic Lambda that reading
+/// of the cgroup's files would be cold-start work for nothing.
+fn multi_threaded(max_concurrency: Option<&str>, cores: impl FnOnce() -> usize) -> bool {
+    max_concurrency
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
+        && cores() > 1
 }
 
 /// Reached once the first invocation has ended (its result posted, or given up on): work a
@@ -271,11 +272,14 @@ mod tests {
             Some("eight"),
             Some("-4"),
         ] {
-            assert!(!multi_threaded(classic, 2), "{classic:?}");
+            assert!(
+                !multi_threaded(classic, || panic!("cores counted for {classic:?}")),
+                "{classic:?}"
+            );
         }
         for lmi in ["2", "8", "64"] {
-            assert!(multi_threaded(Some(lmi), 2), "{lmi}");
-            assert!(!multi_threaded(Some(lmi), 1), "{lmi} on one core");
+            assert!(multi_threaded(Some(lmi), || 2), "{lmi}");
+            assert!(!multi_threaded(Some(lmi), || 1), "{lmi} on one core");
         }
     }
 
