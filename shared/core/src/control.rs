@@ -1,6 +1,7 @@
 //! The Bedrock control plane (service `bedrock`, not `bedrock-runtime`): what the account and
-//! region can call. Built once at cold start from the same SDK configuration as the runtime
-//! client, so `AWS_ENDPOINT_URL_BEDROCK` points it at `bedrock-local`.
+//! region can call. Configured at cold start from the same SDK configuration as the runtime
+//! client, so `AWS_ENDPOINT_URL_BEDROCK` points it at `bedrock-local`; the SDK client itself is
+//! built at its first use (see [`ControlPlane`]).
 //!
 //! Used to learn an application inference profile's underlying model (GetInferenceProfile),
 //! which the gateway needs to price and police a call made through the profile's ARN, and to
@@ -8,7 +9,7 @@
 //! ListInferenceProfiles).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrock::Client;
@@ -27,10 +28,18 @@ const UNKNOWN_PROFILE_TTL: Duration = Duration::from_secs(60);
 /// beyond it, expired ones are dropped, then new ones are not remembered.
 const UNKNOWN_PROFILES_MAX: usize = 1024;
 
-/// The control-plane SDK client.
+/// The control-plane SDK client, built at its first use and shared by every clone.
+///
+/// Building an SDK client builds its HTTPS connector (the SDK checks the HTTP client when the
+/// client is made), and this client's timeouts differ from the runtime client's, so it gets a
+/// connector of its own: a second rustls configuration with every CA root parsed again. No
+/// first request needs it (the live catalog's first read waits for the first answer; an
+/// application profile ARN is the exception), so a cold start does not pay for it.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
-    client: Client,
+    client: Arc<OnceLock<Client>>,
+    /// What [`ControlPlane::client`] builds the client from.
+    sdk: Arc<aws_config::SdkConfig>,
     /// ARNs GetInferenceProfile did not find, and when.
     unknown: Arc<Mutex<HashMap<String, Instant>>>,
 }
@@ -42,13 +51,18 @@ impl ControlPlane {
             .to_builder()
             .region(aws_config::Region::new(config.region.as_str().to_owned()))
             .build();
-        ControlPlane::from_sdk(Client::new(&shared))
+        ControlPlane {
+            client: Arc::default(),
+            sdk: Arc::new(shared),
+            unknown: Arc::default(),
+        }
     }
 
     /// Wraps an already built SDK client (tests).
     pub fn from_sdk(client: Client) -> ControlPlane {
         ControlPlane {
-            client,
+            client: Arc::new(OnceLock::from(client)),
+            sdk: Arc::new(aws_config::SdkConfig::builder().build()),
             unknown: Arc::default(),
         }
     }
@@ -77,7 +91,7 @@ impl ControlPlane {
 
     /// The SDK client (the live catalog lists models and profiles with it).
     pub fn client(&self) -> &Client {
-        &self.client
+        self.client.get_or_init(|| Client::new(&self.sdk))
     }
 
     /// GetInferenceProfile for an application profile's ARN: `None` when it does not exist
@@ -102,7 +116,7 @@ impl ControlPlane {
         arn: &str,
     ) -> Result<Option<ApplicationProfile>, GatewayError> {
         let out = match self
-            .client
+            .client()
             .get_inference_profile()
             .inference_profile_identifier(arn)
             .send()
@@ -142,7 +156,7 @@ impl ControlPlane {
                 .unwrap_or_else(|| e.to_string())
         };
         let models = self
-            .client
+            .client()
             .list_foundation_models()
             .send()
             .await
@@ -151,7 +165,7 @@ impl ControlPlane {
         let mut next: Option<String> = None;
         loop {
             let page = self
-                .client
+                .client()
                 .list_inference_profiles()
                 .type_equals(aws_sdk_bedrock::types::InferenceProfileType::SystemDefined)
                 .max_results(1000)
@@ -264,5 +278,23 @@ mod tests {
         assert!(profile_from_models(ARN, &["arn:aws:bedrock:us-east-1::custom-model/x"]).is_none());
         let other = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0";
         assert!(profile_from_models(ARN, &[&fm("us-east-1"), other]).is_none());
+    }
+
+    /// The cold start builds no control-plane client (nor its connector); the first use builds
+    /// one, and every clone (the gateway's, the live catalog's) uses that one.
+    #[test]
+    fn the_client_is_built_at_first_use_and_shared_by_clones() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(crate::sdk_http::https_client())
+            .build();
+        let config = crate::test_util::config_from(&[("GATEWAY_AUTH", "none")]).unwrap();
+        let control = ControlPlane::from_sdk_config(&sdk, &config);
+        let other = control.clone();
+        assert!(control.client.get().is_none());
+        let built = control.client().config().region().map(|r| r.to_string());
+        assert_eq!(built.as_deref(), Some(config.region.as_str()));
+        assert!(other.client.get().is_some());
+        assert!(std::ptr::eq(control.client(), other.client()));
     }
 }
