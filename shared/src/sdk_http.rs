@@ -10,6 +10,7 @@
 
 use aws_config::SdkConfig;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::environment::EnvironmentVariableRegionProvider;
 use aws_sdk_bedrockruntime::config::SharedAsyncSleep;
 use aws_sdk_bedrockruntime::config::SharedHttpClient;
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -68,17 +69,28 @@ pub fn rustls_config() -> Option<rustls::ClientConfig> {
 /// it directly. The default chain would pick the same credentials (the environment comes first
 /// in it), but building it builds every later provider too, among them the web-identity
 /// provider's STS client: about 0.25 ms of CPU at each cold start for a client never called.
+/// The region likewise: where the environment names one (`AWS_REGION` is always set on
+/// Lambda), it is read from there, the default chain's first answer, without building the
+/// chain's profile and instance-metadata providers (an IMDS client) after it.
 pub async fn load_sdk_config() -> SdkConfig {
-    let loader =
+    let env = |k: &str| std::env::var(k).ok();
+    let mut loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client());
-    if env_has_access_key(|k| std::env::var(k).ok()) {
-        loader
-            .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-            .load()
-            .await
-    } else {
-        loader.load().await
+    if env_has_access_key(env) {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
+    if env_has_region(env) {
+        loader = loader.region(EnvironmentVariableRegionProvider::new());
+    }
+    loader.load().await
+}
+
+/// Whether the environment region provider would answer (`AWS_REGION`, else
+/// `AWS_DEFAULT_REGION`, not empty).
+fn env_has_region(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .any(|k| var(k).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// Whether the environment provider would answer: both key variables set and not empty.
@@ -118,5 +130,14 @@ mod tests {
             "AWS_WEB_IDENTITY_TOKEN_FILE",
             "/run/t"
         )])));
+    }
+
+    #[test]
+    fn the_environment_names_the_region_with_either_variable() {
+        assert!(env_has_region(env(&[("AWS_REGION", "eu-west-1")])));
+        assert!(env_has_region(env(&[("AWS_DEFAULT_REGION", "eu-west-1")])));
+        assert!(!env_has_region(env(&[("AWS_REGION", " ")])));
+        // A profile or instance metadata: the default chain as before.
+        assert!(!env_has_region(env(&[("AWS_PROFILE", "dev")])));
     }
 }
