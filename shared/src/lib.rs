@@ -23,6 +23,7 @@
 //! - [`live_catalog`]: the shipped catalog merged with the control plane's model list.
 //! - [`models_view`]: the catalog as a deployment exposes it.
 //! - [`body`]: the request-body rules every JSON route applies.
+//! - [`clock`]: the wall clock as Unix seconds and milliseconds.
 //!
 //! The call pipeline, the stores, jobs and the HTTP edge are `inference-core`, which depends on
 //! this crate (never the other way).
@@ -33,6 +34,7 @@ pub mod call;
 pub mod catalog;
 pub mod catalog_origin;
 pub mod catalog_tiers;
+pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod cost;

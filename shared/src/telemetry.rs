@@ -7,7 +7,7 @@
 //! deployment sets `GATEWAY_LOG_CONTENT=true`.
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -229,10 +229,7 @@ impl CallMetrics {
         if !config.metrics_enabled {
             return;
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+        let now = u128::from(crate::clock::unix_millis());
         let mut line = self.to_emf(&config.metrics_namespace, now).to_string();
         line.push('\n');
         let mut out = std::io::stdout().lock();

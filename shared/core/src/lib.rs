@@ -17,9 +17,9 @@
 //!   responses, request IDs.
 
 pub use gateway_model::{
-    batch_offer, body, call, catalog, config, convert, cost, error, estimate, family, filter,
-    guard, ids, live_catalog, models_view, native, policy, prompt_cache, resilience, resolve,
-    routing, sdk_http, sources, telemetry, tier,
+    batch_offer, body, call, catalog, clock, config, convert, cost, error, estimate, family,
+    filter, guard, ids, live_catalog, models_view, native, policy, prompt_cache, resilience,
+    resolve, routing, sdk_http, sources, telemetry, tier,
 };
 
 pub mod auth;

@@ -370,10 +370,7 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    i64::try_from(inference_core::clock::unix_millis()).unwrap_or(i64::MAX)
 }
 
 impl JobRecord {

@@ -94,8 +94,4 @@ pub(crate) fn opt<'a>(o: &'a serde_json::Map<String, Value>, k: &str) -> Option<
 }
 
 /// Seconds since the Unix epoch (OpenAI's `created`).
-pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(crate) use inference_core::clock::unix_seconds as now_secs;

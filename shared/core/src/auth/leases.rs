@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::{BoxFuture, Caller, KeyId};
 use crate::error::GatewayError;
@@ -108,19 +108,11 @@ impl Drop for StreamLease {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn epoch_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// When a lease taken now expires: at the invocation's deadline (Lambda's longest timeout
 /// when unknown) plus a margin.
 fn lease_expiry(deadline: Option<Instant>) -> u64 {
     let left = deadline.map_or(NO_DEADLINE, |d| d.saturating_duration_since(Instant::now()));
-    epoch_seconds() + (left + LEASE_MARGIN).as_secs()
+    crate::clock::unix_seconds() + (left + LEASE_MARGIN).as_secs()
 }
 
 /// Admission of a stream for the request's caller: a lease on one of its key's
@@ -149,7 +141,7 @@ mod tests {
 
     #[test]
     fn a_lease_expires_after_the_deadline_with_a_margin() {
-        let now = epoch_seconds();
+        let now = crate::clock::unix_seconds();
         let in_a_minute = Instant::now() + Duration::from_secs(60);
         let e = lease_expiry(Some(in_a_minute));
         assert!((now + 89..=now + 91).contains(&e), "{e} vs {now}");

@@ -37,7 +37,7 @@ pub(crate) use gate::{
     settle_stashed_later, stash_usage,
 };
 pub(crate) use leases::lease_stream;
-pub use leases::{LeaseId, MAX_STREAMS_LIMIT, StreamLease, StreamLeases, epoch_seconds};
+pub use leases::{LeaseId, MAX_STREAMS_LIMIT, StreamLease, StreamLeases};
 pub use settings::{AuthMode, AuthSettings, KeyHeaders};
 #[cfg(feature = "web")]
 pub use web::{authenticate, key_from_headers};

@@ -17,7 +17,6 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -161,14 +160,6 @@ impl CachedAnswer {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 /// A boxed future: [`SharedTier`] is used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -252,7 +243,7 @@ impl ResponseCache {
     /// A fresh answer for `key`: memory first, then the shared tier (which refills memory).
     /// A failing shared tier is a miss (logged), never an error for the caller.
     pub async fn get(&self, key: &CacheKey) -> Option<(Arc<CachedAnswer>, Tier)> {
-        let now = now_ms();
+        let now = crate::clock::unix_millis();
         if let Some(m) = &self.memory
             && let Some(a) = m.lock().ok()?.get(key, now)
         {

@@ -92,7 +92,7 @@ impl CacheProbe {
             (CacheStatus::Hit(tier), Some(a)) => {
                 o.tier = Some(tier.as_str());
                 o.saved_usd = Some(Usd(a.cost_usd));
-                o.age_ms = Some(super::now_ms().saturating_sub(a.created_at_ms));
+                o.age_ms = Some(crate::clock::unix_millis().saturating_sub(a.created_at_ms));
             }
             (CacheStatus::Miss | CacheStatus::Refresh, _) => o.stored = Some(self.stored),
             _ => {}
@@ -159,7 +159,7 @@ impl CacheProbe {
         else {
             return;
         };
-        let now = super::now_ms();
+        let now = crate::clock::unix_millis();
         let answer = CachedAnswer {
             kind,
             model: p.resolved.model.id.to_string(),

@@ -18,7 +18,7 @@ fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 }
 
 fn answer(expires_in_ms: u64) -> CachedAnswer {
-    let now = now_ms();
+    let now = crate::clock::unix_millis();
     CachedAnswer {
         kind: AnswerKind::Converse,
         model: "m".into(),
@@ -94,7 +94,7 @@ fn canonical_form_ignores_key_order_but_not_values() {
 #[test]
 fn lru_evicts_the_least_recently_used_and_drops_expired() {
     let mut lru = memory::Lru::new(2);
-    let now = now_ms();
+    let now = crate::clock::unix_millis();
     lru.put(key(1), Arc::new(answer(60_000)));
     lru.put(key(2), Arc::new(answer(60_000)));
     assert!(lru.get(&key(1), now).is_some()); // 1 is now the most recent

@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Item, get_u64, store_error};
 use crate::dynamo::{is_condition_failure, n, s};
-use inference_core::auth::epoch_seconds;
 use inference_core::auth::{BoxFuture, KeyId, LeaseId, StreamLeases};
+use inference_core::clock::unix_seconds;
 use inference_core::error::GatewayError;
 
 /// The sort key of a key's lease item.
@@ -123,7 +123,7 @@ impl DynamoLeases {
     ) -> Result<(), GatewayError> {
         for attempt in 0..ATTEMPTS {
             let held = self.read(key).await?;
-            let now = epoch_seconds();
+            let now = unix_seconds();
             let mut live: HashMap<String, u64> =
                 held.leases.into_iter().filter(|(_, e)| *e > now).collect();
             if live.len() >= limit as usize {
