@@ -20,30 +20,15 @@ use serde_json::Value;
 use super::async_invoke;
 use super::record::{JobKind, JobRecord};
 use super::submit::Submission;
-use inference_core::auth::{Actual, Body, Caller, KeyId};
-use inference_core::catalog::{Capability, ModelEntry};
+use inference_core::auth::{
+    Actual, AdmissionRequest, Body, Caller, KeyId, check_allowed, reservation,
+};
+use inference_core::catalog::Capability;
 use inference_core::context::CallContext;
 use inference_core::convert::ConverseParts;
 use inference_core::cost::Usage;
-use inference_core::error::{ErrorKind, GatewayError};
+use inference_core::error::GatewayError;
 use inference_core::pipeline::Gateway;
-
-fn not_allowed(caller: &Caller, model: &ModelEntry) -> GatewayError {
-    GatewayError::new(
-        ErrorKind::ModelNotAllowed,
-        format!(
-            "model {} is not allowed for API key {} (ask its administrator to add it)",
-            model.id,
-            caller.key_id()
-        ),
-    )
-}
-
-/// What a job is expected to cost: tokens it reserves per minute and USD.
-struct Estimate {
-    tokens: u64,
-    usd: Decimal,
-}
 
 /// The job's model, checked against the caller's key, and its estimate (as admission computes
 /// it for a synchronous call: padded input estimate + `maxTokens`; a video: its seconds priced).
@@ -52,7 +37,7 @@ fn estimate(
     caller: &Caller,
     kind: JobKind,
     request: &Value,
-) -> Result<Estimate, GatewayError> {
+) -> Result<AdmissionRequest, GatewayError> {
     match kind {
         JobKind::Converse => {
             let name = gw.requested_model(request)?;
@@ -64,42 +49,26 @@ fn estimate(
                 caller.record.limits.default_tier,
             )?;
             let resolved = &prepared.resolved;
-            if !caller.allows(&resolved.model) {
-                return Err(not_allowed(caller, &resolved.model));
-            }
+            check_allowed(caller, &resolved.model)?;
             let input = inference_core::auth::input_estimate(resolved, Body::Converse(request));
             let output = u64::from(prepared.max_tokens.value);
-            let usd = inference_core::cost::estimate_tier(
-                &gw.catalog(),
-                &resolved.model,
-                resolved.pricing,
-                resolved.tier,
-                input,
-                output,
-            )
-            .total();
-            Ok(Estimate {
-                tokens: input + output,
-                usd,
-            })
+            Ok(reservation(&gw.catalog(), resolved, input, output))
         }
         JobKind::AsyncInvoke => {
             let model = request["model"].as_str().unwrap_or_default();
             let resolved = gw.resolve_allowed(model, Capability::AsyncInvoke)?;
-            if !caller.allows(&resolved.model) {
-                return Err(not_allowed(caller, &resolved.model));
-            }
+            check_allowed(caller, &resolved.model)?;
             let usd = async_invoke::output_cost(gw, request)
                 .map(|c| c.total())
                 .unwrap_or_default();
             // Bedrock bills video by the second, not by tokens: nothing per minute.
-            Ok(Estimate { tokens: 0, usd })
+            Ok(AdmissionRequest { tokens: 0, usd })
         }
     }
 }
 
 /// Checks the estimate against the key's limits without reserving anything.
-async fn check(caller: &Caller, est: &Estimate) -> Result<(), GatewayError> {
+async fn check(caller: &Caller, est: &AdmissionRequest) -> Result<(), GatewayError> {
     if let Some(tpm) = caller.limits().tokens_per_minute
         && est.tokens > tpm
     {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Actual, AdmissionRequest, Caller};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ModelEntry};
 use crate::cost::{Cost, Usage};
 use crate::error::{ErrorKind, GatewayError};
 use crate::estimate::{Family, estimate_native, estimate_request};
@@ -26,6 +26,45 @@ pub enum Body<'a> {
 /// Local input estimates can be a little low; admission pads them by this many percent so a
 /// budget is not overspent by the estimate's error.
 const INPUT_PAD_PERCENT: u64 = 10;
+
+/// 400 `model_not_allowed` unless `caller`'s key may call `model` (a synchronous call's
+/// admission and a job's submission say it the same way).
+pub fn check_allowed(caller: &Caller, model: &ModelEntry) -> Result<(), GatewayError> {
+    if caller.allows(model) {
+        return Ok(());
+    }
+    Err(GatewayError::new(
+        ErrorKind::ModelNotAllowed,
+        format!(
+            "model {} is not allowed for API key {} (ask its administrator to add it)",
+            model.id,
+            caller.key_id()
+        ),
+    ))
+}
+
+/// What a call to `resolved` reserves: its input estimate plus `max_output` tokens, priced at
+/// the call's tier (admission reserves it; a job's submission checks it against the budgets).
+pub fn reservation(
+    catalog: &Catalog,
+    resolved: &Resolved,
+    input: u64,
+    max_output: u64,
+) -> AdmissionRequest {
+    let usd = crate::cost::estimate_tier(
+        catalog,
+        &resolved.model,
+        resolved.pricing,
+        resolved.tier,
+        input,
+        max_output,
+    )
+    .total();
+    AdmissionRequest {
+        tokens: input + max_output,
+        usd,
+    }
+}
 
 /// Input tokens admission reserves for `body` on `resolved`'s model: the padded estimate, plus
 /// an upper bound for each part the estimator cannot count (a document, a video, an S3 object:
@@ -89,16 +128,7 @@ pub(crate) async fn admit(
     let Some(caller) = caller else {
         return Ok(());
     };
-    if !caller.allows(&resolved.model) {
-        return Err(GatewayError::new(
-            ErrorKind::ModelNotAllowed,
-            format!(
-                "model {} is not allowed for API key {} (ask its administrator to add it)",
-                resolved.model.id,
-                caller.key_id()
-            ),
-        ));
-    }
+    check_allowed(caller, &resolved.model)?;
     {
         let mut state = caller.lock();
         if state.admitted {
@@ -114,20 +144,7 @@ pub(crate) async fn admit(
     if !caller.limits().meters_calls() {
         return Ok(());
     }
-    let output = u64::from(max_tokens.unwrap_or(0));
-    let usd = crate::cost::estimate_tier(
-        catalog,
-        &resolved.model,
-        resolved.pricing,
-        resolved.tier,
-        input,
-        output,
-    )
-    .total();
-    let request = AdmissionRequest {
-        tokens: input + output,
-        usd,
-    };
+    let request = reservation(catalog, resolved, input, u64::from(max_tokens.unwrap_or(0)));
     match meter.admit(caller, &request).await {
         Ok(r) => {
             caller.lock().reservation = Some(r);

@@ -31,7 +31,7 @@ use crate::error::GatewayError;
 use crate::policy::ModelPattern;
 
 /// A job's estimate at submission is the one admission computes (`gateway-jobs`: `charge`).
-pub use gate::{Body, input_estimate};
+pub use gate::{Body, check_allowed, input_estimate, reservation};
 pub(crate) use gate::{
     admit, admit_side_call, note_output, settle, settle_side_call, settle_stashed,
     settle_stashed_later, stash_usage,

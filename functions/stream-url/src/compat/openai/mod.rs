@@ -26,7 +26,7 @@ pub use stream::OpenAiStream;
 pub use translate::{ChatRequest, translate};
 
 use super::error::{CResult, Provider};
-use super::{json_response, read_json};
+use super::{json_response, model_entry, read_json};
 use crate::pump;
 
 /// Thinking budgets (tokens) for `reasoning_effort` on models with Claude-style thinking.
@@ -57,11 +57,7 @@ async fn run(
     started: Instant,
 ) -> CResult<Response> {
     let body = body?;
-    let entry = gw
-        .requested_model(&body)
-        .ok()
-        .and_then(|name| gw.resolve_allowed(&name, Capability::Converse).ok())
-        .map(|r| r.model);
+    let entry = model_entry(gw, &body, Capability::Converse);
     let chat = translate(&body, entry.as_ref())?;
     if chat.stream {
         let call = gw.converse_stream(chat.converse, ctx).await?;

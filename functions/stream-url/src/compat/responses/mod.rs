@@ -26,7 +26,7 @@ pub use stream::ResponsesStream;
 
 use super::error::{CResult, Provider};
 use super::openai::{ChatRequest, translate as chat_translate};
-use super::{json_response, read_json};
+use super::{json_response, model_entry, read_json};
 use crate::pump;
 
 /// A checked Responses request: the Converse call and what the answer needs.
@@ -47,14 +47,6 @@ pub fn translate(body: &Value, model: Option<&ModelEntry>) -> CResult<Translated
         chat,
         dropped: mapped.dropped,
     })
-}
-
-/// The catalog entry of the requested model, when it resolves (for capability checks).
-fn model_entry(gw: &Gateway, body: &Value, capability: Capability) -> Option<ModelEntry> {
-    gw.requested_model(body)
-        .ok()
-        .and_then(|name| gw.resolve_allowed(&name, capability).ok())
-        .map(|r| r.model)
 }
 
 /// `POST /v1/responses`.
