@@ -137,7 +137,7 @@ mod tests {
         assert!(env_has_region(env(&[("AWS_REGION", "eu-west-1")])));
         assert!(env_has_region(env(&[("AWS_DEFAULT_REGION", "eu-west-1")])));
         assert!(!env_has_region(env(&[("AWS_REGION", " ")])));
-        // A profile or instance metadata: the default chain as before.
-        assert!(!env_has_region(env(&[("AWS_PROFILE", "dev")])));
+        // No region variable (a profile or instance metadata): the default chain as before.
+        assert!(!env_has_region(env(&[("AWS_ACCESS_KEY_ID", "AKID")])));
     }
 }
