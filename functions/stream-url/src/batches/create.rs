@@ -20,7 +20,8 @@ use super::input::{self, BatchInput, BatchLine, CHAT_ENDPOINT, line_error};
 use super::objects::{BatchMeta, Counts, IdKind, Member, ObjectId};
 use super::{Api, BatchesApi, configured};
 use crate::compat::error::{CResult, Provider, refuse};
-use crate::compat::{json_response, now_secs, read_json};
+use crate::compat::{json_response, read_json};
+use inference_core::clock::unix_seconds;
 
 /// The one completion window (OpenAI's), which is also each line's job deadline.
 pub const WINDOW: &str = "24h";
@@ -139,7 +140,7 @@ async fn start(
         .buffered(CONCURRENCY)
         .try_collect::<Vec<_>>()
         .await?;
-    let now = now_secs();
+    let now = unix_seconds();
     let meta = BatchMeta {
         id,
         input_file_id: file.id,

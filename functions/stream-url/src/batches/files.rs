@@ -13,7 +13,8 @@ use inference_core::web::Ctx;
 use super::objects::{FileMeta, IdKind, ObjectId, Objects};
 use super::{Api, configured, input, multipart};
 use crate::compat::error::{CResult, Provider, refuse};
-use crate::compat::{json_response, now_secs};
+use crate::compat::json_response;
+use inference_core::clock::unix_seconds;
 
 /// `POST /v1/files`.
 pub async fn create(
@@ -66,7 +67,7 @@ async fn upload(
     let meta = FileMeta {
         id: ObjectId::random(IdKind::File),
         bytes: file.data.len() as u64,
-        created_at: now_secs(),
+        created_at: unix_seconds(),
         filename: file.filename.unwrap_or_else(|| "batch.jsonl".into()),
         purpose: "batch".into(),
     };

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 
 use super::objects::{BatchMeta, Counts, FileMeta, IdKind, Member, ObjectId, Objects};
 use super::{Api, BatchesApi, configured};
+use crate::compat::json_response;
 use crate::compat::openai::to_openai;
-use crate::compat::{json_response, now_secs};
+use inference_core::clock::unix_seconds;
 
 /// Job records read at once.
 const CONCURRENCY: usize = 16;
@@ -81,7 +82,7 @@ pub async fn refresh(
         failed: status(JobStatus::Failed),
     };
     let unfinished = meta.counts.total - meta.counts.completed - meta.counts.failed;
-    let expired = now_secs() >= meta.expires_at;
+    let expired = unix_seconds() >= meta.expires_at;
     if unfinished > 0 && !expired {
         return Ok(meta);
     }
@@ -119,7 +120,7 @@ async fn finish(
     meta.output_file_id = write(objects, meta, "output", &out).await?;
     meta.error_file_id = write(objects, meta, "errors", &errors).await?;
     meta.status = if expired { "expired" } else { "completed" }.into();
-    meta.finished_at = Some(now_secs());
+    meta.finished_at = Some(unix_seconds());
     Ok(())
 }
 
@@ -201,7 +202,7 @@ async fn write(
     let file = FileMeta {
         id: ObjectId::derived(IdKind::File, &format!("{}-{which}", meta.id.suffix())),
         bytes: content.len() as u64,
-        created_at: now_secs(),
+        created_at: unix_seconds(),
         filename: format!("{}_{which}.jsonl", meta.id.as_str()),
         purpose: "batch_output".into(),
     };

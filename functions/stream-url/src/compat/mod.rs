@@ -106,6 +106,3 @@ pub(crate) fn model_entry(
         .and_then(|name| gw.resolve_allowed(&name, capability).ok())
         .map(|r| r.model)
 }
-
-/// Seconds since the Unix epoch (OpenAI's `created`).
-pub(crate) use inference_core::clock::unix_seconds as now_secs;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::compat::now_secs;
+use inference_core::clock::unix_seconds;
 
 /// Converse stop reason -> OpenAI `finish_reason`.
 pub fn finish_reason(stop: &str, json_mode: bool) -> &'static str {
@@ -75,7 +75,7 @@ pub fn to_openai(out: &Value, json_tool: Option<&str>, request_id: &str) -> Valu
     let mut v = json!({
         "id": format!("chatcmpl-{request_id}"),
         "object": "chat.completion",
-        "created": now_secs(),
+        "created": unix_seconds(),
         "model": out.get("model").cloned().unwrap_or(Value::Null),
         "choices": [{
             "index": 0,

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::response::{finish_reason, usage};
 use crate::compat::error::{CompatError, Provider};
-use crate::compat::now_secs;
 use crate::pump::{self, Event, Format};
+use inference_core::clock::unix_seconds;
 
 /// ConverseStream events -> `chat.completion.chunk` frames (`data: {...}`), then the finish
 /// chunk, the usage chunk (with `stream_options.include_usage`) and `data: [DONE]`.
@@ -35,7 +35,7 @@ impl OpenAiStream {
     pub fn new(request_id: &str, model: String, include_usage: bool, json_mode: bool) -> Self {
         OpenAiStream {
             id: format!("chatcmpl-{request_id}"),
-            created: now_secs(),
+            created: unix_seconds(),
             model,
             include_usage,
             json_mode,

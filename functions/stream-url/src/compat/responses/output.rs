@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::compat::now_secs;
+use inference_core::clock::unix_seconds;
 
 /// The request's settings echoed in every `response` object (as OpenAI does), plus its ids.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ impl Shell {
         Shell {
             id: format!("resp_{request_id}"),
             request_id: request_id.to_owned(),
-            created_at: now_secs(),
+            created_at: unix_seconds(),
             echo,
             json_tool,
         }
