@@ -219,3 +219,56 @@ async fn bad_path_encoding_is_a_json_400() {
         );
     }
 }
+
+/// Every route resolves the requested model once per call: the compat routes hand the
+/// resolution they translate with to the pipeline (`CallBody`, `Known`), and the pipeline's own
+/// steps (the filter's family, the cache key, the first candidate's admission) reuse it. With
+/// the response cache and the local filter on, the paths that used to look the name up again.
+#[tokio::test]
+async fn each_call_resolves_its_model_once() {
+    let emu = Emulator::start(&[]);
+    let gw = gateway_with(
+        &emu.url,
+        &[
+            ("GATEWAY_CACHE", "on"),
+            ("GATEWAY_PII_POLICY", "email=mask"),
+        ],
+    );
+    let chat = json!({"model": "haiku", "messages": [{"role": "user", "content": "Hello"}]});
+    let streamed = |mut b: Value| {
+        b["stream"] = json!(true);
+        b
+    };
+    let responses = json!({"model": "haiku", "input": "Hello"});
+    let messages = json!({"model": "haiku", "max_tokens": 100,
+                          "messages": [{"role": "user", "content": "Hello"}]});
+    let native = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                        "messages": [{"role": "user", "content": "Hello"}]});
+    let converse = json!({"model": "haiku",
+                          "messages": [{"role": "user", "content": [{"text": "Hello"}]}]});
+    let calls = [
+        ("/v1/chat/completions", chat.clone()),
+        ("/v1/chat/completions", streamed(chat)),
+        ("/v1/responses", responses.clone()),
+        ("/v1/responses", streamed(responses)),
+        ("/v1/messages", messages.clone()),
+        ("/v1/messages", streamed(messages)),
+        (
+            "/v1/messages/count_tokens",
+            json!({"model": "haiku", "messages": [{"role": "user", "content": "Hello"}]}),
+        ),
+        (
+            "/v1/embeddings",
+            json!({"model": "titan-embed", "input": ["a", "b c"]}),
+        ),
+        ("/converse", converse),
+        ("/invoke/haiku", native),
+    ];
+    for (path, body) in calls {
+        let before = gw.resolutions();
+        let resp = call(&gw, "POST", path, Some(body)).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        let _ = text(resp).await;
+        assert_eq!(gw.resolutions() - before, 1, "{path}");
+    }
+}

@@ -43,7 +43,8 @@ pub use gateway_model::{
     Reply,
 };
 pub use pipeline::{
-    CHUNK_EVENT, ConverseStreamCall, CountInput, Gateway, InvokeStreamCall, NativeReply,
+    CHUNK_EVENT, CallBody, ConverseStreamCall, CountInput, Gateway, InvokeStreamCall, Known,
+    NativeReply, Requested,
 };
 
 #[cfg(test)]

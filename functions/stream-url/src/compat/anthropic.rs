@@ -14,7 +14,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
 use inference_core::catalog::Capability;
-use inference_core::{CallContext, Gateway, GatewayError};
+use inference_core::{CallBody, CallContext, Gateway, GatewayError, Known};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
@@ -310,21 +310,23 @@ pub fn count_body(body: &Value, headers: &HeaderMap) -> CResult<MessagesRequest>
 }
 
 /// Checks that the requested model is a Claude model this deployment allows (after splitting
-/// off a beta suffix), then fits the request to it (`anthropic_fit`).
-fn check_claude(gw: &Gateway, req: &mut MessagesRequest, capability: Capability) -> CResult<()> {
+/// off a beta suffix), then fits the request to it (`anthropic_fit`). The resolution is the
+/// call's: it is handed to the pipeline, not made again.
+fn check_claude(gw: &Gateway, req: &mut MessagesRequest, capability: Capability) -> CResult<Known> {
     anthropic_fit::split_model_suffix(&gw.catalog(), req);
-    let resolved = gw.resolve_allowed(&req.model, capability)?;
-    if resolved.model.family != "claude" {
+    let known = gw.resolve_known(&req.model, capability)?;
+    let model = known.model();
+    if model.family != "claude" {
         return Err(refuse(
             "model",
             format!(
                 "{} is not a Claude model: /v1/messages serves Claude; use /v1/chat/completions for other models",
-                resolved.model.id
+                model.id
             ),
         ));
     }
-    anthropic_fit::fit(req, &resolved.model);
-    Ok(())
+    anthropic_fit::fit(req, model);
+    Ok(known)
 }
 
 /// The handler of `POST /v1/messages`.
@@ -350,15 +352,15 @@ async fn run(
     } else {
         Capability::Converse
     };
-    check_claude(gw, &mut req, capability)?;
+    let known = check_claude(gw, &mut req, capability)?;
     let bytes = Bytes::from(req.native.to_string());
     if req.stream {
-        let call = gw.invoke_stream(&req.model, bytes, ctx).await?;
+        let call = gw.invoke_stream(&known, bytes, ctx).await?;
         let cx = crate::routes::pump_context(gw, ctx, started);
         let resp = pump::open_with(call, AnthropicStream::default(), cx).await?;
         Ok(req.dropped.apply(resp))
     } else {
-        let reply = gw.invoke_native(&req.model, bytes, ctx).await?;
+        let reply = gw.invoke_native(&known, bytes, ctx).await?;
         let mut v: Value = serde_json::from_slice(&reply.body)
             .map_err(|_| GatewayError::internal("the model's answer is not JSON"))?;
         if let Value::Object(m) = &mut v {
@@ -380,9 +382,10 @@ pub async fn count_tokens(State(gw): State<Gateway>, req: Request) -> Response {
     let (ctx, headers, body) = read_json(&gw, req).await;
     let result = async {
         let mut req = count_body(&body?, &headers)?;
-        check_claude(&gw, &mut req, Capability::CountTokens)?;
+        let known = check_claude(&gw, &mut req, Capability::CountTokens)?;
+        let body = json!({"model": req.model, "body": req.native});
         let counted = gw
-            .count_tokens(json!({"model": req.model, "body": req.native}), &ctx)
+            .count_tokens(CallBody::new(body, Some(known)), &ctx)
             .await?;
         let n = counted
             .get("inputTokens")

@@ -218,7 +218,8 @@ async fn run(gw: &Gateway, ctx: &CallContext, body: CResult<Value>) -> CResult<R
         Some(Value::String(s)) => s.clone(),
         _ => return Err(refuse("model", "required: an embedding model")),
     };
-    let resolved = gw.resolve_allowed(&name, Capability::Embeddings)?;
+    let known = gw.resolve_known(&name, Capability::Embeddings)?;
+    let resolved = known.resolved();
     let kind = kind_of(&resolved.model).ok_or_else(|| {
         refuse(
             "model",
@@ -234,7 +235,7 @@ async fn run(gw: &Gateway, ctx: &CallContext, body: CResult<Value>) -> CResult<R
     let mut model_id = resolved.target.id();
     for (native, n) in &req.bodies {
         let reply = gw
-            .invoke_native(&name, Bytes::from(native.to_string()), ctx)
+            .invoke_native(&known, Bytes::from(native.to_string()), ctx)
             .await?;
         model_id = reply.model.invoked.clone();
         let answer: Value = serde_json::from_slice(&reply.body)

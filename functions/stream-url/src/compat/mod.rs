@@ -93,16 +93,16 @@ pub(crate) fn opt<'a>(o: &'a serde_json::Map<String, Value>, k: &str) -> Option<
     o.get(k).filter(|v| !v.is_null())
 }
 
-/// The catalog entry of the requested model, when it resolves: what the OpenAI translations
-/// check a request's features against. A name that does not resolve is `None` here and is
-/// refused with its own error when the call resolves it.
-pub(crate) fn model_entry(
+/// The requested model, resolved, when it resolves: its catalog entry is what the OpenAI
+/// translations check a request's features against, and the call reuses the resolution
+/// (`CallBody`). A name that does not resolve is `None` here and is refused with its own error
+/// when the call resolves it.
+pub(crate) fn requested_model(
     gw: &Gateway,
     body: &Value,
     capability: inference_core::catalog::Capability,
-) -> Option<inference_core::catalog::ModelEntry> {
+) -> Option<inference_core::Known> {
     gw.requested_model(body)
         .ok()
-        .and_then(|name| gw.resolve_allowed(&name, capability).ok())
-        .map(|r| r.model)
+        .and_then(|name| gw.resolve_known(&name, capability).ok())
 }

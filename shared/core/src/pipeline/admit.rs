@@ -64,7 +64,25 @@ impl Gateway {
         name: &str,
         capability: Capability,
     ) -> Result<Resolved, GatewayError> {
-        let resolved = resolve(&self.catalog(), &self.config, name)?;
+        let resolved = self.resolve_name(name)?;
+        self.check_resolved(&resolved, capability)?;
+        Ok(resolved)
+    }
+
+    /// `name` looked up in the catalog (no allowlist or capability check). Every lookup of a
+    /// call's model goes through here, and is counted: [`Gateway::resolutions`].
+    pub(crate) fn resolve_name(&self, name: &str) -> Result<Resolved, GatewayError> {
+        self.resolutions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        resolve(&self.catalog(), &self.config, name)
+    }
+
+    /// The allowlist and `capability` for a resolved model.
+    pub(crate) fn check_resolved(
+        &self,
+        resolved: &Resolved,
+        capability: Capability,
+    ) -> Result<(), GatewayError> {
         self.policy
             .check_allowed(&resolved.model, Some(&resolved.target))?;
         if !resolved.model.supports(capability) {
@@ -79,7 +97,7 @@ impl Gateway {
                 }
             )));
         }
-        Ok(resolved)
+        Ok(())
     }
 
     /// Resolution, policy and guardrail for one candidate model of a Converse body.
@@ -92,8 +110,22 @@ impl Gateway {
         capability: Capability,
         default_tier: Option<Tier>,
     ) -> Result<Prepared, GatewayError> {
+        self.prepare_with(name, None, parts, capability, default_tier)
+    }
+
+    /// [`Gateway::prepare`] with the route's resolution of the requested model (`known`),
+    /// reused when `name` is that model.
+    pub(crate) fn prepare_with(
+        &self,
+        name: &str,
+        known: Option<&Resolved>,
+        parts: &ConverseParts,
+        capability: Capability,
+        default_tier: Option<Tier>,
+    ) -> Result<Prepared, GatewayError> {
         let requested = parts.tier()?;
-        let resolved = self.resolve_allowed(name, capability)?;
+        let resolved = self.resolve_or_reuse(name, known)?;
+        self.check_resolved(&resolved, capability)?;
         let tier = match default_tier {
             Some(t) if !parts.names_a_tier() && resolved.model.offers(t) => t,
             _ => requested,
@@ -129,14 +161,14 @@ impl Gateway {
         capability: Capability,
         body: &Value,
         ctx: &CallContext,
-        already: Option<&Prepared>,
+        (already, known): (Option<&Prepared>, Option<&Resolved>),
     ) -> Result<Prepared, Refused> {
         let mut prepared = match already {
             Some(p) => p.clone(),
             None => {
                 // A fallback may be an application profile's ARN the catalog has not learnt.
                 self.learn_model(name).await?;
-                self.prepare(name, parts, capability, ctx.default_tier())?
+                self.prepare_with(name, known, parts, capability, ctx.default_tier())?
             }
         };
         prepared.resolved = self.bind_to_key_profile(ctx, prepared.resolved).await?;
@@ -153,17 +185,17 @@ impl Gateway {
     /// Resolution, allowlist and the family's `maxTokens` field for one candidate of a native
     /// body. A stream needs the streaming capability; a plain call refuses video models (they
     /// run only as async jobs). Native bodies are family-specific: a fallback (candidate `i` > 0)
-    /// of another family than the requested model's (`first_family`) is skipped.
+    /// of another family than the requested model's (`first`, its resolution) is skipped.
     pub(crate) async fn admit_native(
         &self,
         (i, name): (usize, &str),
         json: &Value,
         streaming: bool,
-        first_family: Option<&str>,
-        ctx: &CallContext,
+        (first, ctx): (Option<&Resolved>, &CallContext),
     ) -> Result<NativePrepared, Refused> {
         self.learn_model(name).await?;
-        let mut prepared = self.prepare_native(name, json, streaming)?;
+        let mut prepared = self.prepare_native(name, first, json, streaming)?;
+        let first_family = first.map(|r| r.model.family.as_str());
         prepared.resolved = self.bind_to_key_profile(ctx, prepared.resolved).await?;
         if i > 0 && first_family != Some(prepared.resolved.model.family.as_str()) {
             return Err(Refused::Skip(FallbackStep {
@@ -182,16 +214,20 @@ impl Gateway {
         Ok(prepared)
     }
 
+    /// `first`: the requested model's resolution (made when the body was screened), reused
+    /// when `name` is that model.
     fn prepare_native(
         &self,
         name: &str,
+        first: Option<&Resolved>,
         json: &Value,
         streaming: bool,
     ) -> Result<NativePrepared, GatewayError> {
+        let resolved = self.resolve_or_reuse(name, first)?;
         let resolved = if streaming {
-            self.resolve_allowed(name, Capability::Streaming)?
+            self.check_resolved(&resolved, Capability::Streaming)?;
+            resolved
         } else {
-            let resolved = resolve(&self.catalog(), &self.config, name)?;
             self.policy
                 .check_allowed(&resolved.model, Some(&resolved.target))?;
             if resolved.model.mode == Mode::VideoGeneration {
@@ -386,9 +422,27 @@ impl Gateway {
         ctx: &CallContext,
         operation: &str,
     ) -> Result<Option<Intervention>, GatewayError> {
+        self.screen_converse_input_with(body, ctx, operation, None)
+    }
+
+    /// [`Gateway::screen_converse_input`] with the route's resolution of the requested model,
+    /// which names the model in a blocked input's metrics record without a second lookup.
+    pub(crate) fn screen_converse_input_with(
+        &self,
+        body: &mut Value,
+        ctx: &CallContext,
+        operation: &str,
+        known: Option<&Resolved>,
+    ) -> Result<Option<Intervention>, GatewayError> {
         self.check_sources(body)?;
-        let model = self.metrics_model(body.get("model").and_then(Value::as_str));
-        self.screen_input(ctx, operation, &model, body, guard::converse_input)
+        let name = body.get("model").and_then(Value::as_str).map(str::to_owned);
+        let model = || match known {
+            Some(r) if name.as_deref().map(str::trim) == Some(r.requested.as_str()) => {
+                r.model.id.to_string()
+            }
+            _ => self.metrics_model(name.as_deref()),
+        };
+        self.screen_input(ctx, operation, model, body, guard::converse_input)
     }
 
     /// Screens a native body's texts (per the family of `first`, the resolved model: fallback
@@ -405,7 +459,8 @@ impl Gateway {
             return Ok(None);
         };
         let family = Family::for_model(&r.model);
-        self.screen_input(ctx, operation, r.model.id.as_str(), body, |v, f| {
+        let model = || r.model.id.to_string();
+        self.screen_input(ctx, operation, model, body, |v, f| {
             guard::native_input(family, v, f)
         })
     }
@@ -422,16 +477,17 @@ impl Gateway {
             .map(str::to_owned)
             .or_else(|| self.config.default_model.clone())
             .unwrap_or_default();
-        resolve(&self.catalog(), &self.config, &name)
+        self.resolve_name(&name)
             .map(|r| r.model.id.to_string())
             .unwrap_or(name)
     }
 
+    /// `model`: the model's ID for the metrics record of a blocked input (looked up only then).
     fn screen_input(
         &self,
         ctx: &CallContext,
         operation: &str,
-        model: &str,
+        model: impl FnOnce() -> String,
         body: &mut Value,
         walk: impl FnOnce(&mut Value, &mut Visit),
     ) -> Result<Option<Intervention>, GatewayError> {
@@ -452,7 +508,7 @@ impl Gateway {
                     ),
                     &ctx.request_id,
                 );
-                let mut m = self.metrics(ctx, operation, model);
+                let mut m = self.metrics(ctx, operation, &model());
                 report.record(&mut m);
                 m.error_type = Some(e.error_type().to_owned());
                 m.emit(&self.config);

@@ -13,18 +13,20 @@ use crate::convert::ConverseParts;
 use crate::convert::request::GuardrailSpec;
 use crate::cost::{Cost, Usage, cost_for};
 use crate::error::GatewayError;
+use crate::resolve::Resolved;
 
 use super::Gateway;
 use super::record::CallRecord;
 
 impl Gateway {
     /// Decides what the cache does for a call and looks it up. `requested` is the model the
-    /// call will try first; the key is computed from its prepared request (what would be sent).
-    /// An invalid `x-gateway-cache` value is a 400 even when the cache is off.
-    pub async fn cache_probe(
+    /// call will try first (with the route's resolution of it, if any); the key is computed from
+    /// its prepared request (what would be sent). An invalid `x-gateway-cache` value is a 400
+    /// even when the cache is off.
+    pub(crate) async fn cache_probe(
         &self,
         kind: AnswerKind,
-        requested: &str,
+        (requested, known): (&str, Option<&Resolved>),
         parts: &ConverseParts,
         caller_guardrail: Option<&GuardrailSpec>,
         ctx: &CallContext,
@@ -44,7 +46,7 @@ impl Gateway {
             kind,
             &ctx.cache,
             || {
-                self.prepare(requested, parts, capability, ctx.default_tier())
+                self.prepare_with(requested, known, parts, capability, ctx.default_tier())
                     .ok()
             },
             |p| CacheKey::of(kind, p, caller_guardrail, &policy, scope),
@@ -131,7 +133,7 @@ mod tests {
                 let p = gw
                     .cache_probe(
                         AnswerKind::Converse,
-                        &model,
+                        (&model, None),
                         &parts(body),
                         None,
                         &ctx(CacheDirective::Use),
@@ -179,7 +181,7 @@ mod tests {
         let probe = |gw: Gateway, d: CacheDirective| {
             let p = parts(body.clone());
             async move {
-                gw.cache_probe(AnswerKind::Converse, "haiku", &p, None, &ctx(d))
+                gw.cache_probe(AnswerKind::Converse, ("haiku", None), &p, None, &ctx(d))
                     .await
                     .map(|p| p.status().map(CacheStatus::as_str))
             }

@@ -18,11 +18,13 @@ use crate::convert::{ConverseParts, converse_output_to_json, usage_from_sdk};
 use crate::cost::{Usage, cost_for};
 use crate::error::{GatewayError, from_sdk_error};
 use crate::guard::{self, GuardrailReport, Intervention, Source, Stage};
+use crate::resolve::Resolved;
 use crate::telemetry::log_content;
 
 use super::Gateway;
 use super::attempt::{Attempt, CallAttempt, Override, Refused, Sent, send_within};
 use super::record::CallRecord;
+use super::requested::CallBody;
 
 const OPERATION: &str = "Converse";
 
@@ -36,6 +38,8 @@ pub(crate) struct Admitted {
     pub(crate) caller: Option<GuardrailSpec>,
     pub(crate) routing: Option<Value>,
     pub(crate) report: GuardrailReport,
+    /// The route's resolution of `requested` (when it made one and routing kept the name).
+    pub(crate) known: Option<Resolved>,
     pub(crate) cache: CacheProbe,
     /// When the call started (before the cache lookup).
     pub(crate) started: Instant,
@@ -54,9 +58,9 @@ impl ConverseAttempt<'_> {
         capability: Capability,
     ) -> Result<Prepared, Refused> {
         let first = if i == 0 {
-            self.req.cache.prepared()
+            (self.req.cache.prepared(), self.req.known.as_ref())
         } else {
-            None
+            (None, None)
         };
         let (parts, body) = (&self.req.parts, &self.req.body);
         self.gw
@@ -91,17 +95,23 @@ impl Gateway {
     /// `model`, `resolved`, `max_tokens`, `cost`, `request_id`, `fallback` (when used) and
     /// `guardrail` (when a guardrail intervened). The local content filter screens the request
     /// first and the answer last; a caller guardrail (where allowed) runs on both sides.
-    pub async fn converse(&self, body: Value, ctx: &CallContext) -> Result<Value, GatewayError> {
-        self.converse_reply(body, ctx).await.map(Reply::into_json)
+    pub async fn converse(
+        &self,
+        request: impl Into<CallBody>,
+        ctx: &CallContext,
+    ) -> Result<Value, GatewayError> {
+        self.converse_reply(request, ctx)
+            .await
+            .map(Reply::into_json)
     }
 
     /// [`Gateway::converse`] as a typed reply: the body and the gateway's [`CallMeta`].
     pub async fn converse_reply(
         &self,
-        body: Value,
+        request: impl Into<CallBody>,
         ctx: &CallContext,
     ) -> Result<Reply, GatewayError> {
-        let result = self.converse_call(body, ctx).await;
+        let result = self.converse_call(request.into(), ctx).await;
         // A caller's key is settled from what the answer reports (`auth`).
         let actual = result
             .as_ref()
@@ -115,10 +125,11 @@ impl Gateway {
     /// local filter on the input, the request's parts, the guardrail plan and the cache lookup.
     pub(crate) async fn admit_request(
         &self,
-        body: Value,
+        request: CallBody,
         ctx: &CallContext,
         stream: bool,
     ) -> Result<Admitted, GatewayError> {
+        let CallBody { body, known } = request;
         let (operation, own_fields, kind): (_, &[&str], _) = if stream {
             ("ConverseStream", &["model", "stream"], AnswerKind::Stream)
         } else {
@@ -128,8 +139,13 @@ impl Gateway {
         let requested = self.requested_model(&body)?;
         self.learn_model(&requested).await?;
         let (requested, routing) = self.route_auto(&mut body, requested, ctx, stream)?;
+        let known = known
+            .map(|k| k.resolved().clone())
+            .filter(|r| r.requested == requested);
         let mut report = GuardrailReport::default();
-        if let Some(i) = self.screen_converse_input(&mut body, ctx, operation)? {
+        if let Some(i) =
+            self.screen_converse_input_with(&mut body, ctx, operation, known.as_ref())?
+        {
             report.push(i, &ctx.request_id);
         }
         let parts = ConverseParts::from_json(&body, own_fields)?;
@@ -144,7 +160,13 @@ impl Gateway {
         log_content(&self.config, "prompt", &body);
         let started = Instant::now();
         let cache = self
-            .cache_probe(kind, &requested, &parts, caller.as_ref(), ctx)
+            .cache_probe(
+                kind,
+                (&requested, known.as_ref()),
+                &parts,
+                caller.as_ref(),
+                ctx,
+            )
             .await?;
         Ok(Admitted {
             body,
@@ -153,14 +175,19 @@ impl Gateway {
             caller,
             routing: routing.map(|d| d.to_json()),
             report,
+            known,
             cache,
             started,
         })
     }
 
     /// [`Gateway::converse_reply`] before per-key settlement.
-    async fn converse_call(&self, body: Value, ctx: &CallContext) -> Result<Reply, GatewayError> {
-        let mut a = self.admit_request(body, ctx, false).await?;
+    async fn converse_call(
+        &self,
+        request: CallBody,
+        ctx: &CallContext,
+    ) -> Result<Reply, GatewayError> {
+        let mut a = self.admit_request(request, ctx, false).await?;
         let started = a.started;
         if let Some(mut reply) = self.cache_hit(&a.cache, ctx, started) {
             reply.meta.routing = a.routing;
@@ -254,12 +281,16 @@ impl Gateway {
         let Some((outputs, assessments)) = checked else {
             return Ok(None);
         };
-        let prepared = self.prepare(
-            &a.requested,
-            &a.parts,
-            Capability::Converse,
-            ctx.default_tier(),
-        )?;
+        let prepared = match a.cache.prepared() {
+            Some(p) => p.clone(),
+            None => self.prepare_with(
+                &a.requested,
+                a.known.as_ref(),
+                &a.parts,
+                Capability::Converse,
+                ctx.default_tier(),
+            )?,
+        };
         let mut i = Intervention::bedrock(Source::Caller, Some(assessments));
         i.stage = Some(Stage::Input);
         a.report.push(i, &ctx.request_id);

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::Gateway;
 use super::attempt::send_within;
+use super::requested::{CallBody, Known};
 use crate::catalog::Capability;
 use crate::catalog::ModelEntry;
 use crate::context::CallContext;
@@ -122,12 +123,14 @@ impl Gateway {
     /// send (the worst case). CountTokens takes the bare model ID, never a profile.
     pub async fn count_tokens(
         &self,
-        body: Value,
+        request: impl Into<CallBody>,
         ctx: &CallContext,
     ) -> Result<Value, GatewayError> {
+        let CallBody { body, known } = request.into();
         let requested = self.requested_model(&body)?;
         self.learn_model(&requested).await?;
-        let resolved = self.resolve_allowed(&requested, Capability::CountTokens)?;
+        let resolved = self.resolve_or_reuse(&requested, known.as_ref().map(Known::resolved))?;
+        self.check_resolved(&resolved, Capability::CountTokens)?;
         self.check_sources(&body)?;
         let started = Instant::now();
         let (input, expected_max) = if let Some(native_body) = body.get("body") {

@@ -15,6 +15,7 @@
 //! holds what the stages share (configuration, catalog, SDK client, policy, filter, cache, auth).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::Catalog;
 use crate::catalog_store::CatalogStore;
@@ -35,11 +36,13 @@ mod count;
 mod guardrail;
 mod native;
 pub(crate) mod record;
+mod requested;
 pub(crate) mod stream;
 mod token_headers;
 
 pub use count::CountInput;
 pub use native::NativeReply;
+pub use requested::{CallBody, Known, Requested};
 pub use stream::{CHUNK_EVENT, ConverseStreamCall, InvokeStreamCall};
 
 /// Everything the functions call. Cheap to clone (shared state behind `Arc`s).
@@ -57,6 +60,8 @@ pub struct Gateway {
     cache: Option<Arc<crate::cache::ResponseCache>>,
     /// API keys, budgets and rate limits (`GATEWAY_AUTH`; none by default).
     auth: crate::auth::Auth,
+    /// Catalog lookups of a call's model so far ([`Gateway::resolutions`]).
+    resolutions: Arc<AtomicU64>,
 }
 
 impl Gateway {
@@ -74,6 +79,7 @@ impl Gateway {
             filter,
             auth: crate::auth::Auth::none(),
             cache: None,
+            resolutions: Arc::default(),
         }
     }
 
@@ -97,6 +103,12 @@ impl Gateway {
     /// The deployment's authentication, for the HTTP layer (`auth::authenticate`).
     pub fn auth(&self) -> &crate::auth::Auth {
         &self.auth
+    }
+
+    /// How many times this gateway (and its clones) looked a call's model up in the catalog:
+    /// the tests' check that a call resolves its model once, whichever route it came by.
+    pub fn resolutions(&self) -> u64 {
+        self.resolutions.load(Ordering::Relaxed)
     }
 
     /// The configuration.

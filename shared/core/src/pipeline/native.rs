@@ -18,12 +18,13 @@ use crate::guard::{self, GuardrailReport, Intervention, Source};
 use crate::native;
 use crate::policy::MaxTokens;
 use crate::resilience::FallbackStep;
-use crate::resolve::{Resolved, resolve};
+use crate::resolve::Resolved;
 
 use super::Gateway;
 use super::admit::NativePrepared;
 use super::attempt::{Attempt, CallAttempt, Override, Refused, Sent};
 use super::record::CallRecord;
+use super::requested::Requested;
 use super::token_headers::TokenHeaders;
 
 const OPERATION: &str = "InvokeModel";
@@ -88,9 +89,9 @@ impl NativeAttempt<'_> {
         name: &str,
         streaming: bool,
     ) -> Result<NativePrepared, Refused> {
-        let family = self.req.first.as_ref().map(|r| r.model.family.as_str());
+        let first = (self.req.first.as_ref(), self.ctx);
         self.gw
-            .admit_native((i, name), &self.req.json, streaming, family, self.ctx)
+            .admit_native((i, name), &self.req.json, streaming, first)
             .await
     }
 }
@@ -124,13 +125,13 @@ impl Attempt for NativeAttempt<'_> {
 impl Gateway {
     /// InvokeModel with the model's native JSON body. `maxTokens` policy is applied in the
     /// family's own field; usage is read from the answer per family.
-    pub async fn invoke_native(
+    pub async fn invoke_native<'a>(
         &self,
-        model: &str,
+        model: impl Into<Requested<'a>>,
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<NativeReply, GatewayError> {
-        let result = self.invoke_native_call(model, body, ctx).await;
+        let result = self.invoke_native_call(model.into(), body, ctx).await;
         // A caller's key is settled with the reply's usage and cost (`auth`).
         let actual = result
             .as_ref()
@@ -141,10 +142,11 @@ impl Gateway {
     }
 
     /// Parses a native body and screens it with the local filter (per the requested model's
-    /// family: fallback stays within it).
+    /// family: fallback stays within it). The requested model is resolved here, once (unless
+    /// the route did), and its admission reuses that resolution.
     pub(crate) fn native_request(
         &self,
-        model: &str,
+        model: Requested<'_>,
         body: &[u8],
         ctx: &CallContext,
         operation: &str,
@@ -154,7 +156,7 @@ impl Gateway {
         if !json.is_object() {
             return Err(GatewayError::invalid_request("body: must be a JSON object"));
         }
-        let first = resolve(&self.catalog(), &self.config, model).ok();
+        let first = self.resolve_or_reuse(model.name(), model.known()).ok();
         let mut report = GuardrailReport::default();
         if let Some(i) = self.screen_native_input(first.as_ref(), &mut json, ctx, operation)? {
             report.push(i, &ctx.request_id);
@@ -169,15 +171,17 @@ impl Gateway {
     /// [`Gateway::invoke_native`] before per-key settlement.
     async fn invoke_native_call(
         &self,
-        model: &str,
+        model: Requested<'_>,
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<NativeReply, GatewayError> {
         let started = Instant::now();
-        self.learn_model(model).await?;
+        self.learn_model(model.name()).await?;
         let req = self.native_request(model, &body, ctx, OPERATION)?;
         let attempt = CallAttempt::new(self, ctx, &req);
-        let sent = self.try_candidates(ctx, model, started, &attempt).await?;
+        let sent = self
+            .try_candidates(ctx, model.name(), started, &attempt)
+            .await?;
         Ok(self.native_answer(sent, req.report, ctx, started))
     }
 

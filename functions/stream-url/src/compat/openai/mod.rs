@@ -16,7 +16,7 @@ mod translate;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use inference_core::catalog::Capability;
-use inference_core::{CallContext, Gateway};
+use inference_core::{CallBody, CallContext, Gateway, Known};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -26,7 +26,7 @@ pub use stream::OpenAiStream;
 pub use translate::{ChatRequest, translate};
 
 use super::error::{CResult, Provider};
-use super::{json_response, model_entry, read_json};
+use super::{json_response, read_json, requested_model};
 use crate::pump;
 
 /// Thinking budgets (tokens) for `reasoning_effort` on models with Claude-style thinking.
@@ -57,10 +57,11 @@ async fn run(
     started: Instant,
 ) -> CResult<Response> {
     let body = body?;
-    let entry = model_entry(gw, &body, Capability::Converse);
-    let chat = translate(&body, entry.as_ref())?;
+    let known = requested_model(gw, &body, Capability::Converse);
+    let chat = translate(&body, known.as_ref().map(Known::model))?;
+    let request = CallBody::new(chat.converse, known);
     if chat.stream {
-        let call = gw.converse_stream(chat.converse, ctx).await?;
+        let call = gw.converse_stream(request, ctx).await?;
         let format = OpenAiStream::new(
             &ctx.request_id,
             call.resolved().target.id(),
@@ -72,7 +73,7 @@ async fn run(
         let resp = pump::open_with(call, format, cx).await?;
         Ok(with_cache_header(resp, cache))
     } else {
-        let reply = gw.converse_reply(chat.converse, ctx).await?;
+        let reply = gw.converse_reply(request, ctx).await?;
         let cost = reply.meta.cost.total_text();
         let cache = reply.meta.cache.as_ref().map(|c| c.status);
         let out = reply.into_json();

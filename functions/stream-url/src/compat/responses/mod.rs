@@ -15,7 +15,7 @@ mod stream;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use inference_core::catalog::{Capability, ModelEntry};
-use inference_core::{CallContext, CountInput, Gateway};
+use inference_core::{CallBody, CallContext, CountInput, Gateway, Known};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -26,7 +26,7 @@ pub use stream::ResponsesStream;
 
 use super::error::{CResult, Provider};
 use super::openai::{ChatRequest, translate as chat_translate};
-use super::{json_response, model_entry, read_json};
+use super::{json_response, read_json, requested_model};
 use crate::pump;
 
 /// A checked Responses request: the Converse call and what the answer needs.
@@ -66,11 +66,12 @@ async fn run(
     started: Instant,
 ) -> CResult<Response> {
     let body = body?;
-    let entry = model_entry(gw, &body, Capability::Converse);
-    let t = translate(&body, entry.as_ref())?;
+    let known = requested_model(gw, &body, Capability::Converse);
+    let t = translate(&body, known.as_ref().map(Known::model))?;
     let shell = Shell::new(&body, &ctx.request_id, t.chat.json_tool.is_some());
+    let request = CallBody::new(t.chat.converse, known);
     if t.chat.stream {
-        let call = gw.converse_stream(t.chat.converse, ctx).await?;
+        let call = gw.converse_stream(request, ctx).await?;
         let format = ResponsesStream::new(shell, call.resolved().target.id());
         let cx = crate::routes::pump_context(gw, ctx, started);
         let cache = call.cache_status().map(|s| s.as_str());
@@ -78,7 +79,7 @@ async fn run(
         Ok(t.dropped
             .apply(super::openai::with_cache_header(resp, cache)))
     } else {
-        let reply = gw.converse_reply(t.chat.converse, ctx).await?;
+        let reply = gw.converse_reply(request, ctx).await?;
         let cost = reply.meta.cost.total_text();
         let cache = reply.meta.cache.as_ref().map(|c| c.status);
         let out = reply.into_json();

@@ -19,6 +19,7 @@ use crate::guard::{GUARDRAIL_EVENT, StreamGuard, StreamShape};
 use super::super::Gateway;
 use super::super::attempt::{Attempt, CallAttempt, Override, Refused, send_within};
 use super::super::converse::ConverseAttempt;
+use super::super::requested::CallBody;
 use super::{ConverseStreamCall, GuardedStream, Opened, Seen, Upstream};
 
 /// The events of a ConverseStream (`None`: a cache hit replayed from its stored events).
@@ -127,17 +128,17 @@ impl Gateway {
     /// handle that yields events as JSON and accounts for usage and cost at the end.
     pub async fn converse_stream(
         &self,
-        body: Value,
+        request: impl Into<CallBody>,
         ctx: &CallContext,
     ) -> Result<ConverseStreamCall, GatewayError> {
-        self.open_stream(ctx, self.converse_stream_open(body, ctx))
+        self.open_stream(ctx, self.converse_stream_open(request.into(), ctx))
             .await
     }
 
     /// [`Gateway::converse_stream`] without its admission (`open_stream`).
     async fn converse_stream_open(
         &self,
-        body: Value,
+        body: CallBody,
         ctx: &CallContext,
     ) -> Result<ConverseStreamCall, GatewayError> {
         let mut a = self.admit_request(body, ctx, true).await?;

@@ -23,6 +23,7 @@ use super::super::Gateway;
 use super::super::admit::NativePrepared;
 use super::super::attempt::{Attempt, CallAttempt, Override, Refused, send_within};
 use super::super::native::{NativeAttempt, native_call};
+use super::super::requested::Requested;
 use super::{GuardedStream, InvokeStreamCall, Opened, Seen, Upstream};
 
 const OPERATION: &str = "InvokeModelWithResponseStream";
@@ -150,28 +151,30 @@ impl Attempt for NativeStreamAttempt<'_> {
 impl Gateway {
     /// InvokeModelWithResponseStream with the model's native JSON body. Errors before the first
     /// chunk (including every fallback attempt) are returned here; later ones from `recv`.
-    pub async fn invoke_stream(
+    pub async fn invoke_stream<'a>(
         &self,
-        model: &str,
+        model: impl Into<Requested<'a>>,
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<InvokeStreamCall, GatewayError> {
-        self.open_stream(ctx, self.invoke_stream_open(model, body, ctx))
+        self.open_stream(ctx, self.invoke_stream_open(model.into(), body, ctx))
             .await
     }
 
     /// [`Gateway::invoke_stream`] without its admission (`open_stream`).
     async fn invoke_stream_open(
         &self,
-        model: &str,
+        model: Requested<'_>,
         body: Bytes,
         ctx: &CallContext,
     ) -> Result<InvokeStreamCall, GatewayError> {
         let started = Instant::now();
-        self.learn_model(model).await?;
+        self.learn_model(model.name()).await?;
         let req = self.native_request(model, &body, ctx, OPERATION)?;
         let attempt = NativeStreamAttempt(CallAttempt::new(self, ctx, &req));
-        let sent = self.try_candidates(ctx, model, started, &attempt).await?;
+        let sent = self
+            .try_candidates(ctx, model.name(), started, &attempt)
+            .await?;
         let resolved = sent.candidate.resolved;
         let shape = StreamShape::native(Family::for_model(&resolved.model));
         let opened = Opened {
