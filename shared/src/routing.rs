@@ -23,7 +23,7 @@ use crate::cost::{Cost, estimate};
 use crate::error::GatewayError;
 use crate::estimate::{Family, estimate_request};
 use crate::policy::Policy;
-use crate::resolve::resolve;
+use crate::resolve::{Resolved, resolve};
 
 /// The model name that asks for routing.
 pub const AUTO: &str = "auto";
@@ -161,8 +161,11 @@ pub struct Skipped {
 /// The router's choice.
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
-    /// The bare model ID chosen (resolved again by the normal path).
+    /// The bare model ID chosen: the call is made with it.
     pub model: String,
+    /// `model` resolved, as the call resolves it: admission takes it instead of a second lookup.
+    #[serde(skip)]
+    pub resolved: Resolved,
     /// The tier the model was configured in.
     pub tier: Tier,
     /// The floor the request asked for (or the default).
@@ -186,6 +189,7 @@ impl Decision {
 
 /// One candidate that fits.
 struct Fit {
+    resolved: Resolved,
     model: String,
     tier: Tier,
     input: u64,
@@ -231,7 +235,11 @@ pub fn route(
     let mut fits: Vec<Fit> = Vec::new();
     for tier in Tier::ALL.into_iter().filter(|t| *t >= floor) {
         for name in config.routing.models(tier) {
-            let resolved = match resolve(catalog, config, name) {
+            // The configured name finds the model; the call is made with its bare ID (the usual
+            // resolution picks the profile), so the candidate is allowed and priced as that call,
+            // even where the setting names a profile.
+            let bare = |r: Resolved| resolve(catalog, config, r.model.id.as_str());
+            let resolved = match resolve(catalog, config, name).and_then(bare) {
                 Ok(r) => r,
                 Err(e) => {
                     skipped.push(Skipped {
@@ -286,6 +294,7 @@ pub fn route(
     };
     let reason = choice_reason(total, floor, &best, &required, constraints);
     Ok(Decision {
+        resolved: best.resolved,
         model: best.model,
         tier: best.tier,
         requested_tier: floor,
@@ -359,6 +368,7 @@ impl Need<'_> {
             )));
         }
         Ok(Ok(Fit {
+            resolved: resolved.clone(),
             model: m.id.to_string(),
             tier,
             input,
@@ -599,6 +609,27 @@ mod tests {
         let cfg = config(&[("GATEWAY_ALLOWED_MODELS", "nova-*")]);
         let e = run(&cfg, hello()).unwrap_err();
         assert!(e.message().contains("not allowed"), "{}", e.message());
+    }
+
+    /// A setting that names a profile: the call is made with the bare ID (the usual resolution
+    /// picks the profile), so the candidate is allowed and priced as that call, not as the
+    /// profile named. Before, `global.…` was checked against an allowlist of `us.…` profiles
+    /// (and skipped) and priced at the global list while the call went through `us.`.
+    #[test]
+    fn a_profile_in_the_setting_is_allowed_and_priced_as_the_call() {
+        let global = format!("global.{}", id("haiku"));
+        let as_profile = config(&[
+            ("GATEWAY_ROUTING_FAST", global.as_str()),
+            ("GATEWAY_ALLOWED_MODELS", "us.anthropic.*"),
+        ]);
+        let d = run(&as_profile, hello()).unwrap();
+        assert_eq!(d.model, id("haiku"));
+        assert_eq!(d.resolved.target.id(), format!("us.{}", id("haiku")));
+        assert_eq!(d.resolved.requested, d.model);
+        let by_alias = config(&[("GATEWAY_ROUTING_FAST", "haiku")]);
+        let a = run(&by_alias, hello()).unwrap();
+        assert_eq!(d.estimate.total(), a.estimate.total());
+        assert_eq!(d.resolved.pricing, a.resolved.pricing);
     }
 
     #[test]

@@ -261,7 +261,7 @@ async fn each_call_resolves_its_model_once() {
             "/v1/embeddings",
             json!({"model": "titan-embed", "input": ["a", "b c"]}),
         ),
-        ("/converse", converse),
+        ("/converse", converse.clone()),
         ("/invoke/haiku", native),
     ];
     for (path, body) in calls {
@@ -271,4 +271,13 @@ async fn each_call_resolves_its_model_once() {
         let _ = text(resp).await;
         assert_eq!(gw.resolutions() - before, 1, "{path}");
     }
+    // `model: "auto"`: the router resolves each configured model to score it, and admission
+    // takes the chosen one's resolution from the decision: no lookup after the router's.
+    let mut auto = converse;
+    auto["model"] = json!("auto");
+    let before = gw.resolutions();
+    let resp = call(&gw, "POST", "/converse", Some(auto)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(text(resp).await.contains("\"routing\""));
+    assert_eq!(gw.resolutions() - before, 0, "auto");
 }

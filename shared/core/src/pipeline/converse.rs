@@ -139,8 +139,10 @@ impl Gateway {
         let requested = self.requested_model(&body)?;
         self.learn_model(&requested).await?;
         let (requested, routing) = self.route_auto(&mut body, requested, ctx, stream)?;
+        // The route's resolution, or the router's for `model: "auto"`.
         let known = known
             .map(|k| k.resolved().clone())
+            .or_else(|| routing.as_ref().map(|d| d.resolved.clone()))
             .filter(|r| r.requested == requested);
         let mut report = GuardrailReport::default();
         if let Some(i) =

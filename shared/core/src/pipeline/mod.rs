@@ -106,7 +106,8 @@ impl Gateway {
     }
 
     /// How many times this gateway (and its clones) looked a call's model up in the catalog:
-    /// the tests' check that a call resolves its model once, whichever route it came by.
+    /// the tests' check that a call resolves its model once, whichever route it came by. The
+    /// router's scoring of `model: "auto"` candidates (`routing::route`) is not counted.
     pub fn resolutions(&self) -> u64 {
         self.resolutions.load(Ordering::Relaxed)
     }
