@@ -37,15 +37,17 @@ pub fn router_with(gateway: Gateway, batches: batches::Api) -> Router {
 /// Before each response: small stream writes must leave at once (see `runtime_socket`). The
 /// descriptor scan runs on a blocking thread while the handler works (admission, the upstream
 /// call), not before it on a worker: with hundreds of streams open it takes a fraction of a
-/// millisecond. The response is returned, and so written, only once both are done.
+/// millisecond, and invocations handed out together share scans (`SharedScans`). The response
+/// is returned, and so written, only once both are done.
 async fn runtime_nodelay(req: Request, next: middleware::Next) -> Response {
-    use crate::runtime_socket::{Nodelay, runtime_api_addrs};
-    static NODELAY: std::sync::OnceLock<Nodelay> = std::sync::OnceLock::new();
-    let scan = tokio::task::spawn_blocking(|| {
-        NODELAY
-            .get_or_init(|| Nodelay::new(runtime_api_addrs()))
-            .apply()
+    use crate::runtime_socket::{Nodelay, SharedScans, runtime_api_addrs};
+    static SCANS: std::sync::OnceLock<std::sync::Arc<SharedScans>> = std::sync::OnceLock::new();
+    let scans = SCANS.get_or_init(|| {
+        let nodelay = Nodelay::new(runtime_api_addrs());
+        SharedScans::new(move || {
+            nodelay.apply();
+        })
     });
-    let (_, response) = tokio::join!(scan, next.run(req));
+    let ((), response) = tokio::join!(scans.after_a_fresh_scan(), next.run(req));
     response
 }

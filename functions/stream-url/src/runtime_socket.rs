@@ -95,6 +95,79 @@ impl Nodelay {
     }
 }
 
+/// Descriptor scans shared by the invocations that need one at the same time.
+///
+/// An invocation needs a scan that starts after it arrives (so that the scan sees the
+/// connection that carried its own event). One scan lists every descriptor, and with hundreds of
+/// streams in one process (Lambda Managed Instances) that is hundreds of `fstat`s: run for each
+/// of N invocations handed out at once, the scans alone were O(N²). Here an invocation that
+/// arrives while a scan runs waits for the next one, which then serves every invocation that
+/// arrived meanwhile: a burst of N costs two or three scans, not N.
+pub struct SharedScans {
+    scan: Box<dyn Fn() + Send + Sync>,
+    state: std::sync::Mutex<Scans>,
+    /// The number of the last finished scan.
+    finished: tokio::sync::watch::Sender<u64>,
+}
+
+/// Scans are numbered from 1 in the order they start.
+#[derive(Debug, Default)]
+struct Scans {
+    started: u64,
+    running: bool,
+    /// The highest scan number an invocation waits for.
+    wanted: u64,
+}
+
+impl SharedScans {
+    /// Scans with `scan` (run on a blocking thread).
+    pub fn new(scan: impl Fn() + Send + Sync + 'static) -> std::sync::Arc<SharedScans> {
+        std::sync::Arc::new(SharedScans {
+            scan: Box::new(scan),
+            state: std::sync::Mutex::default(),
+            finished: tokio::sync::watch::Sender::new(0),
+        })
+    }
+
+    /// Returns once a scan that started after this call has finished.
+    pub async fn after_a_fresh_scan(self: &std::sync::Arc<Self>) {
+        let mut finished = self.finished.subscribe();
+        let (need, start) = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let need = s.started + 1;
+            s.wanted = s.wanted.max(need);
+            let start = !s.running;
+            if start {
+                s.started = need;
+                s.running = true;
+            }
+            (need, start)
+        };
+        if start {
+            tokio::spawn(self.clone().run(need));
+        }
+        let _ = finished.wait_for(|&n| n >= need).await;
+    }
+
+    /// Runs scan `n`, then the next while an invocation waits for one.
+    async fn run(self: std::sync::Arc<Self>, mut n: u64) {
+        loop {
+            let this = self.clone();
+            // A panicking scan still ends: the invocations waiting for it go on without it.
+            let _ = tokio::task::spawn_blocking(move || (this.scan)()).await;
+            self.finished.send_replace(n);
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if s.wanted > n {
+                n += 1;
+                s.started = n;
+            } else {
+                s.running = false;
+                return;
+            }
+        }
+    }
+}
+
 /// The inode of the socket open as `fd` (`fstat`); `None` for anything else, or a descriptor
 /// closed meanwhile (the listing's own one included).
 fn socket_inode(fd: i32) -> Option<u64> {
@@ -142,6 +215,49 @@ mod tests {
             !first.nodelay().unwrap(),
             "a socket seen before is not touched again"
         );
+    }
+
+    /// A burst of invocations shares scans, and each returns only after a scan that started
+    /// after it arrived (it saw every socket opened before the invocation asked).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_shares_scans_and_each_waits_for_one_that_started_after_it() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // `opened` stands for sockets opened; a scan records how many it could see.
+        let opened = Arc::new(AtomicU64::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
+        let scans = Arc::new(AtomicU64::new(0));
+        let scanner = {
+            let (opened, seen, scans) = (opened.clone(), seen.clone(), scans.clone());
+            SharedScans::new(move || {
+                let now = opened.load(Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                scans.fetch_add(1, Ordering::SeqCst);
+                seen.fetch_max(now, Ordering::SeqCst);
+            })
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..256 {
+            let (scanner, opened, seen) = (scanner.clone(), opened.clone(), seen.clone());
+            tasks.push(tokio::spawn(async move {
+                let mine = opened.fetch_add(1, Ordering::SeqCst) + 1;
+                scanner.after_a_fresh_scan().await;
+                assert!(
+                    seen.load(Ordering::SeqCst) >= mine,
+                    "a scan saw socket {mine}"
+                );
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let n = scans.load(Ordering::SeqCst);
+        assert!((1..=16).contains(&n), "{n} scans for 256 invocations");
+        // Alone, an invocation still gets its own scan.
+        opened.fetch_add(1, Ordering::SeqCst);
+        scanner.after_a_fresh_scan().await;
+        assert_eq!(scans.load(Ordering::SeqCst), n + 1);
+        assert_eq!(seen.load(Ordering::SeqCst), opened.load(Ordering::SeqCst));
     }
 
     #[test]
