@@ -233,12 +233,12 @@ pub fn route(
     let mut seen = BTreeSet::new();
     let mut skipped = Vec::new();
     let mut fits: Vec<Fit> = Vec::new();
+    // The configured name finds the model; the call is made with its bare ID (the usual
+    // resolution picks the profile), so the candidate is allowed and priced as that call, even
+    // where the setting names a profile.
+    let bare = |r: Resolved| resolve(catalog, config, r.model.id.as_str());
     for tier in Tier::ALL.into_iter().filter(|t| *t >= floor) {
         for name in config.routing.models(tier) {
-            // The configured name finds the model; the call is made with its bare ID (the usual
-            // resolution picks the profile), so the candidate is allowed and priced as that call,
-            // even where the setting names a profile.
-            let bare = |r: Resolved| resolve(catalog, config, r.model.id.as_str());
             let resolved = match resolve(catalog, config, name).and_then(bare) {
                 Ok(r) => r,
                 Err(e) => {

@@ -414,20 +414,10 @@ impl Gateway {
 
     /// Screens a Converse request body with the local content filter, in place: masked texts
     /// replace the originals; a blocked entity is a 400 `guardrail_blocked` naming its kind and
-    /// field (and is counted). Returns the masking intervention, if any. Every Converse path
-    /// calls it; async job submission can too, before storing a request.
-    pub fn screen_converse_input(
-        &self,
-        body: &mut Value,
-        ctx: &CallContext,
-        operation: &str,
-    ) -> Result<Option<Intervention>, GatewayError> {
-        self.screen_converse_input_with(body, ctx, operation, None)
-    }
-
-    /// [`Gateway::screen_converse_input`] with the route's resolution of the requested model,
-    /// which names the model in a blocked input's metrics record without a second lookup.
-    pub(crate) fn screen_converse_input_with(
+    /// field (and is counted). Returns the masking intervention, if any. `known`: the requested
+    /// model's resolution when the call already has it, which names the model in a blocked
+    /// input's metrics record without a second lookup.
+    pub(crate) fn screen_converse_input(
         &self,
         body: &mut Value,
         ctx: &CallContext,
@@ -437,10 +427,8 @@ impl Gateway {
         self.check_sources(body)?;
         let name = body.get("model").and_then(Value::as_str).map(str::to_owned);
         let model = || match known {
-            Some(r) if name.as_deref().map(str::trim) == Some(r.requested.as_str()) => {
-                r.model.id.to_string()
-            }
-            _ => self.metrics_model(name.as_deref()),
+            Some(r) => r.model.id.to_string(),
+            None => self.metrics_model(name.as_deref()),
         };
         self.screen_input(ctx, operation, model, body, guard::converse_input)
     }

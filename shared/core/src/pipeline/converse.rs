@@ -24,7 +24,7 @@ use crate::telemetry::log_content;
 use super::Gateway;
 use super::attempt::{Attempt, CallAttempt, Override, Refused, Sent, send_within};
 use super::record::CallRecord;
-use super::requested::CallBody;
+use super::requested::{CallBody, Known};
 
 const OPERATION: &str = "Converse";
 
@@ -141,13 +141,11 @@ impl Gateway {
         let (requested, routing) = self.route_auto(&mut body, requested, ctx, stream)?;
         // The route's resolution, or the router's for `model: "auto"`.
         let known = known
-            .map(|k| k.resolved().clone())
+            .map(Known::into_resolved)
             .or_else(|| routing.as_ref().map(|d| d.resolved.clone()))
             .filter(|r| r.requested == requested);
         let mut report = GuardrailReport::default();
-        if let Some(i) =
-            self.screen_converse_input_with(&mut body, ctx, operation, known.as_ref())?
-        {
+        if let Some(i) = self.screen_converse_input(&mut body, ctx, operation, known.as_ref())? {
             report.push(i, &ctx.request_id);
         }
         let parts = ConverseParts::from_json(&body, own_fields)?;

@@ -30,6 +30,11 @@ impl Known {
         &self.0
     }
 
+    /// The resolution, taken out.
+    pub(crate) fn into_resolved(self) -> Resolved {
+        self.0
+    }
+
     /// The name it was resolved from.
     pub fn name(&self) -> &str {
         &self.0.requested
