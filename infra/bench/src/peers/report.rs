@@ -235,6 +235,13 @@ harness's Runtime API, reached through a loopback HTTP front that turns each req
 Function URL event and relays the streamed response; so ours pays one more loopback hop (front
 → Runtime API → function) than the peers, which serve HTTP themselves. Not `cargo lambda
 watch`: its debug build and its own proxy would not be what runs on AWS.
+The targets are not isolated from each other: all of them stay up for the whole section, and an
+idle target is not idle (LiteLLM's master and workers wake about 30 times a second, about 2 % of
+a core). On two shared cores such a wake-up can delay whichever call is in flight, so the p99 of
+the fastest targets holds some of the other targets' background work; their p50 hardly moves.
+Stopping the targets not being measured (`SIGSTOP` / `SIGCONT` per turn) was tried and not
+adopted: in A/B runs it shortened our p99 but lengthened Portkey's (probably a resumed Node
+process catching up on its timers during its own calls), so it would not be fair either.
 "#;
 
 #[cfg(test)]
