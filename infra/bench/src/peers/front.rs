@@ -42,7 +42,12 @@ pub struct Ours {
 }
 
 impl Drop for Ours {
+    /// The processes first: stopping the Runtime API (with `drain`) while they still wait in
+    /// `next` would answer them with an error, which `lambda_runtime` reports with a panic.
     fn drop(&mut self) {
+        for child in self.children.drain(..) {
+            child.stop();
+        }
         self.front.abort();
         self.drain.abort();
     }
