@@ -15,12 +15,11 @@ use aws_sdk_dynamodb::types::{
 use gateway_stores::Services;
 use gateway_stores::auth::KeyStore;
 use gateway_tests::keys::{KEYS_TABLE, USAGE_TABLE, create_key_tables};
+use gateway_tests::router::call;
 use gateway_tests::{Emulator, Moto};
-use http_body_util::BodyExt;
 use inference_core::auth::Limits;
 use invoke::{AppState, router};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const CACHE_TABLE: &str = "gateway-cache";
 
@@ -51,18 +50,9 @@ async fn create_cache_table(sdk: &aws_config::SdkConfig) {
 async fn converse(app: &axum::Router, key: &str, text: &str) -> (u16, Value) {
     let body =
         json!({"model": "haiku", "messages": [{"role": "user", "content": [{"text": text}]}]});
-    let req = http::Request::builder()
-        .method("POST")
-        .uri("/v1/converse")
-        .header("x-api-key", key)
-        .header("content-type", "application/json")
-        .header("x-gateway-cache", "use")
-        .body(axum::body::Body::from(body.to_string()))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("JSON"))
+    let headers = [("x-api-key", key), ("x-gateway-cache", "use")];
+    let reply = call(app, "POST", "/v1/converse", &headers, Some(body)).await;
+    (reply.status, reply.body)
 }
 
 /// Waits until `dir/name` exists (written by the script driving callgrind).
