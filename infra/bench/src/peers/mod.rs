@@ -52,7 +52,7 @@ pub const QUICK: PeerPlan = PeerPlan {
 
 pub const FULL: PeerPlan = PeerPlan {
     warmup: 30,
-    rounds: 500,
+    rounds: 1_500,
     clients_per_core: [8, 32],
     batch: 200,
     requests: 1_500,
