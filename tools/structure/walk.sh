@@ -62,5 +62,12 @@ for line in sys.stdin:
     files[path] = files.get(path, 0) + cost
 for path, cost in sorted(files.items(), key=lambda kv: -kv[1]):
     print(f"{cost:>12,}  {path}")
-print(f"{len(files)} project files")
+def crate(path):
+    parts = path.split("/")
+    src = parts.index("src")  # the crate is the directory that holds src/
+    return "/".join(parts[:src])
+by_crate = {}
+for path in files:
+    by_crate[crate(path)] = by_crate.get(crate(path), 0) + 1
+print(f"{len(files)} project files: " + ", ".join(f"{c} {n}" for c, n in sorted(by_crate.items(), key=lambda kv: -kv[1])))
 '
