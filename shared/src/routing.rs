@@ -190,7 +190,6 @@ impl Decision {
 /// One candidate that fits.
 struct Fit {
     resolved: Resolved,
-    model: String,
     tier: Tier,
     input: u64,
     cost: Cost,
@@ -294,8 +293,8 @@ pub fn route(
     };
     let reason = choice_reason(total, floor, &best, &required, constraints);
     Ok(Decision {
+        model: best.resolved.model.id.to_string(),
         resolved: best.resolved,
-        model: best.model,
         tier: best.tier,
         requested_tier: floor,
         reason,
@@ -369,7 +368,6 @@ impl Need<'_> {
         }
         Ok(Ok(Fit {
             resolved: resolved.clone(),
-            model: m.id.to_string(),
             tier,
             input,
             cost,
