@@ -13,7 +13,7 @@ target="${CARGO_TARGET_DIR:-target}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-bin="$(cargo test -p invoke --test walk --no-run --message-format=json 2>/dev/null |
+bin="$(cargo test -p invoke --test walk --no-run --message-format=json |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
@@ -64,8 +64,8 @@ for path, cost in sorted(files.items(), key=lambda kv: -kv[1]):
     print(f"{cost:>12,}  {path}")
 def crate(path):
     parts = path.split("/")
-    src = parts.index("src")  # the crate is the directory that holds src/
-    return "/".join(parts[:src])
+    # The crate is the directory that holds src/ (a file outside src/ counts with its folder).
+    return "/".join(parts[:parts.index("src")]) if "src" in parts else os.path.dirname(path)
 by_crate = {}
 for path in files:
     by_crate[crate(path)] = by_crate.get(crate(path), 0) + 1
