@@ -120,7 +120,7 @@ struct Scans {
 }
 
 impl SharedScans {
-    /// Scans with `scan` (run on a blocking thread).
+    /// Scans with `scan` (run on a thread of its own).
     pub fn new(scan: impl Fn() + Send + Sync + 'static) -> std::sync::Arc<SharedScans> {
         std::sync::Arc::new(SharedScans {
             scan: Box::new(scan),
@@ -144,17 +144,26 @@ impl SharedScans {
             (need, start)
         };
         if start {
-            tokio::spawn(self.clone().run(need));
+            // Its own thread, not a task: a task dies with the runtime that spawned it (each
+            // test has its own), which would leave `running` set and every later waiter stuck.
+            let this = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("nodelay-scan".into())
+                .spawn(move || this.run(need));
+            if spawned.is_err() {
+                // No scan this time: the waiters go on without it rather than wait forever.
+                self.state.lock().unwrap_or_else(|e| e.into_inner()).running = false;
+                self.finished.send_replace(need);
+            }
         }
         let _ = finished.wait_for(|&n| n >= need).await;
     }
 
     /// Runs scan `n`, then the next while an invocation waits for one.
-    async fn run(self: std::sync::Arc<Self>, mut n: u64) {
+    fn run(self: std::sync::Arc<Self>, mut n: u64) {
         loop {
-            let this = self.clone();
             // A panicking scan still ends: the invocations waiting for it go on without it.
-            let _ = tokio::task::spawn_blocking(move || (this.scan)()).await;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.scan)()));
             self.finished.send_replace(n);
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if s.wanted > n {
