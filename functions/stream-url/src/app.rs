@@ -35,7 +35,7 @@ pub fn router_with(gateway: Gateway, batches: batches::Api) -> Router {
 }
 
 /// Before each response: small stream writes must leave at once (see `runtime_socket`). The
-/// descriptor scan runs on a blocking thread while the handler works (admission, the upstream
+/// descriptor scan runs on a thread of its own while the handler works (admission, the upstream
 /// call), not before it on a worker: with hundreds of streams open it takes a fraction of a
 /// millisecond, and invocations handed out together share scans (`SharedScans`). The response
 /// is returned, and so written, only once both are done.
