@@ -3,10 +3,12 @@
 //! Thin by design: an axum `Router` (handed to `lambda_http::run_with_streaming_response`)
 //! parses the request and opens the upstream stream through `inference-core`; a spawned pump
 //! task forwards each upstream event as one server-sent event the moment it arrives. Modules
-//! point one way: `app` -> `batches` -> `compat` -> `routes` -> `pump` -> `sse`.
+//! point one way: `app` -> `batches` -> `compat` -> `routes` -> `pump` -> `bursts`,
+//! `sse`.
 
 pub mod app;
 pub mod batches;
+pub mod bursts;
 pub mod compat;
 pub mod pump;
 pub mod routes;

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::bursts::{Bursts, Frame};
 use crate::sse;
 
 /// Frames in flight between the pump and the body: small, so a slow client slows the pump.
@@ -145,12 +146,17 @@ async fn run<U: Upstream, F: Format>(
     mut upstream: U,
     mut format: F,
     first: Option<Event>,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Frame>,
     cx: PumpContext,
 ) {
     let mut next: Result<Option<Event>, GatewayError> = Ok(first);
     let mut first_token = None;
+    // One timer for the whole stream, not one registered and dropped per event.
+    let deadline = sleep_until(cx.stop_at);
+    tokio::pin!(deadline);
     loop {
+        // Frames after the first content may be gathered into larger writes (`Bursts`).
+        let gather = first_token.is_some();
         let frame = match next {
             Ok(Some(event)) => {
                 if first_token.is_none() && U::is_content(&event) {
@@ -164,23 +170,23 @@ async fn run<U: Upstream, F: Format>(
                     "latencyMs": cx.started.elapsed().as_millis() as u64,
                     "timeToFirstTokenMs": first_token.map(|d| d.as_millis() as u64),
                 });
-                let _ = tx.send(format.done(done)).await;
+                let _ = tx.send((format.done(done), gather)).await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(request_id = %cx.request_id, error_type = e.error_type(), error = %e, "stream failed after it started");
-                let _ = tx.send(format.error(&e, &cx.request_id)).await;
+                let _ = tx.send((format.error(&e, &cx.request_id), gather)).await;
                 return;
             }
         };
         // An event with nothing to say on this wire: read on without writing.
-        if !frame.is_empty() && tx.send(frame).await.is_err() {
+        if !frame.is_empty() && tx.send((frame, gather)).await.is_err() {
             break;
         }
         next = tokio::select! {
             r = upstream.next_event() => r,
             () = tx.closed() => break,
-            () = sleep_until(cx.stop_at) => Err(deadline_error()),
+            () = &mut deadline => Err(deadline_error()),
         };
     }
     // Client gone: dropping the upstream cancels the model call and records the metrics.
@@ -199,20 +205,10 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// A `200 text/event-stream` response whose body yields the channel's frames as they come.
-fn sse_response(rx: mpsc::Receiver<Bytes>) -> Response {
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        // Wait for the next frame, then take every frame already queued behind it: one write per
-        // burst instead of one per event. Nothing waits for more to arrive, so no frame is
-        // delayed; under a fast upstream this cuts the syscalls and chunks per token.
-        let first = rx.recv().await?;
-        if rx.is_empty() {
-            return Some((Ok::<_, Infallible>(first), rx));
-        }
-        let mut burst = bytes::BytesMut::from(&first[..]);
-        while let Ok(more) = rx.try_recv() {
-            burst.extend_from_slice(&more);
-        }
-        Some((Ok(burst.freeze()), rx))
+fn sse_response(rx: mpsc::Receiver<Frame>) -> Response {
+    let stream = futures_util::stream::unfold(Bursts::new(rx), |mut b| async move {
+        let burst = b.next().await?;
+        Some((Ok::<_, Infallible>(burst), b))
     });
     let mut resp = Response::new(Body::from_stream(stream));
     *resp.status_mut() = StatusCode::OK;
