@@ -44,6 +44,7 @@ pub mod family;
 pub mod filter;
 pub mod guard;
 pub mod ids;
+pub mod json_path;
 pub mod live_catalog;
 pub mod models_view;
 pub mod native;

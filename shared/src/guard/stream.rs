@@ -1,6 +1,7 @@
 //! The local filter over response streams: one stream filter per content block, so an entity
 //! split across deltas is masked; held-back text is written back at the block's end.
 
+use crate::json_path;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
@@ -214,7 +215,7 @@ impl StreamGuard {
             "/choices/0/message/tool_calls",
             "/tool_calls",
         ] {
-            let Some(calls) = ev.pointer_mut(ptr) else {
+            let Some(calls) = json_path::at_mut(ev, ptr) else {
                 continue;
             };
             let mut screen = Screen::new(&self.filter);
@@ -304,7 +305,7 @@ impl StreamGuard {
                 }
                 if last && shape == StreamShape::Cohere {
                     // The final event repeats the whole text.
-                    if let Some(Value::String(s)) = ev.pointer_mut("/response/text") {
+                    if let Some(Value::String(s)) = json_path::at_mut(&mut ev, "/response/text") {
                         let o = self.filter.apply(s);
                         *s = if o.blocked.is_some() {
                             String::new()
@@ -322,7 +323,7 @@ impl StreamGuard {
     fn converse_like(&mut self, mut ev: Value) -> Vec<Value> {
         let converse = self.shape == StreamShape::Converse;
         if let Some(start) = ev.get("contentBlockStart")
-            && start.pointer("/start/toolUse").is_some()
+            && json_path::at(start, "/start/toolUse").is_some()
         {
             let slot = start
                 .get("contentBlockIndex")
@@ -336,14 +337,16 @@ impl StreamGuard {
                 .get("contentBlockIndex")
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
-            if let Some(Value::String(input)) = d.pointer("/delta/toolUse/input") {
+            if let Some(Value::String(input)) = json_path::at(d, "/delta/toolUse/input") {
                 let input = input.clone();
                 self.hold_tool(slot, None, &input);
                 return Vec::new();
             }
-            let (kind, text) = if let Some(Value::String(t)) = d.pointer_mut("/delta/text") {
+            let (kind, text) = if let Some(Value::String(t)) = json_path::at_mut(d, "/delta/text") {
                 (SlotKind::Text, t)
-            } else if let Some(Value::String(t)) = d.pointer_mut("/delta/reasoningContent/text") {
+            } else if let Some(Value::String(t)) =
+                json_path::at_mut(d, "/delta/reasoningContent/text")
+            {
                 (SlotKind::Reasoning, t)
             } else {
                 return vec![ev];
@@ -361,9 +364,8 @@ impl StreamGuard {
             }
             return out;
         }
-        if let Some(slot) = ev
-            .pointer("/contentBlockStop/contentBlockIndex")
-            .and_then(Value::as_i64)
+        if let Some(slot) =
+            json_path::at(&ev, "/contentBlockStop/contentBlockIndex").and_then(Value::as_i64)
         {
             let mut out = Vec::new();
             if let Some((kind, text)) = self.flush(slot) {
@@ -403,7 +405,7 @@ impl StreamGuard {
     fn anthropic(&mut self, mut ev: Value) -> Vec<Value> {
         match ev.get("type").and_then(Value::as_str) {
             Some("content_block_start")
-                if ev.pointer("/content_block/type").and_then(Value::as_str)
+                if json_path::at(&ev, "/content_block/type").and_then(Value::as_str)
                     == Some("tool_use") =>
             {
                 let slot = ev.get("index").and_then(Value::as_i64).unwrap_or(0);
@@ -412,14 +414,17 @@ impl StreamGuard {
             }
             Some("content_block_delta") => {
                 let slot = ev.get("index").and_then(Value::as_i64).unwrap_or(0);
-                if let Some(Value::String(input)) = ev.pointer("/delta/partial_json") {
+                if let Some(Value::String(input)) = json_path::at(&ev, "/delta/partial_json") {
                     let input = input.clone();
                     self.hold_tool(slot, None, &input);
                     return Vec::new();
                 }
-                let (kind, text) = if let Some(Value::String(t)) = ev.pointer_mut("/delta/text") {
+                let (kind, text) = if let Some(Value::String(t)) =
+                    json_path::at_mut(&mut ev, "/delta/text")
+                {
                     (SlotKind::AnthropicText, t)
-                } else if let Some(Value::String(t)) = ev.pointer_mut("/delta/thinking") {
+                } else if let Some(Value::String(t)) = json_path::at_mut(&mut ev, "/delta/thinking")
+                {
                     (SlotKind::AnthropicThinking, t)
                 } else {
                     return vec![ev];
@@ -470,8 +475,8 @@ fn single_text(shape: StreamShape, ev: &mut Value) -> Option<&mut String> {
     };
     let p = ptr
         .iter()
-        .find(|p| matches!(ev.pointer(p), Some(Value::String(_))))?;
-    match ev.pointer_mut(p) {
+        .find(|p| matches!(json_path::at(ev, p), Some(Value::String(_))))?;
+    match json_path::at_mut(ev, p) {
         Some(Value::String(s)) => Some(s),
         _ => None,
     }

@@ -5,6 +5,7 @@ use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamOutput as 
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{ConverseStreamOutput, StopReason};
+use gateway_model::json_path;
 use serde_json::{Value, json};
 
 use crate::cache::{AnswerKind, CacheProbe};
@@ -48,7 +49,7 @@ impl Upstream for ConverseUpstream {
         match &event {
             ConverseStreamOutput::Metadata(m) => {
                 self.usage = m.usage().map(usage_from_sdk);
-                if let Some(t) = v.pointer(Self::TRACE) {
+                if let Some(t) = json_path::at(&v, Self::TRACE) {
                     seen.guardrail_trace = Some(t.clone());
                 }
             }

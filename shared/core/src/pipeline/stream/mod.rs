@@ -9,6 +9,7 @@
 mod converse;
 mod native;
 
+use gateway_model::json_path;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -251,7 +252,7 @@ impl<U: Upstream> GuardedStream<U> {
             self.pending.push_back((U::name(&v), v));
             return;
         };
-        if let Some(t) = v.pointer_mut(U::TRACE)
+        if let Some(t) = json_path::at_mut(&mut v, U::TRACE)
             && let Some(f) = &self.gateway.filter
         {
             guard::mask_all_strings(f, t);

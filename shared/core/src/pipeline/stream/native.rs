@@ -1,6 +1,7 @@
 //! InvokeModelWithResponseStream: a native body in, the model's own JSON chunks out, with the
 //! same admit and attempt stages as InvokeModel and the same guards as ConverseStream.
 
+use gateway_model::json_path;
 use std::time::Instant;
 
 use aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::InvokeModelWithResponseStreamOutput;
@@ -97,7 +98,7 @@ impl InvokeUpstream {
         {
             seen.guardrail_intervened = true;
         }
-        if let Some(t) = chunk.pointer(Self::TRACE) {
+        if let Some(t) = json_path::at(chunk, Self::TRACE) {
             seen.guardrail_trace = Some(t.clone());
         }
     }
