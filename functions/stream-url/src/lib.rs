@@ -2,9 +2,9 @@
 //!
 //! Thin by design: an axum `Router` (handed to `lambda_http::run_with_streaming_response`)
 //! parses the request and opens the upstream stream through `inference-core`; a spawned pump
-//! task forwards each upstream event as one server-sent event the moment it arrives. Modules
-//! point one way: `app` -> `batches` -> `compat` -> `routes` -> `pump` -> `bursts`,
-//! `sse`.
+//! task forwards each upstream event as one server-sent event the moment it arrives (past the
+//! first content, a fast stream's events share writes: `bursts`). Modules point one way:
+//! `app` -> `batches` -> `compat` -> `routes` -> `pump` -> `bursts`, `sse`.
 
 pub mod app;
 pub mod batches;

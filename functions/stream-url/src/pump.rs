@@ -1,9 +1,10 @@
 //! The pump: upstream events -> SSE frames -> a bounded channel -> the response body.
 //!
 //! One spawned task per response pulls the next upstream event and writes its frame at once
-//! (nothing is buffered to the end). It stops, dropping the upstream call (which cancels the
-//! model call), when the stream ends, fails, nears the Lambda deadline, or the body's receiver
-//! is dropped because the client went away.
+//! (nothing is buffered to the end; past the first content, a fast stream's frames share
+//! writes: `bursts`). It stops, dropping the upstream call (which cancels the model call), when
+//! the stream ends, fails, nears the Lambda deadline, or the body's receiver is dropped because
+//! the client went away.
 
 use std::convert::Infallible;
 use std::future::Future;
