@@ -18,8 +18,8 @@
 
 pub use gateway_model::{
     batch_offer, body, call, catalog, clock, config, convert, cost, error, estimate, family,
-    filter, guard, ids, live_catalog, models_view, native, policy, prompt_cache, resilience,
-    resolve, routing, sdk_http, sources, telemetry, tier,
+    filter, guard, ids, json_path, live_catalog, models_view, native, policy, prompt_cache,
+    resilience, resolve, routing, sdk_http, sources, telemetry, tier,
 };
 
 pub mod auth;

@@ -1,5 +1,6 @@
 //! ConverseStream events -> `chat.completion.chunk` frames.
 
+use inference_core::json_path;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -64,7 +65,7 @@ impl Format for OpenAiStream {
             .unwrap_or(0);
         let delta = match name.as_str() {
             "messageStart" => json!({"role": "assistant", "content": ""}),
-            "contentBlockStart" => match e.pointer("/start/toolUse") {
+            "contentBlockStart" => match json_path::at(e, "/start/toolUse") {
                 Some(tu) if !self.json_mode => {
                     let n = self.tools.len();
                     self.tools.insert(index, n);
@@ -81,14 +82,14 @@ impl Format for OpenAiStream {
                 let d = e.get("delta").unwrap_or(&Value::Null);
                 if let Some(t) = d.get("text") {
                     json!({"content": t})
-                } else if let Some(input) = d.pointer("/toolUse/input") {
+                } else if let Some(input) = json_path::at(d, "/toolUse/input") {
                     match self.tools.get(&index) {
                         Some(n) => {
                             json!({"tool_calls": [{"index": n, "function": {"arguments": input}}]})
                         }
                         None => json!({"content": input}),
                     }
-                } else if let Some(t) = d.pointer("/reasoningContent/text") {
+                } else if let Some(t) = json_path::at(d, "/reasoningContent/text") {
                     json!({"reasoning_content": t})
                 } else {
                     return Bytes::new();

@@ -4,6 +4,7 @@
 //! events and `response.output_item.done`, then `response.completed` (or
 //! `response.incomplete`) with usage and cost.
 
+use inference_core::json_path;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -194,7 +195,7 @@ impl ResponsesStream {
             .unwrap_or(0);
         match name {
             "contentBlockStart" => {
-                if let Some(tu) = e.pointer("/start/toolUse") {
+                if let Some(tu) = json_path::at(e, "/start/toolUse") {
                     let kind = if self.shell.json_tool {
                         Kind::Text
                     } else {
@@ -207,14 +208,15 @@ impl ResponsesStream {
                 let d = e.get("delta").unwrap_or(&Value::Null);
                 if let Some(t) = d.get("text").and_then(Value::as_str) {
                     self.delta(out, block, Kind::Text, t);
-                } else if let Some(i) = d.pointer("/toolUse/input").and_then(Value::as_str) {
+                } else if let Some(i) = json_path::at(d, "/toolUse/input").and_then(Value::as_str) {
                     let kind = if self.shell.json_tool {
                         Kind::Text
                     } else {
                         Kind::Call
                     };
                     self.delta(out, block, kind, i);
-                } else if let Some(t) = d.pointer("/reasoningContent/text").and_then(Value::as_str)
+                } else if let Some(t) =
+                    json_path::at(d, "/reasoningContent/text").and_then(Value::as_str)
                 {
                     self.delta(out, block, Kind::Reasoning, t);
                 }
