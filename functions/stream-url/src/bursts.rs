@@ -3,8 +3,11 @@
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-/// Frames closer together than this mark a fast stream, whose bursts gather more frames.
+/// Frames closer together than this are fast.
 const FAST_STREAM: std::time::Duration = std::time::Duration::from_micros(200);
+/// This many fast frames in a row make a fast stream, whose bursts gather more frames: a reply
+/// relayed at full speed, not a few tokens that a busy model server sent together.
+const FAST_RUN: u32 = 8;
 /// Most scheduler turns a fast stream's burst waits for frames already on their way.
 const MAX_TURNS: usize = 32;
 /// A burst is written once it holds this much.
@@ -19,7 +22,8 @@ pub type Frame = (Bytes, bool);
 ///
 /// A burst is the frame received and every frame queued behind it: nothing waits for frames not
 /// yet produced, so a model's paced stream (frames milliseconds apart) is written frame by frame.
-/// A fast stream (the previous frame came less than [`FAST_STREAM`] ago) arrives one event per
+/// A fast stream ([`FAST_RUN`] frames in a row each less than [`FAST_STREAM`] after the one
+/// before) arrives one event per
 /// scheduler turn, as the upstream's HTTP body hands over one chunk at a time, so its queue is
 /// never more than one deep and each frame was its own write. Past its first content, its burst
 /// also gives the tasks that feed it a turn (`yield_now`) while each turn brings more frames, up
@@ -28,18 +32,30 @@ pub type Frame = (Bytes, bool);
 pub struct Bursts {
     rx: mpsc::Receiver<Frame>,
     last: Option<std::time::Instant>,
+    /// Fast frames in a row, up to now.
+    fast_run: u32,
 }
 
 impl Bursts {
     pub fn new(rx: mpsc::Receiver<Frame>) -> Bursts {
-        Bursts { rx, last: None }
+        Bursts {
+            rx,
+            last: None,
+            fast_run: 0,
+        }
     }
 
     /// The next write, `None` once the pump has ended and every frame is out.
     pub async fn next(&mut self) -> Option<Bytes> {
         let (first, mut gather) = self.rx.recv().await?;
         let now = std::time::Instant::now();
-        let fast = self.last.is_some_and(|t| now - t < FAST_STREAM);
+        let fast_frame = self.last.is_some_and(|t| now - t < FAST_STREAM);
+        self.fast_run = if fast_frame {
+            self.fast_run.saturating_add(1)
+        } else {
+            0
+        };
+        let fast = self.fast_run >= FAST_RUN;
         self.last = Some(now);
         if self.rx.is_empty() && !(fast && gather) {
             return Some(first);
@@ -140,6 +156,23 @@ mod tests {
                     tokio::task::yield_now().await;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        assert_eq!(w.len(), 8, "{:?}", joined(&w));
+    }
+
+    /// A few fast frames (a busy server's clump of tokens) are not a fast stream: each is
+    /// written as it comes, with no turns given away.
+    #[tokio::test]
+    async fn a_short_clump_is_not_gathered() {
+        let w = writes(|tx| async move {
+            // Eight frames: seven of them fast, one short of a fast stream.
+            for i in 0..8 {
+                tx.send((numbered(i), true)).await.unwrap();
+                while tx.capacity() < CAPACITY {
+                    tokio::task::yield_now().await;
+                }
             }
         })
         .await;
