@@ -151,8 +151,7 @@ impl SharedScans {
             (need, start)
         };
         if start {
-            // Its own thread, not a task: a task dies with the runtime that spawned it (each
-            // test has its own), which would leave `running` set and every later waiter stuck.
+            // A thread for this run of scans (why not a task: see the type's doc).
             let this = self.clone();
             let spawned = std::thread::Builder::new()
                 .name("nodelay-scan".into())
