@@ -119,6 +119,18 @@ mod tests {
         Bytes::from(format!("f{i};"))
     }
 
+    /// What frames `0..n` make, in order.
+    fn all_frames(n: usize) -> String {
+        (0..n).map(|i| format!("f{i};")).collect()
+    }
+
+    /// Returns once `Bursts` has taken every frame sent (so the next is not queued with them).
+    async fn until_taken(tx: &mpsc::Sender<Frame>) {
+        while tx.capacity() < CAPACITY {
+            tokio::task::yield_now().await;
+        }
+    }
+
     fn joined(writes: &[Bytes]) -> String {
         writes
             .iter()
@@ -137,10 +149,7 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(
-            joined(&w),
-            (0..200).map(|i| format!("f{i};")).collect::<String>()
-        );
+        assert_eq!(joined(&w), all_frames(200));
         // One per frame without gathering; a pause on a loaded machine costs a write or two.
         assert!(w.len() <= 50, "{} writes for 200 fast frames", w.len());
     }
@@ -152,9 +161,7 @@ mod tests {
             for i in 0..8 {
                 tx.send((numbered(i), true)).await.unwrap();
                 // Taken before the next comes (so a loaded machine cannot queue two together).
-                while tx.capacity() < CAPACITY {
-                    tokio::task::yield_now().await;
-                }
+                until_taken(&tx).await;
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             }
         })
@@ -170,9 +177,7 @@ mod tests {
             // Eight frames: seven of them fast, one short of a fast stream.
             for i in 0..8 {
                 tx.send((numbered(i), true)).await.unwrap();
-                while tx.capacity() < CAPACITY {
-                    tokio::task::yield_now().await;
-                }
+                until_taken(&tx).await;
             }
         })
         .await;
@@ -195,9 +200,6 @@ mod tests {
             "a write ends with the first content: {:?}",
             w.iter().take(3).collect::<Vec<_>>()
         );
-        assert_eq!(
-            joined(&w),
-            (0..100).map(|i| format!("f{i};")).collect::<String>()
-        );
+        assert_eq!(joined(&w), all_frames(100));
     }
 }
