@@ -89,10 +89,11 @@ fn descriptor_table_size() -> Option<i32> {
 ///
 /// An invocation needs a scan that starts after it arrives (so that the scan sees the
 /// connection that carried its own event). One scan lists every descriptor, and with hundreds of
-/// streams in one process (Lambda Managed Instances) that is hundreds of `fstat`s: run for each
+/// streams in one process (Lambda Managed Instances) that is hundreds of system calls: run for each
 /// of N invocations handed out at once, the scans alone were O(N²). Here an invocation that
 /// arrives while a scan runs waits for the next one, which then serves every invocation that
-/// arrived meanwhile: a burst of N costs two or three scans, not N.
+/// arrived meanwhile: a burst of N costs a few scans, not N (with the rest between them,
+/// [`REST_PER_SCAN`]).
 ///
 /// A run of scans gets a new thread, which ends when no invocation waits. Not a task: a task dies
 /// with the runtime that spawned it (each test has its own), and every later waiter would hang.
