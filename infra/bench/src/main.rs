@@ -1113,6 +1113,7 @@ async fn lmi_section(
     let mut l = bench::lmi::run(input, &plan).await;
     l.load_average = Some(load_avg());
     l.profile = profile.to_string();
+    l.cpu = Machine::detect().cpu;
     for e in &l.errors {
         run.error(format!("lmi: {e}"));
     }
