@@ -368,6 +368,20 @@ async fn fifty_concurrent_calls_cannot_overspend_a_budget_by_more_than_one_estim
     );
 }
 
+/// Waits for the next minute when the current one has less than `needed` left. The keys'
+/// per-minute windows are UTC minutes (`rate#<minute>` in the usage table): a check that spans
+/// the turn of a minute sees its count start again (a fourth call answered 200, not 429, in a
+/// CI run whose calls straddled it).
+async fn within_one_minute_window(needed: Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let left = Duration::from_secs(60) - Duration::from_millis((now.as_millis() % 60_000) as u64);
+    if left < needed {
+        tokio::time::sleep(left + Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn requests_and_tokens_per_minute_answer_429_with_openai_headers() {
     // Slow answers, so concurrent calls hold their token reservations at the same time.
@@ -387,6 +401,8 @@ async fn requests_and_tokens_per_minute_answer_429_with_openai_headers() {
         .await
         .unwrap();
     let h = [("x-api-key", key.as_str())];
+    // Four calls of about 0.3 s each, the fourth refused: all in one minute window.
+    within_one_minute_window(Duration::from_secs(10)).await;
     let mut remaining = Vec::new();
     for _ in 0..3 {
         let r = call(&f.app, "POST", "/v1/converse", &h, Some(converse_body(50))).await;
@@ -453,7 +469,8 @@ async fn requests_and_tokens_per_minute_answer_429_with_openai_headers() {
             .unwrap()
             .contains("maxTokens")
     );
-    // Four calls reserving ~420 tokens each at once: at most two fit in 1,000.
+    // Four calls reserving ~420 tokens each at once: at most two fit in 1,000 (in one window).
+    within_one_minute_window(Duration::from_secs(10)).await;
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let app = f.app.clone();
