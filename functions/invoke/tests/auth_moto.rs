@@ -1148,7 +1148,8 @@ async fn each_model_call_of_one_request_is_admitted() {
     let ctx = CallContext::new("fan-out")
         .with_caller(Some(Arc::new(Caller::new(looked_up, Some(meter)))));
     // One call reserves its input estimate + 60 and settles at its usage (about 56 tokens):
-    // a second reservation on top of that no longer fits 100 tokens.
+    // a second reservation on top of that no longer fits 100 tokens (in the same window).
+    within_one_minute_window(Duration::from_secs(10)).await;
     let first = f.gateway.converse(converse_body(60), &ctx).await;
     assert!(first.is_ok(), "{first:?}");
     let before = f._emulator.stats()["requests"]["Converse"].clone();
