@@ -406,6 +406,7 @@ async fn run(args: Args) -> ExitCode {
         api: ApiOptions {
             nodelay: !args.no_nodelay,
         },
+        env: Vec::new(),
     };
 
     let mut python_version = None;

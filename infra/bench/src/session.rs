@@ -39,6 +39,9 @@ pub struct LaunchCtx {
     pub memory_mb: u32,
     /// Socket options of each session's runtime API.
     pub api: ApiOptions,
+    /// Set after the Lambda environment: a function setting one measurement varies (the
+    /// streaming section's paced streams without the content filter).
+    pub env: Vec<(String, String)>,
 }
 
 /// Why a function could not be measured.
@@ -200,6 +203,7 @@ pub(crate) fn lambda_env(
         ("LANG", "C.UTF-8".into()),
         ("TZ", ":UTC".into()),
     ]);
+    cmd.envs(ctx.env.iter().map(|(k, v)| (k, v)));
 }
 
 /// The command that starts the Rust function `bin` as Lambda would, against `api`: the Lambda

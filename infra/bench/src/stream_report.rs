@@ -63,6 +63,43 @@ fn ttfb(out: &mut Vec<Figure>, p: &Pairs, id: &str, what: &str) {
     ));
 }
 
+/// The paced streams on a process with the content filter off, and what the filter's hold-back
+/// adds to the paced row: the default policy blocks AWS secret keys, runs of up to 40 letters,
+/// digits, `/` and `+`, so a word at the end of a delta is held until the next delta shows where
+/// it ends (docs/guardrails.md, "Streams: the hold-back bound"), and the first content waits for
+/// the second delta.
+fn unfiltered(out: &mut Vec<Figure>, filtered: &Pairs, off: &Pairs, what: &str) {
+    let added = |p: &Pairs| {
+        summarize(&Pairs::diff(
+            &p.fn_first_content_ms,
+            &p.direct_first_content_ms,
+        ))
+    };
+    let (Some(with), Some(without)) = (added(filtered), added(off)) else {
+        return;
+    };
+    let (with_p50, without_p50) = (with.median, without.median);
+    out.push(
+        Figure::new(
+            "stream.ttfb_added.paced_unfiltered",
+            &format!(
+                "Streaming: time to first content added by stream-url, {what}, content filter off (`GATEWAY_PII_POLICY=off`) (paired difference)"
+            ),
+            "ms",
+            without,
+        )
+        .note("the same paced requests, each also sent to a second stream-url process started with `GATEWAY_PII_POLICY=off`; paired with its own direct request"),
+    );
+    if let Some(f) = out.iter_mut().find(|f| f.id == "stream.ttfb.paced") {
+        f.notes.push(format!(
+            "with the default content filter (AWS keys blocked: a trailing run of letters, digits, `/` and `+` that could still become a key is held until the next delta shows where it ends; docs/guardrails.md), so the first word waits for the second delta: added p50 {:.3} ms with it, {:.3} ms with it off (`stream.ttfb_added.paced_unfiltered`). The {:.3} ms between them is that hold, about one delta interval at this pacing; with a real model it is the model's own interval between deltas",
+            with_p50,
+            without_p50,
+            with_p50 - without_p50
+        ));
+    }
+}
+
 /// All streaming figures.
 pub fn figures(r: &StreamResult, py: Option<&BufferedResult>, plan: &StreamPlan) -> Vec<Figure> {
     let mut out = Vec::new();
@@ -71,6 +108,7 @@ pub fn figures(r: &StreamResult, py: Option<&BufferedResult>, plan: &StreamPlan)
         plan.ttft_ms, plan.tokens_per_sec, plan.paced_len
     );
     ttfb(&mut out, &r.paced, "paced", &paced);
+    unfiltered(&mut out, &r.paced, &r.paced_unfiltered, &paced);
     ttfb(&mut out, &r.warm, "unpaced", "unpaced short replies");
     let stall = summarize(&Pairs::diff(
         &r.warm.fn_first_content_ms,

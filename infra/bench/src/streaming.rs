@@ -6,7 +6,9 @@
 //! 1. *warm*: short unpaced replies back to back — time to the first content event and to the
 //!    end of the stream, and the peak RSS after them;
 //! 2. *paced*: `[[ttft_ms:N]]` / `[[tokens_per_sec:N]]` markers, the same for both sides — time to
-//!    the first content event (what a user waits for);
+//!    the first content event (what a user waits for); each request also goes to a second
+//!    stream-url process with the content filter off (`GATEWAY_PII_POLICY=off`), whose
+//!    difference from the first is what the default filter's hold-back costs a paced stream;
 //! 3. *relay*: a long reply (`[[len:N]]`) with pacing off — output tokens / (last byte − first
 //!    byte). The direct side is the bench's own client (hyper, each event decoded as it
 //!    arrives), and that client, not bedrock-local, bounds it: curl read the same reply several
@@ -229,6 +231,8 @@ impl Pairs {
 pub struct StreamResult {
     pub warm: Pairs,
     pub paced: Pairs,
+    /// The paced requests again, on a process with the content filter off.
+    pub paced_unfiltered: Pairs,
     pub relay: Pairs,
     pub requests_total: usize,
     /// `VmHWM` after the warm phase, and at the very end (after the long relays).
@@ -267,6 +271,15 @@ async fn run(
     s.wait_first_next(Duration::from_secs(30))
         .await
         .map_err(f)?;
+    let unfiltered = LaunchCtx {
+        env: vec![("GATEWAY_PII_POLICY".into(), "off".into())],
+        ..ctx.clone()
+    };
+    let (mut s_off, _) = Session::launch(spec, &unfiltered, None).await.map_err(f)?;
+    s_off
+        .wait_first_next(Duration::from_secs(30))
+        .await
+        .map_err(f)?;
     let phases: [(usize, usize); 3] = [(plan.warmup, plan.warm), (0, plan.paced), (0, plan.relay)];
     for (phase, (warmup, n)) in phases.into_iter().enumerate() {
         for i in 0..warmup + n {
@@ -284,6 +297,10 @@ async fn run(
             if i >= warmup {
                 [&mut r.warm, &mut r.paced, &mut r.relay][phase].push(&ft, &dt);
             }
+            if phase == 1 {
+                let (ft, dt) = pair(&mut s_off, &mut conn, template, i, &ask).await?;
+                r.paced_unfiltered.push(&ft, &dt);
+            }
         }
         if phase == 0 {
             r.rss_after_warm_kb = s.peak_rss_kb();
@@ -291,6 +308,7 @@ async fn run(
     }
     r.rss_end_kb = s.peak_rss_kb();
     s.stop();
+    s_off.stop();
     Ok(())
 }
 

@@ -18,6 +18,7 @@ fn ctx() -> LaunchCtx {
         log_dir: dir,
         memory_mb: 128,
         api: Default::default(),
+        env: Vec::new(),
     }
 }
 
