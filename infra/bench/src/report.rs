@@ -389,7 +389,10 @@ Everything runs on 127.0.0.1 on this one machine; no AWS account, no network bey
   keep-alive HTTP/1.1 connection (no SDK, no signing): request sent → first delta decoded. Three
   phases on one process: short unpaced replies (also time to last byte, and the peak RSS after
   them); paced replies with the per-request markers `[[ttft_ms:N]]` and `[[tokens_per_sec:N]]` in
-  the prompt (the same for both sides); long replies (`[[len:20000]]`, pacing off): output tokens
+  the prompt (the same for both sides), each also sent to a second stream-url process started with
+  `GATEWAY_PII_POLICY=off` (paired with its own direct request), so that the difference between
+  the two is what the default content filter's hold-back costs the first content
+  (`docs/guardrails.md`); long replies (`[[len:20000]]`, pacing off): output tokens
   from the `done` event's usage (direct: the `metadata` event's) / (last byte − first byte).
   *Python baseline*: `infra/bench/python/handler_stream.py` under awslambdaric. The managed Python
   runtime cannot stream a response, so the usual handler consumes `converse_stream` with boto3 and

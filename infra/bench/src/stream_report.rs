@@ -247,3 +247,53 @@ fn python_figures(out: &mut Vec<Figure>, r: &StreamResult, p: &BufferedResult, p
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(function: &[f64], direct: &[f64]) -> Pairs {
+        Pairs {
+            fn_first_content_ms: function.to_vec(),
+            direct_first_content_ms: direct.to_vec(),
+            ..Pairs::default()
+        }
+    }
+
+    /// The unfiltered row is the filter-off process's own paired difference, and the paced row
+    /// names the gap between the two as the filter's hold.
+    #[test]
+    fn the_filters_hold_is_the_gap_between_the_two_processes() {
+        let direct = [100.0, 101.0, 102.0];
+        let filtered = pairs(&[104.5, 105.5, 106.5], &direct);
+        let off = pairs(&[100.8, 101.8, 102.8], &direct);
+        let mut out = Vec::new();
+        ttfb(&mut out, &filtered, "paced", "paced");
+        unfiltered(&mut out, &filtered, &off, "paced");
+        let row = out
+            .iter()
+            .find(|f| f.id == "stream.ttfb_added.paced_unfiltered")
+            .expect("the unfiltered row");
+        assert!((row.ours.median - 0.8).abs() < 1e-9, "{}", row.ours.median);
+        let paced = out.iter().find(|f| f.id == "stream.ttfb.paced").unwrap();
+        let note = paced.notes.last().unwrap();
+        assert!(
+            note.contains("4.500 ms with it, 0.800 ms with it off"),
+            "{note}"
+        );
+        assert!(note.contains("The 3.700 ms between them"), "{note}");
+    }
+
+    #[test]
+    fn no_unfiltered_row_without_unfiltered_streams() {
+        let direct = [100.0];
+        let mut out = Vec::new();
+        unfiltered(
+            &mut out,
+            &pairs(&[104.0], &direct),
+            &Pairs::default(),
+            "paced",
+        );
+        assert!(out.is_empty());
+    }
+}
