@@ -215,7 +215,7 @@ async fn start_ours(
             format!("this gateway, classic Lambda ({n} environments)"),
             front::Mode::Classic { processes: n },
             format!(
-                "release stream-url, {n} processes under the harness's Runtime API, one invocation each at a time (classic Lambda scales out by environments); HTTP front → Function URL event → Runtime API → function → Bedrock → streamed response relayed back (the Runtime API hop included)"
+                "release stream-url, {n} processes under the harness's Runtime API, one invocation each at a time (classic Lambda scales out by environments); HTTP front → Function URL event → Runtime API → function → Bedrock → streamed response relayed back (the Runtime API hop included); the function's default content filter screens the input and the output, which the peers do not do (here an unpaced reply's deltas arrive together, so the filter's hold-back of a delta's last word does not show; see the streaming rows)"
             ),
         ),
         (
@@ -223,7 +223,7 @@ async fn start_ours(
             format!("this gateway, Lambda Managed Instances (1 environment, max concurrency {n})"),
             front::Mode::Managed { max: n },
             format!(
-                "release stream-url, one process with AWS_LAMBDA_MAX_CONCURRENCY={n}; the same HTTP front and Runtime API hop"
+                "release stream-url, one process with AWS_LAMBDA_MAX_CONCURRENCY={n}; the same HTTP front, Runtime API hop and content filter"
             ),
         ),
     ];
