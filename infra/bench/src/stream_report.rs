@@ -23,6 +23,26 @@ fn one(v: f64) -> Option<Summary> {
     summarize(&[v])
 }
 
+/// The function's time to first content minus its direct twin's, request by request.
+fn first_content_added(p: &Pairs) -> Option<Summary> {
+    summarize(&Pairs::diff(
+        &p.fn_first_content_ms,
+        &p.direct_first_content_ms,
+    ))
+}
+
+/// The row of a paired difference in time to first content (`stream.ttfb_added.{id}`).
+fn added_row(id: &str, what: &str, diff: Summary) -> Figure {
+    Figure::new(
+        &format!("stream.ttfb_added.{id}"),
+        &format!(
+            "Streaming: time to first content added by stream-url, {what} (paired difference)"
+        ),
+        "ms",
+        diff,
+    )
+}
+
 /// Function TTFB vs emulator TTFB (paired), with the paired difference as target and note, and
 /// the difference as its own row.
 fn ttfb(out: &mut Vec<Figure>, p: &Pairs, id: &str, what: &str) {
@@ -32,10 +52,7 @@ fn ttfb(out: &mut Vec<Figure>, p: &Pairs, id: &str, what: &str) {
     ) else {
         return;
     };
-    let Some(diff) = summarize(&Pairs::diff(
-        &p.fn_first_content_ms,
-        &p.direct_first_content_ms,
-    )) else {
+    let Some(diff) = first_content_added(p) else {
         return;
     };
     let met = diff.median <= TTFB_TARGET_MS;
@@ -53,14 +70,7 @@ fn ttfb(out: &mut Vec<Figure>, p: &Pairs, id: &str, what: &str) {
             diff.median, diff.p99, diff.max
         )),
     );
-    out.push(Figure::new(
-        &format!("stream.ttfb_added.{id}"),
-        &format!(
-            "Streaming: time to first content added by stream-url, {what} (paired difference)"
-        ),
-        "ms",
-        diff,
-    ));
+    out.push(added_row(id, what, diff));
 }
 
 /// The paced streams on a process with the content filter off, and what the filter's hold-back
@@ -69,23 +79,15 @@ fn ttfb(out: &mut Vec<Figure>, p: &Pairs, id: &str, what: &str) {
 /// it ends (docs/guardrails.md, "Streams: the hold-back bound"), and the first content waits for
 /// the second delta.
 fn unfiltered(out: &mut Vec<Figure>, filtered: &Pairs, off: &Pairs, what: &str) {
-    let added = |p: &Pairs| {
-        summarize(&Pairs::diff(
-            &p.fn_first_content_ms,
-            &p.direct_first_content_ms,
-        ))
-    };
-    let (Some(with), Some(without)) = (added(filtered), added(off)) else {
+    let (Some(with), Some(without)) = (first_content_added(filtered), first_content_added(off))
+    else {
         return;
     };
     let (with_p50, without_p50) = (with.median, without.median);
     out.push(
-        Figure::new(
-            "stream.ttfb_added.paced_unfiltered",
-            &format!(
-                "Streaming: time to first content added by stream-url, {what}, content filter off (`GATEWAY_PII_POLICY=off`) (paired difference)"
-            ),
-            "ms",
+        added_row(
+            "paced_unfiltered",
+            &format!("{what}, content filter off (`GATEWAY_PII_POLICY=off`)"),
             without,
         )
         .note("the same paced requests, each also sent to a second stream-url process started with `GATEWAY_PII_POLICY=off`; paired with its own direct request"),
@@ -110,11 +112,7 @@ pub fn figures(r: &StreamResult, py: Option<&BufferedResult>, plan: &StreamPlan)
     ttfb(&mut out, &r.paced, "paced", &paced);
     unfiltered(&mut out, &r.paced, &r.paced_unfiltered, &paced);
     ttfb(&mut out, &r.warm, "unpaced", "unpaced short replies");
-    let stall = summarize(&Pairs::diff(
-        &r.warm.fn_first_content_ms,
-        &r.warm.direct_first_content_ms,
-    ))
-    .is_some_and(|d| d.median > 30.0);
+    let stall = first_content_added(&r.warm).is_some_and(|d| d.median > 30.0);
     if stall && let Some(f) = out.iter_mut().find(|f| f.id == "stream.ttfb.unpaced") {
         f.notes.push(NAGLE.into());
     }
